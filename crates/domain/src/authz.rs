@@ -1,0 +1,150 @@
+//! Roles, permissions and the principal a bearer token stands for.
+
+use crate::ids::OrgId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    UserRead,
+    UserWrite,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserRead => "user.read",
+            Self::UserWrite => "user.write",
+        }
+    }
+}
+
+/// ZITADEL's default roles that concern users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    IamOwner,
+    IamOrgManager,
+    IamUserManager,
+    IamOwnerViewer,
+    OrgOwner,
+    OrgUserManager,
+    OrgOwnerViewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::IamOwner,
+        Role::IamOrgManager,
+        Role::IamUserManager,
+        Role::IamOwnerViewer,
+        Role::OrgOwner,
+        Role::OrgUserManager,
+        Role::OrgOwnerViewer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IamOwner => "IAM_OWNER",
+            Self::IamOrgManager => "IAM_ORG_MANAGER",
+            Self::IamUserManager => "IAM_USER_MANAGER",
+            Self::IamOwnerViewer => "IAM_OWNER_VIEWER",
+            Self::OrgOwner => "ORG_OWNER",
+            Self::OrgUserManager => "ORG_USER_MANAGER",
+            Self::OrgOwnerViewer => "ORG_OWNER_VIEWER",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// Instance roles count in every organization.
+    pub fn is_instance_role(self) -> bool {
+        self.as_str().starts_with("IAM_")
+    }
+
+    /// The contract's role→permission map.
+    pub fn grants(self, permission: Permission) -> bool {
+        match permission {
+            Permission::UserRead => true,
+            Permission::UserWrite => !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer),
+        }
+    }
+}
+
+/// Where a role holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GrantScope {
+    Instance,
+    Organization(OrgId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Grant {
+    pub scope: GrantScope,
+    pub role: Role,
+}
+
+/// Who is calling: a user or service account of `home_org` with its grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub home_org: OrgId,
+    pub grants: Vec<Grant>,
+}
+
+impl Principal {
+    /// Whether the principal holds `permission` in `org`: through a grant on
+    /// that organization, or through an instance-wide grant.
+    pub fn may(&self, permission: Permission, org: &OrgId) -> bool {
+        self.grants.iter().any(|g| {
+            g.role.grants(permission)
+                && match &g.scope {
+                    GrantScope::Instance => true,
+                    GrantScope::Organization(o) => o == org,
+                }
+        })
+    }
+}
+
+/// An authorized call: the principal and the organization it acts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    pub principal: Principal,
+    pub org: OrgId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(id: &str) -> OrgId {
+        OrgId::parse(id).unwrap()
+    }
+
+    #[test]
+    fn role_permission_map_matches_the_contract() {
+        for role in Role::ALL {
+            assert!(role.grants(Permission::UserRead), "{role:?}");
+            let writes = !matches!(role, Role::IamOwnerViewer | Role::OrgOwnerViewer);
+            assert_eq!(role.grants(Permission::UserWrite), writes, "{role:?}");
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("PROJECT_OWNER"), None);
+    }
+
+    #[test]
+    fn grants_hold_in_their_scope_only() {
+        let p = Principal {
+            subject: "s".into(),
+            home_org: org("a"),
+            grants: vec![Grant { scope: GrantScope::Organization(org("a")), role: Role::OrgUserManager }],
+        };
+        assert!(p.may(Permission::UserWrite, &org("a")));
+        assert!(!p.may(Permission::UserWrite, &org("b")));
+        let iam = Principal {
+            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }],
+            ..p
+        };
+        assert!(iam.may(Permission::UserRead, &org("b")));
+        assert!(!iam.may(Permission::UserWrite, &org("b")));
+    }
+}

@@ -1,0 +1,65 @@
+//! The events of a user's log and the object details derived from it.
+
+use time::OffsetDateTime;
+
+use crate::email::EmailAddress;
+use crate::ids::{NotificationId, OrgId};
+use crate::init_code::CodeHash;
+use crate::password::PasswordHash;
+use crate::user::{Email, Phone, Profile, UserName, UserState};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserEvent {
+    Added {
+        user_name: UserName,
+        profile: Profile,
+        email: Email,
+        phone: Option<Phone>,
+        state: UserState,
+        password_hash: Option<PasswordHash>,
+        password_change_required: bool,
+    },
+    /// The address changed; a changed address is unverified.
+    EmailChanged { address: EmailAddress },
+    EmailVerified,
+    /// A new init code replaced any earlier one. Only its keyed hash is kept.
+    InitCodeAdded { hash: CodeHash, expires_at: OffsetDateTime },
+    /// The email carrying the code of generation `generation` was handed to the mail provider.
+    InitCodeSent { notification: NotificationId, generation: u64 },
+    InitCheckFailed,
+    InitCheckSucceeded,
+    PasswordChanged { hash: PasswordHash },
+}
+
+impl UserEvent {
+    /// A stable name, for logs and storage.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Added { .. } => "user.added",
+            Self::EmailChanged { .. } => "user.email.changed",
+            Self::EmailVerified => "user.email.verified",
+            Self::InitCodeAdded { .. } => "user.initialization.code.added",
+            Self::InitCodeSent { .. } => "user.initialization.code.sent",
+            Self::InitCheckFailed => "user.initialization.check.failed",
+            Self::InitCheckSucceeded => "user.initialization.check.succeeded",
+            Self::PasswordChanged { .. } => "user.password.changed",
+        }
+    }
+}
+
+/// One event in a user's log: sequences start at 1 and have no gaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub sequence: u64,
+    pub at: OffsetDateTime,
+    pub event: UserEvent,
+}
+
+/// `zitadel.v1.ObjectDetails`, all four fields filled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectDetails {
+    pub sequence: u64,
+    pub creation_date: OffsetDateTime,
+    pub change_date: OffsetDateTime,
+    pub resource_owner: OrgId,
+}

@@ -1,0 +1,24 @@
+//! The onboard domain: users and their initialization lifecycle.
+//!
+//! Everything here is free of I/O. State lives behind the ports in [`ports`];
+//! the use cases in [`usecases`] are the only way the model changes.
+
+pub mod authz;
+pub mod clock;
+pub mod email;
+pub mod events;
+pub mod ids;
+pub mod init_code;
+pub mod password;
+pub mod ports;
+pub mod user;
+pub mod usecases;
+
+pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
+pub use clock::{Clock, SystemClock};
+pub use email::{EmailAddress, EmailError};
+pub use events::{ObjectDetails, RecordedEvent, UserEvent};
+pub use ids::{IdError, NotificationId, OrgId, UserId};
+pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
+pub use password::{PasswordHash, PasswordPolicy, PolicyViolation};
+pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};

@@ -1,0 +1,151 @@
+//! Password policy and argon2id hashing.
+
+use std::fmt;
+
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordVerifier};
+
+/// Longest password accepted, so hashing cost stays bounded.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub require_upper: bool,
+    pub require_lower: bool,
+    pub require_digit: bool,
+    pub require_symbol: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_length: 8, require_upper: false, require_lower: false, require_digit: false, require_symbol: false }
+    }
+}
+
+/// Why a password was refused; the text is shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyViolation {
+    #[error("the password must have at least {0} characters")]
+    TooShort(usize),
+    #[error("the password must have at most {MAX_PASSWORD_BYTES} bytes")]
+    TooLong,
+    #[error("the password must contain an upper-case letter")]
+    NoUpper,
+    #[error("the password must contain a lower-case letter")]
+    NoLower,
+    #[error("the password must contain a digit")]
+    NoDigit,
+    #[error("the password must contain a symbol")]
+    NoSymbol,
+}
+
+impl PasswordPolicy {
+    pub fn check(&self, password: &str) -> Result<(), PolicyViolation> {
+        if password.chars().count() < self.min_length {
+            return Err(PolicyViolation::TooShort(self.min_length));
+        }
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(PolicyViolation::TooLong);
+        }
+        let has = |pred: fn(char) -> bool| password.chars().any(pred);
+        if self.require_upper && !has(char::is_uppercase) {
+            return Err(PolicyViolation::NoUpper);
+        }
+        if self.require_lower && !has(char::is_lowercase) {
+            return Err(PolicyViolation::NoLower);
+        }
+        if self.require_digit && !has(|c| c.is_ascii_digit()) {
+            return Err(PolicyViolation::NoDigit);
+        }
+        if self.require_symbol && !has(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+            return Err(PolicyViolation::NoSymbol);
+        }
+        Ok(())
+    }
+}
+
+/// An argon2 hash in PHC string form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Hashes with argon2id and a random salt.
+    pub fn create(password: &str) -> Self {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .expect("argon2 with default parameters hashes any password");
+        Self(hash.to_string())
+    }
+
+    /// Takes a hash made elsewhere (ImportHumanUser): an argon2 PHC string.
+    pub fn import(phc: &str) -> Result<Self, String> {
+        let parsed = argon2::PasswordHash::new(phc).map_err(|e| format!("not a PHC string: {e}"))?;
+        if !parsed.algorithm.as_str().starts_with("argon2") {
+            return Err(format!("algorithm {} is not supported; use argon2", parsed.algorithm));
+        }
+        Ok(Self(phc.to_owned()))
+    }
+
+    /// Rebuilds a stored hash.
+    pub fn from_stored(phc: String) -> Self {
+        Self(phc)
+    }
+
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+
+    pub fn verify(&self, password: &str) -> bool {
+        argon2::PasswordHash::new(&self.0)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_wants_eight_characters() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(policy.check("short12"), Err(PolicyViolation::TooShort(8)));
+        assert_eq!(policy.check("eightch!"), Ok(()));
+        assert_eq!(policy.check(&"x".repeat(1025)), Err(PolicyViolation::TooLong));
+    }
+
+    #[test]
+    fn character_classes_are_enforced_when_configured() {
+        let policy = PasswordPolicy {
+            min_length: 8,
+            require_upper: true,
+            require_lower: true,
+            require_digit: true,
+            require_symbol: true,
+        };
+        assert_eq!(policy.check("abcdefg1!"), Err(PolicyViolation::NoUpper));
+        assert_eq!(policy.check("ABCDEFG1!"), Err(PolicyViolation::NoLower));
+        assert_eq!(policy.check("Abcdefgh!"), Err(PolicyViolation::NoDigit));
+        assert_eq!(policy.check("Abcdefg12"), Err(PolicyViolation::NoSymbol));
+        assert_eq!(policy.check("Abcdef1!x"), Ok(()));
+    }
+
+    #[test]
+    fn hashes_verify_and_imports_must_be_argon2() {
+        let hash = PasswordHash::create("correct horse");
+        assert!(hash.as_phc().starts_with("$argon2id$"));
+        assert!(hash.verify("correct horse"));
+        assert!(!hash.verify("wrong horse"));
+        assert!(PasswordHash::import(hash.as_phc()).is_ok());
+        assert!(PasswordHash::import("plain").is_err());
+        assert!(PasswordHash::import("$2b$10$abcdefghijklmnopqrstuu5Wj5JNUpmCnGgi/5q3YI/W4kO1rLfVa").is_err());
+        assert!(!format!("{hash:?}").contains("argon2"));
+    }
+}

@@ -1,0 +1,159 @@
+//! The ports: what the use cases need from the outside world. Each names the
+//! errors an adapter must return; adapters never invent other outcomes.
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use crate::authz::Principal;
+use crate::email::EmailAddress;
+use crate::events::RecordedEvent;
+use crate::ids::{NotificationId, OrgId, UserId};
+use crate::init_code::PlainCode;
+use crate::user::{Language, User};
+
+pub use crate::clock::Clock;
+
+/// A store could not be used (unreachable, timed out, refused). Retrying may
+/// help; the request changed nothing it cannot finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    /// Another write to this user landed after it was read (its sequence is
+    /// no longer `expected_sequence`), or, on create, the id is taken.
+    #[error("the user was changed concurrently")]
+    Conflict,
+    /// On create: the organization already has a user of this name (compared
+    /// by [`crate::UserName::unique_key`]).
+    #[error("the user name is taken in this organization")]
+    UserNameTaken,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// One atomic write: the user after its new events, the events, and the email
+/// that became due with them.
+#[derive(Debug, Clone)]
+pub struct UserWrite {
+    /// The sequence the user had when read; 0 creates the user.
+    pub expected_sequence: u64,
+    pub user: User,
+    /// Sequences `expected_sequence + 1 ..= user.sequence`, in order.
+    pub events: Vec<RecordedEvent>,
+    pub outbox: Option<OutboxEntry>,
+}
+
+/// Users and their event logs.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// The user, deleted ones included; `Ok(None)` when there is none.
+    async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable>;
+
+    /// The user's whole event log, oldest first (empty when there is none).
+    async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable>;
+
+    /// Applies `write` all or nothing: the user, its events and the outbox
+    /// entry. An outbox entry replaces any pending entry of the same user (the
+    /// newest code is the only one worth mailing). Errors: [`SaveError`].
+    async fn save(&self, write: UserWrite) -> Result<(), SaveError>;
+
+    /// Whether the store answers; for readiness probes.
+    async fn ping(&self) -> Result<(), Unavailable>;
+}
+
+/// An email waiting to be sent: the init code of generation `code_generation`.
+/// It holds the code in clear text until it is mailed, then it is removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: NotificationId,
+    pub user_id: UserId,
+    pub recipient: EmailAddress,
+    pub code: PlainCode,
+    pub code_generation: u64,
+    pub enqueued_at: OffsetDateTime,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Not to be tried before this time.
+    pub not_before: OffsetDateTime,
+}
+
+/// The emails due, filled by [`UserRepository::save`] and drained by the
+/// dispatcher. Delivery is at least once: an entry claimed by a dispatcher
+/// that dies becomes due again when its lease runs out.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Up to `limit` entries due at `now` and not leased, each now leased for
+    /// `lease`. Errors: [`Unavailable`].
+    async fn claim_due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<OutboxEntry>, Unavailable>;
+
+    /// Removes the entry `id`: mailed, or not worth mailing. An id that is not
+    /// there any more is not an error.
+    async fn complete(&self, id: &NotificationId) -> Result<(), Unavailable>;
+
+    /// Releases the lease on `id` and makes it due again at `not_before`,
+    /// with `attempts` recorded. An id that is not there any more is not an error.
+    async fn reschedule(&self, id: &NotificationId, attempts: u32, not_before: OffsetDateTime) -> Result<(), Unavailable>;
+
+    /// Returns when new entries may have become due, or after `max_wait`.
+    async fn wait_for_work(&self, max_wait: std::time::Duration);
+}
+
+/// Everything one initialization email says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitMessage {
+    pub notification_id: NotificationId,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub recipient: EmailAddress,
+    pub display_name: String,
+    pub login_name: String,
+    pub code: PlainCode,
+    /// The link to the init page, code included.
+    pub link: String,
+    pub expires_at: OffsetDateTime,
+    pub language: Option<Language>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Worth trying again later (timeouts, throttling, provider errors).
+    #[error("temporary mail failure: {0}")]
+    Transient(String),
+    /// Will fail again (rejected address, bad credentials, bad request).
+    #[error("permanent mail failure: {0}")]
+    Permanent(String),
+}
+
+/// Hands messages to a mail system.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivers `message` to its recipient, returning the provider's message
+    /// id. Errors: [`MailError`]; the adapter must tell transient from
+    /// permanent failures.
+    async fn send_init(&self, message: &InitMessage) -> Result<String, MailError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthenticateError {
+    /// Unknown, malformed, expired or revoked token. Adapters do not say which.
+    #[error("invalid token")]
+    InvalidToken,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// Bearer tokens and organizations.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Authorizer: Send + Sync {
+    /// The principal `token` stands for. Errors: [`AuthenticateError`].
+    async fn authenticate(&self, token: &str) -> Result<Principal, AuthenticateError>;
+
+    /// Whether the organization exists. Errors: [`Unavailable`].
+    async fn organization_exists(&self, org: &OrgId) -> Result<bool, Unavailable>;
+}

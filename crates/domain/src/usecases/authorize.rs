@@ -1,0 +1,136 @@
+//! Authorizing a call: bearer token → principal → acting organization.
+
+use crate::authz::{Acting, Permission};
+use crate::ids::OrgId;
+use crate::ports::AuthenticateError;
+
+use super::UserService;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("no bearer token was sent")]
+    MissingToken,
+    #[error("the token is not valid")]
+    InvalidToken,
+    /// No grant for the permission in the organization, or the organization
+    /// named by the caller does not exist.
+    #[error("no matching permissions found")]
+    PermissionDenied,
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl UserService {
+    /// Resolves who calls and in which organization: `org_header` absent or
+    /// empty means the caller's own organization.
+    #[tracing::instrument(skip_all, fields(permission = permission.as_str(), org = org_header))]
+    pub async fn authorize(
+        &self,
+        token: Option<&str>,
+        org_header: Option<&str>,
+        permission: Permission,
+    ) -> Result<Acting, AuthorizeError> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthorizeError::MissingToken)?;
+        let principal = self.authorizer.authenticate(token).await.map_err(|e| match e {
+            AuthenticateError::InvalidToken => AuthorizeError::InvalidToken,
+            AuthenticateError::Unavailable(u) => AuthorizeError::Unavailable(u.0),
+        })?;
+        let org = match org_header.map(str::trim).filter(|o| !o.is_empty()) {
+            None => principal.home_org.clone(),
+            Some(raw) => {
+                let org = OrgId::parse(raw).map_err(|_| AuthorizeError::PermissionDenied)?;
+                let exists = org == principal.home_org
+                    || self.authorizer.organization_exists(&org).await.map_err(|u| AuthorizeError::Unavailable(u.0))?;
+                if !exists {
+                    return Err(AuthorizeError::PermissionDenied);
+                }
+                org
+            }
+        };
+        if !principal.may(permission, &org) {
+            return Err(AuthorizeError::PermissionDenied);
+        }
+        Ok(Acting { principal, org })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::authz::{Grant, GrantScope, Principal, Role};
+    use crate::ports::{MockAuthorizer, MockUserRepository, Unavailable};
+    use crate::usecases::test_support::*;
+    use crate::PasswordPolicy;
+
+    fn org_manager() -> Principal {
+        Principal {
+            subject: "svc".into(),
+            home_org: org(),
+            grants: vec![Grant { scope: GrantScope::Organization(org()), role: Role::OrgUserManager }],
+        }
+    }
+
+    fn service(auth: MockAuthorizer) -> UserService {
+        UserService::new(Arc::new(MockUserRepository::new()), Arc::new(auth), clock_at(T0), codes(), PasswordPolicy::default())
+    }
+
+    fn authenticating(principal: Principal, existing: &'static [&'static str]) -> MockAuthorizer {
+        let mut auth = MockAuthorizer::new();
+        auth.expect_authenticate().returning(move |t| {
+            if t == "good" { Ok(principal.clone()) } else { Err(AuthenticateError::InvalidToken) }
+        });
+        auth.expect_organization_exists().returning(move |o| Ok(existing.contains(&o.as_str())));
+        auth
+    }
+
+    #[tokio::test]
+    async fn missing_and_invalid_tokens_are_told_apart() {
+        let svc = service(authenticating(org_manager(), &[]));
+        assert_eq!(svc.authorize(None, None, Permission::UserRead).await, Err(AuthorizeError::MissingToken));
+        assert_eq!(svc.authorize(Some("  "), None, Permission::UserRead).await, Err(AuthorizeError::MissingToken));
+        assert_eq!(svc.authorize(Some("bad"), None, Permission::UserRead).await, Err(AuthorizeError::InvalidToken));
+    }
+
+    #[tokio::test]
+    async fn absent_header_means_the_home_organization() {
+        let svc = service(authenticating(org_manager(), &[]));
+        let acting = svc.authorize(Some("good"), None, Permission::UserWrite).await.unwrap();
+        assert_eq!(acting.org, org());
+        let acting = svc.authorize(Some("good"), Some(""), Permission::UserWrite).await.unwrap();
+        assert_eq!(acting.org, org());
+    }
+
+    #[tokio::test]
+    async fn other_organizations_need_a_grant_there_and_must_exist() {
+        let svc = service(authenticating(org_manager(), &["300"]));
+        assert_eq!(
+            svc.authorize(Some("good"), Some("300"), Permission::UserRead).await,
+            Err(AuthorizeError::PermissionDenied)
+        );
+        let iam = Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamUserManager }], ..org_manager() };
+        let svc = service(authenticating(iam, &["300"]));
+        assert_eq!(svc.authorize(Some("good"), Some("300"), Permission::UserWrite).await.unwrap().org.as_str(), "300");
+        assert_eq!(
+            svc.authorize(Some("good"), Some("999"), Permission::UserWrite).await,
+            Err(AuthorizeError::PermissionDenied)
+        );
+    }
+
+    #[tokio::test]
+    async fn viewers_may_read_but_not_write() {
+        let viewer = Principal { grants: vec![Grant { scope: GrantScope::Organization(org()), role: Role::OrgOwnerViewer }], ..org_manager() };
+        let svc = service(authenticating(viewer, &[]));
+        assert!(svc.authorize(Some("good"), None, Permission::UserRead).await.is_ok());
+        assert_eq!(svc.authorize(Some("good"), None, Permission::UserWrite).await, Err(AuthorizeError::PermissionDenied));
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_store_is_reported_as_such() {
+        let mut auth = MockAuthorizer::new();
+        auth.expect_authenticate().returning(|_| Err(Unavailable("down".into()).into()));
+        let svc = service(auth);
+        assert_eq!(svc.authorize(Some("t"), None, Permission::UserRead).await, Err(AuthorizeError::Unavailable("down".into())));
+    }
+}

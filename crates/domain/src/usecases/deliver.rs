@@ -1,0 +1,355 @@
+//! The dispatcher: due emails from the outbox to the mailer.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::events::UserEvent;
+use crate::ports::{InitMessage, MailError, Mailer, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use crate::user::{User, UserState};
+
+use super::MAX_WRITE_ATTEMPTS;
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Origin of the links in emails, e.g. `https://id.example.com`.
+    pub external_url: String,
+    /// Entries claimed per round.
+    pub batch_size: usize,
+    /// How long a claimed entry is kept from other dispatchers.
+    pub lease: Duration,
+    /// Attempts before a transiently failing email is given up.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled for every further one.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            external_url: "http://127.0.0.1:8080".into(),
+            batch_size: 100,
+            lease: Duration::seconds(60),
+            max_attempts: 10,
+            retry_base: Duration::seconds(2),
+            retry_max: Duration::minutes(10),
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    /// A newer code (or a finished initialization) made the email pointless.
+    pub superseded: usize,
+    /// The code expired before it could be sent.
+    pub expired: usize,
+    pub retrying: usize,
+    /// Given up: permanent failure or attempts exhausted.
+    pub failed: usize,
+}
+
+impl DeliveryReport {
+    pub fn handled(&self) -> usize {
+        self.sent + self.superseded + self.expired + self.retrying + self.failed
+    }
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    users: Arc<dyn UserRepository>,
+    outbox: Arc<dyn Outbox>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    config: DeliveryConfig,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+enum Verdict {
+    Send(Box<User>),
+    Superseded,
+    Expired,
+}
+
+impl Dispatcher {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        outbox: Arc<dyn Outbox>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        config: DeliveryConfig,
+    ) -> Self {
+        Self { users, outbox, mailer, clock, config }
+    }
+
+    /// Waits until work may be due (or a poll interval passed).
+    pub async fn idle(&self, max_wait: std::time::Duration) {
+        self.outbox.wait_for_work(max_wait).await;
+    }
+
+    /// One round: claims what is due and handles each entry.
+    #[tracing::instrument(skip_all)]
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, Unavailable> {
+        let now = self.clock.now();
+        let entries = self.outbox.claim_due(now, self.config.batch_size, self.config.lease).await?;
+        let mut report = DeliveryReport::default();
+        for entry in entries {
+            self.deliver(entry, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn verdict(&self, entry: &OutboxEntry, now: OffsetDateTime) -> Result<Verdict, Unavailable> {
+        let Some(user) = self.users.get(&entry.user_id).await? else {
+            return Ok(Verdict::Superseded);
+        };
+        let current = user.init_code.as_ref().filter(|c| c.generation == entry.code_generation);
+        Ok(match current {
+            _ if user.state != UserState::Initial => Verdict::Superseded,
+            None => Verdict::Superseded,
+            Some(code) if code.is_expired(now) => Verdict::Expired,
+            Some(_) => Verdict::Send(Box::new(user)),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(notification = %entry.id, user_id = %entry.user_id, attempt = entry.attempts + 1))]
+    async fn deliver(&self, entry: OutboxEntry, report: &mut DeliveryReport) -> Result<(), Unavailable> {
+        let now = self.clock.now();
+        let user = match self.verdict(&entry, now).await? {
+            Verdict::Send(user) => user,
+            Verdict::Superseded => {
+                report.superseded += 1;
+                return self.outbox.complete(&entry.id).await;
+            }
+            Verdict::Expired => {
+                tracing::info!("init code expired before it was sent; email dropped");
+                report.expired += 1;
+                return self.outbox.complete(&entry.id).await;
+            }
+        };
+        let message = self.message(&user, &entry);
+        match self.mailer.send_init(&message).await {
+            Ok(provider_id) => {
+                tracing::info!(recipient = %entry.recipient, provider_id, "init email sent");
+                self.record_sent(&entry).await;
+                report.sent += 1;
+                self.outbox.complete(&entry.id).await
+            }
+            Err(MailError::Transient(reason)) if entry.attempts + 1 < self.config.max_attempts => {
+                let attempts = entry.attempts + 1;
+                let retry_at = now + self.backoff(attempts);
+                tracing::warn!(%reason, %retry_at, "init email failed; will retry");
+                report.retrying += 1;
+                self.outbox.reschedule(&entry.id, attempts, retry_at).await
+            }
+            Err(error) => {
+                tracing::error!(%error, recipient = %entry.recipient, "init email given up");
+                report.failed += 1;
+                self.outbox.complete(&entry.id).await
+            }
+        }
+    }
+
+    /// Appends "init code sent" to the user's log. The email is out either
+    /// way, so a failure here is logged and not retried by mailing again.
+    async fn record_sent(&self, entry: &OutboxEntry) {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let mut user = match self.users.get(&entry.user_id).await {
+                Ok(Some(user)) => user,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record that the init email was sent");
+                    return;
+                }
+            };
+            let expected_sequence = user.sequence;
+            let event = UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
+            let recorded = user.record(event, self.clock.now());
+            match self.users.save(UserWrite { expected_sequence, user, events: vec![recorded], outbox: None }).await {
+                Ok(()) => return,
+                Err(SaveError::Conflict) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record that the init email was sent");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn message(&self, user: &User, entry: &OutboxEntry) -> InitMessage {
+        let password_set = if user.password_hash.is_some() { "true" } else { "false" };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("userID", user.id.as_str())
+            .append_pair("loginname", user.login_name())
+            .append_pair("code", entry.code.expose())
+            .append_pair("orgID", user.org.as_str())
+            .append_pair("passwordset", password_set)
+            .finish();
+        let link = format!("{}/ui/login/user/init?{query}", self.config.external_url.trim_end_matches('/'));
+        InitMessage {
+            notification_id: entry.id.clone(),
+            user_id: user.id.clone(),
+            org_id: user.org.clone(),
+            recipient: entry.recipient.clone(),
+            display_name: user.profile.display_name.clone(),
+            login_name: user.login_name().to_owned(),
+            code: entry.code.clone(),
+            link,
+            expires_at: user.init_code.as_ref().map_or(entry.enqueued_at, |c| c.expires_at),
+            language: user.profile.preferred_language.clone(),
+        }
+    }
+
+    /// Exponential, capped, with jitter (50–100 %) so retries of many emails
+    /// do not arrive at the provider together.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let exp = self.config.retry_base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32);
+        let capped = exp.min(self.config.retry_max);
+        let mut b = [0u8; 1];
+        let _ = getrandom::getrandom(&mut b);
+        capped * (0.5 + f64::from(b[0]) / 510.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ids::NotificationId;
+    use crate::ports::{MockMailer, MockOutbox};
+    use crate::usecases::test_support::*;
+
+    fn entry_for(user: &User, code: &crate::PlainCode) -> OutboxEntry {
+        OutboxEntry {
+            id: NotificationId::parse("n1").unwrap(),
+            user_id: user.id.clone(),
+            recipient: user.email.address.clone(),
+            code: code.clone(),
+            code_generation: user.init_code.as_ref().unwrap().generation,
+            enqueued_at: T0,
+            attempts: 0,
+            not_before: T0,
+        }
+    }
+
+    struct Harness {
+        completed: Arc<Mutex<Vec<String>>>,
+        rescheduled: Arc<Mutex<Vec<(u32, OffsetDateTime)>>>,
+        sent: Arc<Mutex<Vec<InitMessage>>>,
+        writes: Arc<Mutex<Vec<UserWrite>>>,
+        dispatcher: Dispatcher,
+    }
+
+    fn harness(user: User, entry: OutboxEntry, now: OffsetDateTime, mail: Result<String, MailError>) -> Harness {
+        let (repo, writes) = repo_with(Some(user));
+        let mut outbox = MockOutbox::new();
+        let pending = Mutex::new(Some(entry));
+        outbox.expect_claim_due().returning(move |_, _, _| Ok(pending.lock().unwrap().take().into_iter().collect()));
+        let completed = Arc::new(Mutex::new(Vec::new()));
+        let c = completed.clone();
+        outbox.expect_complete().returning(move |id| {
+            c.lock().unwrap().push(id.to_string());
+            Ok(())
+        });
+        let rescheduled = Arc::new(Mutex::new(Vec::new()));
+        let r = rescheduled.clone();
+        outbox.expect_reschedule().returning(move |_, a, at| {
+            r.lock().unwrap().push((a, at));
+            Ok(())
+        });
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let s = sent.clone();
+        let mut mailer = MockMailer::new();
+        mailer.expect_send_init().returning(move |m| {
+            s.lock().unwrap().push(m.clone());
+            mail.clone()
+        });
+        let config = DeliveryConfig { external_url: "https://id.example.com/".into(), ..DeliveryConfig::default() };
+        let dispatcher = Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(mailer), clock_at(now), config);
+        Harness { completed, rescheduled, sent, writes, dispatcher }
+    }
+
+    #[tokio::test]
+    async fn the_current_code_is_mailed_with_its_link_and_recorded() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
+        let report = h.dispatcher.deliver_due().await.unwrap();
+        assert_eq!(report, DeliveryReport { sent: 1, ..DeliveryReport::default() });
+        let sent = h.sent.lock().unwrap();
+        assert_eq!(sent[0].recipient.as_str(), "jane@example.com");
+        assert_eq!(
+            sent[0].link,
+            format!(
+                "https://id.example.com/ui/login/user/init?userID=200&loginname=jane&code={}&orgID=100&passwordset=false",
+                code.expose()
+            )
+        );
+        assert_eq!(sent[0].expires_at, T0 + Duration::hours(72));
+        assert_eq!(*h.completed.lock().unwrap(), ["n1"]);
+        let w = &h.writes.lock().unwrap()[0];
+        assert_eq!(w.events[0].event.kind(), "user.initialization.code.sent");
+        assert_eq!(w.events[0].sequence, 3);
+    }
+
+    #[tokio::test]
+    async fn an_older_code_is_not_mailed() {
+        let (mut user, code) = initial_user();
+        let entry = entry_for(&user, &code);
+        let (_, hash, expires_at) = codes().issue(&user.id, T0);
+        user.record(UserEvent::InitCodeAdded { hash, expires_at }, T0);
+        let h = harness(user, entry, T0, Ok("x".into()));
+        assert_eq!(h.dispatcher.deliver_due().await.unwrap().superseded, 1);
+        assert!(h.sent.lock().unwrap().is_empty());
+        assert_eq!(*h.completed.lock().unwrap(), ["n1"]);
+    }
+
+    #[tokio::test]
+    async fn an_expired_code_is_not_mailed() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0 + Duration::hours(73), Ok("x".into()));
+        assert_eq!(h.dispatcher.deliver_due().await.unwrap().expired, 1);
+        assert!(h.sent.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_rescheduled_with_backoff() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Err(MailError::Transient("503".into())));
+        assert_eq!(h.dispatcher.deliver_due().await.unwrap().retrying, 1);
+        let (attempts, at) = h.rescheduled.lock().unwrap()[0];
+        assert_eq!(attempts, 1);
+        assert!(at >= T0 + Duration::seconds(1) && at <= T0 + Duration::seconds(2), "{at}");
+        assert!(h.completed.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn permanent_failures_and_exhausted_attempts_are_given_up() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Err(MailError::Permanent("401".into())));
+        assert_eq!(h.dispatcher.deliver_due().await.unwrap().failed, 1);
+        assert_eq!(*h.completed.lock().unwrap(), ["n1"]);
+
+        let last_try = OutboxEntry { attempts: 9, ..entry_for(&user, &code) };
+        let h = harness(user, last_try, T0, Err(MailError::Transient("503".into())));
+        assert_eq!(h.dispatcher.deliver_due().await.unwrap().failed, 1);
+        assert!(h.rescheduled.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("x".into()));
+        let d = |n| h.dispatcher.backoff(n);
+        assert!(d(3) >= Duration::seconds(4) && d(3) <= Duration::seconds(8));
+        assert!(d(40) <= Duration::minutes(10) && d(40) >= Duration::minutes(5));
+    }
+}

@@ -1,0 +1,63 @@
+//! GetUserByID.
+
+use crate::authz::Acting;
+use crate::ids::{IdError, OrgId, UserId};
+use crate::ports::Unavailable;
+use crate::user::User;
+
+use super::UserService;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GetUserError {
+    #[error("id: {0}")]
+    InvalidId(IdError),
+    /// No such user in the acting organization (or deleted).
+    #[error("user could not be found")]
+    NotFound,
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl UserService {
+    /// The user, if it exists in `org` and is not deleted.
+    pub(super) async fn visible_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, Unavailable> {
+        Ok(self.users.get(id).await?.filter(|u| u.visible_in(org)))
+    }
+
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
+    pub async fn get_user(&self, acting: &Acting, id: &str) -> Result<User, GetUserError> {
+        let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
+        self.visible_user(&acting.org, &id)
+            .await
+            .map_err(|u| GetUserError::Unavailable(u.0))?
+            .ok_or(GetUserError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usecases::test_support::*;
+    use crate::user::UserState;
+
+    #[tokio::test]
+    async fn finds_users_of_the_acting_organization_only() {
+        let (user, _) = initial_user();
+        let (repo, _) = repo_with(Some(user.clone()));
+        let svc = service(repo, T0);
+        assert_eq!(svc.get_user(&acting(), "200").await.unwrap(), user);
+        let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
+        assert_eq!(svc.get_user(&elsewhere, "200").await, Err(GetUserError::NotFound));
+        assert_eq!(svc.get_user(&acting(), "").await, Err(GetUserError::InvalidId(IdError::Empty)));
+    }
+
+    #[tokio::test]
+    async fn deleted_and_missing_users_are_not_found() {
+        let (mut user, _) = initial_user();
+        user.state = UserState::Deleted;
+        let (repo, _) = repo_with(Some(user));
+        assert_eq!(service(repo, T0).get_user(&acting(), "200").await, Err(GetUserError::NotFound));
+        let (repo, _) = repo_with(None);
+        assert_eq!(service(repo, T0).get_user(&acting(), "200").await, Err(GetUserError::NotFound));
+    }
+}

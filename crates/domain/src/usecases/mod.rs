@@ -1,0 +1,154 @@
+//! The use cases: every way the model changes or is read.
+//!
+//! [`UserService`] serves the API and the init page; [`Dispatcher`] drains
+//! the outbox into the mailer.
+
+mod authorize;
+mod create_user;
+mod deliver;
+mod get_user;
+mod resend;
+mod verify;
+
+use std::sync::Arc;
+
+pub use authorize::AuthorizeError;
+pub use create_user::{CreateUserError, NewHumanUser, NewPassword};
+pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
+pub use get_user::GetUserError;
+pub use resend::ResendError;
+pub use verify::{VerifyError, VerifyInitCode};
+
+use crate::clock::Clock;
+use crate::init_code::CodeIssuer;
+use crate::password::PasswordPolicy;
+use crate::ports::{Authorizer, UserRepository};
+
+/// How often a write is tried again when another write to the same user got
+/// in first. Each try reads the user afresh, so all rules are checked again.
+pub const MAX_WRITE_ATTEMPTS: usize = 8;
+
+/// The use cases of the Management API and the init page.
+#[derive(Clone)]
+pub struct UserService {
+    users: Arc<dyn UserRepository>,
+    authorizer: Arc<dyn Authorizer>,
+    clock: Arc<dyn Clock>,
+    codes: CodeIssuer,
+    policy: PasswordPolicy,
+}
+
+impl std::fmt::Debug for UserService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserService").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+impl UserService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        authorizer: Arc<dyn Authorizer>,
+        clock: Arc<dyn Clock>,
+        codes: CodeIssuer,
+        policy: PasswordPolicy,
+    ) -> Self {
+        Self { users, authorizer, clock, codes, policy }
+    }
+
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// Whether every port answers.
+    pub async fn ready(&self) -> bool {
+        self.users.ping().await.is_ok()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Builders shared by the use-case tests.
+
+    use std::sync::{Arc, Mutex};
+
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::authz::{Acting, Grant, GrantScope, Principal, Role};
+    use crate::clock::MockClock;
+    use crate::email::EmailAddress;
+    use crate::events::UserEvent;
+    use crate::ids::{OrgId, UserId};
+    use crate::init_code::{CodeSecret, InitCodeConfig};
+    use crate::ports::{MockAuthorizer, MockUserRepository, UserWrite};
+    use crate::user::{Email, Profile, User, UserName, UserState};
+
+    pub const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 12:00 UTC);
+
+    pub fn org() -> OrgId {
+        OrgId::parse("100").unwrap()
+    }
+
+    pub fn acting() -> Acting {
+        Acting {
+            principal: Principal {
+                subject: "admin".into(),
+                home_org: org(),
+                grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
+            },
+            org: org(),
+        }
+    }
+
+    pub fn codes() -> CodeIssuer {
+        CodeIssuer::new(CodeSecret::new(vec![42; 32]).unwrap(), InitCodeConfig::default())
+    }
+
+    pub fn clock_at(now: OffsetDateTime) -> Arc<MockClock> {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(now);
+        Arc::new(clock)
+    }
+
+    /// A user in state Initial with a code issued at `T0`, and that code.
+    pub fn initial_user() -> (User, crate::init_code::PlainCode) {
+        let (mut user, _) = User::create(
+            UserId::parse("200").unwrap(),
+            org(),
+            UserEvent::Added {
+                user_name: UserName::parse("jane").unwrap(),
+                profile: Profile { first_name: "Jane".into(), last_name: "Doe".into(), ..Profile::default() },
+                email: Email { address: EmailAddress::parse("jane@example.com").unwrap(), verified: false },
+                phone: None,
+                state: UserState::Initial,
+                password_hash: None,
+                password_change_required: false,
+            },
+            T0,
+        );
+        let (code, hash, expires_at) = codes().issue(&user.id, T0);
+        user.record(UserEvent::InitCodeAdded { hash, expires_at }, T0);
+        (user, code)
+    }
+
+    /// A repository holding `user` that records every write it accepts and
+    /// answers later reads with the written state.
+    pub fn repo_with(user: Option<User>) -> (MockUserRepository, Arc<Mutex<Vec<UserWrite>>>) {
+        let current = Arc::new(Mutex::new(user));
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let mut repo = MockUserRepository::new();
+        let read = current.clone();
+        repo.expect_get().returning(move |_| Ok(read.lock().unwrap().clone()));
+        let (store, log) = (current, writes.clone());
+        repo.expect_save().returning(move |w| {
+            *store.lock().unwrap() = Some(w.user.clone());
+            log.lock().unwrap().push(w);
+            Ok(())
+        });
+        (repo, writes)
+    }
+
+    pub fn service(repo: MockUserRepository, now: OffsetDateTime) -> UserService {
+        UserService::new(Arc::new(repo), Arc::new(MockAuthorizer::new()), clock_at(now), codes(), PasswordPolicy::default())
+    }
+}

@@ -1,0 +1,212 @@
+//! ResendHumanInitialization, with the contract's semantics 1–6.
+
+use crate::authz::Acting;
+use crate::email::{EmailAddress, EmailError};
+use crate::events::{ObjectDetails, UserEvent};
+use crate::ids::{IdError, NotificationId, UserId};
+use crate::ports::{OutboxEntry, SaveError, UserWrite};
+use crate::user::UserState;
+
+use super::{MAX_WRITE_ATTEMPTS, UserService};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResendError {
+    #[error("the user id is missing")]
+    UserIdMissing,
+    #[error("user_id: {0}")]
+    InvalidUserId(IdError),
+    #[error("email: {0}")]
+    InvalidEmail(EmailError),
+    /// Not in the acting organization, deleted, or not there at all.
+    #[error("user could not be found")]
+    NotFound,
+    #[error("user is already initialized")]
+    NotInitial,
+    #[error("the write kept colliding with concurrent writes")]
+    Contention,
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl UserService {
+    /// Issues a new init code (the old one stops working) and makes its email
+    /// due, after changing the address when `email` names a different one.
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = user_id, email_given = email.is_some_and(|e| !e.is_empty())))]
+    pub async fn resend_initialization(
+        &self,
+        acting: &Acting,
+        user_id: &str,
+        email: Option<&str>,
+    ) -> Result<ObjectDetails, ResendError> {
+        let id = UserId::parse(user_id).map_err(|e| match e {
+            IdError::Empty => ResendError::UserIdMissing,
+            other => ResendError::InvalidUserId(other),
+        })?;
+        let new_address = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(raw) => Some(EmailAddress::parse(raw).map_err(ResendError::InvalidEmail)?),
+        };
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let mut user = self
+                .visible_user(&acting.org, &id)
+                .await
+                .map_err(|u| ResendError::Unavailable(u.0))?
+                .ok_or(ResendError::NotFound)?;
+            if user.state != UserState::Initial {
+                return Err(ResendError::NotInitial);
+            }
+            let expected_sequence = user.sequence;
+            let now = self.clock.now();
+            let mut events = Vec::with_capacity(2);
+            if let Some(address) = new_address.as_ref().filter(|a| **a != user.email.address) {
+                events.push(user.record(UserEvent::EmailChanged { address: address.clone() }, now));
+            }
+            let (code, hash, expires_at) = self.codes.issue(&user.id, now);
+            events.push(user.record(UserEvent::InitCodeAdded { hash, expires_at }, now));
+            let outbox = OutboxEntry {
+                id: NotificationId::generate(),
+                user_id: user.id.clone(),
+                recipient: user.email.address.clone(),
+                code,
+                code_generation: user.sequence,
+                enqueued_at: now,
+                attempts: 0,
+                not_before: now,
+            };
+            let details = user.details();
+            match self.users.save(UserWrite { expected_sequence, user, events, outbox: Some(outbox) }).await {
+                Ok(()) => return Ok(details),
+                Err(SaveError::Conflict) => continue,
+                Err(SaveError::Unavailable(u)) => return Err(ResendError::Unavailable(u.0)),
+                Err(SaveError::UserNameTaken) => {
+                    return Err(ResendError::Unavailable("store reported a name clash on update".into()));
+                }
+            }
+        }
+        Err(ResendError::Contention)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::OrgId;
+    use crate::ports::{MockUserRepository, Unavailable};
+    use crate::usecases::test_support::*;
+    use time::Duration;
+
+    #[tokio::test]
+    async fn user_id_missing_is_invalid_argument_and_reads_nothing() {
+        let svc = service(MockUserRepository::new(), T0);
+        assert_eq!(svc.resend_initialization(&acting(), "", None).await, Err(ResendError::UserIdMissing));
+        assert_eq!(
+            svc.resend_initialization(&acting(), &"1".repeat(201), None).await,
+            Err(ResendError::InvalidUserId(IdError::TooLong))
+        );
+        assert!(matches!(
+            svc.resend_initialization(&acting(), "200", Some("not-an-address")).await,
+            Err(ResendError::InvalidEmail(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn unknown_other_org_and_deleted_users_are_not_found() {
+        let (repo, _) = repo_with(None);
+        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotFound));
+
+        let (user, _) = initial_user();
+        let (repo, writes) = repo_with(Some(user.clone()));
+        let other = Acting { org: OrgId::parse("other").unwrap(), ..acting() };
+        assert_eq!(service(repo, T0).resend_initialization(&other, "200", None).await, Err(ResendError::NotFound));
+        assert!(writes.lock().unwrap().is_empty());
+
+        let mut deleted = user;
+        deleted.state = UserState::Deleted;
+        let (repo, _) = repo_with(Some(deleted));
+        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotFound));
+    }
+
+    #[tokio::test]
+    async fn users_past_initial_are_a_failed_precondition() {
+        let (mut user, _) = initial_user();
+        user.state = UserState::Active;
+        let (repo, writes) = repo_with(Some(user));
+        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotInitial));
+        assert!(writes.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn new_code_replaces_the_old_one() {
+        let (user, old_code) = initial_user();
+        let (repo, writes) = repo_with(Some(user));
+        let later = T0 + Duration::minutes(5);
+        let details = service(repo, later).resend_initialization(&acting(), "200", None).await.unwrap();
+        let w = &writes.lock().unwrap()[0];
+        assert_eq!(w.expected_sequence, 2);
+        let kinds: Vec<_> = w.events.iter().map(|e| (e.sequence, e.event.kind())).collect();
+        assert_eq!(kinds, [(3, "user.initialization.code.added")]);
+        let code = w.user.init_code.as_ref().unwrap();
+        let entry = w.outbox.as_ref().unwrap();
+        assert!(codes().matches(&w.user.id, entry.code.expose(), &code.hash));
+        assert!(!codes().matches(&w.user.id, old_code.expose(), &code.hash));
+        assert_eq!(entry.code_generation, 3);
+        assert_eq!(code.expires_at, later + Duration::hours(72));
+        assert_eq!((details.sequence, details.creation_date, details.change_date), (3, T0, later));
+        assert_eq!(details.resource_owner, org());
+    }
+
+    #[tokio::test]
+    async fn same_email_given_again_changes_only_the_code() {
+        let (user, _) = initial_user();
+        let (repo, writes) = repo_with(Some(user));
+        service(repo, T0).resend_initialization(&acting(), "200", Some("jane@EXAMPLE.com")).await.unwrap();
+        let w = &writes.lock().unwrap()[0];
+        assert_eq!(w.events.len(), 1);
+        assert_eq!(w.events[0].event.kind(), "user.initialization.code.added");
+    }
+
+    #[tokio::test]
+    async fn a_corrected_email_is_its_own_unverified_event_before_the_code() {
+        let (mut user, _) = initial_user();
+        user.email.verified = true;
+        let (repo, writes) = repo_with(Some(user));
+        let details =
+            service(repo, T0).resend_initialization(&acting(), "200", Some(" jane.doe@example.org ")).await.unwrap();
+        let w = &writes.lock().unwrap()[0];
+        let kinds: Vec<_> = w.events.iter().map(|e| (e.sequence, e.event.kind())).collect();
+        assert_eq!(kinds, [(3, "user.email.changed"), (4, "user.initialization.code.added")]);
+        assert_eq!(w.user.email.address.as_str(), "jane.doe@example.org");
+        assert!(!w.user.email.verified);
+        assert_eq!(w.outbox.as_ref().unwrap().recipient.as_str(), "jane.doe@example.org");
+        assert_eq!(details.sequence, 4);
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_on_fresh_state_then_given_up() {
+        let (user, _) = initial_user();
+        let mut repo = MockUserRepository::new();
+        let u = user.clone();
+        repo.expect_get().returning(move |_| Ok(Some(u.clone())));
+        let mut calls = 0;
+        repo.expect_save().times(2).returning(move |_| {
+            calls += 1;
+            if calls == 1 { Err(SaveError::Conflict) } else { Ok(()) }
+        });
+        assert!(service(repo, T0).resend_initialization(&acting(), "200", None).await.is_ok());
+
+        let mut repo = MockUserRepository::new();
+        repo.expect_get().returning(move |_| Ok(Some(user.clone())));
+        repo.expect_save().times(MAX_WRITE_ATTEMPTS).returning(|_| Err(SaveError::Conflict));
+        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::Contention));
+    }
+
+    #[tokio::test]
+    async fn store_failures_surface_as_unavailable() {
+        let mut repo = MockUserRepository::new();
+        repo.expect_get().returning(|_| Err(Unavailable("timeout".into())));
+        assert_eq!(
+            service(repo, T0).resend_initialization(&acting(), "200", None).await,
+            Err(ResendError::Unavailable("timeout".into()))
+        );
+    }
+}

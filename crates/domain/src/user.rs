@@ -1,0 +1,237 @@
+//! The user aggregate. Its fields are public so adapters can rebuild it from
+//! storage; it changes only through [`User::record`], which appends to the
+//! user's own event log.
+
+use time::OffsetDateTime;
+
+use crate::email::EmailAddress;
+use crate::events::{ObjectDetails, RecordedEvent, UserEvent};
+use crate::ids::{OrgId, UserId};
+use crate::init_code::InitCode;
+use crate::password::PasswordHash;
+
+/// The contract's `zitadel.user.v1.UserState`, with its wire numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserState {
+    Unspecified = 0,
+    Active = 1,
+    Inactive = 2,
+    Deleted = 3,
+    Locked = 4,
+    Suspend = 5,
+    Initial = 6,
+}
+
+/// `zitadel.user.v1.Gender`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Gender {
+    #[default]
+    Unspecified = 0,
+    Female = 1,
+    Male = 2,
+    Diverse = 3,
+}
+
+impl Gender {
+    pub fn from_number(n: i32) -> Option<Self> {
+        Some(match n {
+            0 => Self::Unspecified,
+            1 => Self::Female,
+            2 => Self::Male,
+            3 => Self::Diverse,
+            _ => return None,
+        })
+    }
+}
+
+/// A user name: 1 to 200 characters, no white space or control characters.
+/// Unique within an organization, compared without regard to case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserName(String);
+
+impl UserName {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if raw.chars().count() > 200 {
+            return Err("must be at most 200 characters".into());
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain white space or control characters".into());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form uniqueness is checked on.
+    pub fn unique_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A BCP 47 language tag such as `en` or `de-CH`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Language(String);
+
+impl Language {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut parts = raw.split('-');
+        let primary = parts.next().unwrap_or_default();
+        let primary_ok = (2..=8).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+        let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if primary_ok && rest_ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be a language tag such as \"en\" or \"de-CH\"".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The primary subtag in lower case (`de` for `de-CH`).
+    pub fn primary(&self) -> String {
+        self.0.split('-').next().unwrap_or_default().to_ascii_lowercase()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Profile {
+    pub first_name: String,
+    pub last_name: String,
+    pub nick_name: String,
+    pub display_name: String,
+    pub preferred_language: Option<Language>,
+    pub gender: Gender,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub address: EmailAddress,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    pub number: String,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub org: OrgId,
+    pub user_name: UserName,
+    pub profile: Profile,
+    pub email: Email,
+    pub phone: Option<Phone>,
+    pub state: UserState,
+    pub password_hash: Option<PasswordHash>,
+    pub password_change_required: bool,
+    pub init_code: Option<InitCode>,
+    /// Sequence of the last event in the user's log.
+    pub sequence: u64,
+    /// Time of the first event.
+    pub created_at: OffsetDateTime,
+    /// Time of the last event.
+    pub changed_at: OffsetDateTime,
+}
+
+impl User {
+    /// A user as its first event ([`UserEvent::Added`]) describes it, and that
+    /// event. Further events follow through [`User::record`].
+    pub fn create(id: UserId, org: OrgId, added: UserEvent, at: OffsetDateTime) -> (Self, RecordedEvent) {
+        let UserEvent::Added {
+            user_name,
+            profile,
+            email,
+            phone,
+            state,
+            password_hash,
+            password_change_required,
+        } = added.clone()
+        else {
+            panic!("a user is created from its Added event");
+        };
+        let user = Self {
+            id,
+            org,
+            user_name,
+            profile,
+            email,
+            phone,
+            state,
+            password_hash,
+            password_change_required,
+            init_code: None,
+            sequence: 1,
+            created_at: at,
+            changed_at: at,
+        };
+        (user, RecordedEvent { sequence: 1, at, event: added })
+    }
+
+    /// Applies `event` and returns it with the next sequence number: the one
+    /// way a user changes after creation.
+    pub fn record(&mut self, event: UserEvent, at: OffsetDateTime) -> RecordedEvent {
+        let sequence = self.sequence + 1;
+        match &event {
+            UserEvent::Added { .. } => panic!("Added is only the first event"),
+            UserEvent::EmailChanged { address } => {
+                self.email = Email { address: address.clone(), verified: false };
+            }
+            UserEvent::EmailVerified => self.email.verified = true,
+            UserEvent::InitCodeAdded { hash, expires_at } => {
+                self.init_code = Some(InitCode {
+                    hash: hash.clone(),
+                    generation: sequence,
+                    created_at: at,
+                    expires_at: *expires_at,
+                    failed_attempts: 0,
+                });
+            }
+            UserEvent::InitCodeSent { .. } => {}
+            UserEvent::InitCheckFailed => {
+                if let Some(code) = &mut self.init_code {
+                    code.failed_attempts += 1;
+                }
+            }
+            UserEvent::InitCheckSucceeded => {
+                self.init_code = None;
+                self.state = UserState::Active;
+            }
+            UserEvent::PasswordChanged { hash } => {
+                self.password_hash = Some(hash.clone());
+                self.password_change_required = false;
+            }
+        }
+        self.sequence = sequence;
+        self.changed_at = at;
+        RecordedEvent { sequence, at, event }
+    }
+
+    pub fn details(&self) -> ObjectDetails {
+        ObjectDetails {
+            sequence: self.sequence,
+            creation_date: self.created_at,
+            change_date: self.changed_at,
+            resource_owner: self.org.clone(),
+        }
+    }
+
+    /// Users of `org` that are not deleted are visible there; all others are
+    /// reported as not found (never as forbidden).
+    pub fn visible_in(&self, org: &OrgId) -> bool {
+        &self.org == org && self.state != UserState::Deleted
+    }
+
+    /// The name the user signs in with.
+    pub fn login_name(&self) -> &str {
+        self.user_name.as_str()
+    }
+}
