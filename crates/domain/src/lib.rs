@@ -10,6 +10,9 @@ pub mod events;
 pub mod ids;
 pub mod init_code;
 pub mod password;
+pub mod token;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod ports;
 pub mod user;
 pub mod usecases;

@@ -1,0 +1,198 @@
+//! Users, their event logs and the outbox, in process memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use onboard_domain::ports::{Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use onboard_domain::{NotificationId, OrgId, RecordedEvent, User, UserId};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    events: HashMap<UserId, Vec<RecordedEvent>>,
+    names: HashMap<(OrgId, String), UserId>,
+    outbox: OutboxState,
+}
+
+/// Entries by id, the one pending entry of each user, and an index by due
+/// time. A claimed entry is re-keyed to the end of its lease, so an entry
+/// whose dispatcher never finished becomes due again by itself.
+#[derive(Default)]
+struct OutboxState {
+    entries: HashMap<NotificationId, (OutboxEntry, (OffsetDateTime, u64))>,
+    by_user: HashMap<UserId, NotificationId>,
+    due: BTreeMap<(OffsetDateTime, u64), NotificationId>,
+    tiebreak: u64,
+}
+
+impl OutboxState {
+    fn schedule(&mut self, id: &NotificationId, at: OffsetDateTime) {
+        self.tiebreak += 1;
+        let key = (at, self.tiebreak);
+        if let Some((_, old)) = self.entries.get_mut(id) {
+            self.due.remove(old);
+            *old = key;
+            self.due.insert(key, id.clone());
+        }
+    }
+
+    fn insert(&mut self, entry: OutboxEntry) {
+        if let Some(old) = self.by_user.insert(entry.user_id.clone(), entry.id.clone()) {
+            self.remove(&old);
+        }
+        let (id, at) = (entry.id.clone(), entry.not_before);
+        self.entries.insert(id.clone(), (entry, (at, 0)));
+        self.schedule(&id, at);
+    }
+
+    fn remove(&mut self, id: &NotificationId) {
+        if let Some((entry, key)) = self.entries.remove(id) {
+            self.due.remove(&key);
+            if self.by_user.get(&entry.user_id) == Some(id) {
+                self.by_user.remove(&entry.user_id);
+            }
+        }
+    }
+}
+
+/// The embedded store. Everything is lost when the process ends.
+#[derive(Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+    work: Notify,
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("InMemoryStore")
+            .field("users", &state.users.len())
+            .field("outbox", &state.outbox.entries.len())
+            .finish()
+    }
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock was held leaves state that each write made
+        // whole before unlocking; carrying on is safe.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Emails waiting in the outbox.
+    pub fn pending_emails(&self) -> usize {
+        self.lock().outbox.entries.len()
+    }
+}
+
+#[async_trait]
+impl UserRepository for InMemoryStore {
+    async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
+        Ok(self.lock().users.get(id).cloned())
+    }
+
+    async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
+        Ok(self.lock().events.get(id).cloned().unwrap_or_default())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %write.user.id, expected = write.expected_sequence))]
+    async fn save(&self, write: UserWrite) -> Result<(), SaveError> {
+        let mut state = self.lock();
+        let current = state.users.get(&write.user.id).map_or(0, |u| u.sequence);
+        if current != write.expected_sequence {
+            return Err(SaveError::Conflict);
+        }
+        let UserWrite { user, events, outbox, .. } = write;
+        if current == 0 {
+            let name = (user.org.clone(), user.user_name.unique_key());
+            if state.names.contains_key(&name) {
+                return Err(SaveError::UserNameTaken);
+            }
+            state.names.insert(name, user.id.clone());
+        }
+        state.events.entry(user.id.clone()).or_default().extend(events);
+        state.users.insert(user.id.clone(), user);
+        if let Some(entry) = outbox {
+            state.outbox.insert(entry);
+            drop(state);
+            self.work.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), Unavailable> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Outbox for InMemoryStore {
+    async fn claim_due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<OutboxEntry>, Unavailable> {
+        let mut state = self.lock();
+        let due: Vec<NotificationId> = state
+            .outbox
+            .due
+            .range(..=(now, u64::MAX))
+            .take(limit)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let mut claimed = Vec::with_capacity(due.len());
+        for id in due {
+            state.outbox.schedule(&id, now + lease);
+            if let Some((entry, _)) = state.outbox.entries.get(&id) {
+                claimed.push(entry.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn complete(&self, id: &NotificationId) -> Result<(), Unavailable> {
+        self.lock().outbox.remove(id);
+        Ok(())
+    }
+
+    async fn reschedule(&self, id: &NotificationId, attempts: u32, not_before: OffsetDateTime) -> Result<(), Unavailable> {
+        let mut state = self.lock();
+        if let Some((entry, _)) = state.outbox.entries.get_mut(id) {
+            entry.attempts = attempts;
+            entry.not_before = not_before;
+            state.outbox.schedule(id, not_before);
+        }
+        Ok(())
+    }
+
+    async fn wait_for_work(&self, max_wait: std::time::Duration) {
+        let _ = tokio::time::timeout(max_wait, self.work.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn behaves_as_every_store_must() {
+        onboard_domain::testkit::check_store(&InMemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn a_save_with_an_email_wakes_the_dispatcher() {
+        let store = std::sync::Arc::new(InMemoryStore::new());
+        let waiter = {
+            let store = store.clone();
+            tokio::spawn(async move { store.wait_for_work(std::time::Duration::from_secs(600)).await })
+        };
+        tokio::task::yield_now().await;
+        let (_, write) = onboard_domain::testkit::new_user(&OrgId::generate(), "woken");
+        store.save(write).await.unwrap();
+        // Returns on the notification, not after the 600 s wait.
+        tokio::time::timeout(std::time::Duration::from_secs(60), waiter).await.unwrap().unwrap();
+    }
+}
