@@ -1,1 +1,58 @@
+//! onboard's HTTP/JSON inbound adapter: the Management API routes, the init
+//! page, health probes and the OpenAPI document with its Swagger UI.
 
+pub mod errors;
+mod health;
+mod limits;
+mod management;
+pub mod page;
+mod scalars;
+pub mod wire;
+
+use onboard_domain::usecases::UserService;
+use poem::http::StatusCode;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
+use poem_openapi::OpenApiService;
+
+pub use limits::MAX_BODY_BYTES;
+pub use management::ManagementApi;
+
+/// The OpenAPI service; its document is the same whatever the deployment.
+pub fn openapi_service() -> OpenApiService<ManagementApi, ()> {
+    OpenApiService::new(ManagementApi, "onboard Management API", env!("CARGO_PKG_VERSION")).description(
+        "The user-initialization methods of ZITADEL's Management API v1, served by onboard. \
+         Every error answer has the shape {code, message, details}.",
+    )
+}
+
+/// The OpenAPI document in YAML, as served at `/openapi.yaml` and checked in
+/// at `openapi/openapi.yaml`.
+pub fn openapi_yaml() -> String {
+    openapi_service().spec_yaml()
+}
+
+#[handler]
+fn spec(data: poem::web::Data<&SpecYaml>) -> impl IntoResponse {
+    data.0.0.clone().with_content_type("application/yaml; charset=utf-8").with_status(StatusCode::OK)
+}
+
+#[derive(Clone)]
+struct SpecYaml(String);
+
+/// The whole HTTP application over `users`.
+pub fn app(users: UserService) -> impl Endpoint {
+    let api = openapi_service();
+    let docs = api.swagger_ui();
+    let yaml = SpecYaml(api.spec_yaml());
+    Route::new()
+        .nest("/", api)
+        .nest("/docs", docs)
+        .at("/openapi.yaml", get(spec))
+        .at(page::PATH, get(page::show).post(page::submit))
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .around(limits::limit_body)
+        .data(users)
+        .data(yaml)
+        .catch_all_error(errors::catch_all)
+}

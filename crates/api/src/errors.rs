@@ -1,0 +1,288 @@
+//! The one place where errors become the contract's `{code, message,
+//! details}` body and an HTTP status: use-case errors, and what the
+//! framework rejects by itself (malformed JSON, unknown routes, …).
+
+use onboard_domain::usecases::{AuthorizeError, CreateUserError, GetUserError, ResendError};
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Object};
+
+/// `zitadel.v1.ErrorDetail`, packed as a `google.protobuf.Any`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ErrorDetail")]
+pub struct ErrorDetail {
+    #[oai(rename = "@type")]
+    pub type_url: String,
+    pub id: String,
+    pub message: String,
+}
+
+/// `google.rpc.Status` as the gateway writes it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "rpcStatus")]
+pub struct RpcStatus {
+    /// The gRPC status code.
+    pub code: i32,
+    /// The text followed by the error id in parentheses.
+    pub message: String,
+    pub details: Vec<ErrorDetail>,
+}
+
+pub const ERROR_DETAIL_TYPE: &str = "type.googleapis.com/zitadel.v1.ErrorDetail";
+
+/// gRPC status codes used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    InvalidArgument = 3,
+    DeadlineExceeded = 4,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    ResourceExhausted = 8,
+    FailedPrecondition = 9,
+    Aborted = 10,
+    Unimplemented = 12,
+    Internal = 13,
+    Unavailable = 14,
+    Unauthenticated = 16,
+}
+
+impl Code {
+    /// The contract's gRPC → HTTP map.
+    pub fn http_status(self) -> StatusCode {
+        match self {
+            Self::InvalidArgument | Self::FailedPrecondition => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::AlreadyExists | Self::Aborted => StatusCode::CONFLICT,
+            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            Self::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+}
+
+/// Error ids. ZITADEL's own where the contract names them.
+pub mod ids {
+    pub const USER_NOT_FOUND: &str = "COMMAND-2M9df";
+    pub const USER_ALREADY_INITIALIZED: &str = "COMMAND-2M9sd";
+    pub const USER_ID_MISSING: &str = "COMMAND-2n8vs";
+    pub const PERMISSION_DENIED: &str = "AUTH-5mWD2";
+    pub const USER_ID_INVALID: &str = "ONBOARD-USERID-INVALID";
+    pub const EMAIL_INVALID: &str = "ONBOARD-EMAIL-INVALID";
+    pub const FIELD_INVALID: &str = "ONBOARD-FIELD-INVALID";
+    pub const PASSWORD_POLICY: &str = "ONBOARD-PASSWORD-POLICY";
+    pub const USER_NAME_TAKEN: &str = "ONBOARD-USERNAME-TAKEN";
+    pub const CONTENTION: &str = "ONBOARD-CONTENTION";
+    pub const UNAVAILABLE: &str = "ONBOARD-UNAVAILABLE";
+    pub const TOKEN_MISSING: &str = "ONBOARD-TOKEN-MISSING";
+    pub const TOKEN_INVALID: &str = "ONBOARD-TOKEN-INVALID";
+    pub const REQUEST_INVALID: &str = "ONBOARD-REQUEST-INVALID";
+    pub const ROUTE_NOT_FOUND: &str = "ONBOARD-ROUTE-NOT-FOUND";
+    pub const METHOD_NOT_ALLOWED: &str = "ONBOARD-METHOD-NOT-ALLOWED";
+    pub const BODY_TOO_LARGE: &str = "ONBOARD-BODY-TOO-LARGE";
+    pub const INTERNAL: &str = "ONBOARD-INTERNAL";
+}
+
+/// An error answer. Its body is always an [`RpcStatus`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: Code,
+    pub id: &'static str,
+    pub text: String,
+}
+
+impl ApiError {
+    pub fn new(code: Code, id: &'static str, text: impl Into<String>) -> Self {
+        Self { status: code.http_status(), code, id, text: text.into() }
+    }
+
+    /// For the few answers whose HTTP status is not the code's (405, 413).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn body(&self) -> RpcStatus {
+        RpcStatus {
+            code: self.code as i32,
+            message: format!("{} ({})", self.text, self.id),
+            details: vec![ErrorDetail { type_url: ERROR_DETAIL_TYPE.into(), id: self.id.into(), message: self.text.clone() }],
+        }
+    }
+
+    fn unavailable(reason: &str) -> Self {
+        // The reason stays in the log; clients learn only that they may retry.
+        tracing::warn!(%reason, "store unavailable");
+        Self::new(Code::Unavailable, ids::UNAVAILABLE, "The service is temporarily unavailable; try again")
+    }
+
+    fn contention() -> Self {
+        Self::new(Code::Aborted, ids::CONTENTION, "The user was changed concurrently; try again")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = Json(self.body()).into_response();
+        resp.set_status(self.status);
+        resp
+    }
+}
+
+impl From<ApiError> for poem::Error {
+    fn from(e: ApiError) -> Self {
+        poem::Error::from_response(e.into_response())
+    }
+}
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "An unexpected error response.",
+                status: None,
+                status_range: None,
+                content: vec![MetaMediaType { content_type: "application/json", schema: RpcStatus::schema_ref() }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        RpcStatus::register(registry);
+    }
+}
+
+impl From<AuthorizeError> for ApiError {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::MissingToken => Self::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing"),
+            AuthorizeError::InvalidToken => Self::new(Code::Unauthenticated, ids::TOKEN_INVALID, "Token is invalid or expired"),
+            AuthorizeError::PermissionDenied => Self::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found"),
+            AuthorizeError::Unavailable(r) => Self::unavailable(&r),
+        }
+    }
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::new(Code::NotFound, ids::USER_NOT_FOUND, "User could not be found")
+}
+
+impl From<ResendError> for ApiError {
+    fn from(e: ResendError) -> Self {
+        match e {
+            ResendError::UserIdMissing => Self::new(Code::InvalidArgument, ids::USER_ID_MISSING, "User ID is missing"),
+            ResendError::InvalidUserId(r) => Self::new(Code::InvalidArgument, ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
+            ResendError::InvalidEmail(r) => Self::new(Code::InvalidArgument, ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
+            ResendError::NotFound => user_not_found(),
+            ResendError::NotInitial => Self::new(Code::FailedPrecondition, ids::USER_ALREADY_INITIALIZED, "User is already initialized"),
+            ResendError::Contention => Self::contention(),
+            ResendError::Unavailable(r) => Self::unavailable(&r),
+        }
+    }
+}
+
+impl From<GetUserError> for ApiError {
+    fn from(e: GetUserError) -> Self {
+        match e {
+            GetUserError::InvalidId(r) => Self::new(Code::InvalidArgument, ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
+            GetUserError::NotFound => user_not_found(),
+            GetUserError::Unavailable(r) => Self::unavailable(&r),
+        }
+    }
+}
+
+impl From<CreateUserError> for ApiError {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::InvalidField { field, reason } => invalid_field(field, &reason),
+            CreateUserError::InvalidEmail(r) => Self::new(Code::InvalidArgument, ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
+            CreateUserError::PasswordPolicy(r) => Self::new(Code::InvalidArgument, ids::PASSWORD_POLICY, format!("Password does not meet the policy: {r}")),
+            CreateUserError::UserNameTaken => Self::new(Code::AlreadyExists, ids::USER_NAME_TAKEN, "User already exists"),
+            CreateUserError::Contention => Self::contention(),
+            CreateUserError::Unavailable(r) => Self::unavailable(&r),
+        }
+    }
+}
+
+pub fn invalid_field(field: &str, reason: &str) -> ApiError {
+    ApiError::new(Code::InvalidArgument, ids::FIELD_INVALID, format!("Invalid {field}: {reason}"))
+}
+
+/// Turns every error that reaches the top of the router into the contract's
+/// shape. Answers the handlers already made are passed through.
+pub async fn catch_all(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let api = match status {
+        StatusCode::NOT_FOUND => ApiError::new(Code::NotFound, ids::ROUTE_NOT_FOUND, "Not found: no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(Code::Unimplemented, ids::METHOD_NOT_ALLOWED, "Method not allowed on this route")
+            .with_status(StatusCode::METHOD_NOT_ALLOWED),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(Code::ResourceExhausted, ids::BODY_TOO_LARGE, "Request body is larger than 64 KiB")
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE),
+        StatusCode::UNAUTHORIZED => ApiError::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing or not a bearer token"),
+        s if s.is_client_error() => ApiError::new(Code::InvalidArgument, ids::REQUEST_INVALID, format!("Invalid request: {err}")),
+        _ => {
+            tracing::error!(error = %err, "unhandled error");
+            ApiError::new(Code::Internal, ids::INTERNAL, "Internal error")
+        }
+    };
+    api.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem_openapi::types::ToJSON;
+
+    #[test]
+    fn body_has_the_contract_shape() {
+        let e: ApiError = ResendError::NotInitial.into();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let json = e.body().to_json().unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": 9,
+                "message": "User is already initialized (COMMAND-2M9sd)",
+                "details": [{"@type": ERROR_DETAIL_TYPE, "id": "COMMAND-2M9sd", "message": "User is already initialized"}]
+            })
+        );
+    }
+
+    #[test]
+    fn codes_map_to_the_contract_statuses() {
+        let cases = [
+            (Code::InvalidArgument, 400),
+            (Code::FailedPrecondition, 400),
+            (Code::NotFound, 404),
+            (Code::AlreadyExists, 409),
+            (Code::PermissionDenied, 403),
+            (Code::Unauthenticated, 401),
+            (Code::ResourceExhausted, 429),
+            (Code::Internal, 500),
+            (Code::Unavailable, 503),
+            (Code::DeadlineExceeded, 504),
+        ];
+        for (code, status) in cases {
+            assert_eq!(code.http_status().as_u16(), status, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn store_failures_do_not_leak_their_reason() {
+        let e: ApiError = ResendError::Unavailable("redis at 10.0.0.1 refused".into()).into();
+        assert_eq!(e.code, Code::Unavailable);
+        assert!(!e.text.contains("10.0.0.1"));
+    }
+}

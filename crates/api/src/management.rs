@@ -1,0 +1,120 @@
+//! The Management API v1 routes onboard serves.
+
+use onboard_domain::Permission;
+use onboard_domain::usecases::UserService;
+use poem::web::Data;
+use poem_openapi::auth::Bearer;
+use poem_openapi::param::{Header, Path};
+use poem_openapi::payload::Json;
+use poem_openapi::{OpenApi, SecurityScheme, Tags};
+
+use crate::errors::{ApiError, invalid_field};
+use crate::wire::*;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Human users and their initialization.
+    Users,
+}
+
+/// `Authorization: Bearer <token>`: a personal access token.
+#[derive(SecurityScheme)]
+#[oai(rename = "BearerAuth", ty = "bearer")]
+pub struct BearerAuth(Bearer);
+
+/// The Management API's user methods.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ManagementApi;
+
+type Org = Header<Option<String>>;
+
+#[OpenApi(prefix_path = "/management/v1", tag = "ApiTags::Users")]
+impl ManagementApi {
+    /// Resend User Initialization Email
+    ///
+    /// A newly created user will get an initialization email to verify the
+    /// email address and set a password. Resend the email with this request
+    /// to the user's email address, or a newly added address.
+    #[oai(
+        path = "/users/:userId/_resend_initialization",
+        method = "post",
+        operation_id = "ManagementService_ResendHumanInitialization"
+    )]
+    async fn resend_human_initialization(
+        &self,
+        Data(users): Data<&UserService>,
+        auth: BearerAuth,
+        #[oai(name = "userId")] user_id: Path<String>,
+        /// The default is always the organization of the requesting user. If
+        /// you like to update a user from another organization include the
+        /// header. Make sure the requesting user has permission in the
+        /// requested organization.
+        #[oai(name = "x-zitadel-orgid")]
+        org: Org,
+        body: Json<ResendHumanInitializationBody>,
+    ) -> Result<Json<ResendHumanInitializationResponse>, ApiError> {
+        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
+        let details = users.resend_initialization(&acting, &user_id.0, body.0.email.as_deref()).await?;
+        Ok(Json(ResendHumanInitializationResponse { details: details.into() }))
+    }
+
+    /// Create/Add Human User
+    ///
+    /// Create a new user of the type human. A user without a password or
+    /// without a verified email starts in state Initial and is sent the
+    /// initialization email at once.
+    #[oai(path = "/users/human", method = "post", operation_id = "ManagementService_AddHumanUser")]
+    async fn add_human_user(
+        &self,
+        Data(users): Data<&UserService>,
+        auth: BearerAuth,
+        /// The organization the user is created in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        org: Org,
+        body: Json<AddHumanUserRequest>,
+    ) -> Result<Json<AddHumanUserResponse>, ApiError> {
+        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
+        let (id, details) = users.create_human_user(&acting, body.0.into()).await?;
+        Ok(Json(AddHumanUserResponse { user_id: id.to_string(), details: details.into() }))
+    }
+
+    /// Create/Import Human User
+    ///
+    /// Create a new user of the type human, with a password or an argon2
+    /// password hash. A user without a password or without a verified email
+    /// starts in state Initial and is sent the initialization email at once.
+    #[oai(path = "/users/human/_import", method = "post", operation_id = "ManagementService_ImportHumanUser")]
+    async fn import_human_user(
+        &self,
+        Data(users): Data<&UserService>,
+        auth: BearerAuth,
+        /// The organization the user is created in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        org: Org,
+        body: Json<ImportHumanUserRequest>,
+    ) -> Result<Json<ImportHumanUserResponse>, ApiError> {
+        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
+        let cmd = body.0.into_command().map_err(|(field, reason)| invalid_field(field, reason))?;
+        let (id, details) = users.create_human_user(&acting, cmd).await?;
+        Ok(Json(ImportHumanUserResponse { user_id: id.to_string(), details: details.into() }))
+    }
+
+    /// Get User by ID
+    ///
+    /// Returns the full user object (human or machine) including the
+    /// profile, email, etc.
+    #[oai(path = "/users/:id", method = "get", operation_id = "ManagementService_GetUserByID")]
+    async fn get_user_by_id(
+        &self,
+        Data(users): Data<&UserService>,
+        auth: BearerAuth,
+        id: Path<String>,
+        /// The organization the user is looked up in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        org: Org,
+    ) -> Result<Json<GetUserByIdResponse>, ApiError> {
+        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserRead).await?;
+        let user = users.get_user(&acting, &id.0).await?;
+        Ok(Json(GetUserByIdResponse { user: user.into() }))
+    }
+}

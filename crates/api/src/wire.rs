@@ -1,0 +1,332 @@
+//! The JSON shapes of the Management API, named and laid out as ZITADEL's
+//! gateway writes them: lowerCamelCase, unset fields omitted.
+
+use onboard_domain as domain;
+use poem_openapi::{Enum, Object};
+
+use crate::scalars::{Timestamp, U64String};
+
+/// Object details of the user after the call.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ObjectDetails", rename_all = "camelCase")]
+pub struct ObjectDetails {
+    /// The sequence of the user's last event (each user counts from 1).
+    pub sequence: U64String,
+    /// The time of the user's first event.
+    pub creation_date: Timestamp,
+    /// The time of the user's last event.
+    pub change_date: Timestamp,
+    /// The organization the user belongs to.
+    pub resource_owner: String,
+}
+
+impl From<domain::ObjectDetails> for ObjectDetails {
+    fn from(d: domain::ObjectDetails) -> Self {
+        Self {
+            sequence: U64String(d.sequence),
+            creation_date: Timestamp(d.creation_date),
+            change_date: Timestamp(d.change_date),
+            resource_owner: d.resource_owner.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "v1UserState")]
+pub enum UserState {
+    #[oai(rename = "USER_STATE_UNSPECIFIED")]
+    Unspecified,
+    #[oai(rename = "USER_STATE_ACTIVE")]
+    Active,
+    #[oai(rename = "USER_STATE_INACTIVE")]
+    Inactive,
+    #[oai(rename = "USER_STATE_DELETED")]
+    Deleted,
+    #[oai(rename = "USER_STATE_LOCKED")]
+    Locked,
+    #[oai(rename = "USER_STATE_SUSPEND")]
+    Suspend,
+    #[oai(rename = "USER_STATE_INITIAL")]
+    Initial,
+}
+
+impl From<domain::UserState> for UserState {
+    fn from(s: domain::UserState) -> Self {
+        use domain::UserState as S;
+        match s {
+            S::Unspecified => Self::Unspecified,
+            S::Active => Self::Active,
+            S::Inactive => Self::Inactive,
+            S::Deleted => Self::Deleted,
+            S::Locked => Self::Locked,
+            S::Suspend => Self::Suspend,
+            S::Initial => Self::Initial,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+#[oai(rename = "v1Gender")]
+pub enum Gender {
+    #[default]
+    #[oai(rename = "GENDER_UNSPECIFIED")]
+    Unspecified,
+    #[oai(rename = "GENDER_FEMALE")]
+    Female,
+    #[oai(rename = "GENDER_MALE")]
+    Male,
+    #[oai(rename = "GENDER_DIVERSE")]
+    Diverse,
+}
+
+impl Gender {
+    fn number(self) -> i32 {
+        match self {
+            Self::Unspecified => 0,
+            Self::Female => 1,
+            Self::Male => 2,
+            Self::Diverse => 3,
+        }
+    }
+}
+
+impl From<domain::Gender> for Gender {
+    fn from(g: domain::Gender) -> Self {
+        match g {
+            domain::Gender::Unspecified => Self::Unspecified,
+            domain::Gender::Female => Self::Female,
+            domain::Gender::Male => Self::Male,
+            domain::Gender::Diverse => Self::Diverse,
+        }
+    }
+}
+
+fn some_text(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn some_true(b: bool) -> Option<bool> {
+    b.then_some(true)
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1Profile", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct Profile {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub nick_name: Option<String>,
+    pub display_name: Option<String>,
+    pub preferred_language: Option<String>,
+    pub gender: Option<Gender>,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1Email", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct Email {
+    pub email: Option<String>,
+    pub is_email_verified: Option<bool>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1Phone", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct Phone {
+    pub phone: Option<String>,
+    pub is_phone_verified: Option<bool>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1Human", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct Human {
+    pub profile: Option<Profile>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1User", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct User {
+    pub id: Option<String>,
+    pub details: Option<ObjectDetails>,
+    pub state: Option<UserState>,
+    pub user_name: Option<String>,
+    pub login_names: Option<Vec<String>>,
+    pub preferred_login_name: Option<String>,
+    pub human: Option<Human>,
+}
+
+impl From<domain::User> for User {
+    fn from(u: domain::User) -> Self {
+        let p = &u.profile;
+        let gender = (p.gender != domain::Gender::Unspecified).then(|| p.gender.into());
+        let human = Human {
+            profile: Some(Profile {
+                first_name: some_text(&p.first_name),
+                last_name: some_text(&p.last_name),
+                nick_name: some_text(&p.nick_name),
+                display_name: some_text(&p.display_name),
+                preferred_language: p.preferred_language.as_ref().map(|l| l.as_str().to_owned()),
+                gender,
+                avatar_url: None,
+            }),
+            email: Some(Email { email: Some(u.email.address.to_string()), is_email_verified: some_true(u.email.verified) }),
+            phone: u.phone.as_ref().map(|ph| Phone { phone: Some(ph.number.clone()), is_phone_verified: some_true(ph.verified) }),
+        };
+        let login = u.login_name().to_owned();
+        Self {
+            id: Some(u.id.to_string()),
+            details: Some(u.details().into()),
+            state: Some(u.state.into()),
+            user_name: Some(u.user_name.as_str().to_owned()),
+            login_names: Some(vec![login.clone()]),
+            preferred_login_name: Some(login),
+            human: Some(human),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1GetUserByIDResponse", rename_all = "camelCase")]
+pub struct GetUserByIdResponse {
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "ManagementServiceResendHumanInitializationBody", rename_all = "camelCase", default)]
+pub struct ResendHumanInitializationBody {
+    /// Send a new email address if the one set on the user is wrong or has a typo.
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ResendHumanInitializationResponse", rename_all = "camelCase")]
+pub struct ResendHumanInitializationResponse {
+    pub details: ObjectDetails,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "AddHumanUserRequestProfile", rename_all = "camelCase", default)]
+pub struct NewProfile {
+    pub first_name: String,
+    pub last_name: String,
+    pub nick_name: String,
+    pub display_name: String,
+    pub preferred_language: String,
+    pub gender: Gender,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "AddHumanUserRequestEmail", rename_all = "camelCase", default)]
+pub struct NewEmail {
+    pub email: String,
+    pub is_email_verified: bool,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "AddHumanUserRequestPhone", rename_all = "camelCase", default)]
+pub struct NewPhone {
+    pub phone: String,
+    pub is_phone_verified: bool,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "v1AddHumanUserRequest", rename_all = "camelCase", default)]
+pub struct AddHumanUserRequest {
+    pub user_name: String,
+    pub profile: NewProfile,
+    pub email: NewEmail,
+    pub phone: NewPhone,
+    /// Without it (or with an unverified email) the user starts in state
+    /// Initial and is sent the initialization email.
+    #[oai(write_only)]
+    pub initial_password: String,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "ImportHumanUserRequestHashedPassword", rename_all = "camelCase", default)]
+pub struct HashedPassword {
+    /// The hash in PHC string form; argon2 hashes are accepted.
+    pub value: String,
+    pub algorithm: String,
+}
+
+#[derive(Debug, Clone, Object, Default)]
+#[oai(rename = "v1ImportHumanUserRequest", rename_all = "camelCase", default)]
+pub struct ImportHumanUserRequest {
+    pub user_name: String,
+    pub profile: NewProfile,
+    pub email: NewEmail,
+    pub phone: NewPhone,
+    #[oai(write_only)]
+    pub password: String,
+    #[oai(write_only)]
+    pub hashed_password: HashedPassword,
+    pub password_change_required: bool,
+    /// Not supported: must be absent or false.
+    pub request_passwordless_registration: bool,
+    /// Not supported: must be absent or empty.
+    pub otp_code: String,
+}
+
+fn new_user(user_name: String, profile: NewProfile, email: NewEmail, phone: NewPhone) -> domain::usecases::NewHumanUser {
+    domain::usecases::NewHumanUser {
+        user_name,
+        first_name: profile.first_name,
+        last_name: profile.last_name,
+        nick_name: profile.nick_name,
+        display_name: profile.display_name,
+        preferred_language: profile.preferred_language,
+        gender: profile.gender.number(),
+        email: email.email,
+        email_verified: email.is_email_verified,
+        phone: phone.phone,
+        phone_verified: phone.is_phone_verified,
+        password: None,
+        password_change_required: false,
+    }
+}
+
+impl From<AddHumanUserRequest> for domain::usecases::NewHumanUser {
+    fn from(r: AddHumanUserRequest) -> Self {
+        let password = (!r.initial_password.is_empty()).then_some(domain::usecases::NewPassword::Plain(r.initial_password));
+        Self { password, ..new_user(r.user_name, r.profile, r.email, r.phone) }
+    }
+}
+
+impl ImportHumanUserRequest {
+    /// The command, or the name and reason of a field set that is not supported.
+    pub fn into_command(self) -> Result<domain::usecases::NewHumanUser, (&'static str, &'static str)> {
+        use domain::usecases::NewPassword;
+        if self.request_passwordless_registration {
+            return Err(("request_passwordless_registration", "passwordless registration is not supported"));
+        }
+        if !self.otp_code.is_empty() {
+            return Err(("otp_code", "one-time password registration is not supported"));
+        }
+        let password = match (self.password.is_empty(), self.hashed_password.value.is_empty()) {
+            (false, false) => return Err(("password", "give either password or hashed_password, not both")),
+            (false, true) => Some(NewPassword::Plain(self.password)),
+            (true, false) => Some(NewPassword::Hashed(self.hashed_password.value)),
+            (true, true) => None,
+        };
+        Ok(domain::usecases::NewHumanUser {
+            password,
+            password_change_required: self.password_change_required,
+            ..new_user(self.user_name, self.profile, self.email, self.phone)
+        })
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1AddHumanUserResponse", rename_all = "camelCase")]
+pub struct AddHumanUserResponse {
+    pub user_id: String,
+    pub details: ObjectDetails,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ImportHumanUserResponse", rename_all = "camelCase")]
+pub struct ImportHumanUserResponse {
+    pub user_id: String,
+    pub details: ObjectDetails,
+}

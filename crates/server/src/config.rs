@@ -1,0 +1,249 @@
+//! Configuration: defaults that run out of the box, overridden by a TOML
+//! file (`ONBOARD_CONFIG`), overridden by environment variables and flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// onboard: the user-initialization service, wire-compatible with ZITADEL's
+/// Management API v1.
+///
+/// Every setting can be given as a flag, an environment variable or a key of
+/// the TOML file named by --config / ONBOARD_CONFIG (flags and environment
+/// win over the file).
+#[derive(Debug, Default, Parser)]
+#[command(name = "onboard", version)]
+pub struct Cli {
+    /// TOML file with settings (keys as the flags, with underscores).
+    #[arg(long, env = "ONBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to serve HTTP on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ONBOARD_HTTP_ADDR")]
+    pub http_addr: Option<String>,
+    /// Folder for state kept on disk: mail/, admin.pat, code.secret [default: ./var].
+    #[arg(long, env = "ONBOARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Origin of the links in emails [default: http://<http_addr>].
+    #[arg(long, env = "ONBOARD_EXTERNAL_URL")]
+    pub external_url: Option<String>,
+    /// Log filter, e.g. "info" or "onboard=debug,info" [default: info].
+    #[arg(long, env = "ONBOARD_LOG")]
+    pub log: Option<String>,
+    /// Characters per init code, 4 to 64 [default: 6].
+    #[arg(long, env = "ONBOARD_CODE_LENGTH")]
+    pub code_length: Option<String>,
+    /// How long an init code is valid, e.g. "72h" or "30m" [default: 72h].
+    #[arg(long, env = "ONBOARD_CODE_LIFETIME")]
+    pub code_lifetime: Option<String>,
+    /// Wrong attempts after which a code is dead until a resend [default: 5].
+    #[arg(long, env = "ONBOARD_CODE_MAX_ATTEMPTS")]
+    pub code_max_attempts: Option<String>,
+    /// Shortest password accepted [default: 8].
+    #[arg(long, env = "ONBOARD_PASSWORD_MIN_LENGTH")]
+    pub password_min_length: Option<String>,
+    /// Sender of emails, "Name <address>" or "address" [default: onboard <noreply@onboard.localhost>].
+    #[arg(long, env = "ONBOARD_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// How long shutdown waits for requests in flight [default: 10s].
+    #[arg(long, env = "ONBOARD_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
+}
+
+/// The same settings as read from the file. Numbers may be written as
+/// numbers or strings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    http_addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    external_url: Option<String>,
+    log: Option<String>,
+    code_length: Option<toml::Value>,
+    code_lifetime: Option<String>,
+    code_max_attempts: Option<toml::Value>,
+    password_min_length: Option<toml::Value>,
+    mail_from: Option<String>,
+    shutdown_timeout: Option<String>,
+}
+
+/// A setting that could not be used; its text is the one line printed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub external_url: String,
+    pub log: String,
+    pub code_length: usize,
+    pub code_lifetime: std::time::Duration,
+    pub code_max_attempts: u32,
+    pub password_min_length: usize,
+    pub mail_from_name: String,
+    pub mail_from_address: String,
+    pub shutdown_timeout: std::time::Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::resolve(Cli::default()).expect("the defaults are valid")
+    }
+}
+
+fn value_text(v: toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn bad(name: &str, value: &str, reason: impl std::fmt::Display) -> ConfigError {
+    let env = format!("ONBOARD_{}", name.to_ascii_uppercase());
+    ConfigError(format!("{name} ({env}) = {value:?}: {reason}"))
+}
+
+fn number<T: std::str::FromStr>(name: &str, raw: Option<String>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    let Some(raw) = raw else { return Ok(default) };
+    let n: T = raw.trim().parse().map_err(|e| bad(name, &raw, e))?;
+    if !range.contains(&n) {
+        return Err(bad(name, &raw, format!("must be between {} and {}", range.start(), range.end())));
+    }
+    Ok(n)
+}
+
+fn duration(name: &str, raw: Option<String>, default: &str) -> Result<std::time::Duration, ConfigError> {
+    let raw = raw.unwrap_or_else(|| default.to_owned());
+    let d = humantime::parse_duration(raw.trim()).map_err(|e| bad(name, &raw, e))?;
+    if d.is_zero() {
+        return Err(bad(name, &raw, "must be longer than zero"));
+    }
+    Ok(d)
+}
+
+/// "Name <address>" or a bare address.
+fn mailbox(raw: &str) -> Result<(String, String), ConfigError> {
+    let raw = raw.trim();
+    let (name, address) = match raw.rsplit_once('<') {
+        Some((name, rest)) => (name.trim().trim_matches('"'), rest.strip_suffix('>').unwrap_or("")),
+        None => ("onboard", raw),
+    };
+    if !address.contains('@') || address.contains(char::is_whitespace) {
+        return Err(bad("mail_from", raw, "expected \"Name <address@example.com>\" or \"address@example.com\""));
+    }
+    Ok((name.to_owned(), address.to_owned()))
+}
+
+impl Config {
+    /// Reads the file named by `cli.config` (if any) and resolves every setting.
+    pub fn resolve(cli: Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let http_raw = cli.http_addr.or(file.http_addr).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let http_addr: SocketAddr = http_raw.trim().parse().map_err(|e| bad("http_addr", &http_raw, e))?;
+        let external_url = cli.external_url.or(file.external_url).unwrap_or_else(|| format!("http://{http_addr}"));
+        let external_url = external_url.trim().trim_end_matches('/').to_owned();
+        if !(external_url.starts_with("http://") || external_url.starts_with("https://")) || external_url.contains(['?', '#', ' ']) {
+            return Err(bad("external_url", &external_url, "must be an http:// or https:// origin such as https://id.example.com"));
+        }
+        let log = cli.log.or(file.log).unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| bad("log", &log, e))?;
+        let (mail_from_name, mail_from_address) =
+            mailbox(&cli.mail_from.or(file.mail_from).unwrap_or_else(|| "onboard <noreply@onboard.localhost>".into()))?;
+        Ok(Self {
+            http_addr,
+            data_dir: cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./var")),
+            external_url,
+            log,
+            code_length: number("code_length", cli.code_length.or(file.code_length.map(value_text)), 6, 4..=64)?,
+            code_lifetime: duration("code_lifetime", cli.code_lifetime.or(file.code_lifetime), "72h")?,
+            code_max_attempts: number("code_max_attempts", cli.code_max_attempts.or(file.code_max_attempts.map(value_text)), 5, 1..=100)?,
+            password_min_length: number(
+                "password_min_length",
+                cli.password_min_length.or(file.password_min_length.map(value_text)),
+                8,
+                1..=128,
+            )?,
+            mail_from_name,
+            mail_from_address,
+            shutdown_timeout: duration("shutdown_timeout", cli.shutdown_timeout.or(file.shutdown_timeout), "10s")?,
+        })
+    }
+
+    /// Settings for tests and embedding: defaults, a data folder, any free port.
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        let mut config = Self { data_dir: data_dir.to_owned(), ..Self::default() };
+        config.http_addr = "127.0.0.1:0".parse().expect("valid address");
+        config
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {}", path.display(), e.message())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_out_of_the_box() {
+        let c = Config::default();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.external_url, "http://127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./var"));
+        assert_eq!((c.code_length, c.code_max_attempts, c.password_min_length), (6, 5, 8));
+        assert_eq!(c.code_lifetime, std::time::Duration::from_secs(72 * 3600));
+        assert_eq!(c.mail_from_address, "noreply@onboard.localhost");
+    }
+
+    #[test]
+    fn file_values_apply_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onboard.toml");
+        std::fs::write(&path, "http_addr = \"127.0.0.1:9000\"\ncode_length = 8\ncode_lifetime = \"30m\"\nmail_from = \"IdP <id@example.com>\"\n").unwrap();
+        let cli = Cli { config: Some(path), code_length: Some("10".into()), ..Cli::default() };
+        let c = Config::resolve(cli).unwrap();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.external_url, "http://127.0.0.1:9000");
+        assert_eq!(c.code_length, 10);
+        assert_eq!(c.code_lifetime, std::time::Duration::from_secs(1800));
+        assert_eq!((c.mail_from_name.as_str(), c.mail_from_address.as_str()), ("IdP", "id@example.com"));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases = [
+            (Cli { http_addr: Some("nowhere".into()), ..Cli::default() }, "http_addr (ONBOARD_HTTP_ADDR)"),
+            (Cli { code_length: Some("2".into()), ..Cli::default() }, "code_length (ONBOARD_CODE_LENGTH)"),
+            (Cli { code_lifetime: Some("soon".into()), ..Cli::default() }, "code_lifetime (ONBOARD_CODE_LIFETIME)"),
+            (Cli { external_url: Some("ftp://x".into()), ..Cli::default() }, "external_url (ONBOARD_EXTERNAL_URL)"),
+            (Cli { mail_from: Some("nobody".into()), ..Cli::default() }, "mail_from (ONBOARD_MAIL_FROM)"),
+            (Cli { log: Some("[[".into()), ..Cli::default() }, "log (ONBOARD_LOG)"),
+        ];
+        for (cli, name) in cases {
+            let err = Config::resolve(cli).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onboard.toml");
+        std::fs::write(&path, "htp_addr = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::resolve(Cli { config: Some(path), ..Cli::default() }).unwrap_err().to_string();
+        assert!(err.contains("htp_addr"), "{err}");
+    }
+}
