@@ -1,1 +1,224 @@
-//! End-to-end scenarios live in `tests/`; this crate has no library code.
+//! The harness of the end-to-end scenarios: a real onboard server on a free
+//! loopback port with its own data folder, and helpers that speak HTTP to it
+//! and read the emails it writes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use onboard_domain::{Grant, GrantScope, OrgId, Role};
+use onboard_server::{Config, Running};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// A running server and what a test needs to talk to it.
+#[derive(Debug)]
+pub struct TestApp {
+    pub base: String,
+    /// An IAM_OWNER token (the one written to admin.pat).
+    pub token: String,
+    pub org: String,
+    pub client: reqwest::Client,
+    pub mail_dir: PathBuf,
+    running: Option<Running>,
+    _data: tempfile::TempDir,
+}
+
+/// One email as the embedded mailer wrote it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub link: String,
+    pub code: String,
+}
+
+/// The response of a JSON call.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts an error in the contract's shape and returns its id.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: i64, id: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(self.body["code"], code, "{}", self.body);
+        assert_eq!(self.body["details"][0]["id"], id, "{}", self.body);
+        assert_eq!(self.body["details"][0]["@type"], "type.googleapis.com/zitadel.v1.ErrorDetail");
+        let text = self.body["details"][0]["message"].as_str().unwrap();
+        assert_eq!(self.body["message"], format!("{text} ({id})"), "{}", self.body);
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server with the defaults, changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_data_dir(data.path());
+        adjust(&mut config);
+        let running = onboard_server::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let token = std::fs::read_to_string(&running.admin_pat_path).expect("admin.pat").trim().to_owned();
+        Self {
+            base,
+            token,
+            org: running.default_org.to_string(),
+            client: reqwest::Client::new(),
+            mail_dir: data.path().join("mail"),
+            running: Some(running),
+            _data: data,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new organization.
+    pub fn create_org(&self, name: &str) -> String {
+        self.running.as_ref().unwrap().authorizer.create_organization(name).to_string()
+    }
+
+    /// A token for a principal of `home_org` holding `role` in `scope_org`
+    /// (or instance-wide for IAM roles).
+    pub fn token_with(&self, home_org: &str, role: Role, scope_org: &str) -> String {
+        let scope = if role.is_instance_role() {
+            GrantScope::Instance
+        } else {
+            GrantScope::Organization(OrgId::parse(scope_org).unwrap())
+        };
+        let authorizer = &self.running.as_ref().unwrap().authorizer;
+        authorizer.issue_token("tester", &OrgId::parse(home_org).unwrap(), vec![Grant { scope, role }], None)
+    }
+
+    pub fn revoke(&self, token: &str) {
+        assert!(self.running.as_ref().unwrap().authorizer.revoke_token(token));
+    }
+
+    /// Sends `body` as JSON with the admin token.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(reqwest::Method::POST, path, Some(&self.token), None, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(reqwest::Method::GET, path, Some(&self.token), None, None).await
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, org: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(o) = org {
+            req = req.header("x-zitadel-orgid", o);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        Self::reply(resp).await
+    }
+
+    pub async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body }
+    }
+
+    /// Creates an Initial user and returns its id.
+    pub async fn create_user(&self, user_name: &str, email: &str) -> String {
+        let r = self
+            .post(
+                "/management/v1/users/human",
+                serde_json::json!({
+                    "userName": user_name,
+                    "profile": {"firstName": "Test", "lastName": "User"},
+                    "email": {"email": email},
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["userId"].as_str().unwrap().to_owned()
+    }
+
+    /// All emails written so far, oldest first.
+    pub fn mails(&self) -> Vec<Mail> {
+        let Ok(dir) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
+        let mut files: Vec<PathBuf> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files.iter().map(|f| parse_mail(&std::fs::read(f).expect("read eml"))).collect()
+    }
+
+    /// Waits (up to 10 s) until `count` emails were written to `to`, and returns them.
+    pub async fn wait_for_mails(&self, to: &str, count: usize) -> Vec<Mail> {
+        for _ in 0..200 {
+            let mails: Vec<Mail> = self.mails().into_iter().filter(|m| m.to == to).collect();
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {count} emails to {to}: {:?}", self.mails());
+    }
+}
+
+fn parse_mail(raw: &[u8]) -> Mail {
+    let m = mail_parser::MessageParser::default().parse(raw).expect("a parseable email");
+    let text = m.body_text(0).expect("text part").into_owned();
+    let html = m.body_html(0).expect("html part").into_owned();
+    let link = text.lines().find(|l| l.contains("/ui/login/user/init?")).expect("a link").trim().to_owned();
+    let code = link.split("code=").nth(1).and_then(|r| r.split('&').next()).expect("code in link").to_owned();
+    Mail {
+        to: m.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned(),
+        subject: m.subject().unwrap_or_default().to_owned(),
+        text,
+        html,
+        link,
+        code,
+    }
+}
+
+/// The query parameters of a link.
+pub fn query_of(link: &str) -> Vec<(String, String)> {
+    let query = link.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Submits the init page's form as a browser would, returning status and HTML.
+pub async fn submit_init_form(app: &TestApp, link: &str, code: &str, password: &str, confirm: &str) -> (u16, String) {
+    let mut form: Vec<(String, String)> =
+        query_of(link).into_iter().filter(|(k, _)| k != "code").collect();
+    form.push(("code".into(), code.into()));
+    form.push(("password".into(), password.into()));
+    form.push(("passwordConfirm".into(), confirm.into()));
+    let resp = app
+        .client
+        .post(app.url("/ui/login/user/init"))
+        .form(&form)
+        .send()
+        .await
+        .expect("form posted");
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}

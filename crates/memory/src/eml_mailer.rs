@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use mail_builder::MessageBuilder;
 use onboard_domain::ports::{InitMessage, MailError, Mailer};
-use time::format_description::well_known::Rfc3339;
 
 /// The subject ZITADEL uses, kept so filters on it keep working.
 pub const SUBJECT: &str = "Initialize User";
@@ -60,7 +59,10 @@ impl EmlMailer {
             Some(lang) if lang == "de" => &DE,
             _ => &EN,
         };
-        let expires = m.expires_at.format(&Rfc3339).unwrap_or_default();
+        let expires = m
+            .expires_at
+            .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+            .unwrap_or_default();
         let name = if m.display_name.is_empty() { &m.login_name } else { &m.display_name };
         let text = format!(
             "{greeting} {name},\r\n\r\n{body}\r\n\r\n{button}:\r\n{link}\r\n\r\n{code_label}: {code}\r\n{expires_label} {expires}.\r\n\r\n{ignore}\r\n",

@@ -77,7 +77,8 @@ pub struct ConfigError(pub String);
 pub struct Config {
     pub http_addr: SocketAddr,
     pub data_dir: PathBuf,
-    pub external_url: String,
+    /// None: `http://` and the address actually bound.
+    pub external_url: Option<String>,
     pub log: String,
     pub code_length: usize,
     pub code_lifetime: std::time::Duration,
@@ -150,11 +151,16 @@ impl Config {
         };
         let http_raw = cli.http_addr.or(file.http_addr).unwrap_or_else(|| "127.0.0.1:8080".into());
         let http_addr: SocketAddr = http_raw.trim().parse().map_err(|e| bad("http_addr", &http_raw, e))?;
-        let external_url = cli.external_url.or(file.external_url).unwrap_or_else(|| format!("http://{http_addr}"));
-        let external_url = external_url.trim().trim_end_matches('/').to_owned();
-        if !(external_url.starts_with("http://") || external_url.starts_with("https://")) || external_url.contains(['?', '#', ' ']) {
-            return Err(bad("external_url", &external_url, "must be an http:// or https:// origin such as https://id.example.com"));
-        }
+        let external_url = match cli.external_url.or(file.external_url) {
+            None => None,
+            Some(raw) => {
+                let url = raw.trim().trim_end_matches('/').to_owned();
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(['?', '#', ' ']) {
+                    return Err(bad("external_url", &raw, "must be an http:// or https:// origin such as https://id.example.com"));
+                }
+                Some(url)
+            }
+        };
         let log = cli.log.or(file.log).unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log).map_err(|e| bad("log", &log, e))?;
         let (mail_from_name, mail_from_address) =
@@ -200,7 +206,7 @@ mod tests {
     fn defaults_run_out_of_the_box() {
         let c = Config::default();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.external_url, "http://127.0.0.1:8080");
+        assert_eq!(c.external_url, None);
         assert_eq!(c.data_dir, PathBuf::from("./var"));
         assert_eq!((c.code_length, c.code_max_attempts, c.password_min_length), (6, 5, 8));
         assert_eq!(c.code_lifetime, std::time::Duration::from_secs(72 * 3600));
@@ -215,7 +221,6 @@ mod tests {
         let cli = Cli { config: Some(path), code_length: Some("10".into()), ..Cli::default() };
         let c = Config::resolve(cli).unwrap();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:9000");
-        assert_eq!(c.external_url, "http://127.0.0.1:9000");
         assert_eq!(c.code_length, 10);
         assert_eq!(c.code_lifetime, std::time::Duration::from_secs(1800));
         assert_eq!((c.mail_from_name.as_str(), c.mail_from_address.as_str()), ("IdP", "id@example.com"));

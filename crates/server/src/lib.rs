@@ -100,14 +100,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let clock = Arc::new(SystemClock);
 
     let users = UserService::new(store.clone(), authorizer.clone(), clock.clone(), codes, policy);
-    let dispatcher = Dispatcher::new(
-        store.clone(),
-        store,
-        mailer,
-        clock,
-        DeliveryConfig { external_url: config.external_url.clone(), ..DeliveryConfig::default() },
-    );
-
     let acceptor = TcpListener::bind(config.http_addr)
         .into_acceptor()
         .await
@@ -117,6 +109,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .unwrap_or(config.http_addr);
+    let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        store,
+        mailer,
+        clock,
+        DeliveryConfig { external_url: external_url.clone(), ..DeliveryConfig::default() },
+    );
     let (shutdown, watcher) = watch::channel(false);
 
     let app = onboard_api::app(users);
@@ -131,7 +131,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ),
     );
     let dispatcher = tokio::spawn(deliver(dispatcher, watcher));
-    tracing::info!(%addr, external_url = %config.external_url, data_dir = %config.data_dir.display(), "onboard serving");
+    tracing::info!(%addr, %external_url, data_dir = %config.data_dir.display(), "onboard serving");
     Ok(Running { addr, default_org, admin_pat_path, authorizer, shutdown, server, dispatcher })
 }
 
