@@ -44,7 +44,9 @@ impl ManagementApi {
         &self,
         Data(users): Data<&UserService>,
         auth: BearerAuth,
-        #[oai(name = "userId")] user_id: Path<String>,
+        /// The id of the user.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
         /// The default is always the organization of the requesting user. If
         /// you like to update a user from another organization include the
         /// header. Make sure the requesting user has permission in the
@@ -108,6 +110,7 @@ impl ManagementApi {
         &self,
         Data(users): Data<&UserService>,
         auth: BearerAuth,
+        /// The id of the user.
         id: Path<String>,
         /// The organization the user is looked up in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]

@@ -192,7 +192,7 @@ pub struct GetUserByIdResponse {
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "ManagementServiceResendHumanInitializationBody", rename_all = "camelCase", default)]
+#[oai(rename = "ManagementServiceResendHumanInitializationBody", rename_all = "camelCase")]
 pub struct ResendHumanInitializationBody {
     /// Send a new email address if the one set on the user is wrong or has a typo.
     pub email: Option<String>,
@@ -205,82 +205,97 @@ pub struct ResendHumanInitializationResponse {
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "AddHumanUserRequestProfile", rename_all = "camelCase", default)]
+#[oai(rename = "AddHumanUserRequestProfile", rename_all = "camelCase")]
 pub struct NewProfile {
-    pub first_name: String,
-    pub last_name: String,
-    pub nick_name: String,
-    pub display_name: String,
-    pub preferred_language: String,
-    pub gender: Gender,
+    /// Required, 1 to 200 characters.
+    pub first_name: Option<String>,
+    /// Required, 1 to 200 characters.
+    pub last_name: Option<String>,
+    pub nick_name: Option<String>,
+    /// "first last" when absent.
+    pub display_name: Option<String>,
+    /// A language tag such as "en" or "de-CH"; chooses the email's language.
+    pub preferred_language: Option<String>,
+    pub gender: Option<Gender>,
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "AddHumanUserRequestEmail", rename_all = "camelCase", default)]
+#[oai(rename = "AddHumanUserRequestEmail", rename_all = "camelCase")]
 pub struct NewEmail {
-    pub email: String,
-    pub is_email_verified: bool,
+    /// Required: where the initialization email goes.
+    pub email: Option<String>,
+    pub is_email_verified: Option<bool>,
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "AddHumanUserRequestPhone", rename_all = "camelCase", default)]
+#[oai(rename = "AddHumanUserRequestPhone", rename_all = "camelCase")]
 pub struct NewPhone {
-    pub phone: String,
-    pub is_phone_verified: bool,
+    pub phone: Option<String>,
+    pub is_phone_verified: Option<bool>,
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "v1AddHumanUserRequest", rename_all = "camelCase", default)]
+#[oai(rename = "v1AddHumanUserRequest", rename_all = "camelCase")]
 pub struct AddHumanUserRequest {
-    pub user_name: String,
-    pub profile: NewProfile,
-    pub email: NewEmail,
-    pub phone: NewPhone,
+    /// Required, unique within the organization (regardless of case).
+    pub user_name: Option<String>,
+    pub profile: Option<NewProfile>,
+    pub email: Option<NewEmail>,
+    pub phone: Option<NewPhone>,
     /// Without it (or with an unverified email) the user starts in state
     /// Initial and is sent the initialization email.
     #[oai(write_only)]
-    pub initial_password: String,
+    pub initial_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "ImportHumanUserRequestHashedPassword", rename_all = "camelCase", default)]
+#[oai(rename = "ImportHumanUserRequestHashedPassword", rename_all = "camelCase")]
 pub struct HashedPassword {
     /// The hash in PHC string form; argon2 hashes are accepted.
-    pub value: String,
-    pub algorithm: String,
+    pub value: Option<String>,
+    pub algorithm: Option<String>,
 }
 
 #[derive(Debug, Clone, Object, Default)]
-#[oai(rename = "v1ImportHumanUserRequest", rename_all = "camelCase", default)]
+#[oai(rename = "v1ImportHumanUserRequest", rename_all = "camelCase")]
 pub struct ImportHumanUserRequest {
-    pub user_name: String,
-    pub profile: NewProfile,
-    pub email: NewEmail,
-    pub phone: NewPhone,
+    /// Required, unique within the organization (regardless of case).
+    pub user_name: Option<String>,
+    pub profile: Option<NewProfile>,
+    pub email: Option<NewEmail>,
+    pub phone: Option<NewPhone>,
     #[oai(write_only)]
-    pub password: String,
+    pub password: Option<String>,
     #[oai(write_only)]
-    pub hashed_password: HashedPassword,
-    pub password_change_required: bool,
+    pub hashed_password: Option<HashedPassword>,
+    pub password_change_required: Option<bool>,
     /// Not supported: must be absent or false.
-    pub request_passwordless_registration: bool,
+    pub request_passwordless_registration: Option<bool>,
     /// Not supported: must be absent or empty.
-    pub otp_code: String,
+    pub otp_code: Option<String>,
 }
 
-fn new_user(user_name: String, profile: NewProfile, email: NewEmail, phone: NewPhone) -> domain::usecases::NewHumanUser {
+fn new_user(
+    user_name: Option<String>,
+    profile: Option<NewProfile>,
+    email: Option<NewEmail>,
+    phone: Option<NewPhone>,
+) -> domain::usecases::NewHumanUser {
+    let profile = profile.unwrap_or_default();
+    let email = email.unwrap_or_default();
+    let phone = phone.unwrap_or_default();
     domain::usecases::NewHumanUser {
-        user_name,
-        first_name: profile.first_name,
-        last_name: profile.last_name,
-        nick_name: profile.nick_name,
-        display_name: profile.display_name,
-        preferred_language: profile.preferred_language,
-        gender: profile.gender.number(),
-        email: email.email,
-        email_verified: email.is_email_verified,
-        phone: phone.phone,
-        phone_verified: phone.is_phone_verified,
+        user_name: user_name.unwrap_or_default(),
+        first_name: profile.first_name.unwrap_or_default(),
+        last_name: profile.last_name.unwrap_or_default(),
+        nick_name: profile.nick_name.unwrap_or_default(),
+        display_name: profile.display_name.unwrap_or_default(),
+        preferred_language: profile.preferred_language.unwrap_or_default(),
+        gender: profile.gender.unwrap_or_default().number(),
+        email: email.email.unwrap_or_default(),
+        email_verified: email.is_email_verified.unwrap_or_default(),
+        phone: phone.phone.unwrap_or_default(),
+        phone_verified: phone.is_phone_verified.unwrap_or_default(),
         password: None,
         password_change_required: false,
     }
@@ -288,7 +303,7 @@ fn new_user(user_name: String, profile: NewProfile, email: NewEmail, phone: NewP
 
 impl From<AddHumanUserRequest> for domain::usecases::NewHumanUser {
     fn from(r: AddHumanUserRequest) -> Self {
-        let password = (!r.initial_password.is_empty()).then_some(domain::usecases::NewPassword::Plain(r.initial_password));
+        let password = r.initial_password.filter(|p| !p.is_empty()).map(domain::usecases::NewPassword::Plain);
         Self { password, ..new_user(r.user_name, r.profile, r.email, r.phone) }
     }
 }
@@ -297,21 +312,23 @@ impl ImportHumanUserRequest {
     /// The command, or the name and reason of a field set that is not supported.
     pub fn into_command(self) -> Result<domain::usecases::NewHumanUser, (&'static str, &'static str)> {
         use domain::usecases::NewPassword;
-        if self.request_passwordless_registration {
+        if self.request_passwordless_registration.unwrap_or_default() {
             return Err(("request_passwordless_registration", "passwordless registration is not supported"));
         }
-        if !self.otp_code.is_empty() {
+        if self.otp_code.is_some_and(|c| !c.is_empty()) {
             return Err(("otp_code", "one-time password registration is not supported"));
         }
-        let password = match (self.password.is_empty(), self.hashed_password.value.is_empty()) {
-            (false, false) => return Err(("password", "give either password or hashed_password, not both")),
-            (false, true) => Some(NewPassword::Plain(self.password)),
-            (true, false) => Some(NewPassword::Hashed(self.hashed_password.value)),
-            (true, true) => None,
+        let plain = self.password.filter(|p| !p.is_empty());
+        let hashed = self.hashed_password.and_then(|h| h.value).filter(|h| !h.is_empty());
+        let password = match (plain, hashed) {
+            (Some(_), Some(_)) => return Err(("password", "give either password or hashed_password, not both")),
+            (Some(p), None) => Some(NewPassword::Plain(p)),
+            (None, Some(h)) => Some(NewPassword::Hashed(h)),
+            (None, None) => None,
         };
         Ok(domain::usecases::NewHumanUser {
             password,
-            password_change_required: self.password_change_required,
+            password_change_required: self.password_change_required.unwrap_or_default(),
             ..new_user(self.user_name, self.profile, self.email, self.phone)
         })
     }
