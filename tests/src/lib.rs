@@ -118,7 +118,14 @@ impl TestApp {
         self.call(reqwest::Method::GET, path, Some(&self.token), None, None).await
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, org: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -136,7 +143,8 @@ impl TestApp {
     pub async fn reply(resp: reqwest::Response) -> Reply {
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, body }
     }
 
@@ -199,26 +207,15 @@ fn parse_mail(raw: &[u8]) -> Mail {
 /// The query parameters of a link.
 pub fn query_of(link: &str) -> Vec<(String, String)> {
     let query = link.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+    query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
 /// Submits the init page's form as a browser would, returning status and HTML.
 pub async fn submit_init_form(app: &TestApp, link: &str, code: &str, password: &str, confirm: &str) -> (u16, String) {
-    let mut form: Vec<(String, String)> =
-        query_of(link).into_iter().filter(|(k, _)| k != "code").collect();
+    let mut form: Vec<(String, String)> = query_of(link).into_iter().filter(|(k, _)| k != "code").collect();
     form.push(("code".into(), code.into()));
     form.push(("password".into(), password.into()));
     form.push(("passwordConfirm".into(), confirm.into()));
-    let resp = app
-        .client
-        .post(app.url("/ui/login/user/init"))
-        .form(&form)
-        .send()
-        .await
-        .expect("form posted");
+    let resp = app.client.post(app.url("/ui/login/user/init")).form(&form).send().await.expect("form posted");
     (resp.status().as_u16(), resp.text().await.unwrap())
 }

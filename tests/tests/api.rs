@@ -116,11 +116,16 @@ async fn import_accepts_passwords_and_argon2_hashes_and_refuses_what_it_cannot_d
 #[tokio::test]
 async fn add_validates_every_field_and_changes_nothing_on_error() {
     let app = TestApp::spawn().await;
-    let good = json!({"userName": "v", "profile": {"firstName": "F", "lastName": "L"}, "email": {"email": "v@example.com"}});
+    let good =
+        json!({"userName": "v", "profile": {"firstName": "F", "lastName": "L"}, "email": {"email": "v@example.com"}});
     let cases = [
         (json!({"userName": ""}), "ONBOARD-FIELD-INVALID", "user_name"),
         (json!({"profile": {"firstName": "", "lastName": "L"}}), "ONBOARD-FIELD-INVALID", "profile.first_name"),
-        (json!({"profile": {"firstName": "F", "lastName": "L", "preferredLanguage": "not a tag"}}), "ONBOARD-FIELD-INVALID", "preferred_language"),
+        (
+            json!({"profile": {"firstName": "F", "lastName": "L", "preferredLanguage": "not a tag"}}),
+            "ONBOARD-FIELD-INVALID",
+            "preferred_language",
+        ),
         (json!({"email": {"email": "nope"}}), "ONBOARD-EMAIL-INVALID", "Email"),
         (json!({"email": {}}), "ONBOARD-EMAIL-INVALID", "Email"),
         (json!({"initialPassword": "short"}), "ONBOARD-PASSWORD-POLICY", "at least 8"),
@@ -176,7 +181,11 @@ async fn tokens_are_required_and_checked() {
     let id = app.create_user("auth", "auth@example.com").await;
     let get = format!("/management/v1/users/{id}");
     app.call(Method::GET, &get, None, None, None).await.assert_error(401, 16, "ONBOARD-TOKEN-MISSING");
-    app.call(Method::POST, &resend_path(&id), None, None, Some(json!({}))).await.assert_error(401, 16, "ONBOARD-TOKEN-MISSING");
+    app.call(Method::POST, &resend_path(&id), None, None, Some(json!({}))).await.assert_error(
+        401,
+        16,
+        "ONBOARD-TOKEN-MISSING",
+    );
     app.call(Method::GET, &get, Some("onb_unknown"), None, None).await.assert_error(401, 16, "ONBOARD-TOKEN-INVALID");
     let basic = app.client.get(app.url(&get)).header("authorization", "Basic YTpi").send().await.unwrap();
     TestApp::reply(basic).await.assert_error(401, 16, "ONBOARD-TOKEN-MISSING");
@@ -198,7 +207,11 @@ async fn roles_and_organizations_decide_access() {
     // A viewer reads but does not write.
     let viewer = app.token_with(&home, Role::OrgOwnerViewer, &home);
     assert_eq!(app.call(Method::GET, &get, Some(&viewer), None, None).await.status, 200);
-    app.call(Method::POST, &resend_path(&id), Some(&viewer), None, Some(json!({}))).await.assert_error(403, 7, "AUTH-5mWD2");
+    app.call(Method::POST, &resend_path(&id), Some(&viewer), None, Some(json!({}))).await.assert_error(
+        403,
+        7,
+        "AUTH-5mWD2",
+    );
 
     // A user manager of the home organization may not act in another one.
     let manager = app.token_with(&home, Role::OrgUserManager, &home);
@@ -210,7 +223,11 @@ async fn roles_and_organizations_decide_access() {
     // With a grant there, a user of another organization is hidden: 404, never 403.
     let outsider = app.token_with(&other, Role::OrgOwner, &other);
     app.call(Method::GET, &get, Some(&outsider), None, None).await.assert_error(404, 5, "COMMAND-2M9df");
-    app.call(Method::POST, &resend_path(&id), Some(&outsider), None, Some(json!({}))).await.assert_error(404, 5, "COMMAND-2M9df");
+    app.call(Method::POST, &resend_path(&id), Some(&outsider), None, Some(json!({}))).await.assert_error(
+        404,
+        5,
+        "COMMAND-2M9df",
+    );
 
     // Instance roles count everywhere: the admin creates a user in the other organization.
     let r = app
@@ -220,8 +237,15 @@ async fn roles_and_organizations_decide_access() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["details"]["resourceOwner"], other.as_str());
     let theirs = r.body["userId"].as_str().unwrap();
-    assert_eq!(app.call(Method::GET, &format!("/management/v1/users/{theirs}"), Some(&outsider), None, None).await.status, 200);
-    app.call(Method::GET, &format!("/management/v1/users/{theirs}"), Some(&app.token), None, None).await.assert_error(404, 5, "COMMAND-2M9df");
+    assert_eq!(
+        app.call(Method::GET, &format!("/management/v1/users/{theirs}"), Some(&outsider), None, None).await.status,
+        200
+    );
+    app.call(Method::GET, &format!("/management/v1/users/{theirs}"), Some(&app.token), None, None).await.assert_error(
+        404,
+        5,
+        "COMMAND-2M9df",
+    );
     app.stop().await;
 }
 
@@ -236,14 +260,38 @@ async fn what_the_framework_rejects_is_in_the_contract_shape_too() {
         }
         async move { TestApp::reply(req.send().await.unwrap()).await }
     };
-    send(Method::POST, resend_path(&id), Some("application/json"), b"{not json".to_vec()).await.assert_error(400, 3, "ONBOARD-REQUEST-INVALID");
-    send(Method::POST, resend_path(&id), Some("text/plain"), b"{}".to_vec()).await.assert_error(400, 3, "ONBOARD-REQUEST-INVALID");
+    send(Method::POST, resend_path(&id), Some("application/json"), b"{not json".to_vec()).await.assert_error(
+        400,
+        3,
+        "ONBOARD-REQUEST-INVALID",
+    );
+    send(Method::POST, resend_path(&id), Some("text/plain"), b"{}".to_vec()).await.assert_error(
+        400,
+        3,
+        "ONBOARD-REQUEST-INVALID",
+    );
     send(Method::POST, resend_path(&id), None, b"{}".to_vec()).await.assert_error(400, 3, "ONBOARD-REQUEST-INVALID");
-    send(Method::POST, resend_path(&id), Some("application/json"), b"[1,2]".to_vec()).await.assert_error(400, 3, "ONBOARD-REQUEST-INVALID");
+    send(Method::POST, resend_path(&id), Some("application/json"), b"[1,2]".to_vec()).await.assert_error(
+        400,
+        3,
+        "ONBOARD-REQUEST-INVALID",
+    );
     let big = format!("{{\"email\": \"{}\"}}", "x".repeat(70 * 1024));
-    send(Method::POST, resend_path(&id), Some("application/json"), big.into_bytes()).await.assert_error(413, 8, "ONBOARD-BODY-TOO-LARGE");
-    send(Method::GET, "/management/v1/nothing/here".into(), None, vec![]).await.assert_error(404, 5, "ONBOARD-ROUTE-NOT-FOUND");
-    send(Method::DELETE, format!("/management/v1/users/{id}"), None, vec![]).await.assert_error(405, 12, "ONBOARD-METHOD-NOT-ALLOWED");
+    send(Method::POST, resend_path(&id), Some("application/json"), big.into_bytes()).await.assert_error(
+        413,
+        8,
+        "ONBOARD-BODY-TOO-LARGE",
+    );
+    send(Method::GET, "/management/v1/nothing/here".into(), None, vec![]).await.assert_error(
+        404,
+        5,
+        "ONBOARD-ROUTE-NOT-FOUND",
+    );
+    send(Method::DELETE, format!("/management/v1/users/{id}"), None, vec![]).await.assert_error(
+        405,
+        12,
+        "ONBOARD-METHOD-NOT-ALLOWED",
+    );
     // A body of unknown length (chunked) over the limit is refused as well.
     let (status, body) = chunked_post(&app, &resend_path(&id), 80 * 1024).await;
     assert_eq!(status, 413, "{body}");
@@ -268,7 +316,7 @@ async fn chunked_post(app: &TestApp, path: &str, size: usize) -> (u16, String) {
     let chunk = vec![b' '; 1024];
     for _ in 0..size / 1024 {
         // The server may answer and close before the whole body is sent.
-        if conn.write_all(format!("400\r\n").as_bytes()).await.is_err()
+        if conn.write_all(b"400\r\n").await.is_err()
             || conn.write_all(&chunk).await.is_err()
             || conn.write_all(b"\r\n").await.is_err()
         {

@@ -125,7 +125,9 @@ async fn unknown_users_and_broken_links_get_the_same_answer() {
     let (s1, unknown_html) = submit_init_form(&app, &unknown, &mail.code, "good-password", "good-password").await;
     let wrong_org = format!("{}&orgID=1", mail.link.split("&orgID=").next().unwrap());
     let (s2, org_html) = submit_init_form(&app, &wrong_org, &mail.code, "good-password", "good-password").await;
-    let (s3, empty_html) = submit_init_form(&app, "/ui/login/user/init?userID=&loginname=x", "ABC", "good-password", "good-password").await;
+    let (s3, empty_html) =
+        submit_init_form(&app, "/ui/login/user/init?userID=&loginname=x", "ABC", "good-password", "good-password")
+            .await;
     assert_eq!((s1, s2, s3), (400, 400, 400));
     assert_eq!(unknown_html, org_html);
     assert_eq!(unknown_html, empty_html);

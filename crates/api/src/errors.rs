@@ -114,7 +114,11 @@ impl ApiError {
         RpcStatus {
             code: self.code as i32,
             message: format!("{} ({})", self.text, self.id),
-            details: vec![ErrorDetail { type_url: ERROR_DETAIL_TYPE.into(), id: self.id.into(), message: self.text.clone() }],
+            details: vec![ErrorDetail {
+                type_url: ERROR_DETAIL_TYPE.into(),
+                id: self.id.into(),
+                message: self.text.clone(),
+            }],
         }
     }
 
@@ -164,9 +168,15 @@ impl ApiResponse for ApiError {
 impl From<AuthorizeError> for ApiError {
     fn from(e: AuthorizeError) -> Self {
         match e {
-            AuthorizeError::MissingToken => Self::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing"),
-            AuthorizeError::InvalidToken => Self::new(Code::Unauthenticated, ids::TOKEN_INVALID, "Token is invalid or expired"),
-            AuthorizeError::PermissionDenied => Self::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found"),
+            AuthorizeError::MissingToken => {
+                Self::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing")
+            }
+            AuthorizeError::InvalidToken => {
+                Self::new(Code::Unauthenticated, ids::TOKEN_INVALID, "Token is invalid or expired")
+            }
+            AuthorizeError::PermissionDenied => {
+                Self::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
+            }
             AuthorizeError::Unavailable(r) => Self::unavailable(&r),
         }
     }
@@ -180,10 +190,16 @@ impl From<ResendError> for ApiError {
     fn from(e: ResendError) -> Self {
         match e {
             ResendError::UserIdMissing => Self::new(Code::InvalidArgument, ids::USER_ID_MISSING, "User ID is missing"),
-            ResendError::InvalidUserId(r) => Self::new(Code::InvalidArgument, ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
-            ResendError::InvalidEmail(r) => Self::new(Code::InvalidArgument, ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
+            ResendError::InvalidUserId(r) => {
+                Self::new(Code::InvalidArgument, ids::USER_ID_INVALID, format!("Invalid user ID: {r}"))
+            }
+            ResendError::InvalidEmail(r) => {
+                Self::new(Code::InvalidArgument, ids::EMAIL_INVALID, format!("Email is invalid: {r}"))
+            }
             ResendError::NotFound => user_not_found(),
-            ResendError::NotInitial => Self::new(Code::FailedPrecondition, ids::USER_ALREADY_INITIALIZED, "User is already initialized"),
+            ResendError::NotInitial => {
+                Self::new(Code::FailedPrecondition, ids::USER_ALREADY_INITIALIZED, "User is already initialized")
+            }
             ResendError::Contention => Self::contention(),
             ResendError::Unavailable(r) => Self::unavailable(&r),
         }
@@ -193,7 +209,9 @@ impl From<ResendError> for ApiError {
 impl From<GetUserError> for ApiError {
     fn from(e: GetUserError) -> Self {
         match e {
-            GetUserError::InvalidId(r) => Self::new(Code::InvalidArgument, ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
+            GetUserError::InvalidId(r) => {
+                Self::new(Code::InvalidArgument, ids::USER_ID_INVALID, format!("Invalid user ID: {r}"))
+            }
             GetUserError::NotFound => user_not_found(),
             GetUserError::Unavailable(r) => Self::unavailable(&r),
         }
@@ -204,9 +222,17 @@ impl From<CreateUserError> for ApiError {
     fn from(e: CreateUserError) -> Self {
         match e {
             CreateUserError::InvalidField { field, reason } => invalid_field(field, &reason),
-            CreateUserError::InvalidEmail(r) => Self::new(Code::InvalidArgument, ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
-            CreateUserError::PasswordPolicy(r) => Self::new(Code::InvalidArgument, ids::PASSWORD_POLICY, format!("Password does not meet the policy: {r}")),
-            CreateUserError::UserNameTaken => Self::new(Code::AlreadyExists, ids::USER_NAME_TAKEN, "User already exists"),
+            CreateUserError::InvalidEmail(r) => {
+                Self::new(Code::InvalidArgument, ids::EMAIL_INVALID, format!("Email is invalid: {r}"))
+            }
+            CreateUserError::PasswordPolicy(r) => Self::new(
+                Code::InvalidArgument,
+                ids::PASSWORD_POLICY,
+                format!("Password does not meet the policy: {r}"),
+            ),
+            CreateUserError::UserNameTaken => {
+                Self::new(Code::AlreadyExists, ids::USER_NAME_TAKEN, "User already exists")
+            }
             CreateUserError::Contention => Self::contention(),
             CreateUserError::Unavailable(r) => Self::unavailable(&r),
         }
@@ -226,12 +252,22 @@ pub async fn catch_all(err: poem::Error) -> Response {
     let status = err.status();
     let api = match status {
         StatusCode::NOT_FOUND => ApiError::new(Code::NotFound, ids::ROUTE_NOT_FOUND, "Not found: no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(Code::Unimplemented, ids::METHOD_NOT_ALLOWED, "Method not allowed on this route")
-            .with_status(StatusCode::METHOD_NOT_ALLOWED),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(Code::ResourceExhausted, ids::BODY_TOO_LARGE, "Request body is larger than 64 KiB")
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE),
-        StatusCode::UNAUTHORIZED => ApiError::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing or not a bearer token"),
-        s if s.is_client_error() => ApiError::new(Code::InvalidArgument, ids::REQUEST_INVALID, format!("Invalid request: {err}")),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::new(Code::Unimplemented, ids::METHOD_NOT_ALLOWED, "Method not allowed on this route")
+                .with_status(StatusCode::METHOD_NOT_ALLOWED)
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(Code::ResourceExhausted, ids::BODY_TOO_LARGE, "Request body is larger than 64 KiB")
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        StatusCode::UNAUTHORIZED => ApiError::new(
+            Code::Unauthenticated,
+            ids::TOKEN_MISSING,
+            "Authorization header is missing or not a bearer token",
+        ),
+        s if s.is_client_error() => {
+            ApiError::new(Code::InvalidArgument, ids::REQUEST_INVALID, format!("Invalid request: {err}"))
+        }
         _ => {
             tracing::error!(error = %err, "unhandled error");
             ApiError::new(Code::Internal, ids::INTERNAL, "Internal error")

@@ -154,7 +154,10 @@ fn invalid_link() -> Response {
     // The same answer for an unknown user and a broken link: no hint whether a user exists.
     page(
         StatusCode::BAD_REQUEST,
-        layout("Link not valid", "<p class=\"error\" role=\"alert\">This initialization link is not valid. Ask your administrator for a new email.</p>"),
+        layout(
+            "Link not valid",
+            "<p class=\"error\" role=\"alert\">This initialization link is not valid. Ask your administrator for a new email.</p>",
+        ),
     )
 }
 
@@ -189,7 +192,10 @@ pub async fn submit(Form(f): Form<InitForm>, Data(users): Data<&UserService>) ->
         password: f.password.clone(),
     };
     match users.verify_init_code(input).await {
-        Ok(_) => done("Initialization done", &format!("Your account {} is ready. You can now sign in with your new password.", f.loginname)),
+        Ok(_) => done(
+            "Initialization done",
+            &format!("Your account {} is ready. You can now sign in with your new password.", f.loginname),
+        ),
         Err(VerifyError::WrongCode { attempts_left: 0 }) => retry(
             StatusCode::BAD_REQUEST,
             "The code is wrong, and no attempts are left. Ask your administrator for a new email.".into(),
@@ -219,12 +225,18 @@ pub async fn submit(Form(f): Form<InitForm>, Data(users): Data<&UserService>) ->
             text[..1].make_ascii_uppercase();
             retry(StatusCode::BAD_REQUEST, format!("{text}."), true)
         }
-        Err(VerifyError::AlreadyInitialized) => done("Already initialized", "This account is already initialized. You can sign in."),
+        Err(VerifyError::AlreadyInitialized) => {
+            done("Already initialized", "This account is already initialized. You can sign in.")
+        }
         Err(VerifyError::MalformedLink | VerifyError::NotFound) => invalid_link(),
         Err(VerifyError::Contention) => retry(StatusCode::CONFLICT, "Please try again.".into(), true),
         Err(VerifyError::Unavailable(reason)) => {
             tracing::warn!(%reason, "init page: store unavailable");
-            retry(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Please try again.".into(), true)
+            retry(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable. Please try again.".into(),
+                true,
+            )
         }
     }
 }

@@ -169,8 +169,14 @@ impl From<domain::User> for User {
                 gender,
                 avatar_url: None,
             }),
-            email: Some(Email { email: Some(u.email.address.to_string()), is_email_verified: some_true(u.email.verified) }),
-            phone: u.phone.as_ref().map(|ph| Phone { phone: Some(ph.number.clone()), is_phone_verified: some_true(ph.verified) }),
+            email: Some(Email {
+                email: Some(u.email.address.to_string()),
+                is_email_verified: some_true(u.email.verified),
+            }),
+            phone: u
+                .phone
+                .as_ref()
+                .map(|ph| Phone { phone: Some(ph.number.clone()), is_phone_verified: some_true(ph.verified) }),
         };
         let login = u.login_name().to_owned();
         Self {

@@ -140,10 +140,7 @@ mod tests {
         };
         assert!(p.may(Permission::UserWrite, &org("a")));
         assert!(!p.may(Permission::UserWrite, &org("b")));
-        let iam = Principal {
-            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }],
-            ..p
-        };
+        let iam = Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }], ..p };
         assert!(iam.may(Permission::UserRead, &org("b")));
         assert!(!iam.may(Permission::UserWrite, &org("b")));
     }

@@ -61,9 +61,7 @@ fn valid_local(local: &str) -> bool {
     !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || SPECIALS.contains(c))
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || SPECIALS.contains(c))
 }
 
 /// At least two labels of letters, digits and inner hyphens, at most 63
@@ -79,9 +77,7 @@ fn valid_hostname(domain: &str) -> bool {
                 && !label.ends_with('-')
                 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && !labels
-            .last()
-            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl fmt::Display for EmailAddress {
@@ -133,10 +129,7 @@ mod tests {
     fn enforces_the_length_limits() {
         let local64 = "l".repeat(64);
         assert!(EmailAddress::parse(&format!("{local64}@example.com")).is_ok());
-        assert_eq!(
-            EmailAddress::parse(&format!("{local64}l@example.com")),
-            Err(EmailError::LocalLength)
-        );
+        assert_eq!(EmailAddress::parse(&format!("{local64}l@example.com")), Err(EmailError::LocalLength));
         let long_domain = format!("{}.com", vec!["d".repeat(60); 4].join("."));
         let raw = format!("{local64}@{long_domain}");
         assert!(raw.len() > 254);

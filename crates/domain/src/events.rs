@@ -20,15 +20,25 @@ pub enum UserEvent {
         password_change_required: bool,
     },
     /// The address changed; a changed address is unverified.
-    EmailChanged { address: EmailAddress },
+    EmailChanged {
+        address: EmailAddress,
+    },
     EmailVerified,
     /// A new init code replaced any earlier one. Only its keyed hash is kept.
-    InitCodeAdded { hash: CodeHash, expires_at: OffsetDateTime },
+    InitCodeAdded {
+        hash: CodeHash,
+        expires_at: OffsetDateTime,
+    },
     /// The email carrying the code of generation `generation` was handed to the mail provider.
-    InitCodeSent { notification: NotificationId, generation: u64 },
+    InitCodeSent {
+        notification: NotificationId,
+        generation: u64,
+    },
     InitCheckFailed,
     InitCheckSucceeded,
-    PasswordChanged { hash: PasswordHash },
+    PasswordChanged {
+        hash: PasswordHash,
+    },
 }
 
 impl UserEvent {

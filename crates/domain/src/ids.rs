@@ -3,8 +3,8 @@
 //! ordered and unique per process, like ZITADEL's.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest id the contract accepts.
 pub const MAX_ID_CHARS: usize = 200;
@@ -40,8 +40,7 @@ fn next_decimal_id() -> String {
         let _ = getrandom::getrandom(&mut seed);
         AtomicU64::new(u64::from_le_bytes(seed))
     });
-    let ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000 - EPOCH_2024_MS)
-        .max(0) as u64;
+    let ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000 - EPOCH_2024_MS).max(0) as u64;
     let low = counter.fetch_add(1, Ordering::Relaxed) & ((1 << 22) - 1);
     ((ms << 22) | low).to_string()
 }

@@ -10,12 +10,12 @@ pub mod events;
 pub mod ids;
 pub mod init_code;
 pub mod password;
-pub mod token;
+pub mod ports;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod ports;
-pub mod user;
+pub mod token;
 pub mod usecases;
+pub mod user;
 
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
 pub use clock::{Clock, SystemClock};

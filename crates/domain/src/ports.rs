@@ -88,7 +88,12 @@ pub struct OutboxEntry {
 pub trait Outbox: Send + Sync {
     /// Up to `limit` entries due at `now` and not leased, each now leased for
     /// `lease`. Errors: [`Unavailable`].
-    async fn claim_due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<OutboxEntry>, Unavailable>;
+    async fn claim_due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<OutboxEntry>, Unavailable>;
 
     /// Removes the entry `id`: mailed, or not worth mailing. An id that is not
     /// there any more is not an error.
@@ -96,7 +101,12 @@ pub trait Outbox: Send + Sync {
 
     /// Releases the lease on `id` and makes it due again at `not_before`,
     /// with `attempts` recorded. An id that is not there any more is not an error.
-    async fn reschedule(&self, id: &NotificationId, attempts: u32, not_before: OffsetDateTime) -> Result<(), Unavailable>;
+    async fn reschedule(
+        &self,
+        id: &NotificationId,
+        attempts: u32,
+        not_before: OffsetDateTime,
+    ) -> Result<(), Unavailable>;
 
     /// Returns when new entries may have become due, or after `max_wait`.
     async fn wait_for_work(&self, max_wait: std::time::Duration);

@@ -30,7 +30,8 @@ pub fn new_user(org: &OrgId, name: &str) -> (User, UserWrite) {
         },
         T0,
     );
-    let code = user.record(UserEvent::InitCodeAdded { hash: CodeHash([1; 32]), expires_at: T0 + Duration::hours(72) }, T0);
+    let code =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([1; 32]), expires_at: T0 + Duration::hours(72) }, T0);
     let entry = entry_for(&user, "n-first");
     let write = UserWrite { expected_sequence: 0, user: user.clone(), events: vec![added, code], outbox: Some(entry) };
     (user, write)
@@ -111,9 +112,18 @@ async fn outbox_keeps_only_the_newest_entry_per_user<S: UserRepository + Outbox>
     let (mut user, write) = new_user(&OrgId::generate(), "newest");
     store.save(write).await.unwrap();
     let expected = user.sequence;
-    let ev = user.record(UserEvent::InitCodeAdded { hash: CodeHash([2; 32]), expires_at: T0 + Duration::hours(72) }, T0);
+    let ev =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([2; 32]), expires_at: T0 + Duration::hours(72) }, T0);
     let newer = entry_for(&user, "n-second");
-    store.save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![ev], outbox: Some(newer.clone()) }).await.unwrap();
+    store
+        .save(UserWrite {
+            expected_sequence: expected,
+            user: user.clone(),
+            events: vec![ev],
+            outbox: Some(newer.clone()),
+        })
+        .await
+        .unwrap();
     let claimed = store.claim_due(T0, 100, Duration::seconds(30)).await.unwrap();
     assert_eq!(claimed, vec![newer.clone()]);
     store.complete(&newer.id).await.unwrap();

@@ -146,15 +146,8 @@ impl User {
     /// A user as its first event ([`UserEvent::Added`]) describes it, and that
     /// event. Further events follow through [`User::record`].
     pub fn create(id: UserId, org: OrgId, added: UserEvent, at: OffsetDateTime) -> (Self, RecordedEvent) {
-        let UserEvent::Added {
-            user_name,
-            profile,
-            email,
-            phone,
-            state,
-            password_hash,
-            password_change_required,
-        } = added.clone()
+        let UserEvent::Added { user_name, profile, email, phone, state, password_hash, password_change_required } =
+            added.clone()
         else {
             panic!("a user is created from its Added event");
         };

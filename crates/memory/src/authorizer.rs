@@ -64,7 +64,13 @@ impl InMemoryAuthorizer {
 
     /// Issues a token for `subject` of `home_org` with `grants`; the token is
     /// returned once and only its digest is kept.
-    pub fn issue_token(&self, subject: &str, home_org: &OrgId, grants: Vec<Grant>, expires_at: Option<OffsetDateTime>) -> String {
+    pub fn issue_token(
+        &self,
+        subject: &str,
+        home_org: &OrgId,
+        grants: Vec<Grant>,
+        expires_at: Option<OffsetDateTime>,
+    ) -> String {
         let (token, digest) = generate_token();
         let principal = Principal { subject: subject.to_owned(), home_org: home_org.clone(), grants };
         self.lock().tokens.insert(digest, TokenRecord { principal, expires_at, revoked: false });

@@ -134,15 +134,15 @@ impl UserRepository for InMemoryStore {
 
 #[async_trait]
 impl Outbox for InMemoryStore {
-    async fn claim_due(&self, now: OffsetDateTime, limit: usize, lease: Duration) -> Result<Vec<OutboxEntry>, Unavailable> {
+    async fn claim_due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<OutboxEntry>, Unavailable> {
         let mut state = self.lock();
-        let due: Vec<NotificationId> = state
-            .outbox
-            .due
-            .range(..=(now, u64::MAX))
-            .take(limit)
-            .map(|(_, id)| id.clone())
-            .collect();
+        let due: Vec<NotificationId> =
+            state.outbox.due.range(..=(now, u64::MAX)).take(limit).map(|(_, id)| id.clone()).collect();
         let mut claimed = Vec::with_capacity(due.len());
         for id in due {
             state.outbox.schedule(&id, now + lease);
@@ -158,7 +158,12 @@ impl Outbox for InMemoryStore {
         Ok(())
     }
 
-    async fn reschedule(&self, id: &NotificationId, attempts: u32, not_before: OffsetDateTime) -> Result<(), Unavailable> {
+    async fn reschedule(
+        &self,
+        id: &NotificationId,
+        attempts: u32,
+        not_before: OffsetDateTime,
+    ) -> Result<(), Unavailable> {
         let mut state = self.lock();
         if let Some((entry, _)) = state.outbox.entries.get_mut(id) {
             entry.attempts = attempts;

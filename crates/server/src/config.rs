@@ -107,9 +107,9 @@ fn bad(name: &str, value: &str, reason: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{name} ({env}) = {value:?}: {reason}"))
 }
 
-fn number<T: std::str::FromStr>(name: &str, raw: Option<String>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+fn number<T>(name: &str, raw: Option<String>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
     T::Err: std::fmt::Display,
 {
     let Some(raw) = raw else { return Ok(default) };
@@ -156,7 +156,11 @@ impl Config {
             Some(raw) => {
                 let url = raw.trim().trim_end_matches('/').to_owned();
                 if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(['?', '#', ' ']) {
-                    return Err(bad("external_url", &raw, "must be an http:// or https:// origin such as https://id.example.com"));
+                    return Err(bad(
+                        "external_url",
+                        &raw,
+                        "must be an http:// or https:// origin such as https://id.example.com",
+                    ));
                 }
                 Some(url)
             }
@@ -172,7 +176,12 @@ impl Config {
             log,
             code_length: number("code_length", cli.code_length.or(file.code_length.map(value_text)), 6, 4..=64)?,
             code_lifetime: duration("code_lifetime", cli.code_lifetime.or(file.code_lifetime), "72h")?,
-            code_max_attempts: number("code_max_attempts", cli.code_max_attempts.or(file.code_max_attempts.map(value_text)), 5, 1..=100)?,
+            code_max_attempts: number(
+                "code_max_attempts",
+                cli.code_max_attempts.or(file.code_max_attempts.map(value_text)),
+                5,
+                1..=100,
+            )?,
             password_min_length: number(
                 "password_min_length",
                 cli.password_min_length.or(file.password_min_length.map(value_text)),
@@ -194,7 +203,8 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {}", path.display(), e.message())))
 }
 

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use onboard_domain::usecases::{DeliveryConfig, Dispatcher, UserService};
-use onboard_domain::{CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Role, SystemClock};
+use onboard_domain::{
+    CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Role, SystemClock,
+};
 use onboard_memory::{EmlMailer, InMemoryAuthorizer, InMemoryStore};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
@@ -71,7 +73,8 @@ impl Running {
 /// none, writing the token to `admin.pat` (mode 0600).
 fn bootstrap(authorizer: &InMemoryAuthorizer, config: &Config) -> Result<(OrgId, PathBuf), StartError> {
     let org = authorizer.create_organization("Default");
-    let token = authorizer.issue_token("admin", &org, vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }], None);
+    let token =
+        authorizer.issue_token("admin", &org, vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }], None);
     let path = config.data_dir.join(ADMIN_PAT_FILE);
     secrets::write_private(&path, format!("{token}\n").as_bytes())
         .map_err(|source| StartError::DataDir { path: path.clone(), source })?;
@@ -86,7 +89,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let secret_path = config.data_dir.join("code.secret");
     let secret = secrets::load_or_create_code_secret(&secret_path).map_err(data_err(secret_path))?;
     let secret = CodeSecret::new(secret).map_err(StartError::Config)?;
-    let lifetime = time::Duration::try_from(config.code_lifetime).map_err(|e| StartError::Config(format!("code_lifetime: {e}")))?;
+    let lifetime = time::Duration::try_from(config.code_lifetime)
+        .map_err(|e| StartError::Config(format!("code_lifetime: {e}")))?;
     let codes = CodeIssuer::new(
         secret,
         InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
@@ -96,7 +100,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = Arc::new(InMemoryStore::new());
     let authorizer = Arc::new(InMemoryAuthorizer::new(SystemClock));
     let (default_org, admin_pat_path) = bootstrap(&authorizer, &config)?;
-    let mailer = Arc::new(EmlMailer::new(config.data_dir.join("mail"), &config.mail_from_name, &config.mail_from_address));
+    let mailer =
+        Arc::new(EmlMailer::new(config.data_dir.join("mail"), &config.mail_from_name, &config.mail_from_address));
     let clock = Arc::new(SystemClock);
 
     let users = UserService::new(store.clone(), authorizer.clone(), clock.clone(), codes, policy);
@@ -104,11 +109,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .into_acceptor()
         .await
         .map_err(|source| StartError::Listen { addr: config.http_addr, source })?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .unwrap_or(config.http_addr);
+    let addr = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(config.http_addr);
     let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let dispatcher = Dispatcher::new(
         store.clone(),
@@ -121,15 +122,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let app = onboard_api::app(users);
     let mut stop_serving = watcher.clone();
-    let server = tokio::spawn(
-        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-            app,
-            async move {
-                let _ = stop_serving.wait_for(|stop| *stop).await;
-            },
-            Some(config.shutdown_timeout),
-        ),
-    );
+    let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        app,
+        async move {
+            let _ = stop_serving.wait_for(|stop| *stop).await;
+        },
+        Some(config.shutdown_timeout),
+    ));
     let dispatcher = tokio::spawn(deliver(dispatcher, watcher));
     tracing::info!(%addr, %external_url, data_dir = %config.data_dir.display(), "onboard serving");
     Ok(Running { addr, default_org, admin_pat_path, authorizer, shutdown, server, dispatcher })

@@ -59,10 +59,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::PasswordPolicy;
     use crate::authz::{Grant, GrantScope, Principal, Role};
     use crate::ports::{MockAuthorizer, MockUserRepository, Unavailable};
     use crate::usecases::test_support::*;
-    use crate::PasswordPolicy;
 
     fn org_manager() -> Principal {
         Principal {
@@ -73,14 +73,19 @@ mod tests {
     }
 
     fn service(auth: MockAuthorizer) -> UserService {
-        UserService::new(Arc::new(MockUserRepository::new()), Arc::new(auth), clock_at(T0), codes(), PasswordPolicy::default())
+        UserService::new(
+            Arc::new(MockUserRepository::new()),
+            Arc::new(auth),
+            clock_at(T0),
+            codes(),
+            PasswordPolicy::default(),
+        )
     }
 
     fn authenticating(principal: Principal, existing: &'static [&'static str]) -> MockAuthorizer {
         let mut auth = MockAuthorizer::new();
-        auth.expect_authenticate().returning(move |t| {
-            if t == "good" { Ok(principal.clone()) } else { Err(AuthenticateError::InvalidToken) }
-        });
+        auth.expect_authenticate()
+            .returning(move |t| if t == "good" { Ok(principal.clone()) } else { Err(AuthenticateError::InvalidToken) });
         auth.expect_organization_exists().returning(move |o| Ok(existing.contains(&o.as_str())));
         auth
     }
@@ -109,7 +114,10 @@ mod tests {
             svc.authorize(Some("good"), Some("300"), Permission::UserRead).await,
             Err(AuthorizeError::PermissionDenied)
         );
-        let iam = Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamUserManager }], ..org_manager() };
+        let iam = Principal {
+            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamUserManager }],
+            ..org_manager()
+        };
         let svc = service(authenticating(iam, &["300"]));
         assert_eq!(svc.authorize(Some("good"), Some("300"), Permission::UserWrite).await.unwrap().org.as_str(), "300");
         assert_eq!(
@@ -120,10 +128,16 @@ mod tests {
 
     #[tokio::test]
     async fn viewers_may_read_but_not_write() {
-        let viewer = Principal { grants: vec![Grant { scope: GrantScope::Organization(org()), role: Role::OrgOwnerViewer }], ..org_manager() };
+        let viewer = Principal {
+            grants: vec![Grant { scope: GrantScope::Organization(org()), role: Role::OrgOwnerViewer }],
+            ..org_manager()
+        };
         let svc = service(authenticating(viewer, &[]));
         assert!(svc.authorize(Some("good"), None, Permission::UserRead).await.is_ok());
-        assert_eq!(svc.authorize(Some("good"), None, Permission::UserWrite).await, Err(AuthorizeError::PermissionDenied));
+        assert_eq!(
+            svc.authorize(Some("good"), None, Permission::UserWrite).await,
+            Err(AuthorizeError::PermissionDenied)
+        );
     }
 
     #[tokio::test]
@@ -131,6 +145,9 @@ mod tests {
         let mut auth = MockAuthorizer::new();
         auth.expect_authenticate().returning(|_| Err(Unavailable("down".into()).into()));
         let svc = service(auth);
-        assert_eq!(svc.authorize(Some("t"), None, Permission::UserRead).await, Err(AuthorizeError::Unavailable("down".into())));
+        assert_eq!(
+            svc.authorize(Some("t"), None, Permission::UserRead).await,
+            Err(AuthorizeError::Unavailable("down".into()))
+        );
     }
 }

@@ -130,7 +130,11 @@ impl UserService {
     /// verified email it is Active; otherwise it is Initial and its init email
     /// is due at once.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
-    pub async fn create_human_user(&self, acting: &Acting, cmd: NewHumanUser) -> Result<(UserId, ObjectDetails), CreateUserError> {
+    pub async fn create_human_user(
+        &self,
+        acting: &Acting,
+        cmd: NewHumanUser,
+    ) -> Result<(UserId, ObjectDetails), CreateUserError> {
         let v = self.validate_new_user(&cmd)?;
         let state = if v.password_hash.is_some() && v.email.verified { UserState::Active } else { UserState::Initial };
         let added = UserEvent::Added {
@@ -218,7 +222,8 @@ mod tests {
     #[tokio::test]
     async fn password_and_verified_email_make_an_active_user_without_mail() {
         let (repo, writes) = repo_with(None);
-        let cmd = NewHumanUser { email_verified: true, password: Some(NewPassword::Plain("secret-pass".into())), ..jane() };
+        let cmd =
+            NewHumanUser { email_verified: true, password: Some(NewPassword::Plain("secret-pass".into())), ..jane() };
         let (_, details) = service(repo, T0).create_human_user(&acting(), cmd).await.unwrap();
         let w = &writes.lock().unwrap()[0];
         assert_eq!(w.user.state, UserState::Active);

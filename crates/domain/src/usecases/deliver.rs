@@ -6,7 +6,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::events::UserEvent;
-use crate::ports::{InitMessage, MailError, Mailer, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use crate::ports::{
+    InitMessage, MailError, Mailer, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+};
 use crate::user::{User, UserState};
 
 use super::MAX_WRITE_ATTEMPTS;

@@ -149,6 +149,12 @@ pub(crate) mod test_support {
     }
 
     pub fn service(repo: MockUserRepository, now: OffsetDateTime) -> UserService {
-        UserService::new(Arc::new(repo), Arc::new(MockAuthorizer::new()), clock_at(now), codes(), PasswordPolicy::default())
+        UserService::new(
+            Arc::new(repo),
+            Arc::new(MockAuthorizer::new()),
+            clock_at(now),
+            codes(),
+            PasswordPolicy::default(),
+        )
     }
 }

@@ -21,7 +21,10 @@ pub struct VerifyInitCode {
 
 impl std::fmt::Debug for VerifyInitCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifyInitCode").field("user_id", &self.user_id).field("org_id", &self.org_id).finish_non_exhaustive()
+        f.debug_struct("VerifyInitCode")
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -144,7 +147,12 @@ mod tests {
     use time::Duration;
 
     fn input(code: &str, password: &str) -> VerifyInitCode {
-        VerifyInitCode { user_id: "200".into(), org_id: org().to_string(), code: code.into(), password: password.into() }
+        VerifyInitCode {
+            user_id: "200".into(),
+            org_id: org().to_string(),
+            code: code.into(),
+            password: password.into(),
+        }
     }
 
     #[tokio::test]
@@ -243,7 +251,10 @@ mod tests {
         let mut no_code = user;
         no_code.init_code = None;
         let (repo, _) = repo_with(Some(no_code));
-        assert_eq!(service(repo, T0).verify_init_code(input(code.expose(), "new-password")).await, Err(VerifyError::NoCode));
+        assert_eq!(
+            service(repo, T0).verify_init_code(input(code.expose(), "new-password")).await,
+            Err(VerifyError::NoCode)
+        );
     }
 
     #[test]

@@ -1,0 +1,17 @@
+# onboard's everyday commands. `just ready` runs exactly what CI runs.
+
+# Serve on the embedded defaults (http://127.0.0.1:8080, data in ./var).
+run:
+    cargo run --release
+
+# The whole test suite.
+test:
+    cargo test --workspace
+
+# What CI runs: install what is missing, fmt check, clippy, tests.
+ready:
+    bash .ci/run
+
+# Regenerate the checked-in OpenAPI document after changing the API.
+openapi:
+    UPDATE=1 cargo test -p onboard-api --test openapi_drift
