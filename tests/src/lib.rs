@@ -164,6 +164,20 @@ impl TestApp {
         r.body["userId"].as_str().unwrap().to_owned()
     }
 
+    /// Waits (up to 10 s) until the user's sequence is `sequence`: the
+    /// dispatcher records "code sent" just after it writes the email.
+    pub async fn wait_for_sequence(&self, user_id: &str, sequence: u64) {
+        let want = sequence.to_string();
+        for _ in 0..200 {
+            let got = self.get(&format!("/management/v1/users/{user_id}")).await;
+            if got.body["user"]["details"]["sequence"] == want.as_str() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("user {user_id} never reached sequence {sequence}");
+    }
+
     /// All emails written so far, oldest first.
     pub fn mails(&self) -> Vec<Mail> {
         let Ok(dir) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };

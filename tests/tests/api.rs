@@ -27,6 +27,7 @@ async fn get_user_returns_the_full_user_in_gateway_json() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let id = r.body["userId"].as_str().unwrap();
+    app.wait_for_sequence(id, 3).await;
     let got = app.get(&format!("/management/v1/users/{id}")).await;
     assert_eq!(got.status, 200);
     let user = &got.body["user"];
@@ -47,7 +48,7 @@ async fn get_user_returns_the_full_user_in_gateway_json() {
             }
         })
     );
-    assert_eq!(details["sequence"], "2");
+    assert_eq!(details["sequence"], "3");
     assert_eq!(details["resourceOwner"], app.org.as_str());
     let ts = details["creationDate"].as_str().unwrap();
     assert!(ts.ends_with('Z') && ts.len() >= 20, "{ts}");
@@ -253,6 +254,7 @@ async fn roles_and_organizations_decide_access() {
 async fn what_the_framework_rejects_is_in_the_contract_shape_too() {
     let app = TestApp::spawn().await;
     let id = app.create_user("fw", "fw@example.com").await;
+    app.wait_for_sequence(&id, 3).await;
     let send = |method: Method, path: String, ctype: Option<&'static str>, body: Vec<u8>| {
         let mut req = app.client.request(method, app.url(&path)).bearer_auth(&app.token).body(body);
         if let Some(c) = ctype {

@@ -23,6 +23,7 @@ async fn create_resend_to_corrected_address_verify_and_activate() {
     assert_eq!(created.body["details"]["sequence"], "2");
     assert_eq!(created.body["details"]["resourceOwner"], app.org.as_str());
     let first = app.wait_for_mails("jane@exmaple.com", 1).await.remove(0);
+    app.wait_for_sequence(&id, 3).await;
     assert_eq!(first.subject, "Initialize User");
     assert!(first.html.contains("Finish initialization"));
     let q = query_of(&first.link);

@@ -14,6 +14,7 @@ async fn user_with_mail(app: &TestApp, name: &str) -> (String, onboard_tests::Ma
 async fn the_form_is_shown_without_consuming_anything_and_with_safe_headers() {
     let app = TestApp::spawn().await;
     let (id, mail) = user_with_mail(&app, "look").await;
+    app.wait_for_sequence(&id, 3).await;
     for _ in 0..10 {
         let resp = app.client.get(&mail.link).send().await.unwrap();
         assert_eq!(resp.status(), 200);

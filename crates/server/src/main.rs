@@ -11,6 +11,16 @@ async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(&config.log);
+    // Installed before the server announces itself, so a signal sent right
+    // after start-up is never missed.
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            eprintln!("onboard: cannot handle SIGTERM: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let interrupt = tokio::signal::ctrl_c();
     let running = match start(config).await {
         Ok(running) => running,
         Err(e) => {
@@ -20,7 +30,7 @@ async fn main() -> std::process::ExitCode {
     };
     println!("onboard listening on http://{}", running.addr);
     println!("admin token (IAM_OWNER) written to {}", running.admin_pat_path.display());
-    match running.run_until(shutdown_signal()).await {
+    match running.run_until(shutdown_signal(&mut term, interrupt)).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("onboard: {e}");
@@ -30,10 +40,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 /// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+async fn shutdown_signal(term: &mut tokio::signal::unix::Signal, interrupt: impl std::future::Future) {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = interrupt => {}
         _ = term.recv() => {}
     }
     tracing::info!("shutting down");
