@@ -97,6 +97,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let policy = PasswordPolicy { min_length: config.password_min_length, ..PasswordPolicy::default() };
 
+    // Bound before the bootstrap, so a start that cannot listen leaves the
+    // admin token of a running server in place.
+    let acceptor = TcpListener::bind(config.http_addr)
+        .into_acceptor()
+        .await
+        .map_err(|source| StartError::Listen { addr: config.http_addr, source })?;
+    let addr = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(config.http_addr);
     let store = Arc::new(InMemoryStore::new());
     let authorizer = Arc::new(InMemoryAuthorizer::new(SystemClock));
     let (default_org, admin_pat_path) = bootstrap(&authorizer, &config)?;
@@ -105,11 +112,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let clock = Arc::new(SystemClock);
 
     let users = UserService::new(store.clone(), authorizer.clone(), clock.clone(), codes, policy);
-    let acceptor = TcpListener::bind(config.http_addr)
-        .into_acceptor()
-        .await
-        .map_err(|source| StartError::Listen { addr: config.http_addr, source })?;
-    let addr = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(config.http_addr);
     let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let dispatcher = Dispatcher::new(
         store.clone(),
