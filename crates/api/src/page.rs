@@ -22,16 +22,12 @@ pub struct InitQuery {
     passwordset: String,
 }
 
+/// What the form posts: the link's values, the code as typed, the password twice.
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct InitForm {
-    #[serde(rename = "userID")]
-    user_id: String,
-    loginname: String,
-    code: String,
-    #[serde(rename = "orgID")]
-    org_id: String,
-    passwordset: String,
+    #[serde(flatten)]
+    link: InitQuery,
     password: String,
     #[serde(rename = "passwordConfirm")]
     password_confirm: String,
@@ -40,7 +36,10 @@ pub struct InitForm {
 impl std::fmt::Debug for InitForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Code and passwords are secrets.
-        f.debug_struct("InitForm").field("user_id", &self.user_id).field("org_id", &self.org_id).finish_non_exhaustive()
+        f.debug_struct("InitForm")
+            .field("user_id", &self.link.user_id)
+            .field("org_id", &self.link.org_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,7 +166,8 @@ fn done(title: &str, text: &str) -> Response {
 
 /// Proves the code and sets the password.
 #[handler]
-pub async fn submit(Form(f): Form<InitForm>, Data(users): Data<&UserService>) -> Response {
+pub async fn submit(Form(form): Form<InitForm>, Data(users): Data<&UserService>) -> Response {
+    let f = &form.link;
     let retry = |status: StatusCode, error: String, keep_code: bool| {
         page(
             status,
@@ -182,14 +182,14 @@ pub async fn submit(Form(f): Form<InitForm>, Data(users): Data<&UserService>) ->
             }),
         )
     };
-    if f.password != f.password_confirm {
+    if form.password != form.password_confirm {
         return retry(StatusCode::BAD_REQUEST, "The passwords do not match.".into(), true);
     }
     let input = VerifyInitCode {
         user_id: f.user_id.clone(),
         org_id: f.org_id.clone(),
         code: f.code.clone(),
-        password: f.password.clone(),
+        password: form.password.clone(),
     };
     match users.verify_init_code(input).await {
         Ok(_) => done(

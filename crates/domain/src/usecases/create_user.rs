@@ -3,9 +3,9 @@
 use crate::authz::Acting;
 use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
-use crate::ids::{NotificationId, UserId};
+use crate::ids::UserId;
 use crate::password::{PasswordHash, PolicyViolation};
-use crate::ports::{OutboxEntry, SaveError, UserWrite};
+use crate::ports::{SaveError, UserWrite};
 use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
@@ -152,18 +152,9 @@ impl UserService {
             let mut events = vec![first];
             let mut outbox = None;
             if state == UserState::Initial {
-                let (code, hash, expires_at) = self.codes.issue(&user.id, now);
-                events.push(user.record(UserEvent::InitCodeAdded { hash, expires_at }, now));
-                outbox = Some(OutboxEntry {
-                    id: NotificationId::generate(),
-                    user_id: user.id.clone(),
-                    recipient: user.email.address.clone(),
-                    code,
-                    code_generation: user.sequence,
-                    enqueued_at: now,
-                    attempts: 0,
-                    not_before: now,
-                });
+                let (event, entry) = self.issue_init_code(&mut user, now);
+                events.push(event);
+                outbox = Some(entry);
             }
             let (id, details) = (user.id.clone(), user.details());
             match self.users.save(UserWrite { expected_sequence: 0, user, events, outbox }).await {

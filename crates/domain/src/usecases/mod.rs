@@ -19,10 +19,16 @@ pub use get_user::GetUserError;
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 
+use time::OffsetDateTime;
+
 use crate::clock::Clock;
+use crate::events::{RecordedEvent, UserEvent};
+use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
 use crate::password::PasswordPolicy;
+use crate::ports::OutboxEntry;
 use crate::ports::{Authorizer, UserRepository};
+use crate::user::User;
 
 /// How often a write is tried again when another write to the same user got
 /// in first. Each try reads the user afresh, so all rules are checked again.
@@ -57,6 +63,24 @@ impl UserService {
 
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.policy
+    }
+
+    /// Issues a new init code to `user` (recording it) and returns the email
+    /// that carries it, due now.
+    fn issue_init_code(&self, user: &mut User, now: OffsetDateTime) -> (RecordedEvent, OutboxEntry) {
+        let (code, hash, expires_at) = self.codes.issue(&user.id, now);
+        let event = user.record(UserEvent::InitCodeAdded { hash, expires_at }, now);
+        let entry = OutboxEntry {
+            id: NotificationId::generate(),
+            user_id: user.id.clone(),
+            recipient: user.email.address.clone(),
+            code,
+            code_generation: user.sequence,
+            enqueued_at: now,
+            attempts: 0,
+            not_before: now,
+        };
+        (event, entry)
     }
 
     /// Whether every port answers.

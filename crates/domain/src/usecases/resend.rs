@@ -3,8 +3,8 @@
 use crate::authz::Acting;
 use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
-use crate::ids::{IdError, NotificationId, UserId};
-use crate::ports::{OutboxEntry, SaveError, UserWrite};
+use crate::ids::{IdError, UserId};
+use crate::ports::{SaveError, UserWrite};
 use crate::user::UserState;
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
@@ -61,18 +61,8 @@ impl UserService {
             if let Some(address) = new_address.as_ref().filter(|a| **a != user.email.address) {
                 events.push(user.record(UserEvent::EmailChanged { address: address.clone() }, now));
             }
-            let (code, hash, expires_at) = self.codes.issue(&user.id, now);
-            events.push(user.record(UserEvent::InitCodeAdded { hash, expires_at }, now));
-            let outbox = OutboxEntry {
-                id: NotificationId::generate(),
-                user_id: user.id.clone(),
-                recipient: user.email.address.clone(),
-                code,
-                code_generation: user.sequence,
-                enqueued_at: now,
-                attempts: 0,
-                not_before: now,
-            };
+            let (event, outbox) = self.issue_init_code(&mut user, now);
+            events.push(event);
             let details = user.details();
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: Some(outbox) }).await {
                 Ok(()) => return Ok(details),
