@@ -1,0 +1,1 @@
+//! gRPC and gRPC-Web for the Management API methods onboard serves (work in progress).
