@@ -19,8 +19,9 @@ pub struct TestApp {
     pub org: String,
     pub client: reqwest::Client,
     pub mail_dir: PathBuf,
+    config: Config,
     running: Option<Running>,
-    _data: tempfile::TempDir,
+    _data: std::sync::Arc<tempfile::TempDir>,
 }
 
 /// One email as the embedded mailer wrote it.
@@ -61,21 +62,52 @@ impl TestApp {
 
     /// Starts a server with the defaults, changed by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let data = tempfile::tempdir().expect("temp dir");
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = Config::for_data_dir(data.path());
         adjust(&mut config);
-        let running = onboard_server::start(config).await.expect("server starts");
+        Self::start(config, data).await
+    }
+
+    /// A second server process on the same store (Redis), with its own data folder.
+    pub async fn spawn_peer(&self) -> Self {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = self.config.clone();
+        config.data_dir = data.path().to_owned();
+        config.node_name = format!("{}-peer", config.node_name);
+        let mut peer = Self::start(config, data).await;
+        peer.token = self.token.clone();
+        peer.org = self.org.clone();
+        peer
+    }
+
+    async fn start(config: Config, data: std::sync::Arc<tempfile::TempDir>) -> Self {
+        let running = onboard_server::start(config.clone()).await.expect("server starts");
         let base = format!("http://{}", running.addr);
-        let token = std::fs::read_to_string(&running.admin_pat_path).expect("admin.pat").trim().to_owned();
+        // Only the store's first start writes a token; peers take it from their origin.
+        let token = std::fs::read_to_string(data.path().join(onboard_server::ADMIN_PAT_FILE))
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default();
         Self {
             base,
             token,
-            org: running.default_org.to_string(),
+            org: running.default_org.as_ref().map(ToString::to_string).unwrap_or_default(),
             client: reqwest::Client::new(),
             mail_dir: data.path().join("mail"),
+            config,
             running: Some(running),
             _data: data,
         }
+    }
+
+    /// Stops the server and starts it again on the same store and folder.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+        let again = Self::start(self.config.clone(), self._data.clone()).await;
+        self.base = again.base.clone();
+        let mut again = again;
+        self.running = again.running.take();
     }
 
     pub async fn stop(mut self) {
@@ -89,24 +121,27 @@ impl TestApp {
     }
 
     /// A new organization.
-    pub fn create_org(&self, name: &str) -> String {
-        self.running.as_ref().unwrap().authorizer.create_organization(name).to_string()
+    pub async fn create_org(&self, name: &str) -> String {
+        self.running.as_ref().unwrap().admin.create_organization(name).await.expect("organization").to_string()
     }
 
     /// A token for a principal of `home_org` holding `role` in `scope_org`
     /// (or instance-wide for IAM roles).
-    pub fn token_with(&self, home_org: &str, role: Role, scope_org: &str) -> String {
+    pub async fn token_with(&self, home_org: &str, role: Role, scope_org: &str) -> String {
         let scope = if role.is_instance_role() {
             GrantScope::Instance
         } else {
             GrantScope::Organization(OrgId::parse(scope_org).unwrap())
         };
-        let authorizer = &self.running.as_ref().unwrap().authorizer;
-        authorizer.issue_token("tester", &OrgId::parse(home_org).unwrap(), vec![Grant { scope, role }], None)
+        let admin = &self.running.as_ref().unwrap().admin;
+        admin
+            .issue_token("tester", &OrgId::parse(home_org).unwrap(), vec![Grant { scope, role }], None)
+            .await
+            .expect("token")
     }
 
-    pub fn revoke(&self, token: &str) {
-        assert!(self.running.as_ref().unwrap().authorizer.revoke_token(token));
+    pub async fn revoke(&self, token: &str) {
+        assert!(self.running.as_ref().unwrap().admin.revoke_token(token).await.expect("revoked"));
     }
 
     /// Sends `body` as JSON with the admin token.

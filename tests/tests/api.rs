@@ -190,9 +190,9 @@ async fn tokens_are_required_and_checked() {
     app.call(Method::GET, &get, Some("onb_unknown"), None, None).await.assert_error(401, 16, "ONBOARD-TOKEN-INVALID");
     let basic = app.client.get(app.url(&get)).header("authorization", "Basic YTpi").send().await.unwrap();
     TestApp::reply(basic).await.assert_error(401, 16, "ONBOARD-TOKEN-MISSING");
-    let revoked = app.token_with(&app.org, Role::OrgOwner, &app.org);
+    let revoked = app.token_with(&app.org, Role::OrgOwner, &app.org).await;
     assert_eq!(app.call(Method::GET, &get, Some(&revoked), None, None).await.status, 200);
-    app.revoke(&revoked);
+    app.revoke(&revoked).await;
     app.call(Method::GET, &get, Some(&revoked), None, None).await.assert_error(401, 16, "ONBOARD-TOKEN-INVALID");
     app.stop().await;
 }
@@ -201,12 +201,12 @@ async fn tokens_are_required_and_checked() {
 async fn roles_and_organizations_decide_access() {
     let app = TestApp::spawn().await;
     let home = app.org.clone();
-    let other = app.create_org("Other");
+    let other = app.create_org("Other").await;
     let id = app.create_user("mine", "mine@example.com").await;
     let get = format!("/management/v1/users/{id}");
 
     // A viewer reads but does not write.
-    let viewer = app.token_with(&home, Role::OrgOwnerViewer, &home);
+    let viewer = app.token_with(&home, Role::OrgOwnerViewer, &home).await;
     assert_eq!(app.call(Method::GET, &get, Some(&viewer), None, None).await.status, 200);
     app.call(Method::POST, &resend_path(&id), Some(&viewer), None, Some(json!({}))).await.assert_error(
         403,
@@ -215,14 +215,14 @@ async fn roles_and_organizations_decide_access() {
     );
 
     // A user manager of the home organization may not act in another one.
-    let manager = app.token_with(&home, Role::OrgUserManager, &home);
+    let manager = app.token_with(&home, Role::OrgUserManager, &home).await;
     assert_eq!(app.call(Method::POST, &resend_path(&id), Some(&manager), None, Some(json!({}))).await.status, 200);
     app.call(Method::GET, &get, Some(&manager), Some(&other), None).await.assert_error(403, 7, "AUTH-5mWD2");
     app.call(Method::GET, &get, Some(&manager), Some("404404404"), None).await.assert_error(403, 7, "AUTH-5mWD2");
     assert_eq!(app.call(Method::GET, &get, Some(&manager), Some(&home), None).await.status, 200);
 
     // With a grant there, a user of another organization is hidden: 404, never 403.
-    let outsider = app.token_with(&other, Role::OrgOwner, &other);
+    let outsider = app.token_with(&other, Role::OrgOwner, &other).await;
     app.call(Method::GET, &get, Some(&outsider), None, None).await.assert_error(404, 5, "COMMAND-2M9df");
     app.call(Method::POST, &resend_path(&id), Some(&outsider), None, Some(json!({}))).await.assert_error(
         404,

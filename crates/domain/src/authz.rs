@@ -18,7 +18,7 @@ impl Permission {
 }
 
 /// ZITADEL's default roles that concern users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     IamOwner,
     IamOrgManager,
@@ -71,20 +71,20 @@ impl Role {
 }
 
 /// Where a role holds.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GrantScope {
     Instance,
     Organization(OrgId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Grant {
     pub scope: GrantScope,
     pub role: Role,
 }
 
 /// Who is calling: a user or service account of `home_org` with its grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub subject: String,
     pub home_org: OrgId,

@@ -21,8 +21,23 @@ pub enum EmailError {
 
 /// A syntactically valid address. The domain is kept in lower case (domains
 /// are case-insensitive); the local part as given.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
+
+impl TryFrom<String> for EmailAddress {
+    type Error = EmailError;
+
+    fn try_from(raw: String) -> Result<Self, EmailError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(a: EmailAddress) -> String {
+        a.0
+    }
+}
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, EmailError> {

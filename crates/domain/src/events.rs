@@ -8,7 +8,7 @@ use crate::init_code::CodeHash;
 use crate::password::PasswordHash;
 use crate::user::{Email, Phone, Profile, UserName, UserState};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum UserEvent {
     Added {
         user_name: UserName,
@@ -58,7 +58,7 @@ impl UserEvent {
 }
 
 /// One event in a user's log: sequences start at 1 and have no gaps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
     pub sequence: u64,
     pub at: OffsetDateTime,

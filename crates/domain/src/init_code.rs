@@ -49,7 +49,8 @@ impl fmt::Debug for CodeSecret {
 
 /// A code in clear text. It exists only between its making and its mailing;
 /// its `Debug` form hides it so it cannot reach a log by accident.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PlainCode(String);
 
 impl PlainCode {
@@ -70,7 +71,7 @@ impl fmt::Debug for PlainCode {
 }
 
 /// HMAC-SHA256 of user id and code.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CodeHash(pub [u8; 32]);
 
 impl fmt::Debug for CodeHash {
@@ -80,7 +81,7 @@ impl fmt::Debug for CodeHash {
 }
 
 /// The code a user holds now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct InitCode {
     pub hash: CodeHash,
     /// Sequence of the event that added it; an outbox entry names the

@@ -66,7 +66,8 @@ impl PasswordPolicy {
 }
 
 /// An argon2 hash in PHC string form.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct PasswordHash(String);
 
 impl PasswordHash {

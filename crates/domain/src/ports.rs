@@ -9,6 +9,7 @@ use crate::email::EmailAddress;
 use crate::events::RecordedEvent;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::init_code::PlainCode;
+use crate::token::TokenDigest;
 use crate::user::{Language, User};
 
 pub use crate::clock::Clock;
@@ -66,7 +67,7 @@ pub trait UserRepository: Send + Sync {
 
 /// An email waiting to be sent: the init code of generation `code_generation`.
 /// It holds the code in clear text until it is mailed, then it is removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutboxEntry {
     pub id: NotificationId,
     pub user_id: UserId,
@@ -78,38 +79,50 @@ pub struct OutboxEntry {
     pub attempts: u32,
     /// Not to be tried before this time.
     pub not_before: OffsetDateTime,
+    /// The adapter's handle on a claimed entry (a stream message id, say);
+    /// empty until claimed, opaque to the domain.
+    #[serde(skip)]
+    pub receipt: String,
 }
 
 /// The emails due, filled by [`UserRepository::save`] and drained by the
 /// dispatcher. Delivery is at least once: an entry claimed by a dispatcher
-/// that dies becomes due again when its lease runs out.
+/// that dies becomes due again when its lease runs out. Entries are spread
+/// over [`Outbox::partitions`] partitions (by user), each drained on its own,
+/// so several dispatchers can share the work.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Up to `limit` entries due at `now` and not leased, each now leased for
-    /// `lease`. Errors: [`Unavailable`].
+    /// How many partitions there are (at least 1); numbered from 0.
+    fn partitions(&self) -> usize;
+
+    /// Up to `limit` entries of `partition` due at `now` and not leased, each
+    /// now leased for `lease`. An entry superseded by a newer one of the same
+    /// user is never returned. Errors: [`Unavailable`].
     async fn claim_due(
         &self,
+        partition: usize,
         now: OffsetDateTime,
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<OutboxEntry>, Unavailable>;
 
-    /// Removes the entry `id`: mailed, or not worth mailing. An id that is not
-    /// there any more is not an error.
-    async fn complete(&self, id: &NotificationId) -> Result<(), Unavailable>;
+    /// Removes the claimed `entry`: mailed, or not worth mailing. An entry
+    /// that is not there any more (or was replaced) is not an error, and a
+    /// newer entry of the same user stays.
+    async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable>;
 
-    /// Releases the lease on `id` and makes it due again at `not_before`,
-    /// with `attempts` recorded. An id that is not there any more is not an error.
+    /// Releases the lease on `entry` and makes it due again at `not_before`,
+    /// with `attempts` recorded. An entry that is not there any more is not an error.
     async fn reschedule(
         &self,
-        id: &NotificationId,
+        entry: &OutboxEntry,
         attempts: u32,
         not_before: OffsetDateTime,
     ) -> Result<(), Unavailable>;
 
-    /// Returns when new entries may have become due, or after `max_wait`.
-    async fn wait_for_work(&self, max_wait: std::time::Duration);
+    /// Returns when entries of `partition` may have become due, or after `max_wait`.
+    async fn wait_for_work(&self, partition: usize, max_wait: std::time::Duration);
 }
 
 /// Everything one initialization email says.
@@ -166,4 +179,40 @@ pub trait Authorizer: Send + Sync {
 
     /// Whether the organization exists. Errors: [`Unavailable`].
     async fn organization_exists(&self, org: &OrgId) -> Result<bool, Unavailable>;
+}
+
+/// A personal access token as stored: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenRecord {
+    pub principal: Principal,
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked: bool,
+}
+
+impl TokenRecord {
+    pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// Where organizations and token digests are kept; what administration
+/// (and the first start) writes and the [`Authorizer`] reads.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Creates an organization with a new id. Errors: [`Unavailable`].
+    async fn create_organization(&self, name: &str) -> Result<OrgId, Unavailable>;
+
+    /// The organization's name, `None` when it does not exist. Errors: [`Unavailable`].
+    async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable>;
+
+    /// Stores a token's record under its digest, replacing any record there.
+    async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable>;
+
+    /// The record stored under `digest`, valid or not.
+    async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable>;
+
+    /// True exactly once per store, for the first caller: whoever gets true
+    /// makes the default organization and admin token. Errors: [`Unavailable`].
+    async fn claim_first_start(&self) -> Result<bool, Unavailable>;
 }

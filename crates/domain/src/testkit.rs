@@ -47,21 +47,42 @@ fn entry_for(user: &User, id: &str) -> OutboxEntry {
         enqueued_at: T0,
         attempts: 0,
         not_before: T0,
+        receipt: String::new(),
     }
 }
 
-/// Runs every check against `store`, which must be empty.
+/// Runs every check against `store`, which must be empty. Leases are
+/// measured in real time (adapters may use their server's clock for them),
+/// so this takes about a second.
 pub async fn check_store<S: UserRepository + Outbox>(store: &S) {
+    assert!(store.partitions() >= 1);
     saves_and_reads_users_with_their_logs(store).await;
     rejects_stale_writes(store).await;
     keeps_user_names_unique_per_organization(store).await;
     outbox_keeps_only_the_newest_entry_per_user(store).await;
     outbox_leases_reschedules_and_completes(store).await;
+    outbox_wakes_a_waiting_dispatcher(store).await;
 }
 
+const LEASE: Duration = Duration::milliseconds(300);
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Claims in every partition.
+async fn claim_all<S: Outbox>(store: &S, at: OffsetDateTime, limit: usize, lease: Duration) -> Vec<OutboxEntry> {
+    let mut all = Vec::new();
+    for p in 0..store.partitions() {
+        all.extend(store.claim_due(p, at, limit, lease).await.unwrap());
+    }
+    all
+}
+
+/// Claims and completes everything due now.
 async fn drain<S: Outbox>(store: &S) {
-    for e in store.claim_due(T0 + Duration::days(3650), 10_000, Duration::seconds(1)).await.unwrap() {
-        store.complete(&e.id).await.unwrap();
+    for e in claim_all(store, now(), 10_000, LEASE).await {
+        store.complete(&e).await.unwrap();
     }
 }
 
@@ -69,11 +90,13 @@ async fn saves_and_reads_users_with_their_logs<S: UserRepository + Outbox>(store
     let org = OrgId::generate();
     let (user, write) = new_user(&org, "reader");
     assert_eq!(store.get(&user.id).await.unwrap(), None);
+    assert!(store.events(&user.id).await.unwrap().is_empty());
     store.save(write).await.unwrap();
     assert_eq!(store.get(&user.id).await.unwrap(), Some(user.clone()));
     let log = store.events(&user.id).await.unwrap();
     let seqs: Vec<_> = log.iter().map(|e| (e.sequence, e.event.kind())).collect();
     assert_eq!(seqs, [(1, "user.added"), (2, "user.initialization.code.added")]);
+    assert_eq!(log[0].at, T0);
     store.ping().await.unwrap();
     drain(store).await;
 }
@@ -124,34 +147,115 @@ async fn outbox_keeps_only_the_newest_entry_per_user<S: UserRepository + Outbox>
         })
         .await
         .unwrap();
-    let claimed = store.claim_due(T0, 100, Duration::seconds(30)).await.unwrap();
-    assert_eq!(claimed, vec![newer.clone()]);
-    store.complete(&newer.id).await.unwrap();
-    assert!(store.claim_due(T0 + Duration::hours(1), 100, Duration::seconds(30)).await.unwrap().is_empty());
+    let claimed = claim_all(store, now(), 100, LEASE).await;
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    assert_eq!(OutboxEntry { receipt: String::new(), ..claimed[0].clone() }, newer);
+    store.complete(&claimed[0]).await.unwrap();
+    assert!(claim_all(store, now() + Duration::hours(1), 100, LEASE).await.is_empty());
 }
 
 async fn outbox_leases_reschedules_and_completes<S: UserRepository + Outbox>(store: &S) {
-    let (_, write) = new_user(&OrgId::generate(), "leased");
-    let entry = write.outbox.clone().unwrap();
+    let (user, write) = new_user(&OrgId::generate(), "leased");
     store.save(write).await.unwrap();
-    let claimed = store.claim_due(T0, 100, Duration::seconds(30)).await.unwrap();
+    let claimed = claim_all(store, now(), 100, LEASE).await;
     assert_eq!(claimed.len(), 1);
     // Leased: nobody else gets it until the lease runs out.
-    assert!(store.claim_due(T0 + Duration::seconds(29), 100, Duration::seconds(30)).await.unwrap().is_empty());
-    assert_eq!(store.claim_due(T0 + Duration::seconds(30), 100, Duration::seconds(30)).await.unwrap().len(), 1);
+    assert!(claim_all(store, now(), 100, LEASE).await.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let reclaimed = claim_all(store, now(), 100, LEASE).await;
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].user_id, user.id);
     // Rescheduled: due again only at the given time, with its attempts.
-    store.reschedule(&entry.id, 3, T0 + Duration::minutes(5)).await.unwrap();
-    assert!(store.claim_due(T0 + Duration::minutes(4), 100, Duration::seconds(30)).await.unwrap().is_empty());
-    let again = store.claim_due(T0 + Duration::minutes(5), 100, Duration::seconds(30)).await.unwrap();
+    let later = now() + Duration::minutes(5);
+    store.reschedule(&reclaimed[0], 3, later).await.unwrap();
+    assert!(claim_all(store, now(), 100, LEASE).await.is_empty());
+    let again = claim_all(store, later, 100, LEASE).await;
+    assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 3);
-    store.complete(&entry.id).await.unwrap();
-    store.complete(&entry.id).await.unwrap();
-    store.reschedule(&entry.id, 4, T0).await.unwrap();
-    assert!(store.claim_due(T0 + Duration::days(1), 100, Duration::seconds(30)).await.unwrap().is_empty());
-    // Limits are honoured.
+    store.complete(&again[0]).await.unwrap();
+    // Completing twice, or rescheduling what is gone, is harmless.
+    store.complete(&again[0]).await.unwrap();
+    store.reschedule(&again[0], 4, now()).await.unwrap();
+    assert!(claim_all(store, now() + Duration::days(1), 100, LEASE).await.is_empty());
+    // A newer entry survives completing the older one.
+    let (mut user, write) = new_user(&OrgId::generate(), "replaced");
+    store.save(write).await.unwrap();
+    let old = claim_all(store, now(), 100, LEASE).await.remove(0);
+    let expected = user.sequence;
+    let ev =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([3; 32]), expires_at: T0 + Duration::hours(72) }, T0);
+    let newer = entry_for(&user, "n-third");
+    store
+        .save(UserWrite { expected_sequence: expected, user, events: vec![ev], outbox: Some(newer.clone()) })
+        .await
+        .unwrap();
+    store.complete(&old).await.unwrap();
+    let left = claim_all(store, now(), 100, LEASE).await;
+    assert_eq!(left.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), vec![newer.id]);
+    store.complete(&left[0]).await.unwrap();
+    // Limits are honoured in each partition.
     for name in ["l1", "l2", "l3"] {
         store.save(new_user(&OrgId::generate(), name).1).await.unwrap();
     }
-    assert_eq!(store.claim_due(T0, 2, Duration::seconds(30)).await.unwrap().len(), 2);
+    let mut got = 0;
+    for p in 0..store.partitions() {
+        let some = store.claim_due(p, now(), 1, LEASE).await.unwrap();
+        assert!(some.len() <= 1);
+        got += some.len();
+        for e in some {
+            store.complete(&e).await.unwrap();
+        }
+    }
+    assert!(got >= 1);
     drain(store).await;
+    assert!(claim_all(store, now(), 100, LEASE).await.is_empty());
+}
+
+async fn outbox_wakes_a_waiting_dispatcher<S: UserRepository + Outbox>(store: &S) {
+    // With nothing due, waiting takes the whole (short) wait and returns.
+    store.wait_for_work(0, std::time::Duration::from_millis(50)).await;
+    let (_, write) = new_user(&OrgId::generate(), "woken");
+    store.save(write).await.unwrap();
+    // After a save, the waits of the entry's partition end at once; the
+    // entry can then be claimed.
+    let claimed = claim_all(store, now(), 100, LEASE).await;
+    assert_eq!(claimed.len(), 1);
+    store.complete(&claimed[0]).await.unwrap();
+}
+
+/// Runs every check of the [`Directory`](crate::ports::Directory) port
+/// against `directory`, which must be new (never started).
+pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
+    use crate::authz::{Grant, GrantScope, Principal, Role};
+    use crate::ports::TokenRecord;
+    use crate::token::TokenDigest;
+
+    let org = directory.create_organization("Acme").await.unwrap();
+    let other = directory.create_organization("Other").await.unwrap();
+    assert_ne!(org, other);
+    assert_eq!(directory.organization_name(&org).await.unwrap().as_deref(), Some("Acme"));
+    assert_eq!(directory.organization_name(&OrgId::generate()).await.unwrap(), None);
+
+    let digest = TokenDigest::of("onb_kit_token");
+    assert_eq!(directory.token(&digest).await.unwrap(), None);
+    let record = TokenRecord {
+        principal: Principal {
+            subject: "kit".into(),
+            home_org: org.clone(),
+            grants: vec![
+                Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer },
+                Grant { scope: GrantScope::Organization(other.clone()), role: Role::OrgUserManager },
+            ],
+        },
+        expires_at: Some(T0),
+        revoked: false,
+    };
+    directory.put_token(&digest, &record).await.unwrap();
+    assert_eq!(directory.token(&digest).await.unwrap(), Some(record.clone()));
+    let revoked = TokenRecord { revoked: true, ..record };
+    directory.put_token(&digest, &revoked).await.unwrap();
+    assert_eq!(directory.token(&digest).await.unwrap(), Some(revoked));
+
+    assert!(directory.claim_first_start().await.unwrap());
+    assert!(!directory.claim_first_start().await.unwrap());
 }

@@ -11,7 +11,7 @@ use crate::init_code::InitCode;
 use crate::password::PasswordHash;
 
 /// The contract's `zitadel.user.v1.UserState`, with its wire numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UserState {
     Unspecified = 0,
     Active = 1,
@@ -23,7 +23,7 @@ pub enum UserState {
 }
 
 /// `zitadel.user.v1.Gender`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Gender {
     #[default]
     Unspecified = 0,
@@ -46,8 +46,23 @@ impl Gender {
 
 /// A user name: 1 to 200 characters, no white space or control characters.
 /// Unique within an organization, compared without regard to case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct UserName(String);
+
+impl TryFrom<String> for UserName {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<UserName> for String {
+    fn from(n: UserName) -> String {
+        n.0
+    }
+}
 
 impl UserName {
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -74,8 +89,23 @@ impl UserName {
 }
 
 /// A BCP 47 language tag such as `en` or `de-CH`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Language(String);
+
+impl TryFrom<String> for Language {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Language> for String {
+    fn from(l: Language) -> String {
+        l.0
+    }
+}
 
 impl Language {
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -100,7 +130,7 @@ impl Language {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct Profile {
     pub first_name: String,
     pub last_name: String,
@@ -110,19 +140,19 @@ pub struct Profile {
     pub gender: Gender,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub address: EmailAddress,
     pub verified: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Phone {
     pub number: String,
     pub verified: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub org: OrgId,

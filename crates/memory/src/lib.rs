@@ -1,10 +1,10 @@
 //! The embedded adapters: what onboard runs on when no external store or
 //! mail provider is configured, and what tests swap in.
 
-mod authorizer;
+mod directory;
 mod eml_mailer;
 mod store;
 
-pub use authorizer::InMemoryAuthorizer;
+pub use directory::InMemoryDirectory;
 pub use eml_mailer::EmlMailer;
 pub use store::InMemoryStore;

@@ -134,8 +134,14 @@ impl UserRepository for InMemoryStore {
 
 #[async_trait]
 impl Outbox for InMemoryStore {
+    /// One process, one partition.
+    fn partitions(&self) -> usize {
+        1
+    }
+
     async fn claim_due(
         &self,
+        _partition: usize,
         now: OffsetDateTime,
         limit: usize,
         lease: Duration,
@@ -153,27 +159,27 @@ impl Outbox for InMemoryStore {
         Ok(claimed)
     }
 
-    async fn complete(&self, id: &NotificationId) -> Result<(), Unavailable> {
-        self.lock().outbox.remove(id);
+    async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable> {
+        self.lock().outbox.remove(&entry.id);
         Ok(())
     }
 
     async fn reschedule(
         &self,
-        id: &NotificationId,
+        entry: &OutboxEntry,
         attempts: u32,
         not_before: OffsetDateTime,
     ) -> Result<(), Unavailable> {
         let mut state = self.lock();
-        if let Some((entry, _)) = state.outbox.entries.get_mut(id) {
-            entry.attempts = attempts;
-            entry.not_before = not_before;
-            state.outbox.schedule(id, not_before);
+        if let Some((stored, _)) = state.outbox.entries.get_mut(&entry.id) {
+            stored.attempts = attempts;
+            stored.not_before = not_before;
+            state.outbox.schedule(&entry.id, not_before);
         }
         Ok(())
     }
 
-    async fn wait_for_work(&self, max_wait: std::time::Duration) {
+    async fn wait_for_work(&self, _partition: usize, max_wait: std::time::Duration) {
         let _ = tokio::time::timeout(max_wait, self.work.notified()).await;
     }
 }
@@ -192,7 +198,7 @@ mod tests {
         let store = std::sync::Arc::new(InMemoryStore::new());
         let waiter = {
             let store = store.clone();
-            tokio::spawn(async move { store.wait_for_work(std::time::Duration::from_secs(600)).await })
+            tokio::spawn(async move { store.wait_for_work(0, std::time::Duration::from_secs(600)).await })
         };
         tokio::task::yield_now().await;
         let (_, write) = onboard_domain::testkit::new_user(&OrgId::generate(), "woken");

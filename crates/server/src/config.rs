@@ -49,6 +49,24 @@ pub struct Cli {
     /// How long shutdown waits for requests in flight [default: 10s].
     #[arg(long, env = "ONBOARD_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
+    /// Redis to keep state in: redis://[user:password@]host:port[/db] or rediss://… [default: embedded, in memory].
+    #[arg(long, env = "ONBOARD_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Redis Cluster seed nodes, comma-separated host:port (instead of ONBOARD_REDIS_URL).
+    #[arg(long, env = "ONBOARD_REDIS_CLUSTER_NODES")]
+    pub redis_cluster_nodes: Option<String>,
+    /// Longest a request waits for Redis before answering 503 [default: 2s].
+    #[arg(long, env = "ONBOARD_REDIS_TIMEOUT")]
+    pub redis_timeout: Option<String>,
+    /// Outbox partitions in Redis, fixed at a store's first start [default: 16].
+    #[arg(long, env = "ONBOARD_OUTBOX_PARTITIONS")]
+    pub outbox_partitions: Option<String>,
+    /// How long an email may stay with a silent node before another takes it over [default: 60s].
+    #[arg(long, env = "ONBOARD_OUTBOX_RECLAIM_AFTER")]
+    pub outbox_reclaim_after: Option<String>,
+    /// This node's name among the dispatchers; unique per running node [default: host-pid-random].
+    #[arg(long, env = "ONBOARD_NODE_NAME")]
+    pub node_name: Option<String>,
 }
 
 /// The same settings as read from the file. Numbers may be written as
@@ -66,12 +84,26 @@ struct FileSettings {
     password_min_length: Option<toml::Value>,
     mail_from: Option<String>,
     shutdown_timeout: Option<String>,
+    redis_url: Option<String>,
+    redis_cluster_nodes: Option<String>,
+    redis_timeout: Option<String>,
+    outbox_partitions: Option<toml::Value>,
+    outbox_reclaim_after: Option<String>,
+    node_name: Option<String>,
 }
 
 /// A setting that could not be used; its text is the one line printed.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// Where state is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// In process memory: lost on restart.
+    Embedded,
+    Redis(onboard_redis::RedisTarget),
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -87,6 +119,11 @@ pub struct Config {
     pub mail_from_name: String,
     pub mail_from_address: String,
     pub shutdown_timeout: std::time::Duration,
+    pub store: Store,
+    pub redis_timeout: std::time::Duration,
+    pub outbox_partitions: usize,
+    pub outbox_reclaim_after: std::time::Duration,
+    pub node_name: String,
 }
 
 impl Default for Config {
@@ -142,6 +179,40 @@ fn mailbox(raw: &str) -> Result<(String, String), ConfigError> {
     Ok((name.to_owned(), address.to_owned()))
 }
 
+fn store(url: Option<String>, cluster: Option<String>) -> Result<Store, ConfigError> {
+    match (url.filter(|u| !u.trim().is_empty()), cluster.filter(|c| !c.trim().is_empty())) {
+        (None, None) => Ok(Store::Embedded),
+        (Some(_), Some(_)) => Err(ConfigError(
+            "redis_url (ONBOARD_REDIS_URL) and redis_cluster_nodes (ONBOARD_REDIS_CLUSTER_NODES) are both set; choose one"
+                .into(),
+        )),
+        (Some(url), None) => {
+            let url = url.trim().to_owned();
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                // The value may hold a password: it is not repeated.
+                return Err(ConfigError("redis_url (ONBOARD_REDIS_URL) must start with redis:// or rediss://".into()));
+            }
+            Ok(Store::Redis(onboard_redis::RedisTarget::Url(url)))
+        }
+        (None, Some(nodes)) => {
+            let seeds: Vec<String> = nodes.split(',').map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();
+            if seeds.iter().any(|s| !s.contains(':')) {
+                return Err(bad("redis_cluster_nodes", &nodes, "expected comma-separated host:port seeds"));
+            }
+            Ok(Store::Redis(onboard_redis::RedisTarget::Cluster(seeds)))
+        }
+    }
+}
+
+/// Host name, process id and a random suffix: unique among running nodes.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let mut r = [0u8; 3];
+    let _ = getrandom::getrandom(&mut r);
+    let host = if host.is_empty() { "onboard".to_owned() } else { host };
+    format!("{host}-{}-{:02x}{:02x}{:02x}", std::process::id(), r[0], r[1], r[2])
+}
+
 impl Config {
     /// Reads the file named by `cli.config` (if any) and resolves every setting.
     pub fn resolve(cli: Cli) -> Result<Self, ConfigError> {
@@ -191,6 +262,20 @@ impl Config {
             mail_from_name,
             mail_from_address,
             shutdown_timeout: duration("shutdown_timeout", cli.shutdown_timeout.or(file.shutdown_timeout), "10s")?,
+            store: store(cli.redis_url.or(file.redis_url), cli.redis_cluster_nodes.or(file.redis_cluster_nodes))?,
+            redis_timeout: duration("redis_timeout", cli.redis_timeout.or(file.redis_timeout), "2s")?,
+            outbox_partitions: number(
+                "outbox_partitions",
+                cli.outbox_partitions.or(file.outbox_partitions.map(value_text)),
+                16,
+                1..=1024,
+            )?,
+            outbox_reclaim_after: duration(
+                "outbox_reclaim_after",
+                cli.outbox_reclaim_after.or(file.outbox_reclaim_after),
+                "60s",
+            )?,
+            node_name: cli.node_name.or(file.node_name).unwrap_or_else(default_node_name),
         })
     }
 
@@ -221,6 +306,23 @@ mod tests {
         assert_eq!((c.code_length, c.code_max_attempts, c.password_min_length), (6, 5, 8));
         assert_eq!(c.code_lifetime, std::time::Duration::from_secs(72 * 3600));
         assert_eq!(c.mail_from_address, "noreply@onboard.localhost");
+        assert_eq!(c.store, Store::Embedded);
+        assert_eq!((c.redis_timeout.as_secs(), c.outbox_partitions), (2, 16));
+        assert!(!c.node_name.is_empty());
+    }
+
+    #[test]
+    fn redis_is_chosen_by_url_or_cluster_seeds() {
+        let c =
+            Config::resolve(Cli { redis_url: Some("redis://:pw@127.0.0.1:6380/1".into()), ..Cli::default() }).unwrap();
+        assert_eq!(c.store, Store::Redis(onboard_redis::RedisTarget::Url("redis://:pw@127.0.0.1:6380/1".into())));
+        let c =
+            Config::resolve(Cli { redis_cluster_nodes: Some("10.0.0.1:7000, 10.0.0.2:7000".into()), ..Cli::default() })
+                .unwrap();
+        assert_eq!(
+            c.store,
+            Store::Redis(onboard_redis::RedisTarget::Cluster(vec!["10.0.0.1:7000".into(), "10.0.0.2:7000".into()]))
+        );
     }
 
     #[test]
@@ -245,6 +347,17 @@ mod tests {
             (Cli { external_url: Some("ftp://x".into()), ..Cli::default() }, "external_url (ONBOARD_EXTERNAL_URL)"),
             (Cli { mail_from: Some("nobody".into()), ..Cli::default() }, "mail_from (ONBOARD_MAIL_FROM)"),
             (Cli { log: Some("[[".into()), ..Cli::default() }, "log (ONBOARD_LOG)"),
+            (Cli { redis_url: Some("http://x".into()), ..Cli::default() }, "redis_url (ONBOARD_REDIS_URL)"),
+            (
+                Cli {
+                    redis_url: Some("redis://a:1".into()),
+                    redis_cluster_nodes: Some("b:2".into()),
+                    ..Cli::default()
+                },
+                "choose one",
+            ),
+            (Cli { redis_cluster_nodes: Some("nohost".into()), ..Cli::default() }, "redis_cluster_nodes"),
+            (Cli { outbox_partitions: Some("0".into()), ..Cli::default() }, "outbox_partitions"),
         ];
         for (cli, name) in cases {
             let err = Config::resolve(cli).unwrap_err().to_string();

@@ -9,11 +9,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use onboard_domain::usecases::{DeliveryConfig, Dispatcher, UserService};
-use onboard_domain::{
-    CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Role, SystemClock,
-};
-use onboard_memory::{EmlMailer, InMemoryAuthorizer, InMemoryStore};
+use onboard_domain::ports::{Directory, Outbox, UserRepository};
+use onboard_domain::usecases::{Administration, DeliveryConfig, Dispatcher, TokenAuthorizer, UserService};
+use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
+use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryStore};
+use onboard_redis::{RedisDirectory, RedisSettings, RedisStore};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -31,6 +31,8 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("data folder {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
+    #[error("store: {0}")]
+    Store(String),
 }
 
 /// A started server.
@@ -38,22 +40,26 @@ pub enum StartError {
 pub struct Running {
     /// The address it listens on (the real port when 0 was asked for).
     pub addr: SocketAddr,
-    /// The organization made at first start.
-    pub default_org: OrgId,
-    /// Where the admin token was written.
-    pub admin_pat_path: PathBuf,
-    /// The embedded authorizer, for setting up organizations and tokens.
-    pub authorizer: Arc<InMemoryAuthorizer>,
+    /// The organization made at the store's first start, when this was it.
+    pub default_org: Option<OrgId>,
+    /// Where the admin token was written, when this start made one.
+    pub admin_pat_path: Option<PathBuf>,
+    /// Administration of organizations and tokens in the configured store.
+    pub admin: Administration,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
-    dispatcher: JoinHandle<()>,
+    dispatchers: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting, lets requests in flight finish, stops the dispatcher.
+    /// Stops accepting, lets requests in flight finish, stops the dispatchers.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        self.finish().await
+        let served = self.server.await.map_err(std::io::Error::other)?;
+        for d in self.dispatchers {
+            let _ = d.await;
+        }
+        served
     }
 
     /// Runs until `signal` completes, then stops.
@@ -61,25 +67,45 @@ impl Running {
         signal.await;
         self.stop().await
     }
+}
 
-    async fn finish(self) -> std::io::Result<()> {
-        let served = self.server.await.map_err(std::io::Error::other)?;
-        let _ = self.dispatcher.await;
-        served
+/// The ports, as the configuration chose them.
+struct Stores {
+    users: Arc<dyn UserRepository>,
+    outbox: Arc<dyn Outbox>,
+    directory: Arc<dyn Directory>,
+}
+
+async fn open_stores(config: &Config) -> Result<Stores, StartError> {
+    match &config.store {
+        config::Store::Embedded => {
+            let store = Arc::new(InMemoryStore::new());
+            Ok(Stores { users: store.clone(), outbox: store, directory: Arc::new(InMemoryDirectory::new()) })
+        }
+        config::Store::Redis(target) => {
+            let mut settings = RedisSettings::new(target.clone());
+            settings.timeout = config.redis_timeout;
+            settings.partitions = config.outbox_partitions;
+            settings.reclaim_after = config.outbox_reclaim_after;
+            let redis = onboard_redis::connect(settings).await.map_err(StartError::Store)?;
+            let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
+            Ok(Stores { users: store.clone(), outbox: store, directory: Arc::new(RedisDirectory::new(redis)) })
+        }
     }
 }
 
-/// Makes the default organization and an IAM_OWNER token on a store that has
-/// none, writing the token to `admin.pat` (mode 0600).
-fn bootstrap(authorizer: &InMemoryAuthorizer, config: &Config) -> Result<(OrgId, PathBuf), StartError> {
-    let org = authorizer.create_organization("Default");
-    let token =
-        authorizer.issue_token("admin", &org, vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }], None);
+/// On a store nobody started before: the default organization and an
+/// IAM_OWNER token, written to `admin.pat` (mode 0600).
+async fn first_start(admin: &Administration, config: &Config) -> Result<Option<(OrgId, PathBuf)>, StartError> {
+    let Some(first) = admin.first_start().await.map_err(|e| StartError::Store(e.to_string()))? else {
+        tracing::info!("store already set up; use the admin token from its first start");
+        return Ok(None);
+    };
     let path = config.data_dir.join(ADMIN_PAT_FILE);
-    secrets::write_private(&path, format!("{token}\n").as_bytes())
+    secrets::write_private(&path, format!("{}\n", first.admin_token).as_bytes())
         .map_err(|source| StartError::DataDir { path: path.clone(), source })?;
-    tracing::info!(path = %path.display(), org = %org, "created the default organization and an IAM_OWNER token");
-    Ok((org, path))
+    tracing::info!(path = %path.display(), org = %first.org, "created the default organization and an IAM_OWNER token");
+    Ok(Some((first.org, path)))
 }
 
 /// Builds the adapters, binds the listener and starts serving and delivering.
@@ -97,28 +123,32 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let policy = PasswordPolicy { min_length: config.password_min_length, ..PasswordPolicy::default() };
 
-    // Bound before the bootstrap, so a start that cannot listen leaves the
-    // admin token of a running server in place.
+    // Bound before the first start's bootstrap, so a start that cannot
+    // listen leaves the admin token of a running server in place.
     let acceptor = TcpListener::bind(config.http_addr)
         .into_acceptor()
         .await
         .map_err(|source| StartError::Listen { addr: config.http_addr, source })?;
     let addr = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(config.http_addr);
-    let store = Arc::new(InMemoryStore::new());
-    let authorizer = Arc::new(InMemoryAuthorizer::new(SystemClock));
-    let (default_org, admin_pat_path) = bootstrap(&authorizer, &config)?;
+
+    let stores = open_stores(&config).await?;
+    let admin = Administration::new(stores.directory.clone());
+    let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
     let mailer =
         Arc::new(EmlMailer::new(config.data_dir.join("mail"), &config.mail_from_name, &config.mail_from_address));
     let clock = Arc::new(SystemClock);
+    let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
+    let users = UserService::new(stores.users.clone(), authorizer, clock.clone(), codes, policy);
 
-    let users = UserService::new(store.clone(), authorizer.clone(), clock.clone(), codes, policy);
     let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let lease = time::Duration::try_from(config.outbox_reclaim_after)
+        .map_err(|e| StartError::Config(format!("outbox_reclaim_after: {e}")))?;
     let dispatcher = Dispatcher::new(
-        store.clone(),
-        store,
+        stores.users,
+        stores.outbox,
         mailer,
         clock,
-        DeliveryConfig { external_url: external_url.clone(), ..DeliveryConfig::default() },
+        DeliveryConfig { external_url: external_url.clone(), lease, ..DeliveryConfig::default() },
     );
     let (shutdown, watcher) = watch::channel(false);
 
@@ -131,21 +161,35 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         },
         Some(config.shutdown_timeout),
     ));
-    let dispatcher = tokio::spawn(deliver(dispatcher, watcher));
+    let dispatchers = (0..dispatcher.partitions())
+        .map(|partition| tokio::spawn(deliver(dispatcher.clone(), partition, watcher.clone())))
+        .collect();
     tracing::info!(%addr, %external_url, data_dir = %config.data_dir.display(), "onboard serving");
-    Ok(Running { addr, default_org, admin_pat_path, authorizer, shutdown, server, dispatcher })
+    Ok(Running { addr, default_org, admin_pat_path, admin, shutdown, server, dispatchers })
 }
 
-/// The delivery loop: a round whenever work may be due, until shutdown.
-async fn deliver(dispatcher: Dispatcher, mut shutdown: watch::Receiver<bool>) {
+/// The delivery loop of one outbox partition: a round whenever work may be
+/// due, until shutdown. A failing store is logged when it starts and stops
+/// failing, not on every round.
+async fn deliver(dispatcher: Dispatcher, partition: usize, mut shutdown: watch::Receiver<bool>) {
     const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+    let mut failing = false;
     loop {
         let busy = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
-            round = dispatcher.deliver_due() => match round {
-                Ok(report) => report.handled() > 0,
+            round = dispatcher.deliver_due(partition) => match round {
+                Ok(report) => {
+                    if failing {
+                        tracing::info!(partition, "delivery resumed");
+                        failing = false;
+                    }
+                    report.handled() > 0
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "delivery round failed");
+                    if !failing {
+                        tracing::warn!(partition, error = %e, "delivery paused: store unavailable");
+                        failing = true;
+                    }
                     false
                 }
             },
@@ -153,7 +197,7 @@ async fn deliver(dispatcher: Dispatcher, mut shutdown: watch::Receiver<bool>) {
         if !busy {
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return,
-                () = dispatcher.idle(POLL) => {}
+                () = dispatcher.idle(partition, POLL) => {}
             }
         }
     }

@@ -29,7 +29,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     println!("onboard listening on http://{}", running.addr);
-    println!("admin token (IAM_OWNER) written to {}", running.admin_pat_path.display());
+    if let Some(path) = &running.admin_pat_path {
+        println!("admin token (IAM_OWNER) written to {}", path.display());
+    }
     match running.run_until(shutdown_signal(&mut term, interrupt)).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -92,16 +92,21 @@ impl Dispatcher {
         Self { users, outbox, mailer, clock, config }
     }
 
-    /// Waits until work may be due (or a poll interval passed).
-    pub async fn idle(&self, max_wait: std::time::Duration) {
-        self.outbox.wait_for_work(max_wait).await;
+    /// The outbox's partitions; each is drained by its own loop.
+    pub fn partitions(&self) -> usize {
+        self.outbox.partitions().max(1)
     }
 
-    /// One round: claims what is due and handles each entry.
-    #[tracing::instrument(skip_all)]
-    pub async fn deliver_due(&self) -> Result<DeliveryReport, Unavailable> {
+    /// Waits until work in `partition` may be due (or `max_wait` passed).
+    pub async fn idle(&self, partition: usize, max_wait: std::time::Duration) {
+        self.outbox.wait_for_work(partition, max_wait).await;
+    }
+
+    /// One round in `partition`: claims what is due and handles each entry.
+    #[tracing::instrument(skip(self))]
+    pub async fn deliver_due(&self, partition: usize) -> Result<DeliveryReport, Unavailable> {
         let now = self.clock.now();
-        let entries = self.outbox.claim_due(now, self.config.batch_size, self.config.lease).await?;
+        let entries = self.outbox.claim_due(partition, now, self.config.batch_size, self.config.lease).await?;
         let mut report = DeliveryReport::default();
         for entry in entries {
             self.deliver(entry, &mut report).await?;
@@ -129,12 +134,12 @@ impl Dispatcher {
             Verdict::Send(user) => user,
             Verdict::Superseded => {
                 report.superseded += 1;
-                return self.outbox.complete(&entry.id).await;
+                return self.outbox.complete(&entry).await;
             }
             Verdict::Expired => {
                 tracing::info!("init code expired before it was sent; email dropped");
                 report.expired += 1;
-                return self.outbox.complete(&entry.id).await;
+                return self.outbox.complete(&entry).await;
             }
         };
         let message = self.message(&user, &entry);
@@ -143,19 +148,19 @@ impl Dispatcher {
                 tracing::info!(recipient = %entry.recipient, provider_id, "init email sent");
                 self.record_sent(&entry).await;
                 report.sent += 1;
-                self.outbox.complete(&entry.id).await
+                self.outbox.complete(&entry).await
             }
             Err(MailError::Transient(reason)) if entry.attempts + 1 < self.config.max_attempts => {
                 let attempts = entry.attempts + 1;
                 let retry_at = now + self.backoff(attempts);
                 tracing::warn!(%reason, %retry_at, "init email failed; will retry");
                 report.retrying += 1;
-                self.outbox.reschedule(&entry.id, attempts, retry_at).await
+                self.outbox.reschedule(&entry, attempts, retry_at).await
             }
             Err(error) => {
                 tracing::error!(%error, recipient = %entry.recipient, "init email given up");
                 report.failed += 1;
-                self.outbox.complete(&entry.id).await
+                self.outbox.complete(&entry).await
             }
         }
     }
@@ -240,6 +245,7 @@ mod tests {
             enqueued_at: T0,
             attempts: 0,
             not_before: T0,
+            receipt: String::new(),
         }
     }
 
@@ -255,11 +261,12 @@ mod tests {
         let (repo, writes) = repo_with(Some(user));
         let mut outbox = MockOutbox::new();
         let pending = Mutex::new(Some(entry));
-        outbox.expect_claim_due().returning(move |_, _, _| Ok(pending.lock().unwrap().take().into_iter().collect()));
+        outbox.expect_partitions().return_const(1usize);
+        outbox.expect_claim_due().returning(move |_, _, _, _| Ok(pending.lock().unwrap().take().into_iter().collect()));
         let completed = Arc::new(Mutex::new(Vec::new()));
         let c = completed.clone();
-        outbox.expect_complete().returning(move |id| {
-            c.lock().unwrap().push(id.to_string());
+        outbox.expect_complete().returning(move |e| {
+            c.lock().unwrap().push(e.id.to_string());
             Ok(())
         });
         let rescheduled = Arc::new(Mutex::new(Vec::new()));
@@ -284,7 +291,7 @@ mod tests {
     async fn the_current_code_is_mailed_with_its_link_and_recorded() {
         let (user, code) = initial_user();
         let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
-        let report = h.dispatcher.deliver_due().await.unwrap();
+        let report = h.dispatcher.deliver_due(0).await.unwrap();
         assert_eq!(report, DeliveryReport { sent: 1, ..DeliveryReport::default() });
         let sent = h.sent.lock().unwrap();
         assert_eq!(sent[0].recipient.as_str(), "jane@example.com");
@@ -309,7 +316,7 @@ mod tests {
         let (_, hash, expires_at) = codes().issue(&user.id, T0);
         user.record(UserEvent::InitCodeAdded { hash, expires_at }, T0);
         let h = harness(user, entry, T0, Ok("x".into()));
-        assert_eq!(h.dispatcher.deliver_due().await.unwrap().superseded, 1);
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().superseded, 1);
         assert!(h.sent.lock().unwrap().is_empty());
         assert_eq!(*h.completed.lock().unwrap(), ["n1"]);
     }
@@ -318,7 +325,7 @@ mod tests {
     async fn an_expired_code_is_not_mailed() {
         let (user, code) = initial_user();
         let h = harness(user.clone(), entry_for(&user, &code), T0 + Duration::hours(73), Ok("x".into()));
-        assert_eq!(h.dispatcher.deliver_due().await.unwrap().expired, 1);
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().expired, 1);
         assert!(h.sent.lock().unwrap().is_empty());
     }
 
@@ -326,7 +333,7 @@ mod tests {
     async fn transient_failures_are_rescheduled_with_backoff() {
         let (user, code) = initial_user();
         let h = harness(user.clone(), entry_for(&user, &code), T0, Err(MailError::Transient("503".into())));
-        assert_eq!(h.dispatcher.deliver_due().await.unwrap().retrying, 1);
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().retrying, 1);
         let (attempts, at) = h.rescheduled.lock().unwrap()[0];
         assert_eq!(attempts, 1);
         assert!(at >= T0 + Duration::seconds(1) && at <= T0 + Duration::seconds(2), "{at}");
@@ -337,12 +344,12 @@ mod tests {
     async fn permanent_failures_and_exhausted_attempts_are_given_up() {
         let (user, code) = initial_user();
         let h = harness(user.clone(), entry_for(&user, &code), T0, Err(MailError::Permanent("401".into())));
-        assert_eq!(h.dispatcher.deliver_due().await.unwrap().failed, 1);
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().failed, 1);
         assert_eq!(*h.completed.lock().unwrap(), ["n1"]);
 
         let last_try = OutboxEntry { attempts: 9, ..entry_for(&user, &code) };
         let h = harness(user, last_try, T0, Err(MailError::Transient("503".into())));
-        assert_eq!(h.dispatcher.deliver_due().await.unwrap().failed, 1);
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().failed, 1);
         assert!(h.rescheduled.lock().unwrap().is_empty());
     }
 

@@ -6,6 +6,7 @@
 mod authorize;
 mod create_user;
 mod deliver;
+mod directory;
 mod get_user;
 mod resend;
 mod verify;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use authorize::AuthorizeError;
 pub use create_user::{CreateUserError, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
+pub use directory::{Administration, FirstStart, TokenAuthorizer};
 pub use get_user::GetUserError;
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
@@ -79,6 +81,7 @@ impl UserService {
             enqueued_at: now,
             attempts: 0,
             not_before: now,
+            receipt: String::new(),
         };
         (event, entry)
     }

@@ -1,0 +1,79 @@
+//! Organizations and token digests, in process memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use onboard_domain::OrgId;
+use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
+use onboard_domain::token::TokenDigest;
+
+#[derive(Default)]
+struct State {
+    organizations: HashMap<OrgId, String>,
+    tokens: HashMap<TokenDigest, TokenRecord>,
+}
+
+/// The embedded directory. Tokens are kept only as SHA-256 digests.
+#[derive(Default)]
+pub struct InMemoryDirectory {
+    state: Mutex<State>,
+    started: AtomicBool,
+}
+
+impl std::fmt::Debug for InMemoryDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("InMemoryDirectory")
+            .field("organizations", &state.organizations.len())
+            .field("tokens", &state.tokens.len())
+            .finish()
+    }
+}
+
+impl InMemoryDirectory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Directory for InMemoryDirectory {
+    async fn create_organization(&self, name: &str) -> Result<OrgId, Unavailable> {
+        let id = OrgId::generate();
+        self.lock().organizations.insert(id.clone(), name.to_owned());
+        Ok(id)
+    }
+
+    async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable> {
+        Ok(self.lock().organizations.get(org).cloned())
+    }
+
+    async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable> {
+        self.lock().tokens.insert(digest.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable> {
+        Ok(self.lock().tokens.get(digest).cloned())
+    }
+
+    async fn claim_first_start(&self) -> Result<bool, Unavailable> {
+        Ok(!self.started.swap(true, Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn behaves_as_every_directory_must() {
+        onboard_domain::testkit::check_directory(&InMemoryDirectory::new()).await;
+    }
+}

@@ -1,0 +1,97 @@
+//! Key layout. Every key of one user carries the hash tag of the user's
+//! partition (`{pN}`), so one Lua script can write a user, its log and its
+//! partition's outbox in one slot. Names, organizations and tokens each have
+//! a tag of their own.
+
+use onboard_domain::token::TokenDigest;
+use onboard_domain::{OrgId, UserId};
+
+/// FNV-1a: stable across processes and versions (unlike std's hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+#[derive(Debug, Clone)]
+pub struct Keys {
+    partitions: usize,
+}
+
+impl Keys {
+    pub fn new(partitions: usize) -> Self {
+        Self { partitions: partitions.max(1) }
+    }
+
+    pub fn partitions(&self) -> usize {
+        self.partitions
+    }
+
+    pub fn partition_of(&self, user: &UserId) -> usize {
+        (fnv1a(user.as_str().as_bytes()) % self.partitions as u64) as usize
+    }
+
+    /// Prefix of the user hashes in `partition`; the claim script appends the id.
+    pub fn user_prefix(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:u:")
+    }
+
+    pub fn user(&self, user: &UserId) -> String {
+        format!("{}{user}", Self::user_prefix(self.partition_of(user)))
+    }
+
+    pub fn events(&self, user: &UserId) -> String {
+        format!("onb:{{p{}}}:e:{user}", self.partition_of(user))
+    }
+
+    pub fn stream(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:outbox")
+    }
+
+    pub fn retry(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:retry")
+    }
+
+    pub fn name(org: &OrgId, unique_name: &str) -> String {
+        format!("onb:{{name:{org}:{unique_name}}}")
+    }
+
+    pub fn organization(org: &OrgId) -> String {
+        format!("onb:{{org:{org}}}")
+    }
+
+    pub fn token(digest: &TokenDigest) -> String {
+        format!("onb:{{tok:{}}}", digest.to_hex())
+    }
+
+    pub const PARTITIONS: &'static str = "onb:{meta}:partitions";
+    pub const FIRST_START: &'static str = "onb:{meta}:first-start";
+    /// Consumer group of the outbox streams.
+    pub const GROUP: &'static str = "dispatchers";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_users_keys_share_its_partitions_tag() {
+        let keys = Keys::new(16);
+        let id = UserId::parse("384554905894531584").unwrap();
+        let p = keys.partition_of(&id);
+        assert!(p < 16);
+        let tag = format!("{{p{p}}}");
+        assert!(keys.user(&id).contains(&tag));
+        assert!(keys.events(&id).contains(&tag));
+        assert!(Keys::stream(p).contains(&tag));
+        assert!(Keys::retry(p).contains(&tag));
+    }
+
+    #[test]
+    fn partitions_spread_users() {
+        let keys = Keys::new(16);
+        let mut counts = [0usize; 16];
+        for i in 0..16_000 {
+            counts[keys.partition_of(&UserId::parse(&(384554905894531584u64 + i).to_string()).unwrap())] += 1;
+        }
+        assert!(counts.iter().all(|&c| (700..=1300).contains(&c)), "{counts:?}");
+    }
+}

@@ -1,0 +1,361 @@
+//! Users, event logs and the outbox on Redis.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use onboard_domain::ports::{Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use onboard_domain::{RecordedEvent, User, UserId};
+use redis::{AsyncCommands, Script};
+use time::{Duration, OffsetDateTime};
+
+use crate::codec::{decode, encode};
+use crate::conn::{Conn, RedisConnection};
+use crate::keys::Keys;
+
+/// A name claim whose user never appeared is free again after this long
+/// (the creating node died between claiming and writing).
+const STALE_CLAIM_MS: i64 = 30_000;
+
+struct Scripts {
+    save: Script,
+    claim: Script,
+    complete: Script,
+    reschedule: Script,
+    claim_name: Script,
+    release_name: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            save: Script::new(include_str!("lua/save.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            complete: Script::new(include_str!("lua/complete.lua")),
+            reschedule: Script::new(include_str!("lua/reschedule.lua")),
+            claim_name: Script::new(include_str!("lua/claim_name.lua")),
+            release_name: Script::new(include_str!("lua/release_name.lua")),
+        }
+    }
+}
+
+/// Per partition: the dedicated connection of its blocking reads, and the
+/// message ids such a read handed to this consumer, for the next claim.
+#[derive(Default)]
+struct PartitionState {
+    blocking: tokio::sync::Mutex<Option<Conn>>,
+    handed_over: Mutex<Vec<String>>,
+}
+
+/// The Redis store: implements [`UserRepository`] and [`Outbox`].
+pub struct RedisStore {
+    redis: Arc<RedisConnection>,
+    keys: Keys,
+    scripts: Scripts,
+    consumer: String,
+    partitions: Vec<PartitionState>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("partitions", &self.keys.partitions())
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl RedisStore {
+    /// Opens the store: fixes the partition count at the first start (and
+    /// refuses another one later) and makes the consumer groups.
+    /// `consumer` names this node among the dispatchers; it must be unique.
+    pub async fn open(redis: Arc<RedisConnection>, consumer: &str) -> Result<Self, String> {
+        let wanted = redis.settings.partitions.max(1);
+        let mut conn = redis.conn();
+        let _: bool = redis.run(conn.set_nx(Keys::PARTITIONS, wanted)).await.map_err(|e| e.to_string())?;
+        let stored: usize = redis.run(conn.get(Keys::PARTITIONS)).await.map_err(|e| e.to_string())?;
+        if stored != wanted {
+            return Err(format!(
+                "this Redis holds {stored} outbox partitions; the configured {wanted} cannot change once data exists"
+            ));
+        }
+        for p in 0..stored {
+            let made: Result<(), _> = redis
+                .run(
+                    redis::cmd("XGROUP")
+                        .arg("CREATE")
+                        .arg(Keys::stream(p))
+                        .arg(Keys::GROUP)
+                        .arg("0")
+                        .arg("MKSTREAM")
+                        .query_async::<()>(&mut conn),
+                )
+                .await;
+            if let Err(e) = made {
+                if !e.0.contains("BUSYGROUP") {
+                    return Err(e.to_string());
+                }
+            }
+        }
+        Ok(Self {
+            keys: Keys::new(stored),
+            scripts: Scripts::new(),
+            consumer: consumer.to_owned(),
+            partitions: (0..stored).map(|_| PartitionState::default()).collect(),
+            redis,
+        })
+    }
+
+    /// Claims the user name of a new user; `Ok(false)` when another user has it.
+    async fn claim_name(&self, user: &User) -> Result<bool, Unavailable> {
+        let key = Keys::name(&user.org, &user.user_name.unique_key());
+        let now = ms(OffsetDateTime::now_utc());
+        let mut conn = self.redis.conn();
+        let answer: String = self
+            .redis
+            .run(self.scripts.claim_name.key(&key).arg(user.id.as_str()).arg(now).invoke_async(&mut conn))
+            .await?;
+        if answer == "ok" {
+            return Ok(true);
+        }
+        // Taken: by a user that exists, or by a creation that died half-way?
+        let (owner, at) = answer.rsplit_once('|').unwrap_or((&answer, "0"));
+        let owner_exists = match UserId::parse(owner) {
+            Ok(owner) => self.redis.run(conn.exists::<_, bool>(self.keys.user(&owner))).await?,
+            Err(_) => false,
+        };
+        let age = now - at.parse::<i64>().unwrap_or(0);
+        if owner_exists || age < STALE_CLAIM_MS {
+            return Ok(false);
+        }
+        let retaken: String = self
+            .redis
+            .run(self.scripts.claim_name.key(&key).arg(user.id.as_str()).arg(now).arg(&answer).invoke_async(&mut conn))
+            .await?;
+        Ok(retaken == "ok")
+    }
+
+    async fn release_name(&self, user: &User) {
+        let key = Keys::name(&user.org, &user.user_name.unique_key());
+        let mut conn = self.redis.conn();
+        let released: Result<i64, _> =
+            self.redis.run(self.scripts.release_name.key(&key).arg(user.id.as_str()).invoke_async(&mut conn)).await;
+        if let Err(e) = released {
+            // The claim goes stale and is taken over after STALE_CLAIM_MS.
+            tracing::warn!(error = %e, "could not release a user name claim");
+        }
+    }
+
+    fn partition_state(&self, partition: usize) -> &PartitionState {
+        &self.partitions[partition % self.partitions.len()]
+    }
+}
+
+#[async_trait]
+impl UserRepository for RedisStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %id))]
+    async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Option<Vec<u8>> = self.redis.run(conn.hget(self.keys.user(id), "s")).await?;
+        raw.map(|bytes| decode(&bytes)).transpose()
+    }
+
+    async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Vec<Vec<u8>> = self.redis.run(conn.lrange(self.keys.events(id), 0, -1)).await?;
+        raw.iter().map(|bytes| decode(bytes)).collect()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %write.user.id, expected = write.expected_sequence))]
+    async fn save(&self, write: UserWrite) -> Result<(), SaveError> {
+        let creating = write.expected_sequence == 0;
+        if creating && !self.claim_name(&write.user).await? {
+            return Err(SaveError::UserNameTaken);
+        }
+        let user = &write.user;
+        let p = self.keys.partition_of(&user.id);
+        let mut invocation = self.scripts.save.prepare_invoke();
+        invocation
+            .key(self.keys.user(&user.id))
+            .key(self.keys.events(&user.id))
+            .key(Keys::stream(p))
+            .key(Keys::retry(p))
+            .arg(write.expected_sequence)
+            .arg(user.sequence)
+            .arg(encode(user))
+            .arg(user.id.as_str());
+        match &write.outbox {
+            Some(entry) => invocation.arg(encode(entry)).arg(entry.id.as_str()),
+            None => invocation.arg("").arg(""),
+        };
+        for event in &write.events {
+            invocation.arg(encode(event));
+        }
+        let mut conn = self.redis.conn();
+        let saved: Result<i64, Unavailable> = self.redis.run(invocation.invoke_async(&mut conn)).await;
+        match saved {
+            Ok(1) => Ok(()),
+            Ok(_) => {
+                if creating {
+                    self.release_name(user).await;
+                }
+                Err(SaveError::Conflict)
+            }
+            Err(e) => {
+                // Whether the script ran is unknown; a creation's name claim
+                // stays with its id, so a retry with the same id is not
+                // blocked and a stale one is taken over later.
+                Err(SaveError::Unavailable(e))
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), Unavailable> {
+        let mut conn = self.redis.conn();
+        self.redis.run(redis::cmd("PING").query_async::<()>(&mut conn)).await
+    }
+}
+
+#[async_trait]
+impl Outbox for RedisStore {
+    fn partitions(&self) -> usize {
+        self.keys.partitions()
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, now, lease))]
+    async fn claim_due(
+        &self,
+        partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<OutboxEntry>, Unavailable> {
+        let handed: Vec<String> =
+            std::mem::take(&mut *self.partition_state(partition).handed_over.lock().unwrap_or_else(|e| e.into_inner()));
+        let lease_ms = lease.whole_milliseconds().max(1);
+        let mut invocation = self.scripts.claim.prepare_invoke();
+        invocation
+            .key(Keys::stream(partition))
+            .key(Keys::retry(partition))
+            .arg(Keys::GROUP)
+            .arg(&self.consumer)
+            .arg(limit.max(1))
+            .arg(lease_ms as i64)
+            .arg(ms(now))
+            .arg(Keys::user_prefix(partition));
+        for id in &handed {
+            invocation.arg(id);
+        }
+        let mut conn = self.redis.conn();
+        let flat: Vec<Vec<u8>> = match self.redis.run(invocation.invoke_async(&mut conn)).await {
+            Ok(flat) => flat,
+            Err(e) => {
+                // Keep what the blocking read handed over for the next try.
+                self.partition_state(partition).handed_over.lock().unwrap_or_else(|e| e.into_inner()).extend(handed);
+                return Err(e);
+            }
+        };
+        flat.chunks_exact(2)
+            .map(|pair| {
+                let mut entry: OutboxEntry = decode(&pair[1])?;
+                entry.receipt = String::from_utf8_lossy(&pair[0]).into_owned();
+                Ok(entry)
+            })
+            .collect()
+    }
+
+    async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable> {
+        let p = self.keys.partition_of(&entry.user_id);
+        let mut conn = self.redis.conn();
+        self.redis
+            .run(
+                self.scripts
+                    .complete
+                    .key(Keys::stream(p))
+                    .key(self.keys.user(&entry.user_id))
+                    .arg(Keys::GROUP)
+                    .arg(&entry.receipt)
+                    .arg(entry.id.as_str())
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await
+            .map(drop)
+    }
+
+    async fn reschedule(
+        &self,
+        entry: &OutboxEntry,
+        attempts: u32,
+        not_before: OffsetDateTime,
+    ) -> Result<(), Unavailable> {
+        let p = self.keys.partition_of(&entry.user_id);
+        let updated = OutboxEntry { attempts, not_before, receipt: String::new(), ..entry.clone() };
+        let mut conn = self.redis.conn();
+        self.redis
+            .run(
+                self.scripts
+                    .reschedule
+                    .key(Keys::stream(p))
+                    .key(self.keys.user(&entry.user_id))
+                    .key(Keys::retry(p))
+                    .arg(Keys::GROUP)
+                    .arg(&entry.receipt)
+                    .arg(entry.id.as_str())
+                    .arg(encode(&updated))
+                    .arg(ms(not_before))
+                    .arg(entry.user_id.as_str())
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// A blocking read of the partition's stream on a connection of its own.
+    /// Messages it receives are now this consumer's; the next claim resolves them.
+    async fn wait_for_work(&self, partition: usize, max_wait: std::time::Duration) {
+        let state = self.partition_state(partition);
+        let mut slot = state.blocking.lock().await;
+        if slot.is_none() {
+            match self.redis.dedicated().await {
+                Ok(conn) => *slot = Some(conn),
+                Err(e) => {
+                    tracing::debug!(error = %e, partition, "no connection for blocking reads");
+                    drop(slot);
+                    tokio::time::sleep(max_wait).await;
+                    return;
+                }
+            }
+        }
+        let Some(conn) = slot.as_mut() else { return };
+        let block_ms = max_wait.min(self.redis.settings.block).as_millis().max(1) as u64;
+        let read: redis::RedisResult<redis::streams::StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(Keys::GROUP)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(100)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(Keys::stream(partition))
+            .arg(">")
+            .query_async(conn)
+            .await;
+        match read {
+            Ok(reply) => {
+                let ids = reply.keys.into_iter().flat_map(|k| k.ids).map(|m| m.id);
+                state.handed_over.lock().unwrap_or_else(|e| e.into_inner()).extend(ids);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, partition, "blocking read failed");
+                // A fresh connection next time; pause so an outage is not a hot loop.
+                *slot = None;
+                drop(slot);
+                tokio::time::sleep(max_wait).await;
+            }
+        }
+    }
+}

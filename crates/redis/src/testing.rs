@@ -1,0 +1,190 @@
+//! Real `redis-server` processes for tests, each on a free loopback port in a
+//! folder of its own, stopped when dropped. A missing `redis-server` fails
+//! the test with the way to install it.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INSTALL_HINT: &str = "redis-server was not found on PATH; install it (Debian/Ubuntu: `apt-get install -y redis-server`, macOS: `brew install redis`)";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// Sends one inline command and returns the first reply line.
+fn ask(port: u16, command: &str) -> Option<String> {
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    conn.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+    let mut buf = [0u8; 4096];
+    let n = conn.read(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// One `redis-server`.
+#[derive(Debug)]
+pub struct RedisServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Without persistence.
+    pub fn start() -> Self {
+        Self::with_args(&["--save", "", "--appendonly", "no"])
+    }
+
+    /// With an append-only file synced on every write, so a restart keeps
+    /// every acknowledged write.
+    pub fn start_persistent() -> Self {
+        Self::with_args(&["--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+    }
+
+    pub fn with_args(args: &[&str]) -> Self {
+        let mut server = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            child: None,
+        };
+        server.launch();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("{INSTALL_HINT}"),
+            Err(e) => panic!("could not start redis-server: {e}"),
+        };
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if ask(self.port, "PING").is_some_and(|r| r.starts_with("+PONG")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not answer PING", self.port);
+    }
+
+    /// Kills the server (as a crash would).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and folder.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// `INFO memory`'s used_memory, in bytes.
+    pub fn used_memory(&self) -> u64 {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        conn.write_all(b"INFO memory\r\n").expect("write");
+        conn.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+        let mut text = String::new();
+        let mut buf = [0u8; 8192];
+        while !text.contains("used_memory:") || !text.ends_with("\r\n") {
+            let n = conn.read(&mut buf).expect("read");
+            if n == 0 {
+                break;
+            }
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        text.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("used_memory in INFO")
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A local Redis Cluster of masters without replicas.
+#[derive(Debug)]
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    pub fn start(masters: usize) -> Self {
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| {
+                RedisServer::with_args(&[
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ])
+            })
+            .collect();
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for node in &nodes {
+            create.arg(node.addr());
+        }
+        let out = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .unwrap_or_else(|e| panic!("redis-cli --cluster create: {e}; {INSTALL_HINT}"));
+        assert!(out.status.success(), "cluster create failed: {}", String::from_utf8_lossy(&out.stdout));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let all_ok =
+                nodes.iter().all(|n| ask(n.port, "CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")));
+            if all_ok {
+                return Self { nodes };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the cluster did not become ready");
+    }
+
+    /// Seed nodes, as `host:port`.
+    pub fn seeds(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::addr).collect()
+    }
+}

@@ -1,0 +1,58 @@
+//! The same behavioural checks every adapter passes, against a real
+//! standalone Redis and a real 3-master Redis Cluster.
+
+use onboard_redis::testing::{RedisCluster, RedisServer};
+use onboard_redis::{RedisDirectory, RedisSettings, RedisStore, RedisTarget, connect};
+
+async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory) {
+    let redis = connect(RedisSettings::new(target)).await.expect("connects");
+    let store = RedisStore::open(redis.clone(), "test-node").await.expect("opens");
+    (store, RedisDirectory::new(redis))
+}
+
+#[tokio::test]
+async fn standalone_redis_behaves_as_every_store_must() {
+    let server = RedisServer::start();
+    let (store, directory) = store_on(RedisTarget::Url(server.url())).await;
+    onboard_domain::testkit::check_store(&store).await;
+    onboard_domain::testkit::check_directory(&directory).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_behaves_as_every_store_must() {
+    let cluster = RedisCluster::start(3);
+    let (store, directory) = store_on(RedisTarget::Cluster(cluster.seeds())).await;
+    onboard_domain::testkit::check_store(&store).await;
+    onboard_domain::testkit::check_directory(&directory).await;
+}
+
+#[tokio::test]
+async fn the_partition_count_cannot_change_once_set() {
+    let server = RedisServer::start();
+    let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
+    RedisStore::open(redis, "a").await.unwrap();
+    let mut other = RedisSettings::new(RedisTarget::Url(server.url()));
+    other.partitions = 8;
+    let err = RedisStore::open(connect(other).await.unwrap(), "b").await.unwrap_err();
+    assert!(err.contains("16") && err.contains('8'), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_reported_not_awaited() {
+    let mut server = RedisServer::start();
+    let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
+    let store = RedisStore::open(redis, "n").await.unwrap();
+    server.kill();
+    let started = std::time::Instant::now();
+    use onboard_domain::ports::UserRepository;
+    assert!(store.get(&onboard_domain::UserId::parse("1").unwrap()).await.is_err());
+    assert!(store.ping().await.is_err());
+    // Bounded by the 2 s timeout (with slack for a loaded machine), never hanging.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    server.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.ping().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "did not reconnect");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
