@@ -27,6 +27,7 @@ pub struct TestApp {
 /// One email as the embedded mailer wrote it.
 #[derive(Debug, Clone)]
 pub struct Mail {
+    pub notification_id: String,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -244,6 +245,12 @@ fn parse_mail(raw: &[u8]) -> Mail {
     let link = text.lines().find(|l| l.contains("/ui/login/user/init?")).expect("a link").trim().to_owned();
     let code = link.split("code=").nth(1).and_then(|r| r.split('&').next()).expect("code in link").to_owned();
     Mail {
+        notification_id: m
+            .header("X-Onboard-Notification-Id")
+            .and_then(|h| h.as_text())
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
         to: m.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned(),
         subject: m.subject().unwrap_or_default().to_owned(),
         text,
@@ -251,6 +258,11 @@ fn parse_mail(raw: &[u8]) -> Mail {
         link,
         code,
     }
+}
+
+/// Settings that put a server on the given Redis.
+pub fn on_redis(target: onboard_redis::RedisTarget) -> impl FnOnce(&mut Config) {
+    move |config| config.store = onboard_server::config::Store::Redis(target)
 }
 
 /// The query parameters of a link.

@@ -1,12 +1,31 @@
 //! The whole initialization lifecycle, as an admin and a new user live it.
 
-use onboard_tests::{TestApp, query_of, submit_init_form};
+use onboard_redis::RedisTarget;
+use onboard_redis::testing::{RedisCluster, RedisServer};
+use onboard_tests::{TestApp, on_redis, query_of, submit_init_form};
 use serde_json::json;
 
 #[tokio::test]
-async fn create_resend_to_corrected_address_verify_and_activate() {
-    let app = TestApp::spawn().await;
+async fn the_lifecycle_on_the_embedded_store() {
+    lifecycle(TestApp::spawn().await).await;
+}
 
+#[tokio::test]
+async fn the_lifecycle_on_redis() {
+    let redis = RedisServer::start();
+    lifecycle(TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await).await;
+}
+
+#[tokio::test]
+async fn the_lifecycle_on_a_redis_cluster() {
+    let cluster = RedisCluster::start(3);
+    lifecycle(TestApp::spawn_with(on_redis(RedisTarget::Cluster(cluster.seeds()))).await).await;
+}
+
+/// Create → email → resend to a corrected address → the old code fails on
+/// the page → the new code and a password succeed → the user is active →
+/// a further resend is refused.
+async fn lifecycle(app: TestApp) {
     // The admin creates a user with a typo in the address: an email goes out at once.
     let created = app
         .post(

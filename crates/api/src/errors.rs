@@ -168,9 +168,7 @@ impl ApiResponse for ApiError {
 impl From<AuthorizeError> for ApiError {
     fn from(e: AuthorizeError) -> Self {
         match e {
-            AuthorizeError::MissingToken => {
-                Self::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing")
-            }
+            AuthorizeError::MissingToken => missing_token(),
             AuthorizeError::InvalidToken => {
                 Self::new(Code::Unauthenticated, ids::TOKEN_INVALID, "Token is invalid or expired")
             }
@@ -180,6 +178,11 @@ impl From<AuthorizeError> for ApiError {
             AuthorizeError::Unavailable(r) => Self::unavailable(&r),
         }
     }
+}
+
+/// One answer wherever the token is missing (poem-openapi's bearer check or the use case).
+fn missing_token() -> ApiError {
+    ApiError::new(Code::Unauthenticated, ids::TOKEN_MISSING, "Authorization header is missing or not a bearer token")
 }
 
 fn user_not_found() -> ApiError {
@@ -260,11 +263,7 @@ pub async fn catch_all(err: poem::Error) -> Response {
             ApiError::new(Code::ResourceExhausted, ids::BODY_TOO_LARGE, "Request body is larger than 64 KiB")
                 .with_status(StatusCode::PAYLOAD_TOO_LARGE)
         }
-        StatusCode::UNAUTHORIZED => ApiError::new(
-            Code::Unauthenticated,
-            ids::TOKEN_MISSING,
-            "Authorization header is missing or not a bearer token",
-        ),
+        StatusCode::UNAUTHORIZED => missing_token(),
         s if s.is_client_error() => {
             ApiError::new(Code::InvalidArgument, ids::REQUEST_INVALID, format!("Invalid request: {err}"))
         }

@@ -152,7 +152,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let (shutdown, watcher) = watch::channel(false);
 
-    let app = onboard_api::app(users);
+    // gRPC and gRPC-Web (by content type) in front of the HTTP/JSON application, on one listener.
+    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app(users));
     let mut stop_serving = watcher.clone();
     let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         app,
