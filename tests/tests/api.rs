@@ -62,7 +62,7 @@ async fn add_with_password_and_verified_email_is_active_and_sends_nothing() {
         .post(
             HUMAN,
             json!({"userName": "active", "profile": {"firstName": "A", "lastName": "B"},
-                   "email": {"email": "active@example.com", "isEmailVerified": true}, "initialPassword": "long-enough-pw"}),
+                   "email": {"email": "active@example.com", "isEmailVerified": true}, "initialPassword": "Long-enough-pw1"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -94,7 +94,7 @@ async fn import_accepts_passwords_and_argon2_hashes_and_refuses_what_it_cannot_d
     assert_eq!(app.get(&format!("/management/v1/users/{id}")).await.body["user"]["state"], "USER_STATE_ACTIVE");
 
     let r = app
-        .post(path, json!({"userName": "imp2", "profile": {"firstName": "I", "lastName": "P"}, "email": {"email": "imp2@example.com"}, "password": "another-secret"}))
+        .post(path, json!({"userName": "imp2", "profile": {"firstName": "I", "lastName": "P"}, "email": {"email": "imp2@example.com"}, "password": "Another-secret1"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     app.wait_for_mails("imp2@example.com", 1).await;
@@ -103,7 +103,7 @@ async fn import_accepts_passwords_and_argon2_hashes_and_refuses_what_it_cannot_d
     for (extra, id) in [
         (json!({"requestPasswordlessRegistration": true}), "ONBOARD-FIELD-INVALID"),
         (json!({"otpCode": "123"}), "ONBOARD-FIELD-INVALID"),
-        (json!({"password": "x-long-password", "hashedPassword": {"value": hash}}), "ONBOARD-FIELD-INVALID"),
+        (json!({"password": "X-long-passw0rd", "hashedPassword": {"value": hash}}), "ONBOARD-FIELD-INVALID"),
         (json!({"hashedPassword": {"value": "$2b$10$notargon"}}), "ONBOARD-FIELD-INVALID"),
         (json!({"password": "short"}), "ONBOARD-PASSWORD-POLICY"),
     ] {

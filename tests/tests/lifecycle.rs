@@ -70,12 +70,12 @@ async fn lifecycle(app: TestApp) {
     assert_eq!(user.body["user"]["human"]["email"], json!({"email": "jane@example.com"}));
 
     // The old code no longer works on the page.
-    let (status, html) = submit_init_form(&app, &first.link, &first.code, "a-good-password", "a-good-password").await;
+    let (status, html) = submit_init_form(&app, &first.link, &first.code, "A-good-passw0rd", "A-good-passw0rd").await;
     assert_eq!(status, 400);
     assert!(html.contains("The code is wrong. 4 attempts left."), "{html}");
 
     // The new code with a password finishes the initialization.
-    let (status, html) = submit_init_form(&app, &second.link, &second.code, "a-good-password", "a-good-password").await;
+    let (status, html) = submit_init_form(&app, &second.link, &second.code, "A-good-passw0rd", "A-good-passw0rd").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("is ready"), "{html}");
 
@@ -108,7 +108,7 @@ async fn a_burst_of_resends_leaves_the_newest_mailed_code_as_the_one_that_works(
     let mails = app.mails();
     assert!((2..=6).contains(&mails.len()), "{}", mails.len());
     let newest = mails.last().unwrap();
-    let (status, html) = submit_init_form(&app, &newest.link, &newest.code, "a-good-password", "a-good-password").await;
+    let (status, html) = submit_init_form(&app, &newest.link, &newest.code, "A-good-passw0rd", "A-good-passw0rd").await;
     assert_eq!(status, 200, "the newest mailed code works: {html}");
     app.stop().await;
 }

@@ -34,7 +34,7 @@ async fn the_form_is_shown_without_consuming_anything_and_with_safe_headers() {
     // Ten views and a HEAD: still sequence 3 (added, code, sent).
     let user = app.get(&format!("/management/v1/users/{id}")).await;
     assert_eq!(user.body["user"]["details"]["sequence"], "3");
-    let (status, _) = submit_init_form(&app, &mail.link, &mail.code, "good-password", "good-password").await;
+    let (status, _) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 200);
     app.stop().await;
 }
@@ -59,7 +59,7 @@ async fn query_values_are_escaped() {
 async fn every_failure_says_what_happened_and_the_right_code_still_works_after() {
     let app = TestApp::spawn().await;
     let (id, mail) = user_with_mail(&app, "fail").await;
-    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "good-password", "other-password").await;
+    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Other-passw0rd").await;
     assert_eq!(status, 400);
     assert!(html.contains("The passwords do not match."), "{html}");
     let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "short", "short").await;
@@ -68,13 +68,13 @@ async fn every_failure_says_what_happened_and_the_right_code_still_works_after()
     let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "", "").await;
     assert_eq!(status, 400);
     assert!(html.contains("Choose a password."), "{html}");
-    let (status, html) = submit_init_form(&app, &mail.link, "WRONG1", "good-password", "good-password").await;
+    let (status, html) = submit_init_form(&app, &mail.link, "WRONG1", "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 400);
     assert!(html.contains("The code is wrong. 4 attempts left."), "{html}");
     // Password problems did not use attempts; the right code works.
-    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "good-password", "good-password").await;
+    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 200, "{html}");
-    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "good-password", "good-password").await;
+    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 200);
     assert!(html.contains("already initialized"), "{html}");
     let user = app.get(&format!("/management/v1/users/{id}")).await;
@@ -87,7 +87,7 @@ async fn five_wrong_codes_kill_the_code_until_a_resend() {
     let app = TestApp::spawn().await;
     let (id, mail) = user_with_mail(&app, "brute").await;
     for left in (0..5).rev() {
-        let (status, html) = submit_init_form(&app, &mail.link, "WRONG1", "good-password", "good-password").await;
+        let (status, html) = submit_init_form(&app, &mail.link, "WRONG1", "Good-passw0rd", "Good-passw0rd").await;
         assert_eq!(status, 400);
         if left > 0 {
             assert!(html.contains(&format!("{left} attempts left")), "{html}");
@@ -95,14 +95,14 @@ async fn five_wrong_codes_kill_the_code_until_a_resend() {
             assert!(html.contains("no attempts are left"), "{html}");
         }
     }
-    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "good-password", "good-password").await;
+    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 400);
     assert!(html.contains("Too many wrong attempts"), "{html}");
     // A resend brings a fresh code with fresh attempts.
     let r = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await;
     assert_eq!(r.status, 200);
     let fresh = app.wait_for_mails("brute@example.com", 2).await.pop().unwrap();
-    let (status, _) = submit_init_form(&app, &fresh.link, &fresh.code, "good-password", "good-password").await;
+    let (status, _) = submit_init_form(&app, &fresh.link, &fresh.code, "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 200);
     app.stop().await;
 }
@@ -112,7 +112,7 @@ async fn an_expired_code_is_told_apart_from_a_wrong_one() {
     let app = TestApp::spawn_with(|c| c.code_lifetime = std::time::Duration::from_secs(1)).await;
     let (_, mail) = user_with_mail(&app, "late").await;
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "good-password", "good-password").await;
+    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     assert_eq!(status, 400);
     assert!(html.contains("The code has expired."), "{html}");
     app.stop().await;
@@ -123,11 +123,11 @@ async fn unknown_users_and_broken_links_get_the_same_answer() {
     let app = TestApp::spawn().await;
     let (_, mail) = user_with_mail(&app, "known").await;
     let unknown = mail.link.replace("userID=", "userID=9");
-    let (s1, unknown_html) = submit_init_form(&app, &unknown, &mail.code, "good-password", "good-password").await;
+    let (s1, unknown_html) = submit_init_form(&app, &unknown, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     let wrong_org = format!("{}&orgID=1", mail.link.split("&orgID=").next().unwrap());
-    let (s2, org_html) = submit_init_form(&app, &wrong_org, &mail.code, "good-password", "good-password").await;
+    let (s2, org_html) = submit_init_form(&app, &wrong_org, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
     let (s3, empty_html) =
-        submit_init_form(&app, "/ui/login/user/init?userID=&loginname=x", "ABC", "good-password", "good-password")
+        submit_init_form(&app, "/ui/login/user/init?userID=&loginname=x", "ABC", "Good-passw0rd", "Good-passw0rd")
             .await;
     assert_eq!((s1, s2, s3), (400, 400, 400));
     assert_eq!(unknown_html, org_html);

@@ -179,6 +179,10 @@ pub trait Authorizer: Send + Sync {
 
     /// Whether the organization exists. Errors: [`Unavailable`].
     async fn organization_exists(&self, org: &OrgId) -> Result<bool, Unavailable>;
+
+    /// The organization's display name, `None` when it does not exist (for
+    /// pages that show it). Errors: [`Unavailable`].
+    async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable>;
 }
 
 /// A personal access token as stored: never the token itself.

@@ -43,6 +43,9 @@ pub struct Cli {
     /// Shortest password accepted [default: 8].
     #[arg(long, env = "ONBOARD_PASSWORD_MIN_LENGTH")]
     pub password_min_length: Option<String>,
+    /// Character classes a password must contain, comma-separated from upper, lower, digit, symbol; "none" for none [default: upper,lower,digit,symbol].
+    #[arg(long, env = "ONBOARD_PASSWORD_CLASSES")]
+    pub password_classes: Option<String>,
     /// Sender of emails, "Name <address>" or "address" [default: onboard <noreply@onboard.localhost>].
     #[arg(long, env = "ONBOARD_MAIL_FROM")]
     pub mail_from: Option<String>,
@@ -82,6 +85,7 @@ struct FileSettings {
     code_lifetime: Option<String>,
     code_max_attempts: Option<toml::Value>,
     password_min_length: Option<toml::Value>,
+    password_classes: Option<String>,
     mail_from: Option<String>,
     shutdown_timeout: Option<String>,
     redis_url: Option<String>,
@@ -96,6 +100,42 @@ struct FileSettings {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordClasses {
+    pub upper: bool,
+    pub lower: bool,
+    pub digit: bool,
+    pub symbol: bool,
+}
+
+impl PasswordClasses {
+    /// ZITADEL's default policy: one of each.
+    pub const ALL: Self = Self { upper: true, lower: true, digit: true, symbol: true };
+    pub const NONE: Self = Self { upper: false, lower: false, digit: false, symbol: false };
+}
+
+fn password_classes(raw: Option<String>) -> Result<PasswordClasses, ConfigError> {
+    let Some(raw) = raw else { return Ok(PasswordClasses::ALL) };
+    let mut classes = PasswordClasses::NONE;
+    for word in raw.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match word {
+            "upper" => classes.upper = true,
+            "lower" => classes.lower = true,
+            "digit" => classes.digit = true,
+            "symbol" => classes.symbol = true,
+            "none" => {}
+            other => {
+                return Err(bad(
+                    "password_classes",
+                    &raw,
+                    format!("unknown class {other:?}; use upper, lower, digit, symbol or none"),
+                ));
+            }
+        }
+    }
+    Ok(classes)
+}
 
 /// Where state is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +156,8 @@ pub struct Config {
     pub code_lifetime: std::time::Duration,
     pub code_max_attempts: u32,
     pub password_min_length: usize,
+    /// Character classes a password needs (upper, lower, digit, symbol).
+    pub password_classes: PasswordClasses,
     pub mail_from_name: String,
     pub mail_from_address: String,
     pub shutdown_timeout: std::time::Duration,
@@ -259,6 +301,7 @@ impl Config {
                 8,
                 1..=128,
             )?,
+            password_classes: password_classes(cli.password_classes.or(file.password_classes))?,
             mail_from_name,
             mail_from_address,
             shutdown_timeout: duration("shutdown_timeout", cli.shutdown_timeout.or(file.shutdown_timeout), "10s")?,
@@ -307,6 +350,11 @@ mod tests {
         assert_eq!(c.code_lifetime, std::time::Duration::from_secs(72 * 3600));
         assert_eq!(c.mail_from_address, "noreply@onboard.localhost");
         assert_eq!(c.store, Store::Embedded);
+        assert_eq!(c.password_classes, PasswordClasses::ALL);
+        let c = Config::resolve(Cli { password_classes: Some("none".into()), ..Cli::default() }).unwrap();
+        assert_eq!(c.password_classes, PasswordClasses::NONE);
+        let c = Config::resolve(Cli { password_classes: Some("digit, upper".into()), ..Cli::default() }).unwrap();
+        assert_eq!(c.password_classes, PasswordClasses { upper: true, digit: true, ..PasswordClasses::NONE });
         assert_eq!((c.redis_timeout.as_secs(), c.outbox_partitions), (2, 16));
         assert!(!c.node_name.is_empty());
     }
@@ -358,6 +406,7 @@ mod tests {
             ),
             (Cli { redis_cluster_nodes: Some("nohost".into()), ..Cli::default() }, "redis_cluster_nodes"),
             (Cli { outbox_partitions: Some("0".into()), ..Cli::default() }, "outbox_partitions"),
+            (Cli { password_classes: Some("upper,emoji".into()), ..Cli::default() }, "password_classes"),
         ];
         for (cli, name) in cases {
             let err = Config::resolve(cli).unwrap_err().to_string();

@@ -121,7 +121,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         secret,
         InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
     );
-    let policy = PasswordPolicy { min_length: config.password_min_length, ..PasswordPolicy::default() };
+    let classes = config.password_classes;
+    let policy = PasswordPolicy {
+        min_length: config.password_min_length,
+        require_upper: classes.upper,
+        require_lower: classes.lower,
+        require_digit: classes.digit,
+        require_symbol: classes.symbol,
+    };
 
     // Bound before the first start's bootstrap, so a start that cannot
     // listen leaves the admin token of a running server in place.

@@ -21,6 +21,13 @@ fn help_lists_every_setting_with_its_variable() {
         "ONBOARD_CODE_LIFETIME",
         "ONBOARD_CODE_MAX_ATTEMPTS",
         "ONBOARD_PASSWORD_MIN_LENGTH",
+        "ONBOARD_PASSWORD_CLASSES",
+        "ONBOARD_REDIS_URL",
+        "ONBOARD_REDIS_CLUSTER_NODES",
+        "ONBOARD_REDIS_TIMEOUT",
+        "ONBOARD_OUTBOX_PARTITIONS",
+        "ONBOARD_OUTBOX_RECLAIM_AFTER",
+        "ONBOARD_NODE_NAME",
         "ONBOARD_MAIL_FROM",
         "ONBOARD_SHUTDOWN_TIMEOUT",
     ] {

@@ -43,6 +43,10 @@ impl Authorizer for TokenAuthorizer {
     async fn organization_exists(&self, org: &OrgId) -> Result<bool, Unavailable> {
         Ok(self.directory.organization_name(org).await?.is_some())
     }
+
+    async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable> {
+        self.directory.organization_name(org).await
+    }
 }
 
 /// What the first start made: the default organization and an IAM_OWNER token.
@@ -159,6 +163,7 @@ mod tests {
         assert_eq!(auth.authenticate(&token).await.unwrap().home_org, org);
         assert!(auth.organization_exists(&org).await.unwrap());
         assert!(!auth.organization_exists(&OrgId::parse("nope").unwrap()).await.unwrap());
+        assert_eq!(auth.organization_name(&org).await.unwrap().as_deref(), Some("Acme"));
         assert!(admin.revoke_token(&token).await.unwrap());
         assert_eq!(auth.authenticate(&token).await, Err(AuthenticateError::InvalidToken));
         assert!(!admin.revoke_token("onb_unknown").await.unwrap());
