@@ -27,6 +27,8 @@ pub struct TestApp {
 /// One email as the embedded mailer wrote it.
 #[derive(Debug, Clone)]
 pub struct Mail {
+    /// The file's name: it starts with the time of writing, so names sort by time.
+    pub file: String,
     pub notification_id: String,
     pub to: String,
     pub subject: String,
@@ -222,7 +224,14 @@ impl TestApp {
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .collect();
         files.sort();
-        files.iter().map(|f| parse_mail(&std::fs::read(f).expect("read eml"))).collect()
+        files
+            .iter()
+            .map(|f| {
+                let mut mail = parse_mail(&std::fs::read(f).expect("read eml"));
+                mail.file = f.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                mail
+            })
+            .collect()
     }
 
     /// Waits (up to 10 s) until `count` emails were written to `to`, and returns them.
@@ -245,6 +254,7 @@ fn parse_mail(raw: &[u8]) -> Mail {
     let link = text.lines().find(|l| l.contains("/ui/login/user/init?")).expect("a link").trim().to_owned();
     let code = link.split("code=").nth(1).and_then(|r| r.split('&').next()).expect("code in link").to_owned();
     Mail {
+        file: String::new(),
         notification_id: m
             .header("X-Onboard-Notification-Id")
             .and_then(|h| h.as_text())

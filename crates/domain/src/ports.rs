@@ -219,4 +219,9 @@ pub trait Directory: Send + Sync {
     /// True exactly once per store, for the first caller: whoever gets true
     /// makes the default organization and admin token. Errors: [`Unavailable`].
     async fn claim_first_start(&self) -> Result<bool, Unavailable>;
+
+    /// The secret named `name` that every node of this store uses (the key
+    /// of the init-code hashes, say): `candidate` if none was stored yet,
+    /// else the stored one. Errors: [`Unavailable`].
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, Unavailable>;
 }

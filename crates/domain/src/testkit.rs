@@ -258,4 +258,9 @@ pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
 
     assert!(directory.claim_first_start().await.unwrap());
     assert!(!directory.claim_first_start().await.unwrap());
+
+    let first = directory.shared_secret("kit", &[1; 32]).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    assert_eq!(directory.shared_secret("kit", &[2; 32]).await.unwrap(), first, "the first one stays");
+    assert_eq!(directory.shared_secret("other", &[3; 32]).await.unwrap(), vec![3; 32]);
 }

@@ -13,6 +13,7 @@ use onboard_domain::token::TokenDigest;
 struct State {
     organizations: HashMap<OrgId, String>,
     tokens: HashMap<TokenDigest, TokenRecord>,
+    secrets: HashMap<String, Vec<u8>>,
 }
 
 /// The embedded directory. Tokens are kept only as SHA-256 digests.
@@ -65,6 +66,10 @@ impl Directory for InMemoryDirectory {
 
     async fn claim_first_start(&self) -> Result<bool, Unavailable> {
         Ok(!self.started.swap(true, Ordering::SeqCst))
+    }
+
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, Unavailable> {
+        Ok(self.lock().secrets.entry(name.to_owned()).or_insert_with(|| candidate.to_vec()).clone())
     }
 }
 

@@ -56,4 +56,12 @@ impl Directory for RedisDirectory {
         let mut conn = self.redis.conn();
         self.redis.run(conn.set_nx(Keys::FIRST_START, 1)).await
     }
+
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, Unavailable> {
+        let key = Keys::secret(name);
+        let mut conn = self.redis.conn();
+        let _: bool = self.redis.run(conn.set_nx(&key, candidate)).await?;
+        let stored: Option<Vec<u8>> = self.redis.run(conn.get(&key)).await?;
+        stored.ok_or_else(|| Unavailable(format!("secret {name} vanished")))
+    }
 }

@@ -62,6 +62,11 @@ impl Keys {
         format!("onb:{{tok:{}}}", digest.to_hex())
     }
 
+    /// Secrets all nodes share, under the meta tag.
+    pub fn secret(name: &str) -> String {
+        format!("onb:{{meta}}:secret:{name}")
+    }
+
     pub const PARTITIONS: &'static str = "onb:{meta}:partitions";
     pub const FIRST_START: &'static str = "onb:{meta}:first-start";
     /// Consumer group of the outbox streams.

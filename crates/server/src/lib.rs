@@ -112,15 +112,8 @@ async fn first_start(admin: &Administration, config: &Config) -> Result<Option<(
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let data_err = |path: PathBuf| move |source| StartError::DataDir { path, source };
     std::fs::create_dir_all(&config.data_dir).map_err(data_err(config.data_dir.clone()))?;
-    let secret_path = config.data_dir.join("code.secret");
-    let secret = secrets::load_or_create_code_secret(&secret_path).map_err(data_err(secret_path))?;
-    let secret = CodeSecret::new(secret).map_err(StartError::Config)?;
     let lifetime = time::Duration::try_from(config.code_lifetime)
         .map_err(|e| StartError::Config(format!("code_lifetime: {e}")))?;
-    let codes = CodeIssuer::new(
-        secret,
-        InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
-    );
     let classes = config.password_classes;
     let policy = PasswordPolicy {
         min_length: config.password_min_length,
@@ -139,6 +132,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let addr = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(config.http_addr);
 
     let stores = open_stores(&config).await?;
+    // Every node of a store must hash codes with one key: the first node's
+    // key (from its data folder) is kept in the store for the others.
+    let secret_path = config.data_dir.join("code.secret");
+    let local_secret = secrets::load_or_create_code_secret(&secret_path).map_err(data_err(secret_path))?;
+    let secret =
+        stores.directory.shared_secret("code", &local_secret).await.map_err(|e| StartError::Store(e.to_string()))?;
+    let secret = CodeSecret::new(secret).map_err(StartError::Config)?;
+    let codes = CodeIssuer::new(
+        secret,
+        InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
+    );
     let admin = Administration::new(stores.directory.clone());
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
     let mailer =

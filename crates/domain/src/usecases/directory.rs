@@ -150,6 +150,7 @@ mod tests {
         dir.expect_organization_name().returning(move |id| Ok(orgs.lock().unwrap().get(id).cloned()));
         let first = Mutex::new(true);
         dir.expect_claim_first_start().returning(move || Ok(std::mem::replace(&mut *first.lock().unwrap(), false)));
+        dir.expect_shared_secret().returning(|_, candidate| Ok(candidate.to_vec()));
         dir
     }
 

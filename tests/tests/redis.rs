@@ -1,0 +1,170 @@
+//! onboard on Redis as its users run it: several nodes on one store, Redis
+//! dying under load, onboard restarting with work pending.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use onboard_redis::RedisTarget;
+use onboard_redis::testing::RedisServer;
+use onboard_tests::{TestApp, on_redis, submit_init_form};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_share_users_and_deliver_each_email_once() {
+    let redis = RedisServer::start();
+    let a = TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await;
+    let b = a.spawn_peer().await;
+
+    // Created through A, resent through B.
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        ids.push(a.create_user(&format!("shared{i}"), &format!("shared{i}@example.com")).await);
+    }
+    for id in &ids {
+        let r = b.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let got = b.get(&format!("/management/v1/users/{}", ids[0])).await;
+    assert_eq!(got.status, 200);
+
+    // Every user ends up with its newest code mailed exactly once, by one node or the other.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (from_a, from_b) = loop {
+        let (from_a, from_b) = (a.mails(), b.mails());
+        let mut newest: HashMap<String, u64> = HashMap::new();
+        for id in &ids {
+            let user = a.get(&format!("/management/v1/users/{id}")).await;
+            newest.insert(id.clone(), user.body["user"]["details"]["sequence"].as_str().unwrap().parse().unwrap());
+        }
+        // Each user's last event is "code sent" once the newest code went out.
+        let all_sent = ids.iter().all(|id| {
+            [&from_a, &from_b].iter().flat_map(|m| m.iter()).any(|m| m.link.contains(&format!("userID={id}&")))
+        }) && newest.values().all(|&seq| seq >= 5);
+        if all_sent {
+            break (from_a, from_b);
+        }
+        assert!(Instant::now() < deadline, "not every user was mailed in time");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut all: Vec<_> = from_a.iter().chain(from_b.iter()).collect();
+    all.sort_by(|x, y| x.file.cmp(&y.file));
+    let mut seen = std::collections::HashSet::new();
+    for m in &all {
+        assert!(seen.insert(m.notification_id.clone()), "email {} delivered twice", m.notification_id);
+    }
+    assert!(!from_a.is_empty() && !from_b.is_empty(), "deliveries split: a {} b {}", from_a.len(), from_b.len());
+    // At most two emails per user (creation, resend), and each user's last email has the code that works.
+    assert!(all.len() <= 2 * ids.len());
+    for (i, id) in ids.iter().take(3).enumerate() {
+        let mail = mails_for(&all, id).last().copied().unwrap();
+        let (status, html) = submit_init_form(
+            if i % 2 == 0 { &a } else { &b },
+            &mail.link,
+            &mail.code,
+            "Good-passw0rd",
+            "Good-passw0rd",
+        )
+        .await;
+        assert_eq!(status, 200, "{html}");
+    }
+    b.stop().await;
+    a.stop().await;
+}
+
+/// The emails to user `id`, in the order of `all` (by time of writing).
+fn mails_for<'a>(all: &[&'a onboard_tests::Mail], id: &str) -> Vec<&'a onboard_tests::Mail> {
+    all.iter().copied().filter(|m| m.link.contains(&format!("userID={id}&"))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_dying_under_load_loses_no_acknowledged_write() {
+    let mut redis = RedisServer::start_persistent();
+    let app = TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await;
+    let app = std::sync::Arc::new(app);
+
+    // A bounded load: creates for at most 12 s or 400 requests.
+    let load = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut created = Vec::new();
+            let mut failures = Vec::new();
+            let started = Instant::now();
+            for i in 0..400 {
+                if started.elapsed() > Duration::from_secs(12) {
+                    break;
+                }
+                let r = app
+                    .call(
+                        reqwest::Method::POST,
+                        "/management/v1/users/human",
+                        Some(&app.token),
+                        None,
+                        Some(json!({"userName": format!("load{i}"), "profile": {"firstName": "L", "lastName": "D"},
+                                    "email": {"email": format!("load{i}@example.com")}})),
+                    )
+                    .await;
+                if r.status == 200 {
+                    created.push((Instant::now(), r.body["userId"].as_str().unwrap().to_owned()));
+                } else {
+                    failures.push((Instant::now(), r.status.as_u16(), r.body["code"].as_i64()));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            (created, failures)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let dead_at = Instant::now();
+    redis.kill();
+    // Meanwhile the service says it is not ready.
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.restart();
+    let back_at = Instant::now();
+    let (created, failures) = load.await.unwrap();
+
+    assert!(!failures.is_empty(), "the outage was seen");
+    for (at, status, code) in &failures {
+        assert_eq!((*status, *code), (503, Some(14)), "only 503 with code 14 during the outage");
+        assert!(*at >= dead_at, "no failure before the outage");
+    }
+    let first_after = created.iter().map(|(t, _)| *t).find(|t| *t > back_at).expect("service resumed");
+    let resumed_in = first_after - back_at;
+    println!("resumed {resumed_in:?} after Redis came back");
+    assert!(resumed_in <= Duration::from_secs(2) + Duration::from_millis(500), "resumed in {resumed_in:?}");
+    // Every write a client saw succeed is there.
+    for (_, id) in &created {
+        let r = app.get(&format!("/management/v1/users/{id}")).await;
+        assert_eq!(r.status, 200, "user {id} lost: {}", r.body);
+    }
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    std::sync::Arc::try_unwrap(app).unwrap().stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restart_keeps_users_codes_tokens_and_pending_emails() {
+    let mut redis = RedisServer::start_persistent();
+    let mut app = TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await;
+    // The mail folder is blocked: emails stay pending (retried later).
+    std::fs::write(&app.mail_dir, b"not a folder").unwrap();
+    let id = app.create_user("patient", "patient@example.com").await;
+    let viewer = app.token_with(&app.org, onboard_domain::Role::OrgOwnerViewer, &app.org).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.mails().is_empty());
+
+    // Redis and onboard both restart; the folder is fixed meanwhile.
+    redis.restart();
+    std::fs::remove_file(&app.mail_dir).unwrap();
+    app.restart().await;
+
+    let user = app.call(reqwest::Method::GET, &format!("/management/v1/users/{id}"), Some(&viewer), None, None).await;
+    assert_eq!(user.status, 200, "the token and the user survived: {}", user.body);
+    assert_eq!(user.body["user"]["state"], "USER_STATE_INITIAL");
+    let mail = app.wait_for_mails("patient@example.com", 1).await.remove(0);
+    let (status, html) = submit_init_form(&app, &mail.link, &mail.code, "Good-passw0rd", "Good-passw0rd").await;
+    assert_eq!(status, 200, "the code survived: {html}");
+    let user = app.get(&format!("/management/v1/users/{id}")).await;
+    assert_eq!(user.body["user"]["state"], "USER_STATE_ACTIVE");
+    app.stop().await;
+}
