@@ -168,3 +168,50 @@ async fn a_restart_keeps_users_codes_tokens_and_pending_emails() {
     assert_eq!(user.body["user"]["state"], "USER_STATE_ACTIVE");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_resends_over_http_answer_cleanly() {
+    let redis = RedisServer::start();
+    let app = std::sync::Arc::new(TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await);
+    let id = app.create_user("crowd", "crowd@example.com").await;
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move {
+                app.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for call in calls {
+        let r = call.await.unwrap();
+        match r.status.as_u16() {
+            200 => ok += 1,
+            // Retryable: the write kept losing to concurrent ones (Aborted), or Redis was too slow.
+            409 => assert_eq!(r.body["code"], 10, "{}", r.body),
+            503 => assert_eq!(r.body["code"], 14, "{}", r.body),
+            other => panic!("unexpected {other}: {}", r.body),
+        }
+    }
+    assert!(ok >= 1);
+    // Once delivery settles, the last email carries the one code that works.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let user = app.get(&format!("/management/v1/users/{id}")).await;
+        let seq: u64 = user.body["user"]["details"]["sequence"].as_str().unwrap().parse().unwrap();
+        let mails = app.mails();
+        if mails.last().is_some_and(|m| m.link.contains(&format!("userID={id}&"))) && seq as usize >= 2 + ok + 1 {
+            let newest = mails.last().unwrap().clone();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if app.mails().len() == mails.len() {
+                let (status, html) =
+                    submit_init_form(&app, &newest.link, &newest.code, "Good-passw0rd", "Good-passw0rd").await;
+                assert_eq!(status, 200, "{html}");
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "delivery did not settle");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    std::sync::Arc::try_unwrap(app).unwrap().stop().await;
+}
