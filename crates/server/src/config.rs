@@ -70,6 +70,9 @@ pub struct Cli {
     /// This node's name among the dispatchers; unique per running node [default: host-pid-random].
     #[arg(long, env = "ONBOARD_NODE_NAME")]
     pub node_name: Option<String>,
+    /// Serve Prometheus metrics at /metrics: true or false [default: true].
+    #[arg(long, env = "ONBOARD_METRICS")]
+    pub metrics: Option<String>,
 }
 
 /// The same settings as read from the file. Numbers may be written as
@@ -94,6 +97,7 @@ struct FileSettings {
     outbox_partitions: Option<toml::Value>,
     outbox_reclaim_after: Option<String>,
     node_name: Option<String>,
+    metrics: Option<toml::Value>,
 }
 
 /// A setting that could not be used; its text is the one line printed.
@@ -166,6 +170,8 @@ pub struct Config {
     pub outbox_partitions: usize,
     pub outbox_reclaim_after: std::time::Duration,
     pub node_name: String,
+    /// Whether /metrics is served (and metrics recorded).
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -197,6 +203,15 @@ where
         return Err(bad(name, &raw, format!("must be between {} and {}", range.start(), range.end())));
     }
     Ok(n)
+}
+
+fn boolean(name: &str, raw: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(bad(name, other, "expected true or false")),
+    }
 }
 
 fn duration(name: &str, raw: Option<String>, default: &str) -> Result<std::time::Duration, ConfigError> {
@@ -319,6 +334,7 @@ impl Config {
                 "60s",
             )?,
             node_name: cli.node_name.or(file.node_name).unwrap_or_else(default_node_name),
+            metrics: boolean("metrics", cli.metrics.or(file.metrics.map(value_text)), true)?,
         })
     }
 
@@ -407,6 +423,7 @@ mod tests {
             (Cli { redis_cluster_nodes: Some("nohost".into()), ..Cli::default() }, "redis_cluster_nodes"),
             (Cli { outbox_partitions: Some("0".into()), ..Cli::default() }, "outbox_partitions"),
             (Cli { password_classes: Some("upper,emoji".into()), ..Cli::default() }, "password_classes"),
+            (Cli { metrics: Some("maybe".into()), ..Cli::default() }, "metrics (ONBOARD_METRICS)"),
         ];
         for (cli, name) in cases {
             let err = Config::resolve(cli).unwrap_err().to_string();

@@ -28,6 +28,7 @@ fn help_lists_every_setting_with_its_variable() {
         "ONBOARD_OUTBOX_PARTITIONS",
         "ONBOARD_OUTBOX_RECLAIM_AFTER",
         "ONBOARD_NODE_NAME",
+        "ONBOARD_METRICS",
         "ONBOARD_MAIL_FROM",
         "ONBOARD_SHUTDOWN_TIMEOUT",
     ] {
