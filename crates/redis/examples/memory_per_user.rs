@@ -34,7 +34,12 @@ async fn main() {
                     UserEvent::InitCodeSent { notification: onboard_domain::NotificationId::generate(), generation: 2 },
                     user.changed_at,
                 );
-                let write = onboard_domain::ports::UserWrite { expected_sequence: expected, user, events: vec![sent], outbox: None };
+                let write = onboard_domain::ports::UserWrite {
+                    expected_sequence: expected,
+                    user,
+                    events: vec![sent],
+                    outbox: None,
+                };
                 store.save(write).await.expect("record sent");
             }
         });
@@ -46,7 +51,10 @@ async fn main() {
     let mut drained = 0;
     for p in 0..store.partitions() {
         loop {
-            let due = store.claim_due(p, time::OffsetDateTime::now_utc(), 1000, time::Duration::seconds(60)).await.expect("claim");
+            let due = store
+                .claim_due(p, time::OffsetDateTime::now_utc(), 1000, time::Duration::seconds(60))
+                .await
+                .expect("claim");
             if due.is_empty() {
                 break;
             }
