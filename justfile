@@ -15,3 +15,8 @@ ready:
 # Regenerate the checked-in OpenAPI document after changing the API.
 openapi:
     UPDATE=1 cargo test -p onboard-api --test openapi_drift
+
+# Benchmarks against a trivial endpoint of the same server (needs redis-server);
+# pass flags through, e.g. `just bench --json` or `just bench --users 10000 --memory-users ''`.
+bench *ARGS:
+    cargo run --release -p onboard-bench -- {{ARGS}}

@@ -281,12 +281,118 @@ pub fn query_of(link: &str) -> Vec<(String, String)> {
     query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
-/// Submits the init page's form as a browser would, returning status and HTML.
+/// Opens `link` and submits the init page's form as a browser would: the
+/// page's own anti-CSRF token and cookies, `code` typed into the code field.
+/// Returns the final status and HTML; when the page shows no form (the link
+/// is dead or the user done) that page is the answer, as for a browser.
 pub async fn submit_init_form(app: &TestApp, link: &str, code: &str, password: &str, confirm: &str) -> (u16, String) {
-    let mut form: Vec<(String, String)> = query_of(link).into_iter().filter(|(k, _)| k != "code").collect();
-    form.push(("code".into(), code.into()));
-    form.push(("password".into(), password.into()));
-    form.push(("passwordConfirm".into(), confirm.into()));
-    let resp = app.client.post(app.url("/ui/login/user/init")).form(&form).send().await.expect("form posted");
-    (resp.status().as_u16(), resp.text().await.unwrap())
+    let mut page = PageSession::new(app);
+    let shown = page.open(link).await;
+    if hidden_field(&shown.html, "formToken").is_none() {
+        return (shown.status, shown.html);
+    }
+    let done = page.submit(&shown.html, code, password, confirm).await;
+    (done.status, done.html)
+}
+
+/// One answer of the init page, after any redirects.
+#[derive(Debug)]
+pub struct PageReply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub html: String,
+    /// Where the browser ended up (redirects followed).
+    pub url: String,
+    /// Every URL the browser was sent to on the way, the first included.
+    pub visited: Vec<String>,
+}
+
+/// A browser's view of the init page: follows redirects itself and keeps
+/// the cookies the page sets (by name; the page's paths are all it visits).
+#[derive(Debug)]
+pub struct PageSession {
+    base: String,
+    client: reqwest::Client,
+    pub cookies: Vec<(String, String)>,
+}
+
+impl PageSession {
+    pub fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { base: app.base.clone(), client, cookies: Vec::new() }
+    }
+
+    /// The same browser (its cookies), its next requests served by `app`.
+    pub fn moved_to(&self, app: &TestApp) -> Self {
+        Self { cookies: self.cookies.clone(), ..Self::new(app) }
+    }
+
+    /// GET `url` (absolute, or a path on the server).
+    pub async fn open(&mut self, url: &str) -> PageReply {
+        let url = self.absolute(url);
+        self.follow(self.client.get(&url), url).await
+    }
+
+    /// Posts `fields` to the init page.
+    pub async fn post(&mut self, fields: &[(&str, &str)]) -> PageReply {
+        let url = self.absolute("/ui/login/user/init");
+        self.follow(self.client.post(&url).form(fields), url).await
+    }
+
+    /// Fills in the form shown in `html` (its hidden fields as they are) and submits it.
+    pub async fn submit(&mut self, html: &str, code: &str, password: &str, confirm: &str) -> PageReply {
+        let hidden: Vec<(&str, String)> = ["userID", "orgID", "formToken"]
+            .into_iter()
+            .map(|n| (n, hidden_field(html, n).unwrap_or_default()))
+            .collect();
+        let mut fields: Vec<(&str, &str)> = hidden.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        fields.extend([("code", code), ("password", password), ("passwordConfirm", confirm)]);
+        self.post(&fields).await
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_owned() }
+    }
+
+    async fn follow(&mut self, mut req: reqwest::RequestBuilder, mut url: String) -> PageReply {
+        let mut visited = vec![url.clone()];
+        for _ in 0..5 {
+            if !self.cookies.is_empty() {
+                let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+                req = req.header(reqwest::header::COOKIE, cookie);
+            }
+            let resp = req.send().await.expect("page request sent");
+            for set in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+                self.keep_cookie(set.to_str().expect("ASCII cookie"));
+            }
+            if resp.status() == StatusCode::SEE_OTHER {
+                let location = resp.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+                url = self.absolute(&location);
+                visited.push(url.clone());
+                req = self.client.get(&url);
+                continue;
+            }
+            let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+            let html = resp.text().await.expect("page body");
+            return PageReply { status, headers, html, url, visited };
+        }
+        panic!("too many redirects from {}", visited[0]);
+    }
+
+    fn keep_cookie(&mut self, set_cookie: &str) {
+        let (pair, attributes) = set_cookie.split_once(';').unwrap_or((set_cookie, ""));
+        let (name, value) = pair.split_once('=').expect("name=value");
+        self.cookies.retain(|(k, _)| k != name);
+        if !attributes.contains("Max-Age=0") {
+            self.cookies.push((name.to_owned(), value.to_owned()));
+        }
+    }
+}
+
+/// The value of the form field `name` in `html` (hidden or not).
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let after = &html[html.find(&format!("name=\"{name}\""))?..];
+    let value = after[..after.find('>')?].split("value=\"").nth(1)?;
+    let raw = &value[..value.find('"')?];
+    Some(raw.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 }

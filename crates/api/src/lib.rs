@@ -5,6 +5,7 @@ pub mod errors;
 mod health;
 mod limits;
 mod management;
+pub mod metrics;
 pub mod page;
 mod scalars;
 pub mod wire;
@@ -49,9 +50,13 @@ pub fn app(users: UserService) -> impl Endpoint {
         .nest("/docs", docs)
         .at("/openapi.yaml", get(spec))
         .at(page::PATH, get(page::show).post(page::submit))
+        .at(page::DONE_PATH, get(page::done))
+        .at(page::STYLE_PATH, get(page::style))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
+        .at("/metrics", get(metrics::serve))
         .around(limits::limit_body)
+        .around(metrics::track)
         .data(users)
         .data(yaml)
         .catch_all_error(errors::catch_all)

@@ -1,16 +1,49 @@
-//! The page an init email links to: shows a form (never consuming the code)
-//! and, on POST, proves the code and sets the password.
+//! The page an init email links to: the user proves the code and sets a
+//! password.
+//!
+//! - Looking never counts: GET (and HEAD, and any prefetch or mail scanner)
+//!   only reads. Only a POST whose anti-CSRF token verifies
+//!   ([`form_token`]) may check the code.
+//! - The code leaves the URL at once: a GET whose query holds a code answers
+//!   303 to the same link without it, carrying the code in a short-lived
+//!   HttpOnly cookie ([`cookies`]) that prefills the form. The code so stays
+//!   out of history, bookmarks, referrers and the logs of proxies that see
+//!   later requests; without cookies the user types it from the email.
+//! - Every answer is `no-store`, `no-referrer`, unframeable, and under a CSP
+//!   that allows our stylesheet and nothing else (no script at all).
 
-use onboard_domain::usecases::{UserService, VerifyError, VerifyInitCode};
-use poem::http::{StatusCode, header};
-use poem::web::{Data, Form, Html, Query};
-use poem::{IntoResponse, Response, handler};
+mod cookies;
+mod form_token;
+mod i18n;
+mod view;
+
+use onboard_domain::usecases::{
+    InitPageContext, InitPageError, InitPageState, UserService, VerifyError, VerifyInitCode,
+};
+use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
+use poem::web::{Data, Form, Query};
+use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
+use time::OffsetDateTime;
+
+use cookies::Jar;
+use form_token::FormKey;
+use i18n::Lang;
+use view::{FormView, Frame, Notice, Outcome};
 
 pub const PATH: &str = "/ui/login/user/init";
+/// Where a finished initialization lands, and where "already initialized" links to.
+pub const DONE_PATH: &str = "/ui/login/user/init/done";
+pub const STYLE_PATH: &str = "/ui/login/user/init/style.css";
+
+const STYLESHEET: &str = include_str!("../assets/init.css");
+
+/// Our stylesheet and nothing else: no script, no inline style, no frames,
+/// forms only to ourselves.
+const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The link's query, exactly as the email writes it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct InitQuery {
     #[serde(rename = "userID")]
@@ -22,12 +55,27 @@ pub struct InitQuery {
     passwordset: String,
 }
 
-/// What the form posts: the link's values, the code as typed, the password twice.
+impl std::fmt::Debug for InitQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code is a secret.
+        f.debug_struct("InitQuery")
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the form posts.
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct InitForm {
-    #[serde(flatten)]
-    link: InitQuery,
+    #[serde(rename = "userID")]
+    user_id: String,
+    #[serde(rename = "orgID")]
+    org_id: String,
+    #[serde(rename = "formToken")]
+    form_token: String,
+    code: String,
     password: String,
     #[serde(rename = "passwordConfirm")]
     password_confirm: String,
@@ -35,208 +83,273 @@ pub struct InitForm {
 
 impl std::fmt::Debug for InitForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Code and passwords are secrets.
-        f.debug_struct("InitForm")
-            .field("user_id", &self.link.user_id)
-            .field("org_id", &self.link.org_id)
-            .finish_non_exhaustive()
+        // Code, passwords and token are secrets.
+        f.debug_struct("InitForm").field("user_id", &self.user_id).field("org_id", &self.org_id).finish_non_exhaustive()
     }
 }
 
-fn esc(s: &str) -> String {
-    html_escape::encode_safe(s).into_owned()
+/// The headers every answer of the page carries.
+fn harden(headers: &mut HeaderMap) {
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
 }
 
-/// Headers that keep the code out of caches, referrers and frames.
-fn page(status: StatusCode, body: String) -> Response {
-    let mut resp = Html(body).into_response();
-    resp.set_status(status);
-    let h = resp.headers_mut();
-    let set = |h: &mut poem::http::HeaderMap, k: &'static str, v: &'static str| {
-        h.insert(k, poem::http::HeaderValue::from_static(v));
-    };
-    set(h, "cache-control", "no-store");
-    set(h, "referrer-policy", "no-referrer");
-    set(h, "x-frame-options", "DENY");
-    set(h, "x-content-type-options", "nosniff");
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY.as_str(),
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
+fn respond(status: StatusCode, html: String, set_cookies: &[String]) -> Response {
+    let mut resp = Response::builder().status(status).content_type("text/html; charset=utf-8").body(html);
+    with_cookies(&mut resp, set_cookies);
+    harden(resp.headers_mut());
     resp
 }
 
-fn layout(title: &str, content: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>\
-         body{{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1b1b1f;margin:0}}\
-         main{{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:10px;box-shadow:0 1px 4px #0002}}\
-         label{{display:block;margin-top:1rem;font-weight:600}}\
-         input{{width:100%;box-sizing:border-box;padding:.6rem;margin-top:.3rem;font-size:1rem;border:1px solid #767676;border-radius:6px}}\
-         button{{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;background:#2d5bd7;color:#fff;border:0;border-radius:6px}}\
-         .error{{color:#a4000f;background:#fde8ea;padding:.7rem;border-radius:6px}}\
-         .hint{{color:#454550;font-size:.9rem}}</style></head>\
-         <body><main><h1>{title}</h1>{content}</main></body></html>",
-        title = esc(title),
-    )
+fn see_other(location: &str, set_cookies: &[String]) -> Response {
+    let mut resp = Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, location).finish();
+    with_cookies(&mut resp, set_cookies);
+    harden(resp.headers_mut());
+    resp
 }
 
-struct FormView<'a> {
-    user_id: &'a str,
-    org_id: &'a str,
-    loginname: &'a str,
-    passwordset: &'a str,
-    code: &'a str,
-    error: Option<String>,
-    min_length: usize,
-}
-
-fn render_form(v: FormView<'_>) -> String {
-    let error = v
-        .error
-        .map(|e| format!("<p class=\"error\" role=\"alert\" id=\"form-error\">{}</p>", esc(&e)))
-        .unwrap_or_default();
-    let described = if error.is_empty() { "" } else { " aria-describedby=\"form-error\"" };
-    let password_set = v.passwordset == "true";
-    let required = if password_set { "" } else { " required" };
-    let optional = if password_set { " (optional: you already have one)" } else { "" };
-    let content = format!(
-        "<p>Hello <strong>{login}</strong>, enter the code from your email and choose a password.</p>{error}\
-         <form method=\"post\" action=\"{PATH}\">\
-         <input type=\"hidden\" name=\"userID\" value=\"{user_id}\">\
-         <input type=\"hidden\" name=\"orgID\" value=\"{org_id}\">\
-         <input type=\"hidden\" name=\"loginname\" value=\"{login}\">\
-         <input type=\"hidden\" name=\"passwordset\" value=\"{passwordset}\">\
-         <label for=\"code\">Code</label>\
-         <input id=\"code\" name=\"code\" value=\"{code}\" autocomplete=\"one-time-code\" required{described}>\
-         <label for=\"password\">New password{optional}</label>\
-         <p class=\"hint\" id=\"password-hint\">At least {min} characters.</p>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" aria-describedby=\"password-hint\"{required}>\
-         <label for=\"passwordConfirm\">Confirm password</label>\
-         <input id=\"passwordConfirm\" name=\"passwordConfirm\" type=\"password\" autocomplete=\"new-password\"{required}>\
-         <button type=\"submit\">Finish initialization</button></form>",
-        login = esc(v.loginname),
-        user_id = esc(v.user_id),
-        org_id = esc(v.org_id),
-        passwordset = esc(v.passwordset),
-        code = esc(v.code),
-        min = v.min_length,
-    );
-    layout("Finish initialization", &content)
-}
-
-/// Shows the form. Reads nothing and changes nothing: mail scanners that
-/// follow the link do no harm.
-#[handler]
-pub fn show(Query(q): Query<InitQuery>, Data(users): Data<&UserService>) -> Response {
-    if q.user_id.is_empty() {
-        return invalid_link();
+fn with_cookies(resp: &mut Response, set_cookies: &[String]) {
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
-    page(
-        StatusCode::OK,
-        render_form(FormView {
-            user_id: &q.user_id,
-            org_id: &q.org_id,
-            loginname: &q.loginname,
-            passwordset: &q.passwordset,
-            code: &q.code,
-            error: None,
-            min_length: users.password_policy().min_length,
-        }),
-    )
 }
 
-fn invalid_link() -> Response {
-    // The same answer for an unknown user and a broken link: no hint whether a user exists.
-    page(
-        StatusCode::BAD_REQUEST,
-        layout(
-            "Link not valid",
-            "<p class=\"error\" role=\"alert\">This initialization link is not valid. Ask your administrator for a new email.</p>",
-        ),
-    )
+/// `path?userID=..&orgID=..`, and the link's other harmless fields.
+fn link(path: &str, user_id: &str, org_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("userID", user_id);
+    for (k, v) in extra.iter().filter(|(_, v)| !v.is_empty()) {
+        query.append_pair(k, v);
+    }
+    if !org_id.is_empty() {
+        query.append_pair("orgID", org_id);
+    }
+    format!("{path}?{}", query.finish())
 }
 
-fn done(title: &str, text: &str) -> Response {
-    page(StatusCode::OK, layout(title, &format!("<p>{}</p>", esc(text))))
+fn accept_language(req: &Request) -> Option<&str> {
+    req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
 }
 
-/// Proves the code and sets the password.
-#[handler]
-pub async fn submit(Form(form): Form<InitForm>, Data(users): Data<&UserService>) -> Response {
-    let f = &form.link;
-    let retry = |status: StatusCode, error: String, keep_code: bool| {
-        page(
-            status,
-            render_form(FormView {
-                user_id: &f.user_id,
-                org_id: &f.org_id,
-                loginname: &f.loginname,
-                passwordset: &f.passwordset,
-                code: if keep_code { &f.code } else { "" },
-                error: Some(error),
-                min_length: users.password_policy().min_length,
-            }),
-        )
+/// A frame that tells nothing about the user: for answers given before (or
+/// instead of) knowing whether the user exists.
+fn anonymous_frame(req: &Request) -> Frame {
+    Frame { lang: Lang::negotiate(None, accept_language(req)), organization_name: None }
+}
+
+fn frame_of(req: &Request, ctx: &InitPageContext) -> Frame {
+    Frame {
+        lang: Lang::negotiate(ctx.preferred_language.as_ref(), accept_language(req)),
+        organization_name: ctx.organization_name.clone(),
+    }
+}
+
+fn outcome_page(frame: &Frame, outcome: &Outcome, jar: Jar) -> Response {
+    let status = match outcome {
+        Outcome::AlreadyInitialized { .. } | Outcome::Done { .. } => StatusCode::OK,
+        Outcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
     };
+    // Every outcome page ends the code's use: the browser may forget it.
+    respond(status, view::outcome(frame, outcome), &[jar.clear_code()])
+}
+
+/// What the page shows now for the link's user: the form (with `notice`
+/// about the last submission and `code` prefilled) or the page of the
+/// state that keeps the code from being tried.
+async fn current_page(
+    req: &Request,
+    users: &UserService,
+    user_id: &str,
+    org_id: &str,
+    code: &str,
+    notice: Option<Notice>,
+) -> Response {
+    let jar = Jar::for_request(req);
+    let ctx = match users.init_page_context(user_id, org_id).await {
+        Ok(ctx) => ctx,
+        // One answer for an unknown user and a broken link: no hint whether a user exists.
+        Err(InitPageError::MalformedLink | InitPageError::NotFound) => {
+            return outcome_page(&anonymous_frame(req), &Outcome::InvalidLink, jar);
+        }
+        Err(InitPageError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "init page: store unavailable");
+            return outcome_page(&anonymous_frame(req), &Outcome::Unavailable, jar);
+        }
+    };
+    let frame = frame_of(req, &ctx);
+    let outcome = match ctx.state {
+        InitPageState::Ready => return form_page(req, users, &frame, &ctx, user_id, org_id, code, notice),
+        InitPageState::AlreadyInitialized => {
+            Outcome::AlreadyInitialized { done_href: link(DONE_PATH, user_id, org_id, &[]) }
+        }
+        InitPageState::NoCode => Outcome::NoCode,
+        InitPageState::Expired => Outcome::Expired,
+        InitPageState::TooManyAttempts if notice == Some(Notice::WrongCode(0)) => Outcome::LastAttemptFailed,
+        InitPageState::TooManyAttempts => Outcome::TooManyAttempts,
+    };
+    outcome_page(&frame, &outcome, jar)
+}
+
+/// The form, with a fresh token under the browser's key (a new key if it
+/// has none), so several tabs of one browser all stay valid.
+#[allow(clippy::too_many_arguments)]
+fn form_page(
+    req: &Request,
+    users: &UserService,
+    frame: &Frame,
+    ctx: &InitPageContext,
+    user_id: &str,
+    org_id: &str,
+    code: &str,
+    notice: Option<Notice>,
+) -> Response {
+    let jar = Jar::for_request(req);
+    let key = jar.form_key(req).unwrap_or_else(FormKey::generate);
+    let token = key.issue(user_id, OffsetDateTime::now_utc());
+    let status = match &notice {
+        None => StatusCode::OK,
+        Some(Notice::FormExpired) => StatusCode::FORBIDDEN,
+        Some(Notice::TryAgain) => StatusCode::CONFLICT,
+        Some(Notice::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(_) => StatusCode::BAD_REQUEST,
+    };
+    let html = view::form(
+        frame,
+        &FormView {
+            user_id,
+            org_id,
+            login_name: &ctx.login_name,
+            has_password: ctx.has_password,
+            code,
+            token: &token,
+            notice: notice.as_ref(),
+            policy: users.password_policy(),
+        },
+    );
+    respond(status, html, &[jar.set_form_key(&key)])
+}
+
+/// Shows the page. Reads, never writes: mail scanners, prefetches and HEAD
+/// requests that follow the link do no harm.
+#[handler]
+pub async fn show(req: &Request, Query(q): Query<InitQuery>, Data(users): Data<&UserService>) -> Response {
+    let jar = Jar::for_request(req);
+    if !q.code.is_empty() {
+        // POST/redirect/GET's cousin: the same link without the code.
+        let location =
+            link(PATH, &q.user_id, &q.org_id, &[("loginname", &q.loginname), ("passwordset", &q.passwordset)]);
+        let carried: Vec<String> = jar.carry_code(&q.user_id, &q.code).into_iter().collect();
+        return see_other(&location, &carried);
+    }
+    let code = jar.carried_code(req, &q.user_id).unwrap_or_default();
+    current_page(req, users, &q.user_id, &q.org_id, &code, None).await
+}
+
+/// Proves the code and sets the password. Without a valid token nothing is
+/// checked: the page is shown again, asking to submit once more.
+#[handler]
+pub async fn submit(req: &Request, Form(form): Form<InitForm>, Data(users): Data<&UserService>) -> Response {
+    let jar = Jar::for_request(req);
+    let (user_id, org_id) = (form.user_id.as_str(), form.org_id.as_str());
+    let token_ok =
+        jar.form_key(req).is_some_and(|key| key.verify(user_id, &form.form_token, OffsetDateTime::now_utc()));
+    if !token_ok {
+        let code = jar.carried_code(req, user_id).unwrap_or_default();
+        return current_page(req, users, user_id, org_id, &code, Some(Notice::FormExpired)).await;
+    }
+    let again = |code: &str, notice: Notice| {
+        let code = code.to_owned();
+        async move { current_page(req, users, user_id, org_id, &code, Some(notice)).await }
+    };
+    if form.code.trim().is_empty() {
+        return again("", Notice::CodeRequired).await;
+    }
     if form.password != form.password_confirm {
-        return retry(StatusCode::BAD_REQUEST, "The passwords do not match.".into(), true);
+        return again(&form.code, Notice::Mismatch).await;
     }
     let input = VerifyInitCode {
-        user_id: f.user_id.clone(),
-        org_id: f.org_id.clone(),
-        code: f.code.clone(),
+        user_id: form.user_id.clone(),
+        org_id: form.org_id.clone(),
+        code: form.code.clone(),
         password: form.password.clone(),
     };
     match users.verify_init_code(input).await {
-        Ok(_) => done(
-            "Initialization done",
-            &format!("Your account {} is ready. You can now sign in with your new password.", f.loginname),
-        ),
-        Err(VerifyError::WrongCode { attempts_left: 0 }) => retry(
-            StatusCode::BAD_REQUEST,
-            "The code is wrong, and no attempts are left. Ask your administrator for a new email.".into(),
-            false,
-        ),
-        Err(VerifyError::WrongCode { attempts_left }) => {
-            retry(StatusCode::BAD_REQUEST, format!("The code is wrong. {attempts_left} attempts left."), false)
-        }
-        Err(VerifyError::Expired) => retry(
-            StatusCode::BAD_REQUEST,
-            "The code has expired. Ask your administrator for a new email.".into(),
-            false,
-        ),
-        Err(VerifyError::TooManyAttempts) => retry(
-            StatusCode::BAD_REQUEST,
-            "Too many wrong attempts: this code no longer works. Ask your administrator for a new email.".into(),
-            false,
-        ),
-        Err(VerifyError::NoCode) => retry(
-            StatusCode::BAD_REQUEST,
-            "There is no pending code for this account. Ask your administrator for a new email.".into(),
-            false,
-        ),
-        Err(VerifyError::PasswordRequired) => retry(StatusCode::BAD_REQUEST, "Choose a password.".into(), true),
-        Err(VerifyError::PasswordPolicy(v)) => {
-            let mut text = v.to_string();
-            text[..1].make_ascii_uppercase();
-            retry(StatusCode::BAD_REQUEST, format!("{text}."), true)
-        }
-        Err(VerifyError::AlreadyInitialized) => {
-            done("Already initialized", "This account is already initialized. You can sign in.")
-        }
-        Err(VerifyError::MalformedLink | VerifyError::NotFound) => invalid_link(),
-        Err(VerifyError::Contention) => retry(StatusCode::CONFLICT, "Please try again.".into(), true),
+        Ok(_) => see_other(&link(DONE_PATH, user_id, org_id, &[]), &[jar.clear_code()]),
+        // A wrong code is not shown again: the user types it afresh.
+        Err(VerifyError::WrongCode { attempts_left }) => again("", Notice::WrongCode(attempts_left)).await,
+        Err(VerifyError::PasswordRequired) => again(&form.code, Notice::PasswordRequired).await,
+        Err(VerifyError::PasswordPolicy(v)) => again(&form.code, Notice::Policy(v)).await,
+        Err(VerifyError::Contention) => again(&form.code, Notice::TryAgain).await,
         Err(VerifyError::Unavailable(reason)) => {
             tracing::warn!(%reason, "init page: store unavailable");
-            retry(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable. Please try again.".into(),
-                true,
-            )
+            again(&form.code, Notice::Unavailable).await
+        }
+        // The code cannot be tried (any more): the page of the user's state says why.
+        Err(
+            VerifyError::Expired
+            | VerifyError::TooManyAttempts
+            | VerifyError::NoCode
+            | VerifyError::AlreadyInitialized
+            | VerifyError::NotFound
+            | VerifyError::MalformedLink,
+        ) => current_page(req, users, user_id, org_id, "", None).await,
+    }
+}
+
+/// The link of a user whose initialization is done.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    #[serde(rename = "userID")]
+    user_id: String,
+    #[serde(rename = "orgID")]
+    org_id: String,
+}
+
+impl std::fmt::Debug for DoneQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DoneQuery").field("user_id", &self.user_id).field("org_id", &self.org_id).finish()
+    }
+}
+
+/// Says the account is ready, for users who are done; others are sent to
+/// the init page, which tells them where they stand.
+#[handler]
+pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&UserService>) -> Response {
+    let jar = Jar::for_request(req);
+    match users.init_page_context(&q.user_id, &q.org_id).await {
+        Ok(ctx) if ctx.state == InitPageState::AlreadyInitialized => {
+            let outcome = Outcome::Done { login_name: ctx.login_name.clone() };
+            outcome_page(&frame_of(req, &ctx), &outcome, jar)
+        }
+        Ok(_) => see_other(&link(PATH, &q.user_id, &q.org_id, &[]), &[]),
+        Err(InitPageError::MalformedLink | InitPageError::NotFound) => {
+            outcome_page(&anonymous_frame(req), &Outcome::InvalidLink, jar)
+        }
+        Err(InitPageError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "init page: store unavailable");
+            outcome_page(&anonymous_frame(req), &Outcome::Unavailable, jar)
         }
     }
+}
+
+/// The page's stylesheet. Its link names the version, so it may be cached.
+#[handler]
+pub fn style() -> Response {
+    let mut resp = STYLESHEET.with_content_type("text/css; charset=utf-8").into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    resp
 }

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod init_code;
 pub mod password;
 pub mod ports;
+pub mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod token;

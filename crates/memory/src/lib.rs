@@ -3,6 +3,7 @@
 
 mod directory;
 mod eml_mailer;
+mod stats;
 mod store;
 
 pub use directory::InMemoryDirectory;

@@ -158,10 +158,14 @@ impl RedisConnection {
 
     /// Runs `op`, turning errors and a wait past the timeout into [`Unavailable`].
     pub(crate) async fn run<T>(&self, op: impl Future<Output = RedisResult<T>>) -> Result<T, Unavailable> {
-        match tokio::time::timeout(self.settings.timeout, op).await {
+        let result = match tokio::time::timeout(self.settings.timeout, op).await {
             Ok(result) => result.map_err(unavailable),
             Err(_) => Err(Unavailable(format!("redis: no answer within {:?}", self.settings.timeout))),
+        };
+        if result.is_err() {
+            metrics::counter!("onboard_redis_errors_total").increment(1);
         }
+        result
     }
 
     /// A connection of its own, for blocking reads.

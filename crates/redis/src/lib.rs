@@ -7,10 +7,12 @@ mod codec;
 mod conn;
 mod directory;
 mod keys;
+mod stats;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use conn::{RedisSettings, RedisTarget, connect};
 pub use directory::RedisDirectory;
+pub use stats::RedisOutboxStats;
 pub use store::RedisStore;

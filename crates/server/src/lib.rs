@@ -163,6 +163,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let (shutdown, watcher) = watch::channel(false);
 
+    // Prometheus metrics at /metrics. The outbox depth is read at scrape time,
+    // on Redis over a connection of its own so scrapes never queue behind requests.
+    if config.metrics {
+        let outbox_stats: Option<Arc<dyn onboard_domain::stats::OutboxStats>> = match &config.store {
+            // The embedded store is owned by the use cases by now; it reports no depth yet.
+            config::Store::Embedded => None,
+            config::Store::Redis(target) => {
+                let mut settings = RedisSettings::new(target.clone());
+                settings.timeout = config.redis_timeout;
+                settings.partitions = config.outbox_partitions;
+                let redis = onboard_redis::connect(settings).await.map_err(StartError::Store)?;
+                Some(Arc::new(onboard_redis::RedisOutboxStats::new(redis)))
+            }
+        };
+        onboard_api::metrics::install(outbox_stats).map_err(StartError::Config)?;
+    }
     // gRPC and gRPC-Web (by content type) in front of the HTTP/JSON application, on one listener.
     let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app(users));
     let mut stop_serving = watcher.clone();
@@ -185,12 +201,26 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 /// failing, not on every round.
 async fn deliver(dispatcher: Dispatcher, partition: usize, mut shutdown: watch::Receiver<bool>) {
     const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+    // Deliveries by outcome (a no-op unless the metrics recorder is installed).
+    fn record_deliveries(report: &onboard_domain::usecases::DeliveryReport) {
+        let outcomes = [
+            ("sent", report.sent),
+            ("superseded", report.superseded),
+            ("expired", report.expired),
+            ("retrying", report.retrying),
+            ("failed", report.failed),
+        ];
+        for (outcome, n) in outcomes.into_iter().filter(|(_, n)| *n > 0) {
+            metrics::counter!("onboard_deliveries_total", "outcome" => outcome).increment(n as u64);
+        }
+    }
     let mut failing = false;
     loop {
         let busy = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
             round = dispatcher.deliver_due(partition) => match round {
                 Ok(report) => {
+                    record_deliveries(&report);
                     if failing {
                         tracing::info!(partition, "delivery resumed");
                         failing = false;

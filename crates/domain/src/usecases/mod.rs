@@ -8,6 +8,7 @@ mod create_user;
 mod deliver;
 mod directory;
 mod get_user;
+mod init_page;
 mod resend;
 mod verify;
 
@@ -18,6 +19,7 @@ pub use create_user::{CreateUserError, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 pub use directory::{Administration, FirstStart, TokenAuthorizer};
 pub use get_user::GetUserError;
+pub use init_page::{InitPageContext, InitPageError, InitPageState};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 

@@ -1,0 +1,116 @@
+//! Prometheus metrics: requests by route and status with latency histograms,
+//! served at `/metrics` together with whatever else the process records
+//! through the `metrics` facade (deliveries, Redis errors) and the outbox's
+//! depth, read at scrape time.
+//!
+//! Nothing is recorded until [`install`] ran: without it the middleware
+//! passes requests straight through and `/metrics` answers 404, so a server
+//! with metrics off pays one atomic load per request.
+
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Instant;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use onboard_domain::stats::OutboxStats;
+use poem::http::StatusCode;
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response, handler};
+
+/// Requests served, by `route` (the matched pattern), `method` and `code`.
+pub const REQUESTS: &str = "onboard_http_requests_total";
+/// Request latency in seconds, by `route` and `method`.
+pub const DURATION: &str = "onboard_http_request_duration_seconds";
+/// Emails waiting in the outbox, and the age of the oldest one.
+pub const OUTBOX_DEPTH: &str = "onboard_outbox_depth";
+pub const OUTBOX_OLDEST_AGE: &str = "onboard_outbox_oldest_age_seconds";
+
+/// Latency buckets: fine below 10 ms, where a healthy server answers.
+const LATENCY_BUCKETS: &[f64] =
+    &[0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+/// Label for requests no route matched: raw paths would be unbounded.
+const UNMATCHED: &str = "unmatched";
+
+struct Installed {
+    handle: PrometheusHandle,
+    outbox: RwLock<Option<Arc<dyn OutboxStats>>>,
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later calls only
+/// replace the outbox whose depth is reported, for servers started again in
+/// one process). `outbox` is read on every scrape.
+pub fn install(outbox: Option<Arc<dyn OutboxStats>>) -> Result<(), String> {
+    let mut failed = None;
+    let installed = INSTALLED.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), LATENCY_BUCKETS)
+            .map(PrometheusBuilder::build_recorder);
+        let handle = match recorder {
+            Ok(recorder) => {
+                let handle = recorder.handle();
+                if let Err(e) = metrics::set_global_recorder(recorder) {
+                    failed = Some(format!("metrics recorder: {e}"));
+                }
+                handle
+            }
+            Err(e) => {
+                failed = Some(format!("metrics buckets: {e}"));
+                PrometheusBuilder::new().build_recorder().handle()
+            }
+        };
+        Installed { handle, outbox: RwLock::new(None) }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    *installed.outbox.write().unwrap_or_else(|e| e.into_inner()) = outbox;
+    Ok(())
+}
+
+/// Whether [`install`] ran in this process.
+pub fn enabled() -> bool {
+    INSTALLED.get().is_some()
+}
+
+/// Middleware: counts every request and times it, labelled with the route
+/// pattern the router matched (never the raw path, which holds ids).
+pub async fn track<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    if !enabled() {
+        return next.call(req).await.map(IntoResponse::into_response);
+    }
+    let method = req.method().clone();
+    let started = Instant::now();
+    let result = next.call(req).await.map(IntoResponse::into_response);
+    let elapsed = started.elapsed().as_secs_f64();
+    let (status, pattern) = match &result {
+        Ok(resp) => (resp.status(), resp.data::<PathPattern>()),
+        Err(e) => (e.status(), e.data::<PathPattern>()),
+    };
+    let route = pattern.map_or_else(|| UNMATCHED.to_owned(), |p| p.0.to_string());
+    let method = method.as_str().to_owned();
+    metrics::histogram!(DURATION, "route" => route.clone(), "method" => method.clone()).record(elapsed);
+    metrics::counter!(REQUESTS, "route" => route, "method" => method, "code" => status.as_str().to_owned())
+        .increment(1);
+    result
+}
+
+/// `GET /metrics`: the Prometheus text format.
+#[handler]
+pub async fn serve() -> Response {
+    let Some(installed) = INSTALLED.get() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let outbox = installed.outbox.read().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(outbox) = outbox {
+        // A store that cannot answer keeps the last figures; its errors are
+        // counted where they happen.
+        if let Ok(depth) = outbox.depth().await {
+            metrics::gauge!(OUTBOX_DEPTH).set(depth.entries as f64);
+            metrics::gauge!(OUTBOX_OLDEST_AGE).set(depth.oldest_age.map_or(0.0, |a| a.as_secs_f64()));
+        }
+    }
+    // Folds recorded histogram samples into their buckets before rendering.
+    installed.handle.run_upkeep();
+    installed.handle.render().with_content_type("text/plain; version=0.0.4; charset=utf-8").into_response()
+}

@@ -1,0 +1,287 @@
+//! onboard's benchmark: resend load against a trivial endpoint of the same
+//! server in the same run, the delivery path, Redis memory per user and the
+//! cost of metrics. `cargo run --release -p onboard-bench -- --help`.
+//! Needs nothing but this repository and `redis-server` on PATH; all traffic
+//! stays on loopback and every phase is bounded in time.
+
+mod load;
+mod preload;
+mod redis_memory;
+mod report;
+mod scrape;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+use onboard_redis::testing::RedisServer;
+
+use crate::load::{Outcome, Shape, Target};
+use crate::report::{Delivery, Load, Machine, RedisMemory, Report, Scenario};
+use crate::server::{ServerProcess, ServerSetup};
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmarks onboard: resend vs /healthz, delivery, Redis memory, metrics cost")]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Initial users preloaded (over the API) before the load.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Keep-alive connections of the load generator.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of warm-up before each measured run.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+    /// Seconds measured per endpoint.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Stores to run on.
+    #[arg(long, value_delimiter = ',', default_value = "embedded,redis")]
+    stores: Vec<StoreKind>,
+    /// Also run the embedded store with metrics off, to price them.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    metrics_comparison: bool,
+    /// User counts at which to measure Redis memory per user (empty: skip).
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    memory_users: Vec<usize>,
+    /// Mailer the server delivers with. Only the embedded `.eml` mailer exists
+    /// yet; `sendgrid-fake` is the hook for the SendGrid adapter's batched path.
+    #[arg(long, value_enum, default_value = "eml")]
+    mailer: MailerKind,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the server as `onboard` would, configured from the environment
+    /// (the bench starts itself this way).
+    #[command(hide = true)]
+    Serve,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    Embedded,
+    Redis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MailerKind {
+    Eml,
+    SendgridFake,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if let Some(Command::Serve) = args.command {
+        return server::serve();
+    }
+    if args.mailer == MailerKind::SendgridFake {
+        eprintln!(
+            "onboard-bench: the SendGrid adapter is not merged yet; once it is, start a SendGrid-compatible \
+             fake on loopback here and point the server at it (see docs/performance.md)"
+        );
+        return std::process::ExitCode::from(2);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(bench(&args)) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("a serializable report"));
+            } else {
+                print!("{}", report.text());
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("onboard-bench: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn bench(args: &Args) -> Result<Report, String> {
+    let mut scenarios = Vec::new();
+    for store in &args.stores {
+        scenarios.push(scenario(args, *store, true).await?);
+        if *store == StoreKind::Embedded && args.metrics_comparison {
+            scenarios.push(scenario(args, *store, false).await?);
+        }
+    }
+    let on = scenarios.iter().find(|s| s.store == "embedded" && s.metrics);
+    let off = scenarios.iter().find(|s| s.store == "embedded" && !s.metrics);
+    let metrics_cost = on.zip(off).map(|(on, off)| (off.resend.rps - on.resend.rps) / off.resend.rps);
+    let mut redis_memory = Vec::new();
+    for &users in &args.memory_users {
+        progress(&format!("redis memory: writing {users} users through the store"));
+        let bytes_per_user = redis_memory::bytes_per_user(users, 64).await?;
+        redis_memory.push(RedisMemory { users, bytes_per_user });
+    }
+    Ok(Report {
+        machine: Machine::this_one(),
+        connections: args.connections,
+        warmup_s: args.warmup as f64,
+        duration_s: args.duration as f64,
+        scenarios,
+        redis_memory,
+        metrics_cost,
+        sendgrid: "pending: the batched SendGrid path (target ≥ 10,000 emails/s) is measured once its adapter lands \
+                   (--mailer sendgrid-fake)"
+            .into(),
+    })
+}
+
+fn progress(what: &str) {
+    eprintln!("onboard-bench: {what}");
+}
+
+async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenario, String> {
+    let name = match store {
+        StoreKind::Embedded => "embedded",
+        StoreKind::Redis => "redis",
+    };
+    progress(&format!("{name} store, metrics {}: starting", if metrics { "on" } else { "off" }));
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // Dropped after the server (declared first), so the server never loses its Redis mid-run.
+    let redis = (store == StoreKind::Redis).then(RedisServer::start);
+    let setup = ServerSetup { redis_url: redis.as_ref().map(RedisServer::url), metrics };
+    let server = ServerProcess::start(&setup, data.path()).await?;
+    let addr = server.addr;
+    let mails = MailCount { addr, data_dir: data.path().to_owned(), metrics };
+
+    progress(&format!("preloading {} users over the API", args.users));
+    let started = Instant::now();
+    let ids = preload::users_over_http(addr, &server.token, args.users, args.connections).await?;
+    let preload_per_s = ids.len() as f64 / started.elapsed().as_secs_f64();
+    // The preload's emails go out before anything is measured.
+    mails.settle(Duration::from_secs(180)).await;
+
+    let shape =
+        Shape { connections: args.connections, warmup: Duration::ZERO, duration: Duration::from_secs(args.duration) };
+    let warmup = Shape { duration: Duration::from_secs(args.warmup), ..shape };
+    let counter = Arc::new(AtomicUsize::new(0));
+
+    progress("baseline: GET /healthz");
+    let healthz =
+        Target { method: hyper::Method::GET, path: Arc::new(|_| "/healthz".into()), bearer: None, body: None };
+    load::run(addr, healthz.clone(), warmup, counter.clone()).await;
+    let baseline = measured(&server, addr, healthz, shape, counter.clone()).await;
+    mails.settle(Duration::from_secs(30)).await;
+
+    progress("resend: POST /management/v1/users/{id}/_resend_initialization");
+    let ids = Arc::new(ids);
+    let resend = Target {
+        method: hyper::Method::POST,
+        path: Arc::new(move |n| format!("/management/v1/users/{}/_resend_initialization", ids[n % ids.len()])),
+        bearer: Some(server.token.clone()),
+        body: Some(Bytes::from_static(b"{}")),
+    };
+    let warm = load::run(addr, resend.clone(), warmup, counter.clone()).await;
+    let sent_before = mails.sent().await;
+    let started = Instant::now();
+    let resend_load = measured(&server, addr, resend, shape, counter).await;
+    let load_time = started.elapsed().as_secs_f64();
+    let delivery = if metrics {
+        let (handled_end, sent_end) = (mails.handled().await, mails.sent().await);
+        let due = args.users as u64 + warm.ok + resend_load.ok;
+        let backlog = due.saturating_sub(handled_end);
+        let load_end = Instant::now();
+        let last_change = mails.settle(Duration::from_secs(120)).await;
+        let drained = mails.sent().await - sent_end;
+        let drain_time = last_change.saturating_duration_since(load_end).as_secs_f64();
+        Some(Delivery {
+            under_load_per_s: (sent_end - sent_before) as f64 / load_time,
+            drain_per_s: (backlog > 100 && drain_time > 0.0).then(|| drained as f64 / drain_time),
+            backlog_at_load_end: backlog,
+            mailer: "eml (embedded, .eml files)".into(),
+        })
+    } else {
+        None
+    };
+    let peak_rss = server.peak_rss();
+    drop(server);
+    drop(redis);
+    Ok(Scenario {
+        store: name.into(),
+        metrics,
+        users: args.users,
+        preload_per_s,
+        ratio: resend_load.rps / baseline.rps,
+        baseline,
+        resend: resend_load,
+        server_peak_rss_mib: peak_rss as f64 / 1024.0 / 1024.0,
+        delivery,
+    })
+}
+
+/// Runs `target` and reads the server's CPU time around it.
+async fn measured(server: &ServerProcess, addr: SocketAddr, target: Target, shape: Shape, n: Arc<AtomicUsize>) -> Load {
+    let cpu_before = server.cpu_time();
+    let outcome = load::run(addr, target, shape, n).await;
+    let cpu = server.cpu_time().saturating_sub(cpu_before).as_secs_f64();
+    summarize(&outcome, cpu)
+}
+
+fn summarize(o: &Outcome, cpu_s: f64) -> Load {
+    let ms = |q: f64| o.latency_us.value_at_quantile(q) as f64 / 1000.0;
+    Load {
+        rps: o.rps(),
+        p50_ms: ms(0.5),
+        p99_ms: ms(0.99),
+        p999_ms: ms(0.999),
+        ok: o.ok,
+        errors: o.errors,
+        server_cpu_us_per_request: cpu_s * 1e6 / o.ok.max(1) as f64,
+        server_cores: cpu_s / o.elapsed.as_secs_f64().max(1e-9),
+    }
+}
+
+/// Emails the server handled: from its deliveries counter with metrics on,
+/// else from the embedded mailer's `.eml` files.
+struct MailCount {
+    addr: SocketAddr,
+    data_dir: std::path::PathBuf,
+    metrics: bool,
+}
+
+impl MailCount {
+    async fn sent(&self) -> u64 {
+        if self.metrics {
+            scrape::metric_sum(self.addr, "onboard_deliveries_total", "outcome=\"sent\"").await.unwrap_or(0.0) as u64
+        } else {
+            scrape::eml_files(&self.data_dir)
+        }
+    }
+
+    /// Sent, superseded, expired, retried or failed.
+    async fn handled(&self) -> u64 {
+        if self.metrics {
+            scrape::metric_sum(self.addr, "onboard_deliveries_total", "").await.unwrap_or(0.0) as u64
+        } else {
+            scrape::eml_files(&self.data_dir)
+        }
+    }
+
+    /// Waits until the count of handled emails stops moving for a second
+    /// (or `limit` passed); returns when it last moved.
+    async fn settle(&self, limit: Duration) -> Instant {
+        let deadline = Instant::now() + limit;
+        let (mut last, mut changed) = (self.handled().await, Instant::now());
+        while Instant::now() < deadline && changed.elapsed() < Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = self.handled().await;
+            if now != last {
+                (last, changed) = (now, Instant::now());
+            }
+        }
+        changed
+    }
+}

@@ -1,0 +1,223 @@
+//! InitPageContext: what the init page needs to know before the user types
+//! anything. Read-only: looking at the page never counts as an attempt.
+//!
+//! It reveals nothing the code check itself would not: `verify_init_code`
+//! reports not found, already initialized, no code, too many attempts and
+//! expired before it looks at the code, so the page may say so up front.
+
+use crate::ids::{OrgId, UserId};
+use crate::user::{Language, UserState};
+
+use super::UserService;
+
+/// Where the user stands, in the order `verify_init_code` checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitPageState {
+    /// A code is pending and may be tried.
+    Ready,
+    AlreadyInitialized,
+    /// No code is pending (none was issued, or it was used).
+    NoCode,
+    TooManyAttempts,
+    Expired,
+}
+
+/// The page's view of a user who exists in the link's organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitPageContext {
+    pub state: InitPageState,
+    pub login_name: String,
+    pub preferred_language: Option<Language>,
+    /// The display name of the user's organization; `None` when the
+    /// directory cannot say (the page then goes without it).
+    pub organization_name: Option<String>,
+    /// Whether the user already has a password (then setting one is optional).
+    pub has_password: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InitPageError {
+    /// The link lacks a user id, or its ids are malformed.
+    #[error("the link is incomplete or malformed")]
+    MalformedLink,
+    /// No such user, deleted, or in another organization than the link says:
+    /// the same answer for all three.
+    #[error("user could not be found")]
+    NotFound,
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl UserService {
+    /// The init page's context for the link's `user_id` and `org_id` (empty:
+    /// any organization, as the code check allows).
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn init_page_context(&self, user_id: &str, org_id: &str) -> Result<InitPageContext, InitPageError> {
+        let id = UserId::parse(user_id).map_err(|_| InitPageError::MalformedLink)?;
+        let link_org = match org_id.trim() {
+            "" => None,
+            raw => Some(OrgId::parse(raw).map_err(|_| InitPageError::MalformedLink)?),
+        };
+        let user = self
+            .users
+            .get(&id)
+            .await
+            .map_err(|u| InitPageError::Unavailable(u.0))?
+            .filter(|u| u.state != UserState::Deleted && link_org.as_ref().is_none_or(|o| *o == u.org))
+            .ok_or(InitPageError::NotFound)?;
+        let state = if user.state != UserState::Initial {
+            InitPageState::AlreadyInitialized
+        } else {
+            match &user.init_code {
+                None => InitPageState::NoCode,
+                Some(code) if code.failed_attempts >= self.codes.config().max_attempts => {
+                    InitPageState::TooManyAttempts
+                }
+                Some(code) if code.is_expired(self.clock.now()) => InitPageState::Expired,
+                Some(_) => InitPageState::Ready,
+            }
+        };
+        // The name is decoration: a directory that cannot answer must not
+        // keep the user from setting up the account.
+        let organization_name = match self.authorizer.organization_name(&user.org).await {
+            Ok(name) => name,
+            Err(unavailable) => {
+                tracing::warn!(reason = %unavailable.0, "init page: organization name unavailable");
+                None
+            }
+        };
+        Ok(InitPageContext {
+            state,
+            login_name: user.login_name().to_owned(),
+            preferred_language: user.profile.preferred_language.clone(),
+            organization_name,
+            has_password: user.password_hash.is_some(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use time::Duration;
+
+    use super::*;
+    use crate::password::{PasswordHash, PasswordPolicy};
+    use crate::ports::{MockAuthorizer, MockUserRepository, Unavailable};
+    use crate::usecases::test_support::*;
+    use crate::user::User;
+
+    fn authorizer(name: Result<Option<String>, Unavailable>) -> MockAuthorizer {
+        let mut authorizer = MockAuthorizer::new();
+        authorizer.expect_organization_name().withf(|o| *o == org()).return_const(name);
+        authorizer
+    }
+
+    /// A service over `user` at `now`, whose organization is called "Acme".
+    fn service_over(
+        user: Option<User>,
+        now: time::OffsetDateTime,
+    ) -> (UserService, Arc<std::sync::Mutex<Vec<crate::ports::UserWrite>>>) {
+        let (repo, writes) = repo_with(user);
+        let svc = UserService::new(
+            Arc::new(repo),
+            Arc::new(authorizer(Ok(Some("Acme".into())))),
+            clock_at(now),
+            codes(),
+            PasswordPolicy::default(),
+        );
+        (svc, writes)
+    }
+
+    #[tokio::test]
+    async fn a_pending_code_is_ready_with_the_users_language_and_organization() {
+        let (mut user, _) = initial_user();
+        user.profile.preferred_language = Some(Language::parse("de-CH").unwrap());
+        let (svc, writes) = service_over(Some(user), T0 + Duration::hours(1));
+        let ctx = svc.init_page_context("200", "100").await.unwrap();
+        assert_eq!(
+            ctx,
+            InitPageContext {
+                state: InitPageState::Ready,
+                login_name: "jane".into(),
+                preferred_language: Some(Language::parse("de-CH").unwrap()),
+                organization_name: Some("Acme".into()),
+                has_password: false,
+            }
+        );
+        // Without an organization in the link the user's own is used.
+        assert_eq!(svc.init_page_context("200", "").await.unwrap().state, InitPageState::Ready);
+        assert!(writes.lock().unwrap().is_empty(), "reading changes nothing");
+    }
+
+    #[tokio::test]
+    async fn states_are_reported_in_the_order_the_code_check_uses() {
+        let (user, _) = initial_user();
+
+        let (svc, _) = service_over(Some(user.clone()), T0 + Duration::hours(72));
+        assert_eq!(svc.init_page_context("200", "100").await.unwrap().state, InitPageState::Expired);
+
+        let mut tried = user.clone();
+        tried.init_code.as_mut().unwrap().failed_attempts = 5;
+        // Too many attempts wins over expiry, as in verify_init_code.
+        let (svc, _) = service_over(Some(tried), T0 + Duration::hours(72));
+        assert_eq!(svc.init_page_context("200", "100").await.unwrap().state, InitPageState::TooManyAttempts);
+
+        let mut no_code = user.clone();
+        no_code.init_code = None;
+        let (svc, _) = service_over(Some(no_code), T0);
+        assert_eq!(svc.init_page_context("200", "100").await.unwrap().state, InitPageState::NoCode);
+
+        let mut active = user;
+        active.state = UserState::Active;
+        active.password_hash = Some(PasswordHash::from_stored("$argon2id$stored".into()));
+        let (svc, _) = service_over(Some(active), T0);
+        let ctx = svc.init_page_context("200", "100").await.unwrap();
+        assert_eq!((ctx.state, ctx.has_password), (InitPageState::AlreadyInitialized, true));
+    }
+
+    #[tokio::test]
+    async fn unknown_deleted_and_other_organization_users_look_alike() {
+        let (user, _) = initial_user();
+        let (svc, _) = service_over(None, T0);
+        assert_eq!(svc.init_page_context("200", "100").await, Err(InitPageError::NotFound));
+
+        let (svc, _) = service_over(Some(user.clone()), T0);
+        assert_eq!(svc.init_page_context("200", "999").await, Err(InitPageError::NotFound));
+
+        let mut deleted = user;
+        deleted.state = UserState::Deleted;
+        let (svc, _) = service_over(Some(deleted), T0);
+        assert_eq!(svc.init_page_context("200", "100").await, Err(InitPageError::NotFound));
+    }
+
+    #[tokio::test]
+    async fn malformed_links_are_refused_before_any_read() {
+        // A repository without expectations fails the test if it is asked.
+        let svc = service(MockUserRepository::new(), T0);
+        assert_eq!(svc.init_page_context("", "100").await, Err(InitPageError::MalformedLink));
+        assert_eq!(svc.init_page_context(&"1".repeat(201), "").await, Err(InitPageError::MalformedLink));
+        assert_eq!(svc.init_page_context("200", &"1".repeat(201)).await, Err(InitPageError::MalformedLink));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_unavailable_but_a_missing_organization_name_is_not() {
+        let mut repo = MockUserRepository::new();
+        repo.expect_get().returning(|_| Err(Unavailable("down".into())));
+        let svc = service(repo, T0);
+        assert_eq!(svc.init_page_context("200", "").await, Err(InitPageError::Unavailable("down".into())));
+
+        let (user, _) = initial_user();
+        let (repo, _) = repo_with(Some(user));
+        let svc = UserService::new(
+            Arc::new(repo),
+            Arc::new(authorizer(Err(Unavailable("directory down".into())))),
+            clock_at(T0),
+            codes(),
+            PasswordPolicy::default(),
+        );
+        let ctx = svc.init_page_context("200", "100").await.unwrap();
+        assert_eq!((ctx.state, ctx.organization_name), (InitPageState::Ready, None));
+    }
+}

@@ -1,0 +1,206 @@
+//! The init page in a real browser: headless Chromium driven over
+//! chromedriver, which the test starts itself on a free loopback port.
+//! Each step leaves a screenshot in `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use onboard_tests::TestApp;
+
+/// The whole scenario must finish in this time.
+const BUDGET: Duration = Duration::from_secs(180);
+const GOOD: &str = "Good-passw0rd";
+
+/// chromedriver, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_driver() -> Driver {
+    let missing = "the browser test needs `chromedriver` and `chromium` on PATH: \
+                   apt-get install -y chromium chromium-driver (.ci/run installs them)";
+    let chromedriver = on_path("chromedriver").expect(missing);
+    on_path("chromium").expect(missing);
+    let port = free_port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver =
+        Driver { child, url: format!("http://127.0.0.1:{port}"), _profile: tempfile::tempdir().expect("profile dir") };
+    let probe = reqwest::Client::new();
+    for _ in 0..100 {
+        if probe.get(format!("{}/status", driver.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on port {port}");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    // Headless as root on a machine without outside network: no sandbox,
+    // nothing in the background that would try to reach the internet.
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-proxy-server",
+        "--lang=en-US",
+        "--window-size=1280,900",
+        &format!("--user-data-dir={}", driver._profile.path().display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), serde_json::json!({ "args": args, "binary": on_path("chromium") }));
+    ClientBuilder::new(HttpConnector::new()).capabilities(caps).connect(&driver.url).await.expect("a browser session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn snap(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("screenshot written");
+}
+
+async fn field(client: &Client, css: &str) -> Element {
+    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.expect(css)
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let input = field(client, css).await;
+    input.clear().await.expect("cleared");
+    input.send_keys(text).await.expect("typed");
+}
+
+async fn submit(client: &Client, code: &str, password: &str, confirm: &str) {
+    fill(client, "#code", code).await;
+    fill(client, "#password", password).await;
+    fill(client, "#passwordConfirm", confirm).await;
+    field(client, "button[type=submit]").await.click().await.expect("submitted");
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    field(client, css).await.text().await.expect("text")
+}
+
+/// The first user's whole journey on a desktop-sized window.
+async fn desktop_journey(client: &Client, app: &TestApp) {
+    let id = app.create_user("browser", "browser@example.com").await;
+    let mail = app.wait_for_mails("browser@example.com", 1).await.remove(0);
+
+    client.goto(&mail.link).await.expect("link opened");
+    let code = field(client, "#code").await;
+    let url = client.current_url().await.unwrap();
+    assert!(!url.as_str().contains("code="), "the code left the URL: {url}");
+    assert_eq!(code.prop("value").await.unwrap().as_deref(), Some(mail.code.as_str()), "code prefilled");
+    assert!(text_of(client, "#password-rules").await.contains("an upper-case letter"));
+    snap(client, "01-form-desktop").await;
+
+    submit(client, "WRONG1", GOOD, GOOD).await;
+    assert_eq!(text_of(client, "#code-error").await, "The code is wrong. 4 attempts left.");
+    let described = field(client, "#code").await.attr("aria-describedby").await.unwrap();
+    assert_eq!(described.as_deref(), Some("code-hint code-error"));
+    snap(client, "02-wrong-code-desktop").await;
+
+    submit(client, &mail.code, "no-upper-case-1", "no-upper-case-1").await;
+    assert_eq!(text_of(client, "#password-error").await, "The password must contain an upper-case letter.");
+    snap(client, "03-policy-error-desktop").await;
+
+    submit(client, &mail.code, GOOD, GOOD).await;
+    assert!(text_of(client, ".success").await.contains("Your account is ready."));
+    assert!(client.current_url().await.unwrap().path().ends_with("/ui/login/user/init/done"));
+    snap(client, "04-done-desktop").await;
+
+    let user = app.get(&format!("/management/v1/users/{id}")).await;
+    assert_eq!(user.body["user"]["state"], "USER_STATE_ACTIVE");
+}
+
+/// A second user on a phone-sized window, in German.
+async fn phone_journey(client: &Client, app: &TestApp) {
+    client.set_window_size(390, 844).await.expect("phone-sized window");
+    let r = app
+        .post(
+            "/management/v1/users/human",
+            serde_json::json!({
+                "userName": "handy",
+                "profile": {"firstName": "Hanna", "lastName": "Dy", "preferredLanguage": "de"},
+                "email": {"email": "handy@example.com"},
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mail = app.wait_for_mails("handy@example.com", 1).await.remove(0);
+    client.goto(&mail.link).await.expect("link opened");
+    field(client, "#code").await;
+    snap(client, "05-form-phone-de").await;
+    submit(client, &mail.code, GOOD, "Other-passw0rd").await;
+    assert_eq!(text_of(client, "#passwordConfirm-error").await, "Die Passwörter stimmen nicht überein.");
+    snap(client, "06-mismatch-phone-de").await;
+    client.goto(&app.url("/ui/login/user/init?userID=nobody")).await.unwrap();
+    assert!(text_of(client, ".alert").await.contains("This initialization link is not valid."));
+    snap(client, "07-invalid-link-phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_sets_up_the_account_in_a_real_browser() {
+    let driver = start_driver().await;
+    let app = TestApp::spawn().await;
+    let client = browser(&driver).await;
+    // Run the steps apart so the browser is closed even when one fails.
+    let steps = {
+        let (client, app) = (client.clone(), std::sync::Arc::new(app));
+        let app2 = app.clone();
+        let run = tokio::spawn(async move {
+            tokio::time::timeout(BUDGET, async {
+                desktop_journey(&client, &app2).await;
+                phone_journey(&client, &app2).await;
+            })
+            .await
+            .expect("the browser scenario finished in time");
+        });
+        (run.await, app)
+    };
+    let (result, app) = steps;
+    client.close().await.expect("browser closed");
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    if let Ok(app) = std::sync::Arc::try_unwrap(app) {
+        app.stop().await;
+    }
+}
