@@ -9,6 +9,7 @@ pub mod email;
 pub mod events;
 pub mod ids;
 pub mod init_code;
+pub mod notifications;
 pub mod password;
 pub mod ports;
 #[cfg(feature = "testkit")]
@@ -23,5 +24,6 @@ pub use email::{EmailAddress, EmailError};
 pub use events::{ObjectDetails, RecordedEvent, UserEvent};
 pub use ids::{IdError, NotificationId, OrgId, UserId};
 pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
+pub use notifications::{DeliveryState, Notification};
 pub use password::{PasswordHash, PasswordPolicy, PolicyViolation};
 pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};

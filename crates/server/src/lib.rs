@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use onboard_domain::ports::{Directory, Outbox, UserRepository};
+use onboard_domain::ports::{Directory, Mailer, Outbox, UserRepository};
+use onboard_mail::Templates;
+use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use onboard_domain::usecases::{Administration, DeliveryConfig, Dispatcher, TokenAuthorizer, UserService};
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryStore};
@@ -94,6 +96,35 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
     }
 }
 
+fn std_to_time(d: std::time::Duration, name: &str) -> Result<time::Duration, StartError> {
+    time::Duration::try_from(d).map_err(|e| StartError::Config(format!("{name}: {e}")))
+}
+
+/// The mailer the configuration asks for, with the templates it names.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let templates = Arc::new(match &config.mail_templates {
+        Some(dir) => Templates::with_overrides(dir).map_err(|e| StartError::Config(format!("mail_templates: {e}")))?,
+        None => Templates::builtin(),
+    });
+    Ok(match &config.mail_transport {
+        config::MailTransport::Files => Arc::new(EmlMailer::new(
+            config.data_dir.join("mail"),
+            &config.mail_from_name,
+            &config.mail_from_address,
+            templates,
+        )),
+        config::MailTransport::SendGrid { api_key, base_url, template_id, batch } => {
+            let mut settings =
+                SendGridSettings::new(api_key.0.clone(), config.mail_from_address.clone(), config.mail_from_name.clone());
+            settings.base_url = base_url.clone();
+            settings.template_id = template_id.clone();
+            settings.batch_limit = *batch;
+            tracing::info!(%base_url, batch, "emails go through SendGrid");
+            Arc::new(SendGridMailer::new(settings, templates).map_err(StartError::Config)?)
+        }
+    })
+}
+
 /// On a store nobody started before: the default organization and an
 /// IAM_OWNER token, written to `admin.pat` (mode 0600).
 async fn first_start(admin: &Administration, config: &Config) -> Result<Option<(OrgId, PathBuf)>, StartError> {
@@ -145,8 +176,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let admin = Administration::new(stores.directory.clone());
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
-    let mailer =
-        Arc::new(EmlMailer::new(config.data_dir.join("mail"), &config.mail_from_name, &config.mail_from_address));
+    let mailer = mailer(&config)?;
     let clock = Arc::new(SystemClock);
     let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
     let users = UserService::new(stores.users.clone(), authorizer, clock.clone(), codes, policy);
@@ -159,7 +189,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         stores.outbox,
         mailer,
         clock,
-        DeliveryConfig { external_url: external_url.clone(), lease, ..DeliveryConfig::default() },
+        DeliveryConfig {
+            external_url: external_url.clone(),
+            lease,
+            batch_size: config.delivery_batch,
+            max_attempts: config.delivery_max_attempts,
+            retry_base: std_to_time(config.delivery_retry_base, "delivery_retry_base")?,
+            max_age: std_to_time(config.delivery_max_age, "delivery_max_age")?,
+            ..DeliveryConfig::default()
+        },
     );
     let (shutdown, watcher) = watch::channel(false);
 

@@ -3,6 +3,7 @@
 use crate::authz::Acting;
 use crate::ids::{IdError, OrgId, UserId};
 use crate::ports::Unavailable;
+use crate::notifications::Notification;
 use crate::user::User;
 
 use super::UserService;
@@ -34,6 +35,17 @@ impl UserService {
     }
 }
 
+impl UserService {
+    /// The user's emails and what became of them, newest first.
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
+    pub async fn list_notifications(&self, acting: &Acting, id: &str) -> Result<Vec<Notification>, GetUserError> {
+        let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
+        let unavailable = |u: Unavailable| GetUserError::Unavailable(u.0);
+        self.visible_user(&acting.org, &id).await.map_err(unavailable)?.ok_or(GetUserError::NotFound)?;
+        self.notifications.list(&id).await.map_err(unavailable)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +61,25 @@ mod tests {
         let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
         assert_eq!(svc.get_user(&elsewhere, "200").await, Err(GetUserError::NotFound));
         assert_eq!(svc.get_user(&acting(), "").await, Err(GetUserError::InvalidId(IdError::Empty)));
+    }
+
+    #[tokio::test]
+    async fn notifications_are_listed_for_visible_users_only() {
+        let (user, _) = initial_user();
+        let (repo, _) = repo_with(Some(user));
+        let mut log = crate::ports::MockNotificationLog::new();
+        log.expect_list().times(1).returning(|_| Ok(vec![]));
+        let svc = UserService::new(
+            std::sync::Arc::new(repo),
+            std::sync::Arc::new(log),
+            std::sync::Arc::new(crate::ports::MockAuthorizer::new()),
+            clock_at(T0),
+            codes(),
+            crate::PasswordPolicy::default(),
+        );
+        assert_eq!(svc.list_notifications(&acting(), "200").await, Ok(vec![]));
+        let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
+        assert_eq!(svc.list_notifications(&elsewhere, "200").await, Err(GetUserError::NotFound));
     }
 
     #[tokio::test]
