@@ -7,6 +7,7 @@ mod limits;
 mod management;
 pub mod page;
 mod scalars;
+pub mod webhook;
 pub mod wire;
 
 use onboard_domain::usecases::UserService;
@@ -39,8 +40,14 @@ fn spec(data: poem::web::Data<&SpecYaml>) -> impl IntoResponse {
 #[derive(Clone)]
 struct SpecYaml(String);
 
-/// The whole HTTP application over `users`.
+/// The whole HTTP application over `users`, without the SendGrid webhook.
 pub fn app(users: UserService) -> impl Endpoint {
+    app_with_webhook(users, None)
+}
+
+/// The whole HTTP application; `webhook` serves `POST /webhooks/sendgrid`
+/// (without it, that route answers 404).
+pub fn app_with_webhook(users: UserService, webhook: Option<webhook::SendGridWebhook>) -> impl Endpoint {
     let api = openapi_service();
     let docs = api.swagger_ui();
     let yaml = SpecYaml(api.spec_yaml());
@@ -51,8 +58,10 @@ pub fn app(users: UserService) -> impl Endpoint {
         .at(page::PATH, get(page::show).post(page::submit))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
+        .at(webhook::PATH, poem::post(webhook::receive))
         .around(limits::limit_body)
         .data(users)
+        .data(webhook.map(std::sync::Arc::new))
         .data(yaml)
         .catch_all_error(errors::catch_all)
 }

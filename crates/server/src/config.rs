@@ -88,6 +88,9 @@ pub struct Cli {
     /// Recipients per SendGrid call, 1 (no batching) to 1000 [default: 1000].
     #[arg(long, env = "ONBOARD_SENDGRID_BATCH")]
     pub sendgrid_batch: Option<String>,
+    /// Verification key of SendGrid's signed Event Webhook (base64 DER, as SendGrid shows it); enables POST /webhooks/sendgrid.
+    #[arg(long, env = "ONBOARD_SENDGRID_WEBHOOK_PUBLIC_KEY")]
+    pub sendgrid_webhook_public_key: Option<String>,
     /// Folder with templates init.<en|de>.<txt|html> that replace the built-in ones.
     #[arg(long, env = "ONBOARD_MAIL_TEMPLATES")]
     pub mail_templates: Option<PathBuf>,
@@ -133,6 +136,7 @@ struct FileSettings {
     sendgrid_base_url: Option<String>,
     sendgrid_template_id: Option<String>,
     sendgrid_batch: Option<toml::Value>,
+    sendgrid_webhook_public_key: Option<String>,
     mail_templates: Option<PathBuf>,
     delivery_max_attempts: Option<toml::Value>,
     delivery_max_age: Option<String>,
@@ -270,6 +274,8 @@ pub struct Config {
     /// Whether /metrics is served (and metrics recorded).
     pub metrics: bool,
     pub mail_transport: MailTransport,
+    /// Verification key of SendGrid's Event Webhook; the webhook is off without it.
+    pub sendgrid_webhook_key: Option<String>,
     pub mail_templates: Option<PathBuf>,
     pub delivery_max_attempts: u32,
     pub delivery_max_age: std::time::Duration,
@@ -445,6 +451,11 @@ impl Config {
                 cli.sendgrid_template_id.or(file.sendgrid_template_id),
                 cli.sendgrid_batch.or(file.sendgrid_batch.map(value_text)),
             )?,
+            sendgrid_webhook_key: cli
+                .sendgrid_webhook_public_key
+                .or(file.sendgrid_webhook_public_key)
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty()),
             mail_templates: cli.mail_templates.or(file.mail_templates),
             delivery_max_attempts: number(
                 "delivery_max_attempts",

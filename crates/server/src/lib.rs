@@ -9,10 +9,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use onboard_domain::ports::{Directory, Mailer, Outbox, UserRepository};
+use onboard_api::webhook::SendGridWebhook;
+use onboard_domain::ports::{Directory, Mailer, NotificationLog, Outbox, UserRepository};
 use onboard_mail::Templates;
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
-use onboard_domain::usecases::{Administration, DeliveryConfig, Dispatcher, TokenAuthorizer, UserService};
+use onboard_domain::usecases::{
+    Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService,
+};
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryStore};
 use onboard_redis::{RedisDirectory, RedisSettings, RedisStore};
@@ -75,6 +78,7 @@ impl Running {
 struct Stores {
     users: Arc<dyn UserRepository>,
     outbox: Arc<dyn Outbox>,
+    notifications: Arc<dyn NotificationLog>,
     directory: Arc<dyn Directory>,
 }
 
@@ -82,7 +86,12 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
     match &config.store {
         config::Store::Embedded => {
             let store = Arc::new(InMemoryStore::new());
-            Ok(Stores { users: store.clone(), outbox: store, directory: Arc::new(InMemoryDirectory::new()) })
+            Ok(Stores {
+                users: store.clone(),
+                outbox: store.clone(),
+                notifications: store,
+                directory: Arc::new(InMemoryDirectory::new()),
+            })
         }
         config::Store::Redis(target) => {
             let mut settings = RedisSettings::new(target.clone());
@@ -91,7 +100,12 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             settings.reclaim_after = config.outbox_reclaim_after;
             let redis = onboard_redis::connect(settings).await.map_err(StartError::Store)?;
             let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
-            Ok(Stores { users: store.clone(), outbox: store, directory: Arc::new(RedisDirectory::new(redis)) })
+            Ok(Stores {
+                users: store.clone(),
+                outbox: store.clone(),
+                notifications: store,
+                directory: Arc::new(RedisDirectory::new(redis)),
+            })
         }
     }
 }
@@ -179,7 +193,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let mailer = mailer(&config)?;
     let clock = Arc::new(SystemClock);
     let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
-    let users = UserService::new(stores.users.clone(), authorizer, clock.clone(), codes, policy);
+    let users =
+        UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy);
+    let webhook = match &config.sendgrid_webhook_key {
+        Some(key) => Some(
+            SendGridWebhook::new(key, ProviderEvents::new(stores.notifications.clone()))
+                .map_err(|e| StartError::Config(format!("sendgrid_webhook_public_key: {e}")))?,
+        ),
+        None => None,
+    };
 
     let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let lease = time::Duration::try_from(config.outbox_reclaim_after)
@@ -187,6 +209,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let dispatcher = Dispatcher::new(
         stores.users,
         stores.outbox,
+        stores.notifications,
         mailer,
         clock,
         DeliveryConfig {
@@ -202,7 +225,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (shutdown, watcher) = watch::channel(false);
 
     // gRPC and gRPC-Web (by content type) in front of the HTTP/JSON application, on one listener.
-    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app(users));
+    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app_with_webhook(users, webhook));
     let mut stop_serving = watcher.clone();
     let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         app,

@@ -34,6 +34,7 @@ fn help_lists_every_setting_with_its_variable() {
         "ONBOARD_SENDGRID_BASE_URL",
         "ONBOARD_SENDGRID_TEMPLATE_ID",
         "ONBOARD_SENDGRID_BATCH",
+        "ONBOARD_SENDGRID_WEBHOOK_PUBLIC_KEY",
         "ONBOARD_MAIL_TEMPLATES",
         "ONBOARD_DELIVERY_MAX_ATTEMPTS",
         "ONBOARD_DELIVERY_MAX_AGE",
