@@ -78,7 +78,10 @@ impl ManagementApi {
     ) -> Result<ResendAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
         let (details, notification) = users.resend_initialization(&acting, &user_id.0, body.0.email.as_deref()).await?;
-        Ok(ResendAnswer::Ok(Json(ResendHumanInitializationResponse { details: details.into() }), notification.to_string()))
+        Ok(ResendAnswer::Ok(
+            Json(ResendHumanInitializationResponse { details: details.into() }),
+            notification.to_string(),
+        ))
     }
 
     /// Create/Add Human User

@@ -42,7 +42,8 @@ impl SendGridWebhook {
         let der = base64::engine::general_purpose::STANDARD
             .decode(public_key.trim())
             .map_err(|e| format!("the webhook public key is not base64: {e}"))?;
-        let key = VerifyingKey::from_public_key_der(&der).map_err(|e| format!("the webhook public key is not a P-256 key: {e}"))?;
+        let key = VerifyingKey::from_public_key_der(&der)
+            .map_err(|e| format!("the webhook public key is not a P-256 key: {e}"))?;
         Ok(Self { key, events })
     }
 
@@ -70,7 +71,10 @@ fn event_of(v: &Value) -> ProviderEvent {
         notification_id: text("onboard_notification_id"),
         user_id: text("onboard_user_id"),
         provider_message_id: text("sg_message_id"),
-        at: v["timestamp"].as_i64().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).unwrap_or_else(OffsetDateTime::now_utc),
+        at: v["timestamp"]
+            .as_i64()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .unwrap_or_else(OffsetDateTime::now_utc),
         reason: text("reason").or_else(|| text("response")),
     }
 }
@@ -78,8 +82,12 @@ fn event_of(v: &Value) -> ProviderEvent {
 #[handler]
 pub async fn receive(req: &Request, body: poem::Body, Data(hook): Data<&Option<Arc<SendGridWebhook>>>) -> Response {
     let Some(hook) = hook else {
-        return ApiError::new(Code::NotFound, crate::errors::ids::ROUTE_NOT_FOUND, "The SendGrid webhook is not configured")
-            .into_response();
+        return ApiError::new(
+            Code::NotFound,
+            crate::errors::ids::ROUTE_NOT_FOUND,
+            "The SendGrid webhook is not configured",
+        )
+        .into_response();
     };
     let Ok(body) = body.into_bytes_limit(crate::MAX_BODY_BYTES * 16).await else {
         return ApiError::new(Code::ResourceExhausted, crate::errors::ids::BODY_TOO_LARGE, "Webhook body is too large")
@@ -88,16 +96,26 @@ pub async fn receive(req: &Request, body: poem::Body, Data(hook): Data<&Option<A
     };
     if let Err(why) = hook.verify(req, &body, OffsetDateTime::now_utc()) {
         tracing::warn!(why, "sendgrid webhook refused");
-        return ApiError::new(Code::Unauthenticated, "ONBOARD-WEBHOOK-SIGNATURE", "Webhook signature is missing or invalid")
-            .into_response();
+        return ApiError::new(
+            Code::Unauthenticated,
+            "ONBOARD-WEBHOOK-SIGNATURE",
+            "Webhook signature is missing or invalid",
+        )
+        .into_response();
     }
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) else {
-        return ApiError::new(Code::InvalidArgument, crate::errors::ids::REQUEST_INVALID, "Expected a JSON array of events")
-            .into_response();
+        return ApiError::new(
+            Code::InvalidArgument,
+            crate::errors::ids::REQUEST_INVALID,
+            "Expected a JSON array of events",
+        )
+        .into_response();
     };
     let events: Vec<ProviderEvent> = items.iter().map(event_of).collect();
     match hook.events.apply(&events).await {
-        Ok(applied) => Json(serde_json::json!({"changed": applied.changed, "ignored": applied.ignored})).into_response(),
+        Ok(applied) => {
+            Json(serde_json::json!({"changed": applied.changed, "ignored": applied.ignored})).into_response()
+        }
         Err(e) => ApiError::from(onboard_domain::usecases::GetUserError::Unavailable(e.0)).into_response(),
     }
 }

@@ -73,17 +73,26 @@ async fn notifications_are_recorded_and_listed<S: UserRepository + Outbox + crat
     // A due email is recorded as queued by the same write.
     assert_eq!(store.list(&user.id).await.unwrap(), vec![Notification::queued(&first)]);
     let expected = user.sequence;
-    let ev = user.record(UserEvent::InitCodeAdded { hash: CodeHash([4; 32]), expires_at: T0 + Duration::hours(72) }, T0);
+    let ev =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([4; 32]), expires_at: T0 + Duration::hours(72) }, T0);
     let second = OutboxEntry { enqueued_at: T0 + Duration::minutes(1), ..entry_for(&user, "n-noted") };
-    store.save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![ev], outbox: Some(second.clone()) }).await.unwrap();
+    store
+        .save(UserWrite {
+            expected_sequence: expected,
+            user: user.clone(),
+            events: vec![ev],
+            outbox: Some(second.clone()),
+        })
+        .await
+        .unwrap();
     let mut sent = Notification::after_attempt(&first, DeliveryState::Superseded, T0 + Duration::minutes(2));
     sent.attempts = 0;
     store.put(&sent).await.unwrap();
     let listed = store.list(&user.id).await.unwrap();
-    assert_eq!(listed.iter().map(|n| (n.id.clone(), n.state)).collect::<Vec<_>>(), vec![
-        (second.id.clone(), DeliveryState::Queued),
-        (first.id.clone(), DeliveryState::Superseded)
-    ]);
+    assert_eq!(
+        listed.iter().map(|n| (n.id.clone(), n.state)).collect::<Vec<_>>(),
+        vec![(second.id.clone(), DeliveryState::Queued), (first.id.clone(), DeliveryState::Superseded)]
+    );
     assert_eq!(store.find(&user.id, &first.id).await.unwrap(), Some(sent));
     assert_eq!(store.find(&user.id, &crate::ids::NotificationId::generate()).await.unwrap(), None);
     assert!(store.list(&UserId::generate()).await.unwrap().is_empty());

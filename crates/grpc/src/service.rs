@@ -102,7 +102,10 @@ impl ManagementService for Management {
 }
 
 /// The email a call made, in the same `x-onboard-notification-id` the JSON side answers with.
-fn with_notification<T>(mut response: Response<T>, notification: Option<onboard_domain::NotificationId>) -> Response<T> {
+fn with_notification<T>(
+    mut response: Response<T>,
+    notification: Option<onboard_domain::NotificationId>,
+) -> Response<T> {
     if let Some(value) = notification.and_then(|n| n.as_str().parse().ok()) {
         response.metadata_mut().insert("x-onboard-notification-id", value);
     }

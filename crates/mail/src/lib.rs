@@ -139,7 +139,9 @@ mod tests {
         assert!(r.text.contains("https://x/init?a=1&b=2"));
         assert!(r.text.contains("Your initialization code: ABC123"));
         assert!(r.html.contains("Hello Jane &lt;Doe&gt;,"));
-        assert!(r.html.contains("href=\"https:&#x2f;&#x2f;x&#x2f;init?a=1&amp;b=2\"") || r.html.contains("a=1&amp;b=2"));
+        assert!(
+            r.html.contains("href=\"https:&#x2f;&#x2f;x&#x2f;init?a=1&amp;b=2\"") || r.html.contains("a=1&amp;b=2")
+        );
         assert!(r.html.contains(">Finish initialization</a>"));
     }
 

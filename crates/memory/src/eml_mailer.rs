@@ -64,8 +64,8 @@ impl Mailer for EmlMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onboard_mail::SUBJECT;
     use onboard_domain::{EmailAddress, Language, NotificationId, OrgId, PlainCode, UserId};
+    use onboard_mail::SUBJECT;
 
     fn message(language: Option<&str>) -> InitMessage {
         InitMessage {

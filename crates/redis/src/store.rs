@@ -189,7 +189,9 @@ impl UserRepository for RedisStore {
             .arg(encode(user))
             .arg(user.id.as_str());
         match &write.outbox {
-            Some(entry) => invocation.arg(encode(entry)).arg(entry.id.as_str()).arg(encode(&Notification::queued(entry))),
+            Some(entry) => {
+                invocation.arg(encode(entry)).arg(entry.id.as_str()).arg(encode(&Notification::queued(entry)))
+            }
             None => invocation.arg("").arg("").arg(""),
         };
         for event in &write.events {

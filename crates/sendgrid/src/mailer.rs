@@ -80,6 +80,16 @@ impl std::fmt::Debug for SendGridMailer {
 const TEXT_KEYS: [&str; 4] = ["-onbNameT-", "-onbLinkT-", "-onbCodeT-", "-onbExpiresT-"];
 const HTML_KEYS: [&str; 4] = ["-onbNameH-", "-onbLinkH-", "-onbCodeH-", "-onbExpiresH-"];
 
+/// One recipient's values, owned, for the borrowed v3 types to point into.
+struct Recipient {
+    /// Placeholder → value, for plain content.
+    subs: Vec<(String, String)>,
+    /// Our ids, echoed back on every webhook event.
+    args: Vec<(String, String)>,
+    /// The values for a dynamic template.
+    data: serde_json::Value,
+}
+
 fn placeholders(keys: &[&'static str; 4]) -> Values<'static> {
     Values { name: keys[0], link: keys[1], code: keys[2], expires: keys[3] }
 }
@@ -103,9 +113,10 @@ impl SendGridMailer {
     /// The v3 request for `batch` (all one language).
     fn request_body(&self, lang: &str, batch: &[&InitMessage]) -> Result<String, String> {
         let s = &self.settings;
-        let mut message = Message::new(Email::new(&s.from_email).set_name(&s.from_name)).set_subject(onboard_mail::SUBJECT);
+        let mut message =
+            Message::new(Email::new(&s.from_email).set_name(&s.from_name)).set_subject(onboard_mail::SUBJECT);
         // Owned per-recipient strings the borrowed v3 types point into.
-        let per_recipient: Vec<(Vec<(String, String)>, Vec<(String, String)>, serde_json::Value)> = batch
+        let per_recipient: Vec<Recipient> = batch
             .iter()
             .map(|m| {
                 let expires = expiry_text(m);
@@ -132,7 +143,7 @@ impl SendGridMailer {
                     "display_name": name,
                     "expires": expires,
                 });
-                (subs, args, data)
+                Recipient { subs, args, data }
             })
             .collect();
         let (text, html);
@@ -147,7 +158,7 @@ impl SendGridMailer {
                     .add_content(Content::new().set_content_type("text/html").set_value(&html));
             }
         }
-        for (m, (subs, args, data)) in batch.iter().zip(&per_recipient) {
+        for (m, Recipient { subs, args, data }) in batch.iter().zip(&per_recipient) {
             let to = Email::new(m.recipient.as_str()).set_name(display_name(m));
             let args: HashMap<&str, &str> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let mut p = Personalization::new(to).add_custom_args(&args);
@@ -166,7 +177,9 @@ impl SendGridMailer {
     async fn send_chunk(&self, lang: &str, batch: &[&InitMessage]) -> Vec<Result<String, MailError>> {
         let outcome = self.post(lang, batch).await;
         match outcome {
-            Err(MailError::Permanent(reason)) if batch.len() > 1 && !reason.starts_with("401") && !reason.starts_with("403") => {
+            Err(MailError::Permanent(reason))
+                if batch.len() > 1 && !reason.starts_with("401") && !reason.starts_with("403") =>
+            {
                 tracing::warn!(%reason, recipients = batch.len(), "batch rejected as a whole; sending one by one");
                 let mut results = Vec::with_capacity(batch.len());
                 for m in batch {
@@ -180,7 +193,8 @@ impl SendGridMailer {
 
     #[tracing::instrument(skip_all, fields(recipients = batch.len()))]
     async fn post(&self, lang: &str, batch: &[&InitMessage]) -> Result<String, MailError> {
-        let body = self.request_body(lang, batch).map_err(|e| MailError::Permanent(format!("building the request: {e}")))?;
+        let body =
+            self.request_body(lang, batch).map_err(|e| MailError::Permanent(format!("building the request: {e}")))?;
         let resp = self
             .http
             .post(&self.endpoint)
@@ -236,7 +250,9 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// The messages of SendGrid's `{"errors": [{"message": …}]}`, or the body.
 fn error_text(body: &str) -> String {
     let parsed: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| {
-        v["errors"].as_array().map(|errs| errs.iter().filter_map(|e| e["message"].as_str().map(str::to_owned)).collect())
+        v["errors"]
+            .as_array()
+            .map(|errs| errs.iter().filter_map(|e| e["message"].as_str().map(str::to_owned)).collect())
     });
     match parsed {
         Some(messages) if !messages.is_empty() => messages.join("; "),
@@ -247,7 +263,10 @@ fn error_text(body: &str) -> String {
 #[async_trait]
 impl Mailer for SendGridMailer {
     async fn send_init(&self, message: &InitMessage) -> Result<String, MailError> {
-        self.send_batch(std::slice::from_ref(message)).await.pop().unwrap_or_else(|| Err(MailError::Transient("no result".into())))
+        self.send_batch(std::slice::from_ref(message))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(MailError::Transient("no result".into())))
     }
 
     /// Groups by template language (all together with a dynamic template),
@@ -255,7 +274,8 @@ impl Mailer for SendGridMailer {
     async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
         let mut groups: Vec<(&'static str, Vec<usize>)> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            let lang = if self.settings.template_id.is_some() { "" } else { Templates::language_for(m.language.as_ref()) };
+            let lang =
+                if self.settings.template_id.is_some() { "" } else { Templates::language_for(m.language.as_ref()) };
             match groups.iter_mut().find(|(l, _)| *l == lang) {
                 Some((_, idx)) => idx.push(i),
                 None => groups.push((lang, vec![i])),

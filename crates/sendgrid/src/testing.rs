@@ -45,6 +45,7 @@ struct State {
     delivered: Mutex<Vec<Delivered>>,
     calls: AtomicUsize,
     accepted_calls: AtomicUsize,
+    call_times: Mutex<Vec<std::time::Instant>>,
 }
 
 #[derive(Debug)]
@@ -118,6 +119,7 @@ fn substitute(template: &str, subs: &Value) -> String {
 #[handler]
 async fn mail_send(req: &Request, body: poem::Body, Data(state): Data<&Arc<State>>) -> Response {
     state.calls.fetch_add(1, Ordering::SeqCst);
+    state.call_times.lock().unwrap().push(std::time::Instant::now());
     let bearer = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if bearer != format!("Bearer {}", state.key) {
         return errors(StatusCode::UNAUTHORIZED, "The provided authorization grant is invalid, expired, or revoked");
@@ -148,7 +150,12 @@ async fn mail_send(req: &Request, body: poem::Body, Data(state): Data<&Arc<State
     let n = state.accepted_calls.fetch_add(1, Ordering::SeqCst);
     let message_id = format!("fake-{n:06}");
     let content = |kind: &str| {
-        json["content"].as_array().and_then(|c| c.iter().find(|p| p["type"] == kind)).and_then(|p| p["value"].as_str()).unwrap_or_default().to_owned()
+        json["content"]
+            .as_array()
+            .and_then(|c| c.iter().find(|p| p["type"] == kind))
+            .and_then(|p| p["value"].as_str())
+            .unwrap_or_default()
+            .to_owned()
     };
     let (text, html) = (content("text/plain"), content("text/html"));
     let mut delivered = state.delivered.lock().unwrap();
@@ -195,6 +202,11 @@ impl FakeSendGrid {
     /// Calls received, accepted or not.
     pub fn calls(&self) -> usize {
         self.state.calls.load(Ordering::SeqCst)
+    }
+
+    /// When each call arrived.
+    pub fn call_times(&self) -> Vec<std::time::Instant> {
+        self.state.call_times.lock().unwrap().clone()
     }
 
     /// Calls answered 202.

@@ -20,7 +20,9 @@ fn message(i: usize, language: Option<&str>) -> InitMessage {
         display_name: format!("User <{i}>"),
         login_name: format!("user{i}"),
         code: PlainCode::from_stored(format!("CODE{i:02}")),
-        link: format!("https://id.example.com/ui/login/user/init?userID=u{i}&loginname=user{i}&code=CODE{i:02}&orgID=o1&passwordset=false"),
+        link: format!(
+            "https://id.example.com/ui/login/user/init?userID=u{i}&loginname=user{i}&code=CODE{i:02}&orgID=o1&passwordset=false"
+        ),
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: language.map(|l| Language::parse(l).unwrap()),
     }

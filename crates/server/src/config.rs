@@ -200,7 +200,12 @@ impl std::fmt::Debug for Secret {
 pub enum MailTransport {
     /// `.eml` files in the data folder's `mail/`.
     Files,
-    SendGrid { api_key: Secret, base_url: String, template_id: Option<String>, batch: usize },
+    SendGrid {
+        api_key: Secret,
+        base_url: String,
+        template_id: Option<String>,
+        batch: usize,
+    },
 }
 
 fn transport(
@@ -218,17 +223,22 @@ fn transport(
         }
         (Some(key), None) => key.trim().to_owned(),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError(format!("sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {}: {e}", path.display()))
+            })?;
             let key = text.trim().to_owned();
             if key.is_empty() {
-                return Err(ConfigError(format!("sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {} is empty", path.display())));
+                return Err(ConfigError(format!(
+                    "sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {} is empty",
+                    path.display()
+                )));
             }
             key
         }
         (None, None) => return Ok(MailTransport::Files),
     };
-    let base_url = base_url.unwrap_or_else(|| "https://api.sendgrid.com".into()).trim().trim_end_matches('/').to_owned();
+    let base_url =
+        base_url.unwrap_or_else(|| "https://api.sendgrid.com".into()).trim().trim_end_matches('/').to_owned();
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
         return Err(bad("sendgrid_base_url", &base_url, "must be an http:// or https:// origin"));
     }
@@ -469,7 +479,12 @@ impl Config {
                 cli.delivery_retry_base.or(file.delivery_retry_base),
                 "2s",
             )?,
-            delivery_batch: number("delivery_batch", cli.delivery_batch.or(file.delivery_batch.map(value_text)), 500, 1..=10_000)?,
+            delivery_batch: number(
+                "delivery_batch",
+                cli.delivery_batch.or(file.delivery_batch.map(value_text)),
+                500,
+                1..=10_000,
+            )?,
         })
     }
 
@@ -527,7 +542,8 @@ mod tests {
             }
         );
         assert!(!format!("{c:?}").contains("SG.from-file"));
-        let both = Cli { sendgrid_api_key: Some("a".into()), sendgrid_api_key_file: Some("b".into()), ..Cli::default() };
+        let both =
+            Cli { sendgrid_api_key: Some("a".into()), sendgrid_api_key_file: Some("b".into()), ..Cli::default() };
         assert!(Config::resolve(both).unwrap_err().to_string().contains("choose one"));
     }
 

@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{Directory, Mailer, NotificationLog, Outbox, UserRepository};
-use onboard_mail::Templates;
-use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use onboard_domain::usecases::{
     Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService,
 };
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
+use onboard_mail::Templates;
 use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryStore};
 use onboard_redis::{RedisDirectory, RedisSettings, RedisStore};
+use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -128,8 +128,11 @@ fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
             templates,
         )),
         config::MailTransport::SendGrid { api_key, base_url, template_id, batch } => {
-            let mut settings =
-                SendGridSettings::new(api_key.0.clone(), config.mail_from_address.clone(), config.mail_from_name.clone());
+            let mut settings = SendGridSettings::new(
+                api_key.0.clone(),
+                config.mail_from_address.clone(),
+                config.mail_from_name.clone(),
+            );
             settings.base_url = base_url.clone();
             settings.template_id = template_id.clone();
             settings.batch_limit = *batch;

@@ -139,11 +139,7 @@ impl UserService {
     /// verified email it is Active; otherwise it is Initial and its init email
     /// is due at once.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
-    pub async fn create_human_user(
-        &self,
-        acting: &Acting,
-        cmd: NewHumanUser,
-    ) -> Result<Created, CreateUserError> {
+    pub async fn create_human_user(&self, acting: &Acting, cmd: NewHumanUser) -> Result<Created, CreateUserError> {
         let v = self.validate_new_user(&cmd)?;
         let state = if v.password_hash.is_some() && v.email.verified { UserState::Active } else { UserState::Initial };
         let added = UserEvent::Added {

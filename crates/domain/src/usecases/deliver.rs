@@ -8,7 +8,8 @@ use crate::clock::Clock;
 use crate::events::UserEvent;
 use crate::notifications::{DeliveryState, Notification};
 use crate::ports::{
-    InitMessage, MailError, Mailer, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+    InitMessage, MailError, Mailer, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository,
+    UserWrite,
 };
 use crate::user::{User, UserState};
 
@@ -100,7 +101,13 @@ impl Dispatcher {
 
     /// Records what became of an email. The record is for people looking;
     /// failing to write it does not hold up delivery.
-    async fn note(&self, entry: &OutboxEntry, state: DeliveryState, at: OffsetDateTime, update: impl FnOnce(&mut Notification)) {
+    async fn note(
+        &self,
+        entry: &OutboxEntry,
+        state: DeliveryState,
+        at: OffsetDateTime,
+        update: impl FnOnce(&mut Notification),
+    ) {
         let mut record = Notification::after_attempt(entry, state, at);
         update(&mut record);
         if let Err(e) = self.notifications.put(&record).await {
@@ -479,8 +486,14 @@ mod tests {
             .times(1)
             .withf(|ms| ms.len() == 2)
             .returning(|ms| ms.iter().map(|m| Ok(format!("x-{}", m.notification_id))).collect());
-        let dispatcher =
-            Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(log), Arc::new(mailer), clock_at(T0), DeliveryConfig::default());
+        let dispatcher = Dispatcher::new(
+            Arc::new(repo),
+            Arc::new(outbox),
+            Arc::new(log),
+            Arc::new(mailer),
+            clock_at(T0),
+            DeliveryConfig::default(),
+        );
         assert_eq!(dispatcher.deliver_due(0).await.unwrap().sent, 2);
     }
 

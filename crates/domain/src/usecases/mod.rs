@@ -7,8 +7,8 @@ mod authorize;
 mod create_user;
 mod deliver;
 mod directory;
-mod provider_events;
 mod get_user;
+mod provider_events;
 mod resend;
 mod verify;
 
@@ -18,8 +18,8 @@ pub use authorize::AuthorizeError;
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 pub use directory::{Administration, FirstStart, TokenAuthorizer};
-pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use get_user::GetUserError;
+pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 

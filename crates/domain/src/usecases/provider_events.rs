@@ -53,9 +53,11 @@ impl ProviderEvents {
     pub async fn apply(&self, events: &[ProviderEvent]) -> Result<AppliedEvents, Unavailable> {
         let mut applied = AppliedEvents::default();
         for e in events {
-            let ids = e.user_id.as_deref().and_then(|u| UserId::parse(u).ok()).zip(
-                e.notification_id.as_deref().and_then(|n| NotificationId::parse(n).ok()),
-            );
+            let ids = e
+                .user_id
+                .as_deref()
+                .and_then(|u| UserId::parse(u).ok())
+                .zip(e.notification_id.as_deref().and_then(|n| NotificationId::parse(n).ok()));
             let (Some(state), Some((user, id))) = (DeliveryState::from_provider_event(&e.event), ids) else {
                 applied.ignored += 1;
                 continue;
