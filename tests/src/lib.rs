@@ -216,6 +216,25 @@ impl TestApp {
         panic!("user {user_id} never reached sequence {sequence}");
     }
 
+    /// The user's notifications as the API lists them.
+    pub async fn notifications(&self, user_id: &str) -> Vec<Value> {
+        let r = self.get(&format!("/management/v1/users/{user_id}/notifications")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits (up to 15 s) until `check` holds for the user's notifications.
+    pub async fn wait_for_notifications(&self, user_id: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        for _ in 0..300 {
+            let list = self.notifications(user_id).await;
+            if check(&list) {
+                return list;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("notifications of {user_id} never got there: {:?}", self.notifications(user_id).await);
+    }
+
     /// All emails written so far, oldest first.
     pub fn mails(&self) -> Vec<Mail> {
         let Ok(dir) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
@@ -273,6 +292,25 @@ fn parse_mail(raw: &[u8]) -> Mail {
 /// Settings that put a server on the given Redis.
 pub fn on_redis(target: onboard_redis::RedisTarget) -> impl FnOnce(&mut Config) {
     move |config| config.store = onboard_server::config::Store::Redis(target)
+}
+
+/// Settings that send emails through `fake` (retrying quickly), with the
+/// webhook verified by `webhook_key` when given.
+pub fn on_sendgrid(
+    fake: &onboard_sendgrid::testing::FakeSendGrid,
+    webhook_key: Option<String>,
+) -> impl FnOnce(&mut Config) {
+    let transport = onboard_server::config::MailTransport::SendGrid {
+        api_key: onboard_server::config::Secret(fake.api_key.clone()),
+        base_url: fake.base_url.clone(),
+        template_id: None,
+        batch: 1000,
+    };
+    move |config| {
+        config.mail_transport = transport;
+        config.delivery_retry_base = Duration::from_millis(50);
+        config.sendgrid_webhook_key = webhook_key;
+    }
 }
 
 /// The query parameters of a link.

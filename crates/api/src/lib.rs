@@ -8,6 +8,7 @@ mod management;
 pub mod metrics;
 pub mod page;
 mod scalars;
+pub mod webhook;
 pub mod wire;
 
 use onboard_domain::usecases::UserService;
@@ -40,8 +41,14 @@ fn spec(data: poem::web::Data<&SpecYaml>) -> impl IntoResponse {
 #[derive(Clone)]
 struct SpecYaml(String);
 
-/// The whole HTTP application over `users`.
+/// The whole HTTP application over `users`, without the SendGrid webhook.
 pub fn app(users: UserService) -> impl Endpoint {
+    app_with_webhook(users, None)
+}
+
+/// The whole HTTP application; `webhook` serves `POST /webhooks/sendgrid`
+/// (without it, that route answers 404).
+pub fn app_with_webhook(users: UserService, webhook: Option<webhook::SendGridWebhook>) -> impl Endpoint {
     let api = openapi_service();
     let docs = api.swagger_ui();
     let yaml = SpecYaml(api.spec_yaml());
@@ -55,9 +62,11 @@ pub fn app(users: UserService) -> impl Endpoint {
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(metrics::serve))
+        .at(webhook::PATH, poem::post(webhook::receive))
         .around(limits::limit_body)
         .around(metrics::track)
         .data(users)
+        .data(webhook.map(std::sync::Arc::new))
         .data(yaml)
         .catch_all_error(errors::catch_all)
 }

@@ -6,7 +6,7 @@ use poem::web::Data;
 use poem_openapi::auth::Bearer;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
-use poem_openapi::{OpenApi, SecurityScheme, Tags};
+use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
 
 use crate::errors::{ApiError, invalid_field};
 use crate::wire::*;
@@ -21,6 +21,27 @@ enum ApiTags {
 #[derive(SecurityScheme)]
 #[oai(rename = "BearerAuth", ty = "bearer")]
 pub struct BearerAuth(Bearer);
+
+#[derive(ApiResponse)]
+enum ResendAnswer {
+    /// OK. The new email's id is in `x-onboard-notification-id`.
+    #[oai(status = 200)]
+    Ok(Json<ResendHumanInitializationResponse>, #[oai(header = "x-onboard-notification-id")] String),
+}
+
+#[derive(ApiResponse)]
+enum AddAnswer {
+    /// OK. When an initialization email became due, its id is in `x-onboard-notification-id`.
+    #[oai(status = 200)]
+    Ok(Json<AddHumanUserResponse>, #[oai(header = "x-onboard-notification-id")] Option<String>),
+}
+
+#[derive(ApiResponse)]
+enum ImportAnswer {
+    /// OK. When an initialization email became due, its id is in `x-onboard-notification-id`.
+    #[oai(status = 200)]
+    Ok(Json<ImportHumanUserResponse>, #[oai(header = "x-onboard-notification-id")] Option<String>),
+}
 
 /// The Management API's user methods.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,10 +75,13 @@ impl ManagementApi {
         #[oai(name = "x-zitadel-orgid")]
         org: Org,
         body: Json<ResendHumanInitializationBody>,
-    ) -> Result<Json<ResendHumanInitializationResponse>, ApiError> {
+    ) -> Result<ResendAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
-        let details = users.resend_initialization(&acting, &user_id.0, body.0.email.as_deref()).await?;
-        Ok(Json(ResendHumanInitializationResponse { details: details.into() }))
+        let (details, notification) = users.resend_initialization(&acting, &user_id.0, body.0.email.as_deref()).await?;
+        Ok(ResendAnswer::Ok(
+            Json(ResendHumanInitializationResponse { details: details.into() }),
+            notification.to_string(),
+        ))
     }
 
     /// Create/Add Human User
@@ -74,10 +98,11 @@ impl ManagementApi {
         #[oai(name = "x-zitadel-orgid")]
         org: Org,
         body: Json<AddHumanUserRequest>,
-    ) -> Result<Json<AddHumanUserResponse>, ApiError> {
+    ) -> Result<AddAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
-        let (id, details) = users.create_human_user(&acting, body.0.into()).await?;
-        Ok(Json(AddHumanUserResponse { user_id: id.to_string(), details: details.into() }))
+        let created = users.create_human_user(&acting, body.0.into()).await?;
+        let body = AddHumanUserResponse { user_id: created.user_id.to_string(), details: created.details.into() };
+        Ok(AddAnswer::Ok(Json(body), created.notification.map(|n| n.to_string())))
     }
 
     /// Create/Import Human User
@@ -94,11 +119,40 @@ impl ManagementApi {
         #[oai(name = "x-zitadel-orgid")]
         org: Org,
         body: Json<ImportHumanUserRequest>,
-    ) -> Result<Json<ImportHumanUserResponse>, ApiError> {
+    ) -> Result<ImportAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
         let cmd = body.0.into_command().map_err(|(field, reason)| invalid_field(field, reason))?;
-        let (id, details) = users.create_human_user(&acting, cmd).await?;
-        Ok(Json(ImportHumanUserResponse { user_id: id.to_string(), details: details.into() }))
+        let created = users.create_human_user(&acting, cmd).await?;
+        let body = ImportHumanUserResponse { user_id: created.user_id.to_string(), details: created.details.into() };
+        Ok(ImportAnswer::Ok(Json(body), created.notification.map(|n| n.to_string())))
+    }
+
+    /// List a user's initialization emails
+    ///
+    /// Every initialization email of the user, newest first, with what became
+    /// of it: queued, sending, sent (accepted by the mail provider),
+    /// delivered, deferred, bounced, dropped, spam reported, failed (given
+    /// up), superseded (a newer code replaced it) or expired (its code
+    /// expired before it could be sent). Not part of ZITADEL's API.
+    #[oai(
+        path = "/users/:userId/notifications",
+        method = "get",
+        operation_id = "ManagementService_ListUserNotifications"
+    )]
+    async fn list_user_notifications(
+        &self,
+        Data(users): Data<&UserService>,
+        auth: BearerAuth,
+        /// The id of the user.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
+        /// The organization the user is looked up in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        org: Org,
+    ) -> Result<Json<ListNotificationsResponse>, ApiError> {
+        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserRead).await?;
+        let list = users.list_notifications(&acting, &user_id.0).await?;
+        Ok(Json(ListNotificationsResponse { result: list.into_iter().map(Into::into).collect() }))
     }
 
     /// Get User by ID

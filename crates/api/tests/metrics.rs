@@ -11,13 +11,8 @@ use poem::{Endpoint, Request};
 fn users() -> UserService {
     let authorizer = Arc::new(TokenAuthorizer::new(Arc::new(InMemoryDirectory::new()), Arc::new(SystemClock)));
     let codes = CodeIssuer::new(CodeSecret::new(vec![7; 32]).unwrap(), InitCodeConfig::default());
-    UserService::new(
-        Arc::new(InMemoryStore::new()),
-        authorizer,
-        Arc::new(SystemClock),
-        codes,
-        PasswordPolicy::default(),
-    )
+    let store = Arc::new(InMemoryStore::new());
+    UserService::new(store.clone(), store, authorizer, Arc::new(SystemClock), codes, PasswordPolicy::default())
 }
 
 async fn get(app: &impl Endpoint, path: &str) -> (u16, String, String) {

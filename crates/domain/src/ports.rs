@@ -9,6 +9,7 @@ use crate::email::EmailAddress;
 use crate::events::RecordedEvent;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::init_code::PlainCode;
+use crate::notifications::Notification;
 use crate::token::TokenDigest;
 use crate::user::{Language, User};
 
@@ -58,7 +59,8 @@ pub trait UserRepository: Send + Sync {
 
     /// Applies `write` all or nothing: the user, its events and the outbox
     /// entry. An outbox entry replaces any pending entry of the same user (the
-    /// newest code is the only one worth mailing). Errors: [`SaveError`].
+    /// newest code is the only one worth mailing) and is recorded in the
+    /// [`NotificationLog`] as [`Notification::queued`]. Errors: [`SaveError`].
     async fn save(&self, write: UserWrite) -> Result<(), SaveError>;
 
     /// Whether the store answers; for readiness probes.
@@ -125,6 +127,19 @@ pub trait Outbox: Send + Sync {
     async fn wait_for_work(&self, partition: usize, max_wait: std::time::Duration);
 }
 
+/// The records of what became of each email, per user.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait NotificationLog: Send + Sync {
+    /// Stores `notification`, replacing the record of the same id.
+    async fn put(&self, notification: &Notification) -> Result<(), Unavailable>;
+
+    async fn find(&self, user: &UserId, id: &NotificationId) -> Result<Option<Notification>, Unavailable>;
+
+    /// The user's notifications, newest first.
+    async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable>;
+}
+
 /// Everything one initialization email says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitMessage {
@@ -143,10 +158,13 @@ pub struct InitMessage {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
-    /// Worth trying again later (timeouts, throttling, provider errors).
+    /// Worth trying again later (timeouts, connection errors, provider errors).
     #[error("temporary mail failure: {0}")]
     Transient(String),
-    /// Will fail again (rejected address, bad credentials, bad request).
+    /// The provider asks to wait `retry_after` before trying again.
+    #[error("mail provider throttled: {reason}")]
+    Throttled { reason: String, retry_after: std::time::Duration },
+    /// Will fail again (rejected request, bad credentials, too large).
     #[error("permanent mail failure: {0}")]
     Permanent(String),
 }
@@ -159,6 +177,17 @@ pub trait Mailer: Send + Sync {
     /// id. Errors: [`MailError`]; the adapter must tell transient from
     /// permanent failures.
     async fn send_init(&self, message: &InitMessage) -> Result<String, MailError>;
+
+    /// Delivers several messages, as few provider calls as the adapter can
+    /// make of them; one result per message, in order. By default, one
+    /// [`Mailer::send_init`] after the other.
+    async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
+        let mut results = Vec::with_capacity(messages.len());
+        for m in messages {
+            results.push(self.send_init(m).await);
+        }
+        results
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

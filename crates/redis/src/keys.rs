@@ -42,6 +42,11 @@ impl Keys {
         format!("onb:{{p{}}}:e:{user}", self.partition_of(user))
     }
 
+    /// The user's notification records, by notification id.
+    pub fn notifications(&self, user: &UserId) -> String {
+        format!("onb:{{p{}}}:n:{user}", self.partition_of(user))
+    }
+
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")
     }
@@ -86,6 +91,7 @@ mod tests {
         let tag = format!("{{p{p}}}");
         assert!(keys.user(&id).contains(&tag));
         assert!(keys.events(&id).contains(&tag));
+        assert!(keys.notifications(&id).contains(&tag));
         assert!(Keys::stream(p).contains(&tag));
         assert!(Keys::retry(p).contains(&tag));
     }

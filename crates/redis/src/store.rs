@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use onboard_domain::ports::{Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
-use onboard_domain::{RecordedEvent, User, UserId};
+use onboard_domain::ports::{NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use onboard_domain::{Notification, NotificationId, RecordedEvent, User, UserId};
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
 
@@ -183,13 +183,16 @@ impl UserRepository for RedisStore {
             .key(self.keys.events(&user.id))
             .key(Keys::stream(p))
             .key(Keys::retry(p))
+            .key(self.keys.notifications(&user.id))
             .arg(write.expected_sequence)
             .arg(user.sequence)
             .arg(encode(user))
             .arg(user.id.as_str());
         match &write.outbox {
-            Some(entry) => invocation.arg(encode(entry)).arg(entry.id.as_str()),
-            None => invocation.arg("").arg(""),
+            Some(entry) => {
+                invocation.arg(encode(entry)).arg(entry.id.as_str()).arg(encode(&Notification::queued(entry)))
+            }
+            None => invocation.arg("").arg("").arg(""),
         };
         for event in &write.events {
             invocation.arg(encode(event));
@@ -216,6 +219,29 @@ impl UserRepository for RedisStore {
     async fn ping(&self) -> Result<(), Unavailable> {
         let mut conn = self.redis.conn();
         self.redis.run(redis::cmd("PING").query_async::<()>(&mut conn)).await
+    }
+}
+
+#[async_trait]
+impl NotificationLog for RedisStore {
+    async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
+        let mut conn = self.redis.conn();
+        let key = self.keys.notifications(&notification.user_id);
+        self.redis.run(conn.hset::<_, _, _, ()>(key, notification.id.as_str(), encode(notification))).await
+    }
+
+    async fn find(&self, user: &UserId, id: &NotificationId) -> Result<Option<Notification>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Option<Vec<u8>> = self.redis.run(conn.hget(self.keys.notifications(user), id.as_str())).await?;
+        raw.map(|bytes| decode(&bytes)).transpose()
+    }
+
+    async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Vec<Vec<u8>> = self.redis.run(conn.hvals(self.keys.notifications(user))).await?;
+        let mut list = raw.iter().map(|bytes| decode::<Notification>(bytes)).collect::<Result<Vec<_>, _>>()?;
+        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        Ok(list)
     }
 }
 

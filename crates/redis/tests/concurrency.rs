@@ -49,6 +49,7 @@ async fn a_hundred_concurrent_resends_leave_one_valid_code() {
     let codes = CodeIssuer::new(CodeSecret::new(vec![5; 32]).unwrap(), InitCodeConfig::default());
     let users = UserService::new(
         recording.clone(),
+        store.clone(),
         Arc::new(onboard_domain::usecases::TokenAuthorizer::new(
             Arc::new(InMemoryDirectory::new()),
             Arc::new(SystemClock),
@@ -73,7 +74,7 @@ async fn a_hundred_concurrent_resends_leave_one_valid_code() {
         email: "busy@example.com".into(),
         ..NewHumanUser::default()
     };
-    let (id, _) = users.create_human_user(&acting, cmd).await.unwrap();
+    let id = users.create_human_user(&acting, cmd).await.unwrap().user_id;
 
     let tasks: Vec<_> = (0..100)
         .map(|_| {

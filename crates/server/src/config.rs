@@ -73,6 +73,39 @@ pub struct Cli {
     /// Serve Prometheus metrics at /metrics: true or false [default: true].
     #[arg(long, env = "ONBOARD_METRICS")]
     pub metrics: Option<String>,
+    /// SendGrid API key: emails go through SendGrid instead of .eml files [default: unset].
+    #[arg(long, env = "ONBOARD_SENDGRID_API_KEY", hide_env_values = true)]
+    pub sendgrid_api_key: Option<String>,
+    /// File holding the SendGrid API key (instead of ONBOARD_SENDGRID_API_KEY).
+    #[arg(long, env = "ONBOARD_SENDGRID_API_KEY_FILE")]
+    pub sendgrid_api_key_file: Option<PathBuf>,
+    /// SendGrid's API origin, for proxies and tests [default: https://api.sendgrid.com].
+    #[arg(long, env = "ONBOARD_SENDGRID_BASE_URL")]
+    pub sendgrid_base_url: Option<String>,
+    /// A SendGrid dynamic template (d-…) to use instead of onboard's templates.
+    #[arg(long, env = "ONBOARD_SENDGRID_TEMPLATE_ID")]
+    pub sendgrid_template_id: Option<String>,
+    /// Recipients per SendGrid call, 1 (no batching) to 1000 [default: 1000].
+    #[arg(long, env = "ONBOARD_SENDGRID_BATCH")]
+    pub sendgrid_batch: Option<String>,
+    /// Verification key of SendGrid's signed Event Webhook (base64 DER, as SendGrid shows it); enables POST /webhooks/sendgrid.
+    #[arg(long, env = "ONBOARD_SENDGRID_WEBHOOK_PUBLIC_KEY")]
+    pub sendgrid_webhook_public_key: Option<String>,
+    /// Folder with templates init.<en|de>.<txt|html> that replace the built-in ones.
+    #[arg(long, env = "ONBOARD_MAIL_TEMPLATES")]
+    pub mail_templates: Option<PathBuf>,
+    /// Attempts before a failing email is given up [default: 10].
+    #[arg(long, env = "ONBOARD_DELIVERY_MAX_ATTEMPTS")]
+    pub delivery_max_attempts: Option<String>,
+    /// An email not sent this long after it became due is given up [default: 24h].
+    #[arg(long, env = "ONBOARD_DELIVERY_MAX_AGE")]
+    pub delivery_max_age: Option<String>,
+    /// Wait before the first retry of a failed email, doubled for each further one [default: 2s].
+    #[arg(long, env = "ONBOARD_DELIVERY_RETRY_BASE")]
+    pub delivery_retry_base: Option<String>,
+    /// Emails taken from the outbox per round and partition [default: 500].
+    #[arg(long, env = "ONBOARD_DELIVERY_BATCH")]
+    pub delivery_batch: Option<String>,
 }
 
 /// The same settings as read from the file. Numbers may be written as
@@ -98,6 +131,17 @@ struct FileSettings {
     outbox_reclaim_after: Option<String>,
     node_name: Option<String>,
     metrics: Option<toml::Value>,
+    sendgrid_api_key: Option<String>,
+    sendgrid_api_key_file: Option<PathBuf>,
+    sendgrid_base_url: Option<String>,
+    sendgrid_template_id: Option<String>,
+    sendgrid_batch: Option<toml::Value>,
+    sendgrid_webhook_public_key: Option<String>,
+    mail_templates: Option<PathBuf>,
+    delivery_max_attempts: Option<toml::Value>,
+    delivery_max_age: Option<String>,
+    delivery_retry_base: Option<String>,
+    delivery_batch: Option<toml::Value>,
 }
 
 /// A setting that could not be used; its text is the one line printed.
@@ -141,6 +185,73 @@ fn password_classes(raw: Option<String>) -> Result<PasswordClasses, ConfigError>
     Ok(classes)
 }
 
+/// A value that must not reach logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// How emails leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// `.eml` files in the data folder's `mail/`.
+    Files,
+    SendGrid {
+        api_key: Secret,
+        base_url: String,
+        template_id: Option<String>,
+        batch: usize,
+    },
+}
+
+fn transport(
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+    base_url: Option<String>,
+    template_id: Option<String>,
+    batch: Option<String>,
+) -> Result<MailTransport, ConfigError> {
+    let key = match (key.filter(|k| !k.trim().is_empty()), key_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError(
+                "sendgrid_api_key (ONBOARD_SENDGRID_API_KEY) and sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) are both set; choose one".into(),
+            ));
+        }
+        (Some(key), None) => key.trim().to_owned(),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError(format!("sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {}: {e}", path.display()))
+            })?;
+            let key = text.trim().to_owned();
+            if key.is_empty() {
+                return Err(ConfigError(format!(
+                    "sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {} is empty",
+                    path.display()
+                )));
+            }
+            key
+        }
+        (None, None) => return Ok(MailTransport::Files),
+    };
+    let base_url =
+        base_url.unwrap_or_else(|| "https://api.sendgrid.com".into()).trim().trim_end_matches('/').to_owned();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(bad("sendgrid_base_url", &base_url, "must be an http:// or https:// origin"));
+    }
+    let template_id = template_id.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if let Some(t) = &template_id {
+        if !t.starts_with("d-") {
+            return Err(bad("sendgrid_template_id", t, "dynamic templates start with d-"));
+        }
+    }
+    let batch = number("sendgrid_batch", batch, 1000, 1..=1000)?;
+    Ok(MailTransport::SendGrid { api_key: Secret(key), base_url, template_id, batch })
+}
+
 /// Where state is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {
@@ -172,6 +283,14 @@ pub struct Config {
     pub node_name: String,
     /// Whether /metrics is served (and metrics recorded).
     pub metrics: bool,
+    pub mail_transport: MailTransport,
+    /// Verification key of SendGrid's Event Webhook; the webhook is off without it.
+    pub sendgrid_webhook_key: Option<String>,
+    pub mail_templates: Option<PathBuf>,
+    pub delivery_max_attempts: u32,
+    pub delivery_max_age: std::time::Duration,
+    pub delivery_retry_base: std::time::Duration,
+    pub delivery_batch: usize,
 }
 
 impl Default for Config {
@@ -335,6 +454,37 @@ impl Config {
             )?,
             node_name: cli.node_name.or(file.node_name).unwrap_or_else(default_node_name),
             metrics: boolean("metrics", cli.metrics.or(file.metrics.map(value_text)), true)?,
+            mail_transport: transport(
+                cli.sendgrid_api_key.or(file.sendgrid_api_key),
+                cli.sendgrid_api_key_file.or(file.sendgrid_api_key_file),
+                cli.sendgrid_base_url.or(file.sendgrid_base_url),
+                cli.sendgrid_template_id.or(file.sendgrid_template_id),
+                cli.sendgrid_batch.or(file.sendgrid_batch.map(value_text)),
+            )?,
+            sendgrid_webhook_key: cli
+                .sendgrid_webhook_public_key
+                .or(file.sendgrid_webhook_public_key)
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty()),
+            mail_templates: cli.mail_templates.or(file.mail_templates),
+            delivery_max_attempts: number(
+                "delivery_max_attempts",
+                cli.delivery_max_attempts.or(file.delivery_max_attempts.map(value_text)),
+                10,
+                1..=1000,
+            )?,
+            delivery_max_age: duration("delivery_max_age", cli.delivery_max_age.or(file.delivery_max_age), "24h")?,
+            delivery_retry_base: duration(
+                "delivery_retry_base",
+                cli.delivery_retry_base.or(file.delivery_retry_base),
+                "2s",
+            )?,
+            delivery_batch: number(
+                "delivery_batch",
+                cli.delivery_batch.or(file.delivery_batch.map(value_text)),
+                500,
+                1..=10_000,
+            )?,
         })
     }
 
@@ -373,6 +523,28 @@ mod tests {
         assert_eq!(c.password_classes, PasswordClasses { upper: true, digit: true, ..PasswordClasses::NONE });
         assert_eq!((c.redis_timeout.as_secs(), c.outbox_partitions), (2, 16));
         assert!(!c.node_name.is_empty());
+    }
+
+    #[test]
+    fn sendgrid_is_chosen_by_a_key_which_never_shows() {
+        assert_eq!(Config::default().mail_transport, MailTransport::Files);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "SG.from-file\n").unwrap();
+        let c = Config::resolve(Cli { sendgrid_api_key_file: Some(file), ..Cli::default() }).unwrap();
+        assert_eq!(
+            c.mail_transport,
+            MailTransport::SendGrid {
+                api_key: Secret("SG.from-file".into()),
+                base_url: "https://api.sendgrid.com".into(),
+                template_id: None,
+                batch: 1000
+            }
+        );
+        assert!(!format!("{c:?}").contains("SG.from-file"));
+        let both =
+            Cli { sendgrid_api_key: Some("a".into()), sendgrid_api_key_file: Some("b".into()), ..Cli::default() };
+        assert!(Config::resolve(both).unwrap_err().to_string().contains("choose one"));
     }
 
     #[test]
@@ -424,6 +596,19 @@ mod tests {
             (Cli { outbox_partitions: Some("0".into()), ..Cli::default() }, "outbox_partitions"),
             (Cli { password_classes: Some("upper,emoji".into()), ..Cli::default() }, "password_classes"),
             (Cli { metrics: Some("maybe".into()), ..Cli::default() }, "metrics (ONBOARD_METRICS)"),
+            (
+                Cli { sendgrid_api_key: Some("k".into()), sendgrid_batch: Some("1001".into()), ..Cli::default() },
+                "sendgrid_batch (ONBOARD_SENDGRID_BATCH)",
+            ),
+            (
+                Cli { sendgrid_api_key: Some("k".into()), sendgrid_template_id: Some("t-1".into()), ..Cli::default() },
+                "sendgrid_template_id",
+            ),
+            (
+                Cli { sendgrid_api_key_file: Some("/nonexistent/key".into()), ..Cli::default() },
+                "ONBOARD_SENDGRID_API_KEY_FILE",
+            ),
+            (Cli { delivery_max_age: Some("0s".into()), ..Cli::default() }, "delivery_max_age"),
         ];
         for (cli, name) in cases {
             let err = Config::resolve(cli).unwrap_err().to_string();

@@ -9,11 +9,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use onboard_domain::ports::{Directory, Outbox, UserRepository};
-use onboard_domain::usecases::{Administration, DeliveryConfig, Dispatcher, TokenAuthorizer, UserService};
+use onboard_api::webhook::SendGridWebhook;
+use onboard_domain::ports::{Directory, Mailer, NotificationLog, Outbox, UserRepository};
+use onboard_domain::usecases::{
+    Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService,
+};
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
+use onboard_mail::Templates;
 use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryStore};
 use onboard_redis::{RedisDirectory, RedisSettings, RedisStore};
+use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -73,6 +78,7 @@ impl Running {
 struct Stores {
     users: Arc<dyn UserRepository>,
     outbox: Arc<dyn Outbox>,
+    notifications: Arc<dyn NotificationLog>,
     directory: Arc<dyn Directory>,
 }
 
@@ -80,7 +86,12 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
     match &config.store {
         config::Store::Embedded => {
             let store = Arc::new(InMemoryStore::new());
-            Ok(Stores { users: store.clone(), outbox: store, directory: Arc::new(InMemoryDirectory::new()) })
+            Ok(Stores {
+                users: store.clone(),
+                outbox: store.clone(),
+                notifications: store,
+                directory: Arc::new(InMemoryDirectory::new()),
+            })
         }
         config::Store::Redis(target) => {
             let mut settings = RedisSettings::new(target.clone());
@@ -89,9 +100,46 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             settings.reclaim_after = config.outbox_reclaim_after;
             let redis = onboard_redis::connect(settings).await.map_err(StartError::Store)?;
             let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
-            Ok(Stores { users: store.clone(), outbox: store, directory: Arc::new(RedisDirectory::new(redis)) })
+            Ok(Stores {
+                users: store.clone(),
+                outbox: store.clone(),
+                notifications: store,
+                directory: Arc::new(RedisDirectory::new(redis)),
+            })
         }
     }
+}
+
+fn std_to_time(d: std::time::Duration, name: &str) -> Result<time::Duration, StartError> {
+    time::Duration::try_from(d).map_err(|e| StartError::Config(format!("{name}: {e}")))
+}
+
+/// The mailer the configuration asks for, with the templates it names.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let templates = Arc::new(match &config.mail_templates {
+        Some(dir) => Templates::with_overrides(dir).map_err(|e| StartError::Config(format!("mail_templates: {e}")))?,
+        None => Templates::builtin(),
+    });
+    Ok(match &config.mail_transport {
+        config::MailTransport::Files => Arc::new(EmlMailer::new(
+            config.data_dir.join("mail"),
+            &config.mail_from_name,
+            &config.mail_from_address,
+            templates,
+        )),
+        config::MailTransport::SendGrid { api_key, base_url, template_id, batch } => {
+            let mut settings = SendGridSettings::new(
+                api_key.0.clone(),
+                config.mail_from_address.clone(),
+                config.mail_from_name.clone(),
+            );
+            settings.base_url = base_url.clone();
+            settings.template_id = template_id.clone();
+            settings.batch_limit = *batch;
+            tracing::info!(%base_url, batch, "emails go through SendGrid");
+            Arc::new(SendGridMailer::new(settings, templates).map_err(StartError::Config)?)
+        }
+    })
 }
 
 /// On a store nobody started before: the default organization and an
@@ -145,11 +193,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let admin = Administration::new(stores.directory.clone());
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
-    let mailer =
-        Arc::new(EmlMailer::new(config.data_dir.join("mail"), &config.mail_from_name, &config.mail_from_address));
+    let mailer = mailer(&config)?;
     let clock = Arc::new(SystemClock);
     let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
-    let users = UserService::new(stores.users.clone(), authorizer, clock.clone(), codes, policy);
+    let users =
+        UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy);
+    let webhook = match &config.sendgrid_webhook_key {
+        Some(key) => Some(
+            SendGridWebhook::new(key, ProviderEvents::new(stores.notifications.clone()))
+                .map_err(|e| StartError::Config(format!("sendgrid_webhook_public_key: {e}")))?,
+        ),
+        None => None,
+    };
 
     let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let lease = time::Duration::try_from(config.outbox_reclaim_after)
@@ -157,9 +212,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let dispatcher = Dispatcher::new(
         stores.users,
         stores.outbox,
+        stores.notifications,
         mailer,
         clock,
-        DeliveryConfig { external_url: external_url.clone(), lease, ..DeliveryConfig::default() },
+        DeliveryConfig {
+            external_url: external_url.clone(),
+            lease,
+            batch_size: config.delivery_batch,
+            max_attempts: config.delivery_max_attempts,
+            retry_base: std_to_time(config.delivery_retry_base, "delivery_retry_base")?,
+            max_age: std_to_time(config.delivery_max_age, "delivery_max_age")?,
+            ..DeliveryConfig::default()
+        },
     );
     let (shutdown, watcher) = watch::channel(false);
 
@@ -180,7 +244,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         onboard_api::metrics::install(outbox_stats).map_err(StartError::Config)?;
     }
     // gRPC and gRPC-Web (by content type) in front of the HTTP/JSON application, on one listener.
-    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app(users));
+    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app_with_webhook(users, webhook));
     let mut stop_serving = watcher.clone();
     let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         app,

@@ -75,6 +75,7 @@ mod tests {
     fn service(auth: MockAuthorizer) -> UserService {
         UserService::new(
             Arc::new(MockUserRepository::new()),
+            Arc::new(crate::ports::MockNotificationLog::new()),
             Arc::new(auth),
             clock_at(T0),
             codes(),

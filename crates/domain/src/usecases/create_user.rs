@@ -3,12 +3,21 @@
 use crate::authz::Acting;
 use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
-use crate::ids::UserId;
+use crate::ids::{NotificationId, UserId};
 use crate::password::{PasswordHash, PolicyViolation};
 use crate::ports::{SaveError, UserWrite};
 use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
+
+/// What creating a user made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub user_id: UserId,
+    pub details: ObjectDetails,
+    /// The initialization email, when one became due.
+    pub notification: Option<NotificationId>,
+}
 
 /// A password that comes with a new user.
 #[derive(Clone, PartialEq, Eq)]
@@ -130,11 +139,7 @@ impl UserService {
     /// verified email it is Active; otherwise it is Initial and its init email
     /// is due at once.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
-    pub async fn create_human_user(
-        &self,
-        acting: &Acting,
-        cmd: NewHumanUser,
-    ) -> Result<(UserId, ObjectDetails), CreateUserError> {
+    pub async fn create_human_user(&self, acting: &Acting, cmd: NewHumanUser) -> Result<Created, CreateUserError> {
         let v = self.validate_new_user(&cmd)?;
         let state = if v.password_hash.is_some() && v.email.verified { UserState::Active } else { UserState::Initial };
         let added = UserEvent::Added {
@@ -156,11 +161,15 @@ impl UserService {
                 events.push(event);
                 outbox = Some(entry);
             }
-            let (id, details) = (user.id.clone(), user.details());
+            let created = Created {
+                user_id: user.id.clone(),
+                details: user.details(),
+                notification: outbox.as_ref().map(|e| e.id.clone()),
+            };
             match self.users.save(UserWrite { expected_sequence: 0, user, events, outbox }).await {
                 Ok(()) => {
-                    tracing::info!(user_id = %id, ?state, "user created");
-                    return Ok((id, details));
+                    tracing::info!(user_id = %created.user_id, ?state, "user created");
+                    return Ok(created);
                 }
                 // The generated id was taken: draw another.
                 Err(SaveError::Conflict) => continue,
@@ -190,9 +199,11 @@ mod tests {
     #[tokio::test]
     async fn without_password_the_user_is_initial_and_its_email_is_due() {
         let (repo, writes) = repo_with(None);
-        let (id, details) = service(repo, T0).create_human_user(&acting(), jane()).await.unwrap();
+        let created = service(repo, T0).create_human_user(&acting(), jane()).await.unwrap();
+        let (id, details) = (created.user_id, created.details);
         let writes = writes.lock().unwrap();
         let w = &writes[0];
+        assert_eq!(created.notification.as_ref(), w.outbox.as_ref().map(|e| &e.id));
         assert_eq!(w.expected_sequence, 0);
         assert_eq!(w.user.id, id);
         assert_eq!(w.user.state, UserState::Initial);
@@ -215,7 +226,9 @@ mod tests {
         let (repo, writes) = repo_with(None);
         let cmd =
             NewHumanUser { email_verified: true, password: Some(NewPassword::Plain("secret-pass".into())), ..jane() };
-        let (_, details) = service(repo, T0).create_human_user(&acting(), cmd).await.unwrap();
+        let created = service(repo, T0).create_human_user(&acting(), cmd).await.unwrap();
+        let details = created.details;
+        assert_eq!(created.notification, None);
         let w = &writes.lock().unwrap()[0];
         assert_eq!(w.user.state, UserState::Active);
         assert!(w.outbox.is_none());

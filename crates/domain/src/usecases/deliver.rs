@@ -6,8 +6,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::events::UserEvent;
+use crate::notifications::{DeliveryState, Notification};
 use crate::ports::{
-    InitMessage, MailError, Mailer, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+    InitMessage, MailError, Mailer, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository,
+    UserWrite,
 };
 use crate::user::{User, UserState};
 
@@ -26,6 +28,8 @@ pub struct DeliveryConfig {
     /// Wait before the first retry; doubled for every further one.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// An email still not sent this long after it became due is given up.
+    pub max_age: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -37,6 +41,7 @@ impl Default for DeliveryConfig {
             max_attempts: 10,
             retry_base: Duration::seconds(2),
             retry_max: Duration::minutes(10),
+            max_age: Duration::hours(24),
         }
     }
 }
@@ -64,6 +69,7 @@ impl DeliveryReport {
 pub struct Dispatcher {
     users: Arc<dyn UserRepository>,
     outbox: Arc<dyn Outbox>,
+    notifications: Arc<dyn NotificationLog>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     config: DeliveryConfig,
@@ -85,11 +91,28 @@ impl Dispatcher {
     pub fn new(
         users: Arc<dyn UserRepository>,
         outbox: Arc<dyn Outbox>,
+        notifications: Arc<dyn NotificationLog>,
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
         config: DeliveryConfig,
     ) -> Self {
-        Self { users, outbox, mailer, clock, config }
+        Self { users, outbox, notifications, mailer, clock, config }
+    }
+
+    /// Records what became of an email. The record is for people looking;
+    /// failing to write it does not hold up delivery.
+    async fn note(
+        &self,
+        entry: &OutboxEntry,
+        state: DeliveryState,
+        at: OffsetDateTime,
+        update: impl FnOnce(&mut Notification),
+    ) {
+        let mut record = Notification::after_attempt(entry, state, at);
+        update(&mut record);
+        if let Err(e) = self.notifications.put(&record).await {
+            tracing::warn!(error = %e, notification = %entry.id, "could not record the delivery state");
+        }
     }
 
     /// The outbox's partitions; each is drained by its own loop.
@@ -102,14 +125,44 @@ impl Dispatcher {
         self.outbox.wait_for_work(partition, max_wait).await;
     }
 
-    /// One round in `partition`: claims what is due and handles each entry.
+    /// One round in `partition`: claims what is due, drops what is no longer
+    /// worth sending, hands the rest to the mailer in one batch and settles
+    /// each entry by its result.
     #[tracing::instrument(skip(self))]
     pub async fn deliver_due(&self, partition: usize) -> Result<DeliveryReport, Unavailable> {
         let now = self.clock.now();
         let entries = self.outbox.claim_due(partition, now, self.config.batch_size, self.config.lease).await?;
         let mut report = DeliveryReport::default();
+        let mut sendable = Vec::with_capacity(entries.len());
         for entry in entries {
-            self.deliver(entry, &mut report).await?;
+            match self.verdict(&entry, now).await? {
+                Verdict::Send(user) => {
+                    let message = self.message(&user, &entry);
+                    sendable.push((entry, message));
+                }
+                Verdict::Superseded => {
+                    report.superseded += 1;
+                    self.outbox.complete(&entry).await?;
+                    self.note(&entry, DeliveryState::Superseded, now, |_| {}).await;
+                }
+                Verdict::Expired => {
+                    tracing::info!(notification = %entry.id, "init code expired before it was sent; email dropped");
+                    report.expired += 1;
+                    self.outbox.complete(&entry).await?;
+                    self.note(&entry, DeliveryState::Expired, now, |_| {}).await;
+                }
+            }
+        }
+        if sendable.is_empty() {
+            return Ok(report);
+        }
+        for (entry, _) in &sendable {
+            self.note(entry, DeliveryState::Sending, now, |n| n.attempts = entry.attempts + 1).await;
+        }
+        let messages: Vec<InitMessage> = sendable.iter().map(|(_, m)| m.clone()).collect();
+        let results = self.mailer.send_batch(&messages).await;
+        for ((entry, _), result) in sendable.into_iter().zip(results) {
+            self.settle(entry, result, now, &mut report).await?;
         }
         Ok(report)
     }
@@ -127,42 +180,60 @@ impl Dispatcher {
         })
     }
 
+    /// Records the outcome of one send.
     #[tracing::instrument(skip_all, fields(notification = %entry.id, user_id = %entry.user_id, attempt = entry.attempts + 1))]
-    async fn deliver(&self, entry: OutboxEntry, report: &mut DeliveryReport) -> Result<(), Unavailable> {
-        let now = self.clock.now();
-        let user = match self.verdict(&entry, now).await? {
-            Verdict::Send(user) => user,
-            Verdict::Superseded => {
-                report.superseded += 1;
-                return self.outbox.complete(&entry).await;
-            }
-            Verdict::Expired => {
-                tracing::info!("init code expired before it was sent; email dropped");
-                report.expired += 1;
-                return self.outbox.complete(&entry).await;
-            }
-        };
-        let message = self.message(&user, &entry);
-        match self.mailer.send_init(&message).await {
+    async fn settle(
+        &self,
+        entry: OutboxEntry,
+        result: Result<String, MailError>,
+        now: OffsetDateTime,
+        report: &mut DeliveryReport,
+    ) -> Result<(), Unavailable> {
+        let attempts = entry.attempts + 1;
+        let too_old = now - entry.enqueued_at >= self.config.max_age;
+        let retry_at = match &result {
             Ok(provider_id) => {
                 tracing::info!(recipient = %entry.recipient, provider_id, "init email sent");
                 self.record_sent(&entry).await;
                 report.sent += 1;
-                self.outbox.complete(&entry).await
+                self.outbox.complete(&entry).await?;
+                let id = provider_id.clone();
+                self.note(&entry, DeliveryState::Sent, now, |n| {
+                    n.attempts = attempts;
+                    n.provider_message_id = Some(id).filter(|i| !i.is_empty());
+                })
+                .await;
+                return Ok(());
             }
-            Err(MailError::Transient(reason)) if entry.attempts + 1 < self.config.max_attempts => {
-                let attempts = entry.attempts + 1;
-                let retry_at = now + self.backoff(attempts);
-                tracing::warn!(%reason, %retry_at, "init email failed; will retry");
-                report.retrying += 1;
-                self.outbox.reschedule(&entry, attempts, retry_at).await
+            Err(MailError::Throttled { retry_after, .. }) => {
+                now + time::Duration::try_from(*retry_after).unwrap_or(self.config.retry_max).max(self.backoff(1))
             }
-            Err(error) => {
-                tracing::error!(%error, recipient = %entry.recipient, "init email given up");
-                report.failed += 1;
-                self.outbox.complete(&entry).await
-            }
+            Err(MailError::Transient(_)) => now + self.backoff(attempts),
+            Err(MailError::Permanent(_)) => now,
+        };
+        let error = result.expect_err("success returned above");
+        let permanent = matches!(error, MailError::Permanent(_));
+        if permanent || attempts >= self.config.max_attempts || too_old {
+            // The dead letter: one clear line with the reason.
+            tracing::error!(%error, recipient = %entry.recipient, attempts, "init email given up");
+            report.failed += 1;
+            self.outbox.complete(&entry).await?;
+            self.note(&entry, DeliveryState::Failed, now, |n| {
+                n.attempts = attempts;
+                n.last_error = Some(error.to_string());
+            })
+            .await;
+            return Ok(());
         }
+        tracing::warn!(%error, %retry_at, "init email failed; will retry");
+        report.retrying += 1;
+        self.outbox.reschedule(&entry, attempts, retry_at).await?;
+        self.note(&entry, DeliveryState::Queued, now, |n| {
+            n.attempts = attempts;
+            n.last_error = Some(error.to_string());
+        })
+        .await;
+        Ok(())
     }
 
     /// Appends "init code sent" to the user's log. The email is out either
@@ -254,6 +325,7 @@ mod tests {
         rescheduled: Arc<Mutex<Vec<(u32, OffsetDateTime)>>>,
         sent: Arc<Mutex<Vec<InitMessage>>>,
         writes: Arc<Mutex<Vec<UserWrite>>>,
+        notes: Arc<Mutex<Vec<Notification>>>,
         dispatcher: Dispatcher,
     }
 
@@ -278,13 +350,22 @@ mod tests {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let s = sent.clone();
         let mut mailer = MockMailer::new();
-        mailer.expect_send_init().returning(move |m| {
-            s.lock().unwrap().push(m.clone());
-            mail.clone()
+        // One batch call per round, one result per message.
+        mailer.expect_send_batch().returning(move |ms| {
+            s.lock().unwrap().extend(ms.iter().cloned());
+            ms.iter().map(|_| mail.clone()).collect()
         });
         let config = DeliveryConfig { external_url: "https://id.example.com/".into(), ..DeliveryConfig::default() };
-        let dispatcher = Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(mailer), clock_at(now), config);
-        Harness { completed, rescheduled, sent, writes, dispatcher }
+        let notes = Arc::new(Mutex::new(Vec::new()));
+        let mut log = crate::ports::MockNotificationLog::new();
+        let n = notes.clone();
+        log.expect_put().returning(move |r| {
+            n.lock().unwrap().push(r.clone());
+            Ok(())
+        });
+        let dispatcher =
+            Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(log), Arc::new(mailer), clock_at(now), config);
+        Harness { completed, rescheduled, sent, writes, notes, dispatcher }
     }
 
     #[tokio::test]
@@ -307,6 +388,9 @@ mod tests {
         let w = &h.writes.lock().unwrap()[0];
         assert_eq!(w.events[0].event.kind(), "user.initialization.code.sent");
         assert_eq!(w.events[0].sequence, 3);
+        let states: Vec<_> = h.notes.lock().unwrap().iter().map(|n| (n.state, n.attempts)).collect();
+        assert_eq!(states, [(DeliveryState::Sending, 1), (DeliveryState::Sent, 1)]);
+        assert_eq!(h.notes.lock().unwrap()[1].provider_message_id.as_deref(), Some("msg-1"));
     }
 
     #[tokio::test]
@@ -346,11 +430,71 @@ mod tests {
         let h = harness(user.clone(), entry_for(&user, &code), T0, Err(MailError::Permanent("401".into())));
         assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().failed, 1);
         assert_eq!(*h.completed.lock().unwrap(), ["n1"]);
+        let last = h.notes.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(last.state, DeliveryState::Failed);
+        assert!(last.last_error.unwrap().contains("401"));
 
         let last_try = OutboxEntry { attempts: 9, ..entry_for(&user, &code) };
         let h = harness(user, last_try, T0, Err(MailError::Transient("503".into())));
         assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().failed, 1);
         assert!(h.rescheduled.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_throttled_send_waits_as_long_as_the_provider_asks() {
+        let (user, code) = initial_user();
+        let throttled = MailError::Throttled { reason: "429".into(), retry_after: std::time::Duration::from_secs(30) };
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Err(throttled));
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().retrying, 1);
+        assert_eq!(h.rescheduled.lock().unwrap()[0], (1, T0 + Duration::seconds(30)));
+    }
+
+    #[tokio::test]
+    async fn an_email_past_its_maximum_age_is_given_up() {
+        let (user, code) = initial_user();
+        let old = OutboxEntry { enqueued_at: T0 - Duration::hours(25), ..entry_for(&user, &code) };
+        let h = harness(user, old, T0, Err(MailError::Transient("503".into())));
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().failed, 1);
+        assert!(h.rescheduled.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn due_emails_go_to_the_mailer_in_one_batch() {
+        let (first, first_code) = initial_user();
+        let (mut second, _) = initial_user();
+        second.id = crate::UserId::parse("201").unwrap();
+        let (second_code, hash, expires_at) = codes().issue(&second.id, T0);
+        second.record(UserEvent::InitCodeAdded { hash, expires_at }, T0);
+        let entries = vec![
+            entry_for(&first, &first_code),
+            OutboxEntry { id: NotificationId::parse("n2").unwrap(), ..entry_for(&second, &second_code) },
+        ];
+        let users: std::collections::HashMap<_, _> =
+            [(first.id.clone(), first.clone()), (second.id.clone(), second.clone())].into_iter().collect();
+        let mut repo = crate::ports::MockUserRepository::new();
+        repo.expect_get().returning(move |id| Ok(users.get(id).cloned()));
+        repo.expect_save().returning(|_| Ok(()));
+        let mut outbox = MockOutbox::new();
+        let pending = Mutex::new(Some(entries));
+        outbox.expect_claim_due().returning(move |_, _, _, _| Ok(pending.lock().unwrap().take().unwrap_or_default()));
+        outbox.expect_complete().times(2).returning(|_| Ok(()));
+        let mut log = crate::ports::MockNotificationLog::new();
+        log.expect_put().returning(|_| Ok(()));
+        let mut mailer = MockMailer::new();
+        mailer
+            .expect_send_batch()
+            .times(1)
+            .withf(|ms| ms.len() == 2)
+            .returning(|ms| ms.iter().map(|m| Ok(format!("x-{}", m.notification_id))).collect());
+        let dispatcher = Dispatcher::new(
+            Arc::new(repo),
+            Arc::new(outbox),
+            Arc::new(log),
+            Arc::new(mailer),
+            clock_at(T0),
+            DeliveryConfig::default(),
+        );
+        assert_eq!(dispatcher.deliver_due(0).await.unwrap().sent, 2);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::authz::Acting;
 use crate::ids::{IdError, OrgId, UserId};
+use crate::notifications::{DeliveryState, Notification};
 use crate::ports::Unavailable;
 use crate::user::User;
 
@@ -34,6 +35,25 @@ impl UserService {
     }
 }
 
+impl UserService {
+    /// The user's emails and what became of them, newest first.
+    ///
+    /// A user has at most one pending email: a newer one replaces it in the
+    /// outbox before any dispatcher sees it. So an older email still queued
+    /// was superseded; it is shown as such.
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
+    pub async fn list_notifications(&self, acting: &Acting, id: &str) -> Result<Vec<Notification>, GetUserError> {
+        let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
+        let unavailable = |u: Unavailable| GetUserError::Unavailable(u.0);
+        self.visible_user(&acting.org, &id).await.map_err(unavailable)?.ok_or(GetUserError::NotFound)?;
+        let mut list = self.notifications.list(&id).await.map_err(unavailable)?;
+        for older in list.iter_mut().skip(1).filter(|n| n.state == DeliveryState::Queued) {
+            older.state = DeliveryState::Superseded;
+        }
+        Ok(list)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +69,42 @@ mod tests {
         let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
         assert_eq!(svc.get_user(&elsewhere, "200").await, Err(GetUserError::NotFound));
         assert_eq!(svc.get_user(&acting(), "").await, Err(GetUserError::InvalidId(IdError::Empty)));
+    }
+
+    #[tokio::test]
+    async fn notifications_are_listed_for_visible_users_only() {
+        let (user, _) = initial_user();
+        let (repo, _) = repo_with(Some(user));
+        let mut log = crate::ports::MockNotificationLog::new();
+        let queued = |id: &str| {
+            let entry = crate::ports::OutboxEntry {
+                id: crate::NotificationId::parse(id).unwrap(),
+                user_id: UserId::parse("200").unwrap(),
+                recipient: crate::EmailAddress::parse("jane@example.com").unwrap(),
+                code: crate::PlainCode::from_stored("X".into()),
+                code_generation: 2,
+                enqueued_at: T0,
+                attempts: 0,
+                not_before: T0,
+                receipt: String::new(),
+            };
+            Notification::queued(&entry)
+        };
+        let listed = vec![queued("new"), queued("old")];
+        log.expect_list().times(1).returning(move |_| Ok(listed.clone()));
+        let svc = UserService::new(
+            std::sync::Arc::new(repo),
+            std::sync::Arc::new(log),
+            std::sync::Arc::new(crate::ports::MockAuthorizer::new()),
+            clock_at(T0),
+            codes(),
+            crate::PasswordPolicy::default(),
+        );
+        let states: Vec<_> =
+            svc.list_notifications(&acting(), "200").await.unwrap().into_iter().map(|n| n.state).collect();
+        assert_eq!(states, [DeliveryState::Queued, DeliveryState::Superseded], "only the newest can still be pending");
+        let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
+        assert_eq!(svc.list_notifications(&elsewhere, "200").await, Err(GetUserError::NotFound));
     }
 
     #[tokio::test]

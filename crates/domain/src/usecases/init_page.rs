@@ -122,6 +122,7 @@ mod tests {
         let (repo, writes) = repo_with(user);
         let svc = UserService::new(
             Arc::new(repo),
+            Arc::new(crate::ports::MockNotificationLog::new()),
             Arc::new(authorizer(Ok(Some("Acme".into())))),
             clock_at(now),
             codes(),
@@ -212,6 +213,7 @@ mod tests {
         let (repo, _) = repo_with(Some(user));
         let svc = UserService::new(
             Arc::new(repo),
+            Arc::new(crate::ports::MockNotificationLog::new()),
             Arc::new(authorizer(Err(Unavailable("directory down".into())))),
             clock_at(T0),
             codes(),

@@ -9,17 +9,19 @@ mod deliver;
 mod directory;
 mod get_user;
 mod init_page;
+mod provider_events;
 mod resend;
 mod verify;
 
 use std::sync::Arc;
 
 pub use authorize::AuthorizeError;
-pub use create_user::{CreateUserError, NewHumanUser, NewPassword};
+pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 pub use directory::{Administration, FirstStart, TokenAuthorizer};
 pub use get_user::GetUserError;
 pub use init_page::{InitPageContext, InitPageError, InitPageState};
+pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 
@@ -31,7 +33,7 @@ use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
 use crate::password::PasswordPolicy;
 use crate::ports::OutboxEntry;
-use crate::ports::{Authorizer, UserRepository};
+use crate::ports::{Authorizer, NotificationLog, UserRepository};
 use crate::user::User;
 
 /// How often a write is tried again when another write to the same user got
@@ -42,6 +44,7 @@ pub const MAX_WRITE_ATTEMPTS: usize = 8;
 #[derive(Clone)]
 pub struct UserService {
     users: Arc<dyn UserRepository>,
+    notifications: Arc<dyn NotificationLog>,
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
     codes: CodeIssuer,
@@ -57,12 +60,13 @@ impl std::fmt::Debug for UserService {
 impl UserService {
     pub fn new(
         users: Arc<dyn UserRepository>,
+        notifications: Arc<dyn NotificationLog>,
         authorizer: Arc<dyn Authorizer>,
         clock: Arc<dyn Clock>,
         codes: CodeIssuer,
         policy: PasswordPolicy,
     ) -> Self {
-        Self { users, authorizer, clock, codes, policy }
+        Self { users, notifications, authorizer, clock, codes, policy }
     }
 
     pub fn password_policy(&self) -> &PasswordPolicy {
@@ -180,6 +184,7 @@ pub(crate) mod test_support {
     pub fn service(repo: MockUserRepository, now: OffsetDateTime) -> UserService {
         UserService::new(
             Arc::new(repo),
+            Arc::new(crate::ports::MockNotificationLog::new()),
             Arc::new(MockAuthorizer::new()),
             clock_at(now),
             codes(),

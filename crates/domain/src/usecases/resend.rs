@@ -3,7 +3,7 @@
 use crate::authz::Acting;
 use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
-use crate::ids::{IdError, UserId};
+use crate::ids::{IdError, NotificationId, UserId};
 use crate::ports::{SaveError, UserWrite};
 use crate::user::UserState;
 
@@ -37,7 +37,7 @@ impl UserService {
         acting: &Acting,
         user_id: &str,
         email: Option<&str>,
-    ) -> Result<ObjectDetails, ResendError> {
+    ) -> Result<(ObjectDetails, NotificationId), ResendError> {
         let id = UserId::parse(user_id).map_err(|e| match e {
             IdError::Empty => ResendError::UserIdMissing,
             other => ResendError::InvalidUserId(other),
@@ -63,9 +63,9 @@ impl UserService {
             }
             let (event, outbox) = self.issue_init_code(&mut user, now);
             events.push(event);
-            let details = user.details();
+            let (details, notification) = (user.details(), outbox.id.clone());
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: Some(outbox) }).await {
-                Ok(()) => return Ok(details),
+                Ok(()) => return Ok((details, notification)),
                 Err(SaveError::Conflict) => continue,
                 Err(SaveError::Unavailable(u)) => return Err(ResendError::Unavailable(u.0)),
                 Err(SaveError::UserNameTaken) => {
@@ -130,7 +130,7 @@ mod tests {
         let (user, old_code) = initial_user();
         let (repo, writes) = repo_with(Some(user));
         let later = T0 + Duration::minutes(5);
-        let details = service(repo, later).resend_initialization(&acting(), "200", None).await.unwrap();
+        let (details, _) = service(repo, later).resend_initialization(&acting(), "200", None).await.unwrap();
         let w = &writes.lock().unwrap()[0];
         assert_eq!(w.expected_sequence, 2);
         let kinds: Vec<_> = w.events.iter().map(|e| (e.sequence, e.event.kind())).collect();
@@ -160,7 +160,7 @@ mod tests {
         let (mut user, _) = initial_user();
         user.email.verified = true;
         let (repo, writes) = repo_with(Some(user));
-        let details =
+        let (details, notification) =
             service(repo, T0).resend_initialization(&acting(), "200", Some(" jane.doe@example.org ")).await.unwrap();
         let w = &writes.lock().unwrap()[0];
         let kinds: Vec<_> = w.events.iter().map(|e| (e.sequence, e.event.kind())).collect();
@@ -168,6 +168,7 @@ mod tests {
         assert_eq!(w.user.email.address.as_str(), "jane.doe@example.org");
         assert!(!w.user.email.verified);
         assert_eq!(w.outbox.as_ref().unwrap().recipient.as_str(), "jane.doe@example.org");
+        assert_eq!(w.outbox.as_ref().unwrap().id, notification);
         assert_eq!(details.sequence, 4);
     }
 
