@@ -42,22 +42,82 @@ impl EmlMailer {
     }
 }
 
+/// One rendered email, ready to be written.
+struct Prepared {
+    message_id: String,
+    name: String,
+    eml: Vec<u8>,
+}
+
+impl EmlMailer {
+    fn prepare(&self, message: &InitMessage) -> Result<Prepared, MailError> {
+        let message_id = format!("{}@onboard", uuid::Uuid::new_v4());
+        let eml = self.render(message, &message_id).map_err(|e| MailError::Permanent(format!("render: {e}")))?;
+        let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        Ok(Prepared { message_id, name: format!("{stamp}-{}.eml", message.notification_id), eml })
+    }
+
+    /// Writes every file in one blocking task: a batch costs one hop to the
+    /// blocking pool, not three per email.
+    async fn write_all(&self, files: Vec<Prepared>) -> Vec<Result<String, MailError>> {
+        let dir = self.dir.clone();
+        let count = files.len();
+        let written = tokio::task::spawn_blocking(move || {
+            let io = |e: std::io::Error| MailError::Transient(format!("{}: {e}", dir.display()));
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                return files.iter().map(|_| Err(io(e.kind().into()))).collect();
+            }
+            files
+                .into_iter()
+                .map(|f| {
+                    // Written under a temporary name and renamed, so a reader never sees half a file.
+                    let tmp = dir.join(format!(".{}.tmp", f.name));
+                    std::fs::write(&tmp, &f.eml).map_err(io)?;
+                    std::fs::rename(&tmp, dir.join(&f.name)).map_err(io)?;
+                    Ok((f.message_id, f.name))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        match written {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| {
+                    r.map(|(message_id, name)| {
+                        tracing::info!(%message_id, file = %name, "init email written");
+                        message_id
+                    })
+                })
+                .collect(),
+            Err(e) => (0..count).map(|_| Err(MailError::Transient(format!("writer task: {e}")))).collect(),
+        }
+    }
+}
+
 #[async_trait]
 impl Mailer for EmlMailer {
     #[tracing::instrument(skip_all, fields(notification = %message.notification_id))]
     async fn send_init(&self, message: &InitMessage) -> Result<String, MailError> {
-        let message_id = format!("{}@onboard", uuid::Uuid::new_v4());
-        let eml = self.render(message, &message_id).map_err(|e| MailError::Permanent(format!("render: {e}")))?;
-        let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        let name = format!("{stamp}-{}.eml", message.notification_id);
-        let io = |e: std::io::Error| MailError::Transient(format!("{}: {e}", self.dir.display()));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        // Written under a temporary name and renamed, so a reader never sees half a file.
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, &eml).await.map_err(io)?;
-        tokio::fs::rename(&tmp, self.dir.join(&name)).await.map_err(io)?;
-        tracing::info!(recipient = %message.recipient, %message_id, file = %name, "init email written");
-        Ok(message_id)
+        self.send_batch(std::slice::from_ref(message))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(MailError::Transient("no result".into())))
+    }
+
+    #[tracing::instrument(skip_all, fields(emails = messages.len()))]
+    async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
+        let prepared: Vec<Result<Prepared, MailError>> = messages.iter().map(|m| self.prepare(m)).collect();
+        let (ok, failed): (Vec<_>, Vec<_>) = prepared.into_iter().enumerate().partition(|(_, p)| p.is_ok());
+        let order: Vec<usize> = ok.iter().map(|(i, _)| *i).collect();
+        let written = self.write_all(ok.into_iter().filter_map(|(_, p)| p.ok()).collect()).await;
+        let mut results: Vec<Option<Result<String, MailError>>> = (0..messages.len()).map(|_| None).collect();
+        for (i, r) in order.into_iter().zip(written) {
+            results[i] = Some(r);
+        }
+        for (i, p) in failed {
+            results[i] = p.err().map(Err);
+        }
+        results.into_iter().map(|r| r.unwrap_or_else(|| Err(MailError::Transient("not written".into())))).collect()
     }
 }
 
@@ -115,6 +175,19 @@ mod tests {
         let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
         assert!(parsed.body_text(0).unwrap().contains("Initialisierung abschliessen"));
         assert_eq!(parsed.subject(), Some(SUBJECT));
+    }
+
+    #[tokio::test]
+    async fn a_batch_writes_one_file_per_email() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = EmlMailer::new(dir.path(), "onboard", "noreply@onboard.example", Default::default());
+        let messages: Vec<_> = (0..3)
+            .map(|i| InitMessage { notification_id: NotificationId::parse(&format!("n-{i}")).unwrap(), ..message(None) })
+            .collect();
+        let results = mailer.send_batch(&messages).await;
+        let ids: std::collections::HashSet<_> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
     #[tokio::test]
