@@ -182,7 +182,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mailer = EmlMailer::new(dir.path(), "onboard", "noreply@onboard.example", Default::default());
         let messages: Vec<_> = (0..3)
-            .map(|i| InitMessage { notification_id: NotificationId::parse(&format!("n-{i}")).unwrap(), ..message(None) })
+            .map(|i| InitMessage {
+                notification_id: NotificationId::parse(&format!("n-{i}")).unwrap(),
+                ..message(None)
+            })
             .collect();
         let results = mailer.send_batch(&messages).await;
         let ids: std::collections::HashSet<_> = results.into_iter().map(Result::unwrap).collect();

@@ -22,7 +22,9 @@ fn message(i: usize) -> InitMessage {
         display_name: format!("User {i}"),
         login_name: format!("user{i}"),
         code: PlainCode::from_stored("ABC123".into()),
-        link: format!("https://id.example.com/ui/login/user/init?userID=u{i}&loginname=user{i}&code=ABC123&orgID=o1&passwordset=false"),
+        link: format!(
+            "https://id.example.com/ui/login/user/init?userID=u{i}&loginname=user{i}&code=ABC123&orgID=o1&passwordset=false"
+        ),
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: None,
     }
