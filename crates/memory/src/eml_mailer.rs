@@ -45,6 +45,7 @@ impl EmlMailer {
 /// One rendered email, ready to be written.
 struct Prepared {
     message_id: String,
+    recipient: String,
     name: String,
     eml: Vec<u8>,
 }
@@ -54,7 +55,8 @@ impl EmlMailer {
         let message_id = format!("{}@onboard", uuid::Uuid::new_v4());
         let eml = self.render(message, &message_id).map_err(|e| MailError::Permanent(format!("render: {e}")))?;
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        Ok(Prepared { message_id, name: format!("{stamp}-{}.eml", message.notification_id), eml })
+        let name = format!("{stamp}-{}.eml", message.notification_id);
+        Ok(Prepared { message_id, recipient: message.recipient.to_string(), name, eml })
     }
 
     /// Writes every file in one blocking task: a batch costs one hop to the
@@ -74,7 +76,7 @@ impl EmlMailer {
                     let tmp = dir.join(format!(".{}.tmp", f.name));
                     std::fs::write(&tmp, &f.eml).map_err(io)?;
                     std::fs::rename(&tmp, dir.join(&f.name)).map_err(io)?;
-                    Ok((f.message_id, f.name))
+                    Ok((f.message_id, f.recipient, f.name))
                 })
                 .collect::<Vec<_>>()
         })
@@ -83,8 +85,8 @@ impl EmlMailer {
             Ok(results) => results
                 .into_iter()
                 .map(|r| {
-                    r.map(|(message_id, name)| {
-                        tracing::info!(%message_id, file = %name, "init email written");
+                    r.map(|(message_id, recipient, name)| {
+                        tracing::info!(%recipient, %message_id, file = %name, "init email written");
                         message_id
                     })
                 })
