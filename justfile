@@ -17,6 +17,6 @@ openapi:
     UPDATE=1 cargo test -p onboard-api --test openapi_drift
 
 # Benchmarks against a trivial endpoint of the same server (needs redis-server);
-# pass flags through, e.g. `just bench --json` or `just bench --users 10000 --memory-users ''`.
+# pass flags through, e.g. `just bench --json` or `just bench --users 10000 --memory-users 1000`.
 bench *ARGS:
     cargo run --release -p onboard-bench -- {{ARGS}}
