@@ -59,6 +59,16 @@ pub fn install(outbox: Option<Arc<dyn OutboxStats>>) -> Result<(), String> {
                 PrometheusBuilder::new().build_recorder().handle()
             }
         };
+        // Histogram samples wait in the recorder until an upkeep folds them
+        // in; without one they would pile up between scrapes (or forever,
+        // when nobody scrapes).
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
         Installed { handle, outbox: RwLock::new(None) }
     });
     if let Some(e) = failed {
@@ -79,7 +89,7 @@ pub async fn track<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
     if !enabled() {
         return next.call(req).await.map(IntoResponse::into_response);
     }
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let started = Instant::now();
     let result = next.call(req).await.map(IntoResponse::into_response);
     let elapsed = started.elapsed().as_secs_f64();
@@ -87,15 +97,50 @@ pub async fn track<E: Endpoint>(next: E, req: Request) -> poem::Result<Response>
         Ok(resp) => (resp.status(), resp.data::<PathPattern>()),
         Err(e) => (e.status(), e.data::<PathPattern>()),
     };
-    let route = pattern.map_or_else(|| UNMATCHED.to_owned(), |p| p.0.to_string());
-    let method = method.as_str().to_owned();
-    metrics::histogram!(DURATION, "route" => route.clone(), "method" => method.clone()).record(elapsed);
-    metrics::counter!(REQUESTS, "route" => route, "method" => method, "code" => status.as_str().to_owned())
-        .increment(1);
+    // Labels without allocating: the route pattern is shared, method and
+    // code are static text.
+    let route: metrics::SharedString =
+        pattern.map_or(metrics::SharedString::const_str(UNMATCHED), |p| p.0.clone().into());
+    metrics::histogram!(DURATION, "route" => route.clone(), "method" => method).record(elapsed);
+    metrics::counter!(REQUESTS, "route" => route, "method" => method, "code" => code_label(status)).increment(1);
     result
 }
 
-/// `GET /metrics`: the Prometheus text format.
+fn method_label(method: &poem::http::Method) -> &'static str {
+    match *method {
+        poem::http::Method::GET => "GET",
+        poem::http::Method::POST => "POST",
+        poem::http::Method::PUT => "PUT",
+        poem::http::Method::DELETE => "DELETE",
+        poem::http::Method::HEAD => "HEAD",
+        poem::http::Method::OPTIONS => "OPTIONS",
+        poem::http::Method::PATCH => "PATCH",
+        _ => "OTHER",
+    }
+}
+
+fn code_label(status: StatusCode) -> metrics::SharedString {
+    const COMMON: [(u16, &str); 13] = [
+        (200, "200"),
+        (303, "303"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (409, "409"),
+        (413, "413"),
+        (429, "429"),
+        (500, "500"),
+        (503, "503"),
+        (504, "504"),
+    ];
+    match COMMON.iter().find(|(c, _)| *c == status.as_u16()) {
+        Some((_, text)) => metrics::SharedString::const_str(text),
+        None => status.as_u16().to_string().into(),
+    }
+}
+
 #[handler]
 pub async fn serve() -> Response {
     let Some(installed) = INSTALLED.get() else {
