@@ -22,7 +22,7 @@ use onboard_redis::testing::RedisServer;
 
 use crate::load::{Outcome, Shape, Target};
 use crate::report::{Delivery, Load, Machine, RedisMemory, Report, Scenario};
-use crate::server::{ServerProcess, ServerSetup};
+use crate::server::{SendGridSetup, ServerProcess, ServerSetup};
 
 #[derive(Debug, Parser)]
 #[command(about = "Benchmarks onboard: resend vs /healthz, delivery, Redis memory, metrics cost")]
@@ -50,8 +50,8 @@ struct Args {
     /// User counts at which to measure Redis memory per user (empty: skip).
     #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
     memory_users: Vec<usize>,
-    /// Mailer the server delivers with. Only the embedded `.eml` mailer exists
-    /// yet; `sendgrid-fake` is the hook for the SendGrid adapter's batched path.
+    /// Also measure delivery from the outbox to a SendGrid-compatible server
+    /// on loopback (`sendgrid-fake`), batched and unbatched.
     #[arg(long, value_enum, default_value = "eml")]
     mailer: MailerKind,
     /// Print the report as JSON.
@@ -83,13 +83,6 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     if let Some(Command::Serve) = args.command {
         return server::serve();
-    }
-    if args.mailer == MailerKind::SendgridFake {
-        eprintln!(
-            "onboard-bench: the SendGrid adapter is not merged yet; once it is, start a SendGrid-compatible \
-             fake on loopback here and point the server at it (see docs/performance.md)"
-        );
-        return std::process::ExitCode::from(2);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(bench(&args)) {
@@ -133,10 +126,46 @@ async fn bench(args: &Args) -> Result<Report, String> {
         scenarios,
         redis_memory,
         metrics_cost,
-        sendgrid: "pending: the batched SendGrid path (target ≥ 10,000 emails/s) is measured once its adapter lands \
-                   (--mailer sendgrid-fake)"
-            .into(),
+        sendgrid: match args.mailer {
+            MailerKind::SendgridFake => {
+                let batched = sendgrid_delivery(args, 1000).await?;
+                let unbatched = sendgrid_delivery(args, 1).await?;
+                format!("outbox → SendGrid fake: batched {batched}; unbatched {unbatched}")
+            }
+            MailerKind::Eml => "not measured (run with --mailer sendgrid-fake)".into(),
+        },
     })
+}
+
+/// Emails per second from the outbox to a SendGrid-compatible server on
+/// loopback: the users are created over the API (each makes an email due)
+/// and the time runs until the last email was accepted. When delivery keeps
+/// up with the creation, the figure is the creation rate: a lower bound.
+async fn sendgrid_delivery(args: &Args, batch: usize) -> Result<String, String> {
+    let users = args.users.min(50_000);
+    progress(&format!("outbox → SendGrid fake, {batch} per call: {users} users"));
+    let fake = onboard_sendgrid::testing::FakeSendGrid::start("SG.bench").await;
+    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let setup = ServerSetup {
+        redis_url: None,
+        metrics: true,
+        sendgrid: Some(SendGridSetup { base_url: fake.base_url.clone(), api_key: fake.api_key.clone(), batch }),
+    };
+    let server = ServerProcess::start(&setup, data.path()).await?;
+    let mails = MailCount { addr: server.addr, data_dir: data.path().to_owned(), metrics: true };
+    let started = Instant::now();
+    let created = preload::users_over_http(server.addr, &server.token, users, args.connections).await?;
+    let created_in = started.elapsed().as_secs_f64();
+    let last = mails.settle(Duration::from_secs(300)).await;
+    let sent = mails.sent().await;
+    let secs = last.saturating_duration_since(started).as_secs_f64().max(created_in);
+    Ok(format!(
+        "{:.0} emails/s ({sent} of {} sent in {secs:.1} s; the users were created at {:.0}/s; {} calls)",
+        sent as f64 / secs,
+        created.len(),
+        created.len() as f64 / created_in,
+        fake.accepted_calls()
+    ))
 }
 
 fn progress(what: &str) {
@@ -152,7 +181,7 @@ async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenar
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     // Dropped after the server (declared first), so the server never loses its Redis mid-run.
     let redis = (store == StoreKind::Redis).then(RedisServer::start);
-    let setup = ServerSetup { redis_url: redis.as_ref().map(RedisServer::url), metrics };
+    let setup = ServerSetup { redis_url: redis.as_ref().map(RedisServer::url), metrics, sendgrid: None };
     let server = ServerProcess::start(&setup, data.path()).await?;
     let addr = server.addr;
     let mails = MailCount { addr, data_dir: data.path().to_owned(), metrics };

@@ -18,11 +18,21 @@ pub struct ServerProcess {
     pub token: String,
 }
 
-/// What runs the server: the store and whether metrics are on.
+/// What runs the server: the store, whether metrics are on, and where
+/// emails go (`.eml` files, or a SendGrid-compatible server).
 #[derive(Debug, Clone)]
 pub struct ServerSetup {
     pub redis_url: Option<String>,
     pub metrics: bool,
+    pub sendgrid: Option<SendGridSetup>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendGridSetup {
+    pub base_url: String,
+    pub api_key: String,
+    /// Recipients per call.
+    pub batch: usize,
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -53,6 +63,14 @@ impl ServerProcess {
         match &setup.redis_url {
             Some(url) => cmd.env("ONBOARD_REDIS_URL", url),
             None => cmd.env_remove("ONBOARD_REDIS_URL"),
+        };
+        cmd.env_remove("ONBOARD_SENDGRID_API_KEY_FILE");
+        match &setup.sendgrid {
+            Some(sg) => cmd
+                .env("ONBOARD_SENDGRID_API_KEY", &sg.api_key)
+                .env("ONBOARD_SENDGRID_BASE_URL", &sg.base_url)
+                .env("ONBOARD_SENDGRID_BATCH", sg.batch.to_string()),
+            None => cmd.env_remove("ONBOARD_SENDGRID_API_KEY"),
         };
         let child = cmd.spawn().map_err(|e| format!("starting the server: {e}"))?;
         let mut server = Self { child, addr, token: String::new() };
