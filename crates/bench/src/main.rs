@@ -6,7 +6,6 @@
 
 mod load;
 mod preload;
-mod redis_memory;
 mod report;
 mod scrape;
 mod server;
@@ -115,7 +114,7 @@ async fn bench(args: &Args) -> Result<Report, String> {
     let mut redis_memory = Vec::new();
     for &users in &args.memory_users {
         progress(&format!("redis memory: writing {users} users through the store"));
-        let bytes_per_user = redis_memory::bytes_per_user(users, 64).await?;
+        let bytes_per_user = onboard_redis::testing::bytes_per_initial_user(users, 64).await?;
         redis_memory.push(RedisMemory { users, bytes_per_user });
     }
     Ok(Report {
