@@ -6,6 +6,8 @@ use crate::ids::OrgId;
 pub enum Permission {
     UserRead,
     UserWrite,
+    /// Organizations, service accounts, grants and tokens: IAM_OWNER only.
+    Administer,
 }
 
 impl Permission {
@@ -13,6 +15,7 @@ impl Permission {
         match self {
             Self::UserRead => "user.read",
             Self::UserWrite => "user.write",
+            Self::Administer => "iam.write",
         }
     }
 }
@@ -66,6 +69,7 @@ impl Role {
         match permission {
             Permission::UserRead => true,
             Permission::UserWrite => !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer),
+            Permission::Administer => self == Self::IamOwner,
         }
     }
 }
@@ -126,6 +130,7 @@ mod tests {
             assert!(role.grants(Permission::UserRead), "{role:?}");
             let writes = !matches!(role, Role::IamOwnerViewer | Role::OrgOwnerViewer);
             assert_eq!(role.grants(Permission::UserWrite), writes, "{role:?}");
+            assert_eq!(role.grants(Permission::Administer), role == Role::IamOwner, "{role:?}");
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("PROJECT_OWNER"), None);

@@ -3,6 +3,7 @@
 //! Everything here is free of I/O. State lives behind the ports in [`ports`];
 //! the use cases in [`usecases`] are the only way the model changes.
 
+pub mod accounts;
 pub mod authz;
 pub mod clock;
 pub mod email;
@@ -15,10 +16,12 @@ pub mod ports;
 pub mod stats;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod throttle;
 pub mod token;
 pub mod usecases;
 pub mod user;
 
+pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
 pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, EmailError};
@@ -27,4 +30,5 @@ pub use ids::{IdError, NotificationId, OrgId, UserId};
 pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
 pub use notifications::{DeliveryState, Notification};
 pub use password::{PasswordHash, PasswordPolicy, PolicyViolation};
+pub use throttle::{ThrottleConfig, ThrottleReason, Throttled};
 pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
+use crate::accounts::{Organization, ServiceAccount};
 use crate::authz::Principal;
 use crate::email::EmailAddress;
 use crate::events::RecordedEvent;
@@ -13,7 +14,13 @@ use crate::notifications::Notification;
 use crate::token::TokenDigest;
 use crate::user::{Language, User};
 
+pub use crate::accounts::TokenRecord;
 pub use crate::clock::Clock;
+pub use limits::{IdempotencyClaim, IdempotencyStore, RateLimiter, StoredAnswer};
+#[cfg(any(test, feature = "mock"))]
+pub use limits::{MockIdempotencyStore, MockRateLimiter};
+
+mod limits;
 
 /// A store could not be used (unreachable, timed out, refused). Retrying may
 /// help; the request changed nothing it cannot finish.
@@ -214,22 +221,8 @@ pub trait Authorizer: Send + Sync {
     async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable>;
 }
 
-/// A personal access token as stored: never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TokenRecord {
-    pub principal: Principal,
-    pub expires_at: Option<OffsetDateTime>,
-    pub revoked: bool,
-}
-
-impl TokenRecord {
-    pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
-        !self.revoked && self.expires_at.is_none_or(|at| now < at)
-    }
-}
-
-/// Where organizations and token digests are kept; what administration
-/// (and the first start) writes and the [`Authorizer`] reads.
+/// Where organizations, service accounts and token digests are kept; what
+/// administration (and the first start) writes and the [`Authorizer`] reads.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Directory: Send + Sync {
@@ -239,11 +232,27 @@ pub trait Directory: Send + Sync {
     /// The organization's name, `None` when it does not exist. Errors: [`Unavailable`].
     async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable>;
 
+    /// Every organization, in no particular order. Errors: [`Unavailable`].
+    async fn organizations(&self) -> Result<Vec<Organization>, Unavailable>;
+
+    /// Stores `account` under its id, replacing any account there. Errors: [`Unavailable`].
+    async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable>;
+
+    /// The account of that id, `None` when there is none. Errors: [`Unavailable`].
+    async fn account(&self, id: &str) -> Result<Option<ServiceAccount>, Unavailable>;
+
+    /// Every service account, in no particular order. Errors: [`Unavailable`].
+    async fn accounts(&self) -> Result<Vec<ServiceAccount>, Unavailable>;
+
     /// Stores a token's record under its digest, replacing any record there.
     async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable>;
 
     /// The record stored under `digest`, valid or not.
     async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable>;
+
+    /// Every token record with its digest, valid or not, in no particular
+    /// order. Errors: [`Unavailable`].
+    async fn tokens(&self) -> Result<Vec<(TokenDigest, TokenRecord)>, Unavailable>;
 
     /// True exactly once per store, for the first caller: whoever gets true
     /// makes the default organization and admin token. Errors: [`Unavailable`].
@@ -253,4 +262,16 @@ pub trait Directory: Send + Sync {
     /// of the init-code hashes, say): `candidate` if none was stored yet,
     /// else the stored one. Errors: [`Unavailable`].
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, Unavailable>;
+}
+
+/// Bearer tokens that are not onboard's own: access tokens (JWTs) of an
+/// identity provider.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait TokenVerifier: Send + Sync {
+    /// The principal `token` stands for. Errors: [`AuthenticateError`]:
+    /// `InvalidToken` for any token it does not accept (malformed, badly
+    /// signed, expired, not yet valid, wrong issuer or audience), without
+    /// saying which; `Unavailable` when its keys cannot be fetched.
+    async fn verify(&self, token: &str) -> Result<Principal, AuthenticateError>;
 }

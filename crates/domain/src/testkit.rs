@@ -261,8 +261,8 @@ async fn outbox_wakes_a_waiting_dispatcher<S: UserRepository + Outbox>(store: &S
 /// Runs every check of the [`Directory`](crate::ports::Directory) port
 /// against `directory`, which must be new (never started).
 pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
-    use crate::authz::{Grant, GrantScope, Principal, Role};
-    use crate::ports::TokenRecord;
+    use crate::accounts::{ServiceAccount, TokenRecord};
+    use crate::authz::{Grant, GrantScope, Role};
     use crate::token::TokenDigest;
 
     let org = directory.create_organization("Acme").await.unwrap();
@@ -270,26 +270,48 @@ pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
     assert_ne!(org, other);
     assert_eq!(directory.organization_name(&org).await.unwrap().as_deref(), Some("Acme"));
     assert_eq!(directory.organization_name(&OrgId::generate()).await.unwrap(), None);
+    let mut orgs: Vec<_> = directory.organizations().await.unwrap().into_iter().map(|o| (o.id, o.name)).collect();
+    orgs.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(orgs, vec![(org.clone(), "Acme".to_owned()), (other.clone(), "Other".to_owned())]);
+
+    assert_eq!(directory.account("kit-1").await.unwrap(), None);
+    let account = ServiceAccount {
+        id: "kit-1".into(),
+        org: org.clone(),
+        name: "Importer".into(),
+        grants: vec![
+            Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer },
+            Grant { scope: GrantScope::Organization(other.clone()), role: Role::OrgUserManager },
+        ],
+        created_at: T0,
+    };
+    directory.put_account(&account).await.unwrap();
+    assert_eq!(directory.account("kit-1").await.unwrap(), Some(account.clone()));
+    let changed = ServiceAccount { grants: vec![], ..account.clone() };
+    directory.put_account(&changed).await.unwrap();
+    assert_eq!(directory.account("kit-1").await.unwrap(), Some(changed.clone()));
+    let second = ServiceAccount { id: "kit-2".into(), org: other.clone(), ..account.clone() };
+    directory.put_account(&second).await.unwrap();
+    let mut ids: Vec<_> = directory.accounts().await.unwrap().into_iter().map(|a| a.id).collect();
+    ids.sort();
+    assert_eq!(ids, ["kit-1", "kit-2"]);
 
     let digest = TokenDigest::of("onb_kit_token");
     assert_eq!(directory.token(&digest).await.unwrap(), None);
+    assert!(directory.tokens().await.unwrap().is_empty());
     let record = TokenRecord {
-        principal: Principal {
-            subject: "kit".into(),
-            home_org: org.clone(),
-            grants: vec![
-                Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer },
-                Grant { scope: GrantScope::Organization(other.clone()), role: Role::OrgUserManager },
-            ],
-        },
-        expires_at: Some(T0),
+        id: "0123456789abcdef".into(),
+        account: "kit-1".into(),
+        created_at: T0,
+        expires_at: Some(T0 + Duration::days(1)),
         revoked: false,
     };
     directory.put_token(&digest, &record).await.unwrap();
     assert_eq!(directory.token(&digest).await.unwrap(), Some(record.clone()));
     let revoked = TokenRecord { revoked: true, ..record };
     directory.put_token(&digest, &revoked).await.unwrap();
-    assert_eq!(directory.token(&digest).await.unwrap(), Some(revoked));
+    assert_eq!(directory.token(&digest).await.unwrap(), Some(revoked.clone()));
+    assert_eq!(directory.tokens().await.unwrap(), vec![(digest, revoked)]);
 
     assert!(directory.claim_first_start().await.unwrap());
     assert!(!directory.claim_first_start().await.unwrap());
@@ -298,4 +320,116 @@ pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
     assert_eq!(first, vec![1; 32]);
     assert_eq!(directory.shared_secret("kit", &[2; 32]).await.unwrap(), first, "the first one stays");
     assert_eq!(directory.shared_secret("other", &[3; 32]).await.unwrap(), vec![3; 32]);
+}
+
+/// Runs every check of the [`RateLimiter`](crate::ports::RateLimiter) port
+/// against `limiter`; keys are made unique per run, so a shared store works.
+pub async fn check_rate_limiter<L: crate::ports::RateLimiter>(limiter: &L) {
+    use std::time::Duration as Std;
+
+    use crate::throttle::{Admission, Limit, Quota};
+
+    let run = UserId::generate();
+    let key = |name: &str| format!("kit:{run}:{name}");
+    let limit = |name: &str, quota| Limit { key: key(name), quota };
+    let t = |secs: i64| T0 + Duration::seconds(secs);
+    let cooldown = Quota::Cooldown { period: Std::from_secs(60) };
+
+    // Cooldown: once per period, counted from the last grant.
+    let user = [limit("user", cooldown)];
+    assert_eq!(limiter.acquire(&user, t(0)).await.unwrap(), Admission::Granted);
+    assert_eq!(limiter.acquire(&user, t(20)).await.unwrap(), Admission::Denied {
+        index: 0,
+        retry_after: Std::from_secs(40)
+    });
+    assert_eq!(limiter.acquire(&user, t(60)).await.unwrap(), Admission::Granted);
+    assert!(matches!(limiter.acquire(&user, t(61)).await.unwrap(), Admission::Denied { index: 0, .. }));
+
+    // Window: `limit` per aligned window; the answer says when it turns.
+    let day = Quota::Window { limit: 2, period: Std::from_secs(86_400) };
+    let rcpt = [limit("rcpt", day)];
+    let morning = t(8 * 3600);
+    assert_eq!(limiter.acquire(&rcpt, morning).await.unwrap(), Admission::Granted);
+    assert_eq!(limiter.acquire(&rcpt, morning).await.unwrap(), Admission::Granted);
+    assert_eq!(limiter.acquire(&rcpt, morning).await.unwrap(), Admission::Denied {
+        index: 0,
+        retry_after: Std::from_secs(16 * 3600)
+    });
+    assert_eq!(limiter.acquire(&rcpt, t(86_400)).await.unwrap(), Admission::Granted, "a new UTC day");
+
+    // Bucket: a burst, then the refill rate.
+    let bucket = [limit("caller", Quota::Bucket { per_second: 2.0, burst: 3 })];
+    for _ in 0..3 {
+        assert_eq!(limiter.acquire(&bucket, t(0)).await.unwrap(), Admission::Granted);
+    }
+    match limiter.acquire(&bucket, t(0)).await.unwrap() {
+        Admission::Denied { index: 0, retry_after } => {
+            assert!(retry_after > Std::ZERO && retry_after <= Std::from_millis(500), "{retry_after:?}")
+        }
+        other => panic!("the empty bucket admitted: {other:?}"),
+    }
+    let half = t(0) + Duration::milliseconds(500);
+    assert_eq!(limiter.acquire(&bucket, half).await.unwrap(), Admission::Granted, "refilled one");
+    assert!(matches!(limiter.acquire(&bucket, half).await.unwrap(), Admission::Denied { .. }));
+
+    // All or none: a denied limit charges none of the others.
+    let pair = [limit("pair-free", Quota::Window { limit: 1, period: Std::from_secs(3600) }), user[0].clone()];
+    assert_eq!(limiter.acquire(&pair, t(62)).await.unwrap(), Admission::Denied {
+        index: 1,
+        retry_after: Std::from_secs(58)
+    });
+    let free_alone = [pair[0].clone()];
+    assert_eq!(limiter.acquire(&free_alone, t(62)).await.unwrap(), Admission::Granted, "was not charged");
+    assert!(matches!(limiter.acquire(&pair, t(200)).await.unwrap(), Admission::Denied { index: 0, .. }));
+    assert_eq!(limiter.acquire(&user, t(200)).await.unwrap(), Admission::Granted, "was not charged either");
+
+    // Keys are independent.
+    let other_user = [limit("other-user", cooldown)];
+    assert_eq!(limiter.acquire(&other_user, t(200)).await.unwrap(), Admission::Granted);
+    assert_eq!(limiter.acquire(&[], t(0)).await.unwrap(), Admission::Granted);
+}
+
+/// Runs every check of the [`IdempotencyStore`](crate::ports::IdempotencyStore)
+/// port against `store`; keys are made unique per run, so a shared store works.
+pub async fn check_idempotency_store<S: crate::ports::IdempotencyStore>(store: &S) {
+    use crate::ports::{IdempotencyClaim, StoredAnswer};
+
+    let run = UserId::generate();
+    let key = format!("kit:{run}:a");
+    let (mine, theirs) = ([1u8; 32], [2u8; 32]);
+    let hold = Duration::seconds(30);
+    let keep = Duration::hours(24);
+    let answer = StoredAnswer {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into()), ("x-n".into(), "1".into())],
+        body: br#"{"ok":true}"#.to_vec(),
+    };
+
+    assert_eq!(store.claim(&key, &mine, T0, hold).await.unwrap(), IdempotencyClaim::Fresh);
+    assert_eq!(store.claim(&key, &mine, T0, hold).await.unwrap(), IdempotencyClaim::InFlight);
+    assert_eq!(store.claim(&key, &theirs, T0, hold).await.unwrap(), IdempotencyClaim::Mismatch);
+    store.complete(&key, &mine, &answer, T0, keep).await.unwrap();
+    let later = T0 + Duration::hours(23);
+    assert_eq!(store.claim(&key, &mine, later, hold).await.unwrap(), IdempotencyClaim::Replay(answer.clone()));
+    assert_eq!(store.claim(&key, &theirs, later, hold).await.unwrap(), IdempotencyClaim::Mismatch);
+    store.release(&key, &mine).await.unwrap();
+    assert_eq!(
+        store.claim(&key, &mine, later, hold).await.unwrap(),
+        IdempotencyClaim::Replay(answer.clone()),
+        "release leaves answers alone"
+    );
+
+    // A released hold frees the key; a hold of another fingerprint is kept.
+    let key_b = format!("kit:{run}:b");
+    assert_eq!(store.claim(&key_b, &mine, T0, hold).await.unwrap(), IdempotencyClaim::Fresh);
+    store.release(&key_b, &theirs).await.unwrap();
+    assert_eq!(store.claim(&key_b, &mine, T0, hold).await.unwrap(), IdempotencyClaim::InFlight);
+    store.release(&key_b, &mine).await.unwrap();
+    assert_eq!(store.claim(&key_b, &theirs, T0, hold).await.unwrap(), IdempotencyClaim::Fresh);
+
+    // A hold that ran out (its request died) frees the key.
+    let key_c = format!("kit:{run}:c");
+    assert_eq!(store.claim(&key_c, &mine, T0, hold).await.unwrap(), IdempotencyClaim::Fresh);
+    let after_hold = T0 + Duration::seconds(31);
+    assert_eq!(store.claim(&key_c, &theirs, after_hold, hold).await.unwrap(), IdempotencyClaim::Fresh);
 }

@@ -1,42 +1,66 @@
-//! Organizations and personal access tokens: administration, and the
-//! [`Authorizer`] that checks bearer tokens against the [`Directory`].
+//! Organizations, service accounts and personal access tokens:
+//! administration, and the [`Authorizer`] that checks bearer tokens against
+//! the [`Directory`] (and, for tokens that are not onboard's own, a
+//! [`TokenVerifier`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::accounts::{Organization, ServiceAccount, TokenRecord};
 use crate::authz::{Grant, GrantScope, Principal, Role};
 use crate::clock::Clock;
-use crate::ids::OrgId;
-use crate::ports::{AuthenticateError, Authorizer, Directory, TokenRecord, Unavailable};
-use crate::token::{TokenDigest, generate_token};
+use crate::ids::{OrgId, UserId};
+use crate::ports::{AuthenticateError, Authorizer, Directory, TokenVerifier, Unavailable};
+use crate::token::{TOKEN_PREFIX, TokenDigest, generate_token};
 
-/// Checks personal access tokens: by digest, against expiry and revocation.
+/// Checks bearer tokens: onboard's personal access tokens by digest (against
+/// expiry, revocation and their account), anything else with the configured
+/// [`TokenVerifier`].
 #[derive(Clone)]
 pub struct TokenAuthorizer {
     directory: Arc<dyn Directory>,
     clock: Arc<dyn Clock>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
 }
 
 impl std::fmt::Debug for TokenAuthorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenAuthorizer").finish_non_exhaustive()
+        f.debug_struct("TokenAuthorizer").field("verifier", &self.verifier.is_some()).finish_non_exhaustive()
     }
 }
 
 impl TokenAuthorizer {
     pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
-        Self { directory, clock }
+        Self { directory, clock, verifier: None }
+    }
+
+    /// Also accepts the tokens `verifier` accepts (JWTs of an identity provider).
+    pub fn with_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
     }
 }
 
 #[async_trait]
 impl Authorizer for TokenAuthorizer {
     async fn authenticate(&self, token: &str) -> Result<Principal, AuthenticateError> {
-        match self.directory.token(&TokenDigest::of(token)).await? {
-            Some(record) if record.is_valid_at(self.clock.now()) => Ok(record.principal),
-            _ => Err(AuthenticateError::InvalidToken),
+        if !token.starts_with(TOKEN_PREFIX) {
+            return match &self.verifier {
+                Some(verifier) => verifier.verify(token).await,
+                None => Err(AuthenticateError::InvalidToken),
+            };
+        }
+        let Some(record) = self.directory.token(&TokenDigest::of(token)).await? else {
+            return Err(AuthenticateError::InvalidToken);
+        };
+        if !record.is_valid_at(self.clock.now()) {
+            return Err(AuthenticateError::InvalidToken);
+        }
+        match self.directory.account(&record.account).await? {
+            Some(account) => Ok(account.principal()),
+            None => Err(AuthenticateError::InvalidToken),
         }
     }
 
@@ -63,10 +87,55 @@ impl std::fmt::Debug for FirstStart {
     }
 }
 
-/// Administration of organizations and tokens.
+/// A token just issued: the only time the token itself is seen.
+#[derive(Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub record: TokenRecord,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken").field("record", &self.record).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    #[error("organization {0} does not exist")]
+    UnknownOrganization(String),
+    #[error("service account {0} does not exist")]
+    UnknownAccount(String),
+    #[error("token {0} does not exist")]
+    UnknownToken(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<Unavailable> for AdminError {
+    fn from(u: Unavailable) -> Self {
+        Self::Unavailable(u.0)
+    }
+}
+
+/// Longest organization or account name.
+pub const MAX_NAME_CHARS: usize = 200;
+
+fn check_name(name: &str) -> Result<String, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(format!("name: 1 to {MAX_NAME_CHARS} printable characters")));
+    }
+    Ok(name.to_owned())
+}
+
+/// Administration of organizations, service accounts, grants and tokens.
 #[derive(Clone)]
 pub struct Administration {
     directory: Arc<dyn Directory>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Administration {
@@ -76,31 +145,151 @@ impl std::fmt::Debug for Administration {
 }
 
 impl Administration {
-    pub fn new(directory: Arc<dyn Directory>) -> Self {
-        Self { directory }
+    pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
+        Self { directory, clock }
     }
 
-    pub async fn create_organization(&self, name: &str) -> Result<OrgId, Unavailable> {
-        self.directory.create_organization(name).await
+    #[tracing::instrument(skip(self))]
+    pub async fn create_organization(&self, name: &str) -> Result<OrgId, AdminError> {
+        let name = check_name(name)?;
+        Ok(self.directory.create_organization(&name).await?)
     }
 
-    /// Issues a token; it is returned once and only its digest is stored.
-    #[tracing::instrument(skip(self, grants), fields(org = %home_org))]
-    pub async fn issue_token(
+    /// Every organization, by name.
+    pub async fn organizations(&self) -> Result<Vec<Organization>, AdminError> {
+        let mut orgs = self.directory.organizations().await?;
+        orgs.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        Ok(orgs)
+    }
+
+    async fn existing_org(&self, org: &OrgId) -> Result<(), AdminError> {
+        match self.directory.organization_name(org).await? {
+            Some(_) => Ok(()),
+            None => Err(AdminError::UnknownOrganization(org.to_string())),
+        }
+    }
+
+    async fn existing_account(&self, id: &str) -> Result<ServiceAccount, AdminError> {
+        self.directory.account(id).await?.ok_or_else(|| AdminError::UnknownAccount(id.to_owned()))
+    }
+
+    /// A new service account of `org`, without grants.
+    #[tracing::instrument(skip(self), fields(org = %org))]
+    pub async fn create_service_account(&self, org: &OrgId, name: &str) -> Result<ServiceAccount, AdminError> {
+        let name = check_name(name)?;
+        self.existing_org(org).await?;
+        let account = ServiceAccount {
+            id: UserId::generate().to_string(),
+            org: org.clone(),
+            name,
+            grants: Vec::new(),
+            created_at: self.clock.now(),
+        };
+        self.directory.put_account(&account).await?;
+        Ok(account)
+    }
+
+    /// Service accounts, by organization and name; of `org` only when given.
+    pub async fn service_accounts(&self, org: Option<&OrgId>) -> Result<Vec<ServiceAccount>, AdminError> {
+        let mut accounts = self.directory.accounts().await?;
+        accounts.retain(|a| org.is_none_or(|o| &a.org == o));
+        accounts.sort_by(|a, b| (&a.org, &a.name, &a.id).cmp(&(&b.org, &b.name, &b.id)));
+        Ok(accounts)
+    }
+
+    /// Grants `role` to the account: instance roles (IAM_*) instance-wide,
+    /// organization roles (ORG_*) in `org`. Granting a held role changes nothing.
+    #[tracing::instrument(skip(self))]
+    pub async fn grant(&self, account: &str, role: Role, org: Option<&OrgId>) -> Result<ServiceAccount, AdminError> {
+        let scope = self.scope_of(role, org).await?;
+        let mut account = self.existing_account(account).await?;
+        let grant = Grant { scope, role };
+        if !account.grants.contains(&grant) {
+            account.grants.push(grant);
+            self.directory.put_account(&account).await?;
+        }
+        Ok(account)
+    }
+
+    /// Takes `role` (in `org`, for organization roles) from the account.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_grant(
         &self,
-        subject: &str,
-        home_org: &OrgId,
-        grants: Vec<Grant>,
-        expires_at: Option<OffsetDateTime>,
-    ) -> Result<String, Unavailable> {
-        let (token, digest) = generate_token();
-        let principal = Principal { subject: subject.to_owned(), home_org: home_org.clone(), grants };
-        self.directory.put_token(&digest, &TokenRecord { principal, expires_at, revoked: false }).await?;
-        Ok(token)
+        account: &str,
+        role: Role,
+        org: Option<&OrgId>,
+    ) -> Result<ServiceAccount, AdminError> {
+        let scope = self.scope_of(role, org).await?;
+        let mut account = self.existing_account(account).await?;
+        let before = account.grants.len();
+        account.grants.retain(|g| !(g.role == role && g.scope == scope));
+        if account.grants.len() != before {
+            self.directory.put_account(&account).await?;
+        }
+        Ok(account)
     }
 
-    /// Revokes `token`; returns whether it was known.
-    pub async fn revoke_token(&self, token: &str) -> Result<bool, Unavailable> {
+    async fn scope_of(&self, role: Role, org: Option<&OrgId>) -> Result<GrantScope, AdminError> {
+        match (role.is_instance_role(), org) {
+            (true, None) => Ok(GrantScope::Instance),
+            (true, Some(_)) => Err(AdminError::Invalid(format!("{} holds instance-wide; name no organization", role.as_str()))),
+            (false, Some(org)) => {
+                self.existing_org(org).await?;
+                Ok(GrantScope::Organization(org.clone()))
+            }
+            (false, None) => Err(AdminError::Invalid(format!("{} holds in an organization; name one", role.as_str()))),
+        }
+    }
+
+    /// Issues a token for the account; the token is returned once and only
+    /// its digest is stored. `expires_at` must lie in the future.
+    #[tracing::instrument(skip(self))]
+    pub async fn issue_pat(
+        &self,
+        account: &str,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<IssuedToken, AdminError> {
+        let now = self.clock.now();
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(AdminError::Invalid("expiration: must lie in the future".into()));
+        }
+        let account = self.existing_account(account).await?;
+        let (token, digest) = generate_token();
+        let record =
+            TokenRecord { id: token_id(&digest), account: account.id, created_at: now, expires_at, revoked: false };
+        self.directory.put_token(&digest, &record).await?;
+        Ok(IssuedToken { token, record })
+    }
+
+    /// Tokens (never the tokens themselves), of `account` only when given,
+    /// oldest first.
+    pub async fn tokens(&self, account: Option<&str>) -> Result<Vec<TokenRecord>, AdminError> {
+        let mut tokens: Vec<TokenRecord> = self
+            .directory
+            .tokens()
+            .await?
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| account.is_none_or(|a| r.account == a))
+            .collect();
+        tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(tokens)
+    }
+
+    /// Revokes the token whose public id is `id`; revoking twice is harmless.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_pat(&self, id: &str) -> Result<TokenRecord, AdminError> {
+        let found = self.directory.tokens().await?.into_iter().find(|(_, r)| r.id == id);
+        let Some((digest, mut record)) = found else { return Err(AdminError::UnknownToken(id.to_owned())) };
+        if !record.revoked {
+            record.revoked = true;
+            self.directory.put_token(&digest, &record).await?;
+        }
+        Ok(record)
+    }
+
+    /// Revokes `token` itself; returns whether it was known.
+    pub async fn revoke_token(&self, token: &str) -> Result<bool, AdminError> {
         let digest = TokenDigest::of(token);
         let Some(mut record) = self.directory.token(&digest).await? else { return Ok(false) };
         record.revoked = true;
@@ -108,9 +297,30 @@ impl Administration {
         Ok(true)
     }
 
-    /// On a store nobody started before: the default organization and an
-    /// IAM_OWNER token. `None` on every later start (of any node).
-    pub async fn first_start(&self) -> Result<Option<FirstStart>, Unavailable> {
+    /// A service account named `name` in `org` holding `grants`, and a token
+    /// for it: one step for tests and scripts.
+    pub async fn issue_token(
+        &self,
+        name: &str,
+        org: &OrgId,
+        grants: Vec<Grant>,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<String, AdminError> {
+        let mut account = self.create_service_account(org, name).await?;
+        account.grants = grants;
+        self.directory.put_account(&account).await?;
+        let (token, digest) = generate_token();
+        let now = self.clock.now();
+        let record =
+            TokenRecord { id: token_id(&digest), account: account.id, created_at: now, expires_at, revoked: false };
+        self.directory.put_token(&digest, &record).await?;
+        Ok(token)
+    }
+
+    /// On a store nobody started before: the default organization, an
+    /// `admin` service account holding IAM_OWNER and its token. `None` on
+    /// every later start (of any node).
+    pub async fn first_start(&self) -> Result<Option<FirstStart>, AdminError> {
         if !self.directory.claim_first_start().await? {
             return Ok(None);
         }
@@ -122,30 +332,55 @@ impl Administration {
     }
 }
 
+/// A token's public id: the first 16 hex digits of its digest's own digest,
+/// so it reveals nothing of the token and cannot be used to look it up.
+fn token_id(digest: &TokenDigest) -> String {
+    use sha2::{Digest, Sha256};
+    let again = Sha256::digest(digest.0);
+    again[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
     use std::sync::Mutex;
 
     use super::*;
-    use crate::ports::MockDirectory;
+    use crate::ports::{MockDirectory, MockTokenVerifier};
     use crate::usecases::test_support::{T0, clock_at};
 
-    /// A directory mock that keeps tokens and organizations in maps.
+    /// A directory mock that keeps organizations, accounts and tokens in maps.
     fn directory() -> MockDirectory {
-        let tokens = Arc::new(Mutex::new(std::collections::HashMap::new()));
-        let orgs = Arc::new(Mutex::new(std::collections::HashMap::new()));
+        let tokens = Arc::new(Mutex::new(HashMap::new()));
+        let orgs = Arc::new(Mutex::new(HashMap::new()));
+        let accounts = Arc::new(Mutex::new(HashMap::<String, ServiceAccount>::new()));
         let mut dir = MockDirectory::new();
         let t = tokens.clone();
         dir.expect_put_token().returning(move |d, r| {
             t.lock().unwrap().insert(d.clone(), r.clone());
             Ok(())
         });
-        dir.expect_token().returning(move |d| Ok(tokens.lock().unwrap().get(d).cloned()));
+        let t = tokens.clone();
+        dir.expect_token().returning(move |d| Ok(t.lock().unwrap().get(d).cloned()));
+        dir.expect_tokens()
+            .returning(move || Ok(tokens.lock().unwrap().iter().map(|(d, r)| (d.clone(), r.clone())).collect()));
+        let a = accounts.clone();
+        dir.expect_put_account().returning(move |acc| {
+            a.lock().unwrap().insert(acc.id.clone(), acc.clone());
+            Ok(())
+        });
+        let a = accounts.clone();
+        dir.expect_account().returning(move |id| Ok(a.lock().unwrap().get(id).cloned()));
+        dir.expect_accounts().returning(move || Ok(accounts.lock().unwrap().values().cloned().collect()));
         let o = orgs.clone();
         dir.expect_create_organization().returning(move |name| {
             let id = OrgId::generate();
             o.lock().unwrap().insert(id.clone(), name.to_owned());
             Ok(id)
+        });
+        let o = orgs.clone();
+        dir.expect_organizations().returning(move || {
+            Ok(o.lock().unwrap().iter().map(|(id, name)| Organization { id: id.clone(), name: name.clone() }).collect())
         });
         dir.expect_organization_name().returning(move |id| Ok(orgs.lock().unwrap().get(id).cloned()));
         let first = Mutex::new(true);
@@ -154,11 +389,14 @@ mod tests {
         dir
     }
 
+    fn setup() -> (Administration, TokenAuthorizer) {
+        let dir: Arc<dyn Directory> = Arc::new(directory());
+        (Administration::new(dir.clone(), clock_at(T0)), TokenAuthorizer::new(dir, clock_at(T0)))
+    }
+
     #[tokio::test]
     async fn issued_tokens_authenticate_until_revoked_or_expired() {
-        let dir: Arc<dyn Directory> = Arc::new(directory());
-        let admin = Administration::new(dir.clone());
-        let auth = TokenAuthorizer::new(dir.clone(), clock_at(T0));
+        let (admin, auth) = setup();
         let org = admin.create_organization("Acme").await.unwrap();
         let token = admin.issue_token("svc", &org, vec![], None).await.unwrap();
         assert_eq!(auth.authenticate(&token).await.unwrap().home_org, org);
@@ -172,14 +410,83 @@ mod tests {
         let expiring = admin.issue_token("svc", &org, vec![], Some(T0)).await.unwrap();
         assert_eq!(auth.authenticate(&expiring).await, Err(AuthenticateError::InvalidToken));
         assert_eq!(auth.authenticate("onb_never_issued").await, Err(AuthenticateError::InvalidToken));
+        assert_eq!(auth.authenticate("eyJ.not.onboard").await, Err(AuthenticateError::InvalidToken));
+    }
+
+    #[tokio::test]
+    async fn accounts_grants_and_tokens_are_administered() {
+        let (admin, auth) = setup();
+        let acme = admin.create_organization(" Acme ").await.unwrap();
+        let other = admin.create_organization("Other").await.unwrap();
+        assert_eq!(admin.organizations().await.unwrap().iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), [
+            "Acme", "Other"
+        ]);
+        assert!(matches!(admin.create_organization("  ").await, Err(AdminError::Invalid(_))));
+
+        let bot = admin.create_service_account(&acme, "importer").await.unwrap();
+        let unknown = OrgId::parse("nope").unwrap();
+        assert_eq!(
+            admin.create_service_account(&unknown, "x").await,
+            Err(AdminError::UnknownOrganization("nope".into()))
+        );
+        let issued = admin.issue_pat(&bot.id, Some(T0 + time::Duration::days(30))).await.unwrap();
+        assert!(!format!("{issued:?}").contains(&issued.token));
+        let principal = auth.authenticate(&issued.token).await.unwrap();
+        assert_eq!((principal.subject.as_str(), &principal.home_org), (bot.id.as_str(), &acme));
+        assert!(principal.grants.is_empty());
+
+        // Grants reach tokens issued before them.
+        admin.grant(&bot.id, Role::OrgUserManager, Some(&other)).await.unwrap();
+        admin.grant(&bot.id, Role::OrgUserManager, Some(&other)).await.unwrap();
+        admin.grant(&bot.id, Role::IamOwnerViewer, None).await.unwrap();
+        let principal = auth.authenticate(&issued.token).await.unwrap();
+        assert_eq!(principal.grants, vec![
+            Grant { scope: GrantScope::Organization(other.clone()), role: Role::OrgUserManager },
+            Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer },
+        ]);
+        assert!(matches!(admin.grant(&bot.id, Role::IamOwner, Some(&acme)).await, Err(AdminError::Invalid(_))));
+        assert!(matches!(admin.grant(&bot.id, Role::OrgOwner, None).await, Err(AdminError::Invalid(_))));
+        assert!(matches!(
+            admin.grant(&bot.id, Role::OrgOwner, Some(&unknown)).await,
+            Err(AdminError::UnknownOrganization(_))
+        ));
+        assert!(matches!(admin.grant("ghost", Role::IamOwner, None).await, Err(AdminError::UnknownAccount(_))));
+        let after = admin.revoke_grant(&bot.id, Role::IamOwnerViewer, None).await.unwrap();
+        assert_eq!(after.grants.len(), 1);
+
+        assert!(matches!(admin.issue_pat(&bot.id, Some(T0)).await, Err(AdminError::Invalid(_))));
+        let listed = admin.tokens(Some(&bot.id)).await.unwrap();
+        assert_eq!(listed, vec![issued.record.clone()]);
+        assert_eq!(admin.service_accounts(Some(&acme)).await.unwrap().len(), 1);
+        assert!(admin.service_accounts(Some(&other)).await.unwrap().is_empty());
+
+        let revoked = admin.revoke_pat(&issued.record.id).await.unwrap();
+        assert!(revoked.revoked);
+        assert!(admin.revoke_pat(&issued.record.id).await.unwrap().revoked, "twice is harmless");
+        assert_eq!(auth.authenticate(&issued.token).await, Err(AuthenticateError::InvalidToken));
+        assert!(matches!(admin.revoke_pat("0000").await, Err(AdminError::UnknownToken(_))));
+    }
+
+    #[tokio::test]
+    async fn other_tokens_go_to_the_verifier() {
+        let dir: Arc<dyn Directory> = Arc::new(directory());
+        let mut verifier = MockTokenVerifier::new();
+        let principal = Principal { subject: "jwt".into(), home_org: OrgId::parse("9").unwrap(), grants: vec![] };
+        let p = principal.clone();
+        verifier.expect_verify().returning(move |t| {
+            if t == "eyJ.good.sig" { Ok(p.clone()) } else { Err(AuthenticateError::InvalidToken) }
+        });
+        let auth = TokenAuthorizer::new(dir, clock_at(T0)).with_verifier(Arc::new(verifier));
+        assert_eq!(auth.authenticate("eyJ.good.sig").await, Ok(principal));
+        assert_eq!(auth.authenticate("eyJ.bad.sig").await, Err(AuthenticateError::InvalidToken));
+        // Onboard's own tokens never reach the verifier.
+        assert_eq!(auth.authenticate("onb_unknown").await, Err(AuthenticateError::InvalidToken));
     }
 
     #[tokio::test]
     async fn the_first_start_happens_once() {
-        let dir: Arc<dyn Directory> = Arc::new(directory());
-        let admin = Administration::new(dir.clone());
+        let (admin, auth) = setup();
         let first = admin.first_start().await.unwrap().unwrap();
-        let auth = TokenAuthorizer::new(dir, clock_at(T0));
         let principal = auth.authenticate(&first.admin_token).await.unwrap();
         assert_eq!(principal.home_org, first.org);
         assert_eq!(principal.grants, vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }]);

@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub use authorize::AuthorizeError;
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
-pub use directory::{Administration, FirstStart, TokenAuthorizer};
+pub use directory::{AdminError, Administration, FirstStart, IssuedToken, TokenAuthorizer};
 pub use get_user::GetUserError;
 pub use init_page::{InitPageContext, InitPageError, InitPageState};
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
