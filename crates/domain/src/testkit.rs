@@ -338,10 +338,10 @@ pub async fn check_rate_limiter<L: crate::ports::RateLimiter>(limiter: &L) {
     // Cooldown: once per period, counted from the last grant.
     let user = [limit("user", cooldown)];
     assert_eq!(limiter.acquire(&user, t(0)).await.unwrap(), Admission::Granted);
-    assert_eq!(limiter.acquire(&user, t(20)).await.unwrap(), Admission::Denied {
-        index: 0,
-        retry_after: Std::from_secs(40)
-    });
+    assert_eq!(
+        limiter.acquire(&user, t(20)).await.unwrap(),
+        Admission::Denied { index: 0, retry_after: Std::from_secs(40) }
+    );
     assert_eq!(limiter.acquire(&user, t(60)).await.unwrap(), Admission::Granted);
     assert!(matches!(limiter.acquire(&user, t(61)).await.unwrap(), Admission::Denied { index: 0, .. }));
 
@@ -351,10 +351,10 @@ pub async fn check_rate_limiter<L: crate::ports::RateLimiter>(limiter: &L) {
     let morning = t(8 * 3600);
     assert_eq!(limiter.acquire(&rcpt, morning).await.unwrap(), Admission::Granted);
     assert_eq!(limiter.acquire(&rcpt, morning).await.unwrap(), Admission::Granted);
-    assert_eq!(limiter.acquire(&rcpt, morning).await.unwrap(), Admission::Denied {
-        index: 0,
-        retry_after: Std::from_secs(16 * 3600)
-    });
+    assert_eq!(
+        limiter.acquire(&rcpt, morning).await.unwrap(),
+        Admission::Denied { index: 0, retry_after: Std::from_secs(16 * 3600) }
+    );
     assert_eq!(limiter.acquire(&rcpt, t(86_400)).await.unwrap(), Admission::Granted, "a new UTC day");
 
     // Bucket: a burst, then the refill rate.
@@ -374,10 +374,10 @@ pub async fn check_rate_limiter<L: crate::ports::RateLimiter>(limiter: &L) {
 
     // All or none: a denied limit charges none of the others.
     let pair = [limit("pair-free", Quota::Window { limit: 1, period: Std::from_secs(3600) }), user[0].clone()];
-    assert_eq!(limiter.acquire(&pair, t(62)).await.unwrap(), Admission::Denied {
-        index: 1,
-        retry_after: Std::from_secs(58)
-    });
+    assert_eq!(
+        limiter.acquire(&pair, t(62)).await.unwrap(),
+        Admission::Denied { index: 1, retry_after: Std::from_secs(58) }
+    );
     let free_alone = [pair[0].clone()];
     assert_eq!(limiter.acquire(&free_alone, t(62)).await.unwrap(), Admission::Granted, "was not charged");
     assert!(matches!(limiter.acquire(&pair, t(200)).await.unwrap(), Admission::Denied { index: 0, .. }));

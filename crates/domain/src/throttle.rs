@@ -77,13 +77,19 @@ pub struct ThrottleConfig {
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
-        Self { resend_cooldown: Duration::from_secs(60), recipient_daily_cap: 10, caller_rate: 100.0, caller_burst: 200 }
+        Self {
+            resend_cooldown: Duration::from_secs(60),
+            recipient_daily_cap: 10,
+            caller_rate: 100.0,
+            caller_burst: 200,
+        }
     }
 }
 
 impl ThrottleConfig {
     /// Every limit off.
-    pub const OFF: Self = Self { resend_cooldown: Duration::ZERO, recipient_daily_cap: 0, caller_rate: 0.0, caller_burst: 0 };
+    pub const OFF: Self =
+        Self { resend_cooldown: Duration::ZERO, recipient_daily_cap: 0, caller_rate: 0.0, caller_burst: 0 };
 
     pub(crate) fn caller_limit(&self, subject: &str) -> Option<Limit> {
         (self.caller_rate > 0.0 && self.caller_burst > 0).then(|| Limit {

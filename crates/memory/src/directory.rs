@@ -1,17 +1,18 @@
-//! Organizations and token digests, in process memory.
+//! Organizations, service accounts and token digests, in process memory.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use onboard_domain::OrgId;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
+use onboard_domain::{OrgId, Organization, ServiceAccount};
 
 #[derive(Default)]
 struct State {
     organizations: HashMap<OrgId, String>,
+    accounts: HashMap<String, ServiceAccount>,
     tokens: HashMap<TokenDigest, TokenRecord>,
     secrets: HashMap<String, Vec<u8>>,
 }
@@ -28,6 +29,7 @@ impl std::fmt::Debug for InMemoryDirectory {
         let state = self.lock();
         f.debug_struct("InMemoryDirectory")
             .field("organizations", &state.organizations.len())
+            .field("accounts", &state.accounts.len())
             .field("tokens", &state.tokens.len())
             .finish()
     }
@@ -55,6 +57,24 @@ impl Directory for InMemoryDirectory {
         Ok(self.lock().organizations.get(org).cloned())
     }
 
+    async fn organizations(&self) -> Result<Vec<Organization>, Unavailable> {
+        let state = self.lock();
+        Ok(state.organizations.iter().map(|(id, name)| Organization { id: id.clone(), name: name.clone() }).collect())
+    }
+
+    async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable> {
+        self.lock().accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+
+    async fn account(&self, id: &str) -> Result<Option<ServiceAccount>, Unavailable> {
+        Ok(self.lock().accounts.get(id).cloned())
+    }
+
+    async fn accounts(&self) -> Result<Vec<ServiceAccount>, Unavailable> {
+        Ok(self.lock().accounts.values().cloned().collect())
+    }
+
     async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable> {
         self.lock().tokens.insert(digest.clone(), record.clone());
         Ok(())
@@ -62,6 +82,10 @@ impl Directory for InMemoryDirectory {
 
     async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable> {
         Ok(self.lock().tokens.get(digest).cloned())
+    }
+
+    async fn tokens(&self) -> Result<Vec<(TokenDigest, TokenRecord)>, Unavailable> {
+        Ok(self.lock().tokens.iter().map(|(d, r)| (d.clone(), r.clone())).collect())
     }
 
     async fn claim_first_start(&self) -> Result<bool, Unavailable> {

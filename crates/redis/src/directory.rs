@@ -1,11 +1,12 @@
-//! Organizations and token digests on Redis: one key each.
+//! Organizations, service accounts and token digests on Redis: a hash each,
+//! under one tag, so listing them is one command.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use onboard_domain::OrgId;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
+use onboard_domain::{OrgId, Organization, ServiceAccount};
 use redis::AsyncCommands;
 
 use crate::codec::{decode, encode};
@@ -23,13 +24,25 @@ impl RedisDirectory {
     }
 }
 
+fn digest_from_hex(hex: &str) -> Result<TokenDigest, Unavailable> {
+    let bad = || Unavailable(format!("stored token digest {hex:?} is not 64 hex digits"));
+    if hex.len() != 64 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
+    }
+    Ok(TokenDigest(out))
+}
+
 #[async_trait]
 impl Directory for RedisDirectory {
     async fn create_organization(&self, name: &str) -> Result<OrgId, Unavailable> {
         let mut conn = self.redis.conn();
         loop {
             let id = OrgId::generate();
-            let made: bool = self.redis.run(conn.set_nx(Keys::organization(&id), name)).await?;
+            let made: bool = self.redis.run(conn.hset_nx(Keys::ORGANIZATIONS, id.as_str(), name)).await?;
             if made {
                 return Ok(id);
             }
@@ -38,18 +51,52 @@ impl Directory for RedisDirectory {
 
     async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable> {
         let mut conn = self.redis.conn();
-        self.redis.run(conn.get(Keys::organization(org))).await
+        self.redis.run(conn.hget(Keys::ORGANIZATIONS, org.as_str())).await
+    }
+
+    async fn organizations(&self) -> Result<Vec<Organization>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let all: Vec<(String, String)> = self.redis.run(conn.hgetall(Keys::ORGANIZATIONS)).await?;
+        all.into_iter()
+            .map(|(id, name)| {
+                let id = OrgId::parse(&id).map_err(|e| Unavailable(format!("stored organization id: {e}")))?;
+                Ok(Organization { id, name })
+            })
+            .collect()
+    }
+
+    async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable> {
+        let mut conn = self.redis.conn();
+        self.redis.run(conn.hset(Keys::ACCOUNTS, &account.id, encode(account))).await
+    }
+
+    async fn account(&self, id: &str) -> Result<Option<ServiceAccount>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Option<Vec<u8>> = self.redis.run(conn.hget(Keys::ACCOUNTS, id)).await?;
+        raw.map(|bytes| decode(&bytes)).transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<ServiceAccount>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let all: Vec<Vec<u8>> = self.redis.run(conn.hvals(Keys::ACCOUNTS)).await?;
+        all.iter().map(|bytes| decode(bytes)).collect()
     }
 
     async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable> {
         let mut conn = self.redis.conn();
-        self.redis.run(conn.set(Keys::token(digest), encode(record))).await
+        self.redis.run(conn.hset(Keys::TOKENS, digest.to_hex(), encode(record))).await
     }
 
     async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable> {
         let mut conn = self.redis.conn();
-        let raw: Option<Vec<u8>> = self.redis.run(conn.get(Keys::token(digest))).await?;
+        let raw: Option<Vec<u8>> = self.redis.run(conn.hget(Keys::TOKENS, digest.to_hex())).await?;
         raw.map(|bytes| decode(&bytes)).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<(TokenDigest, TokenRecord)>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let all: Vec<(String, Vec<u8>)> = self.redis.run(conn.hgetall(Keys::TOKENS)).await?;
+        all.into_iter().map(|(hex, bytes)| Ok((digest_from_hex(&hex)?, decode(&bytes)?))).collect()
     }
 
     async fn claim_first_start(&self) -> Result<bool, Unavailable> {

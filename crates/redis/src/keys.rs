@@ -1,9 +1,8 @@
 //! Key layout. Every key of one user carries the hash tag of the user's
 //! partition (`{pN}`), so one Lua script can write a user, its log and its
-//! partition's outbox in one slot. Names, organizations and tokens each have
-//! a tag of their own.
+//! partition's outbox in one slot. Names each have a tag of their own; the
+//! directory (organizations, service accounts, tokens) shares one.
 
-use onboard_domain::token::TokenDigest;
 use onboard_domain::{OrgId, UserId};
 
 /// FNV-1a: stable across processes and versions (unlike std's hasher).
@@ -59,13 +58,13 @@ impl Keys {
         format!("onb:{{name:{org}:{unique_name}}}")
     }
 
-    pub fn organization(org: &OrgId) -> String {
-        format!("onb:{{org:{org}}}")
-    }
-
-    pub fn token(digest: &TokenDigest) -> String {
-        format!("onb:{{tok:{}}}", digest.to_hex())
-    }
+    /// Organizations: a hash of id → name. Like the accounts and tokens, one
+    /// key under the directory's tag: small, read on every call, listed by admins.
+    pub const ORGANIZATIONS: &'static str = "onb:{dir}:orgs";
+    /// Service accounts: a hash of id → encoded account.
+    pub const ACCOUNTS: &'static str = "onb:{dir}:accounts";
+    /// Token records: a hash of digest (hex) → encoded record.
+    pub const TOKENS: &'static str = "onb:{dir}:tokens";
 
     /// Secrets all nodes share, under the meta tag.
     pub fn secret(name: &str) -> String {

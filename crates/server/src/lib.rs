@@ -191,10 +191,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         secret,
         InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
     );
-    let admin = Administration::new(stores.directory.clone());
+    let clock = Arc::new(SystemClock);
+    let admin = Administration::new(stores.directory.clone(), clock.clone());
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
     let mailer = mailer(&config)?;
-    let clock = Arc::new(SystemClock);
     let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
     let users =
         UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy);

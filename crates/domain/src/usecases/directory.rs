@@ -232,7 +232,9 @@ impl Administration {
     async fn scope_of(&self, role: Role, org: Option<&OrgId>) -> Result<GrantScope, AdminError> {
         match (role.is_instance_role(), org) {
             (true, None) => Ok(GrantScope::Instance),
-            (true, Some(_)) => Err(AdminError::Invalid(format!("{} holds instance-wide; name no organization", role.as_str()))),
+            (true, Some(_)) => {
+                Err(AdminError::Invalid(format!("{} holds instance-wide; name no organization", role.as_str())))
+            }
             (false, Some(org)) => {
                 self.existing_org(org).await?;
                 Ok(GrantScope::Organization(org.clone()))
@@ -418,9 +420,10 @@ mod tests {
         let (admin, auth) = setup();
         let acme = admin.create_organization(" Acme ").await.unwrap();
         let other = admin.create_organization("Other").await.unwrap();
-        assert_eq!(admin.organizations().await.unwrap().iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), [
-            "Acme", "Other"
-        ]);
+        assert_eq!(
+            admin.organizations().await.unwrap().iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            ["Acme", "Other"]
+        );
         assert!(matches!(admin.create_organization("  ").await, Err(AdminError::Invalid(_))));
 
         let bot = admin.create_service_account(&acme, "importer").await.unwrap();
@@ -440,10 +443,13 @@ mod tests {
         admin.grant(&bot.id, Role::OrgUserManager, Some(&other)).await.unwrap();
         admin.grant(&bot.id, Role::IamOwnerViewer, None).await.unwrap();
         let principal = auth.authenticate(&issued.token).await.unwrap();
-        assert_eq!(principal.grants, vec![
-            Grant { scope: GrantScope::Organization(other.clone()), role: Role::OrgUserManager },
-            Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer },
-        ]);
+        assert_eq!(
+            principal.grants,
+            vec![
+                Grant { scope: GrantScope::Organization(other.clone()), role: Role::OrgUserManager },
+                Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer },
+            ]
+        );
         assert!(matches!(admin.grant(&bot.id, Role::IamOwner, Some(&acme)).await, Err(AdminError::Invalid(_))));
         assert!(matches!(admin.grant(&bot.id, Role::OrgOwner, None).await, Err(AdminError::Invalid(_))));
         assert!(matches!(
@@ -473,9 +479,9 @@ mod tests {
         let mut verifier = MockTokenVerifier::new();
         let principal = Principal { subject: "jwt".into(), home_org: OrgId::parse("9").unwrap(), grants: vec![] };
         let p = principal.clone();
-        verifier.expect_verify().returning(move |t| {
-            if t == "eyJ.good.sig" { Ok(p.clone()) } else { Err(AuthenticateError::InvalidToken) }
-        });
+        verifier
+            .expect_verify()
+            .returning(move |t| if t == "eyJ.good.sig" { Ok(p.clone()) } else { Err(AuthenticateError::InvalidToken) });
         let auth = TokenAuthorizer::new(dir, clock_at(T0)).with_verifier(Arc::new(verifier));
         assert_eq!(auth.authenticate("eyJ.good.sig").await, Ok(principal));
         assert_eq!(auth.authenticate("eyJ.bad.sig").await, Err(AuthenticateError::InvalidToken));

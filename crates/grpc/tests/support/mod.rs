@@ -110,7 +110,7 @@ impl TestServer {
     pub async fn spawn() -> Self {
         let store = Arc::new(InMemoryStore::new());
         let directory = Arc::new(InMemoryDirectory::new());
-        let administration = Administration::new(directory.clone());
+        let administration = Administration::new(directory.clone(), Arc::new(SystemClock));
         let first = administration.first_start().await.expect("first start").expect("a new directory");
         let (org, token) = (first.org, first.admin_token);
         let authorizer = Arc::new(TokenAuthorizer::new(directory, Arc::new(SystemClock)));
