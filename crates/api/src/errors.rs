@@ -2,7 +2,8 @@
 //! details}` body and an HTTP status: use-case errors, and what the
 //! framework rejects by itself (malformed JSON, unknown routes, …).
 
-use onboard_domain::usecases::{AuthorizeError, CreateUserError, GetUserError, ResendError};
+use onboard_domain::usecases::{AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError};
+use onboard_domain::{ThrottleReason, Throttled};
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
@@ -88,6 +89,12 @@ pub mod ids {
     pub const METHOD_NOT_ALLOWED: &str = "ONBOARD-METHOD-NOT-ALLOWED";
     pub const BODY_TOO_LARGE: &str = "ONBOARD-BODY-TOO-LARGE";
     pub const INTERNAL: &str = "ONBOARD-INTERNAL";
+    pub const THROTTLED_RESEND_COOLDOWN: &str = "ONBOARD-THROTTLED-RESEND-COOLDOWN";
+    pub const THROTTLED_RECIPIENT_DAILY_CAP: &str = "ONBOARD-THROTTLED-RECIPIENT-DAILY-CAP";
+    pub const THROTTLED_CALLER_RATE: &str = "ONBOARD-THROTTLED-CALLER-RATE";
+    pub const IDEMPOTENCY_KEY_INVALID: &str = "ONBOARD-IDEMPOTENCY-KEY-INVALID";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "ONBOARD-IDEMPOTENCY-KEY-REUSED";
+    pub const IDEMPOTENCY_IN_FLIGHT: &str = "ONBOARD-IDEMPOTENCY-IN-FLIGHT";
 }
 
 /// An error answer. Its body is always an [`RpcStatus`].
@@ -97,11 +104,27 @@ pub struct ApiError {
     pub code: Code,
     pub id: &'static str,
     pub text: String,
+    /// Whole seconds for a `Retry-After` header (throttled answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: Code, id: &'static str, text: impl Into<String>) -> Self {
-        Self { status: code.http_status(), code, id, text: text.into() }
+        Self { status: code.http_status(), code, id, text: text.into(), retry_after: None }
+    }
+
+    /// A throttled call: 429 with the reason as the detail's id and a
+    /// `Retry-After` in whole seconds (rounded up, so waiting it suffices).
+    pub fn throttled(t: Throttled) -> Self {
+        let id = match t.reason {
+            ThrottleReason::ResendCooldown => ids::THROTTLED_RESEND_COOLDOWN,
+            ThrottleReason::RecipientDailyCap => ids::THROTTLED_RECIPIENT_DAILY_CAP,
+            ThrottleReason::CallerRate => ids::THROTTLED_CALLER_RATE,
+        };
+        let secs = t.retry_after.as_secs() + u64::from(t.retry_after.subsec_nanos() > 0);
+        let mut e = Self::new(Code::ResourceExhausted, id, format!("Too many requests: {}", t.reason.describe()));
+        e.retry_after = Some(secs.max(1));
+        e
     }
 
     /// For the few answers whose HTTP status is not the code's (405, 413).
@@ -137,6 +160,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = Json(self.body()).into_response();
         resp.set_status(self.status);
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(poem::http::header::RETRY_AFTER, secs.into());
+        }
         resp
     }
 }
@@ -175,6 +201,7 @@ impl From<AuthorizeError> for ApiError {
             AuthorizeError::PermissionDenied => {
                 Self::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
             }
+            AuthorizeError::Throttled(t) => Self::throttled(t),
             AuthorizeError::Unavailable(r) => Self::unavailable(&r),
         }
     }
@@ -204,6 +231,7 @@ impl From<ResendError> for ApiError {
                 Self::new(Code::FailedPrecondition, ids::USER_ALREADY_INITIALIZED, "User is already initialized")
             }
             ResendError::Contention => Self::contention(),
+            ResendError::Throttled(t) => Self::throttled(t),
             ResendError::Unavailable(r) => Self::unavailable(&r),
         }
     }
@@ -238,6 +266,19 @@ impl From<CreateUserError> for ApiError {
             }
             CreateUserError::Contention => Self::contention(),
             CreateUserError::Unavailable(r) => Self::unavailable(&r),
+        }
+    }
+}
+
+impl From<IdempotencyError> for ApiError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::InvalidKey => Self::new(
+                Code::InvalidArgument,
+                ids::IDEMPOTENCY_KEY_INVALID,
+                format!("Idempotency-Key is invalid: {e}"),
+            ),
+            IdempotencyError::Unavailable(r) => Self::unavailable(&r),
         }
     }
 }
@@ -312,6 +353,18 @@ mod tests {
         for (code, status) in cases {
             assert_eq!(code.http_status().as_u16(), status, "{code:?}");
         }
+    }
+
+    #[test]
+    fn throttled_answers_say_why_and_when() {
+        let t =
+            Throttled { reason: ThrottleReason::ResendCooldown, retry_after: std::time::Duration::from_millis(41_200) };
+        let e: ApiError = ResendError::Throttled(t).into();
+        assert_eq!((e.status.as_u16(), e.code, e.id), (429, Code::ResourceExhausted, ids::THROTTLED_RESEND_COOLDOWN));
+        let resp = e.into_response();
+        assert_eq!(resp.headers().get("retry-after").unwrap(), "42");
+        let t = Throttled { reason: ThrottleReason::CallerRate, retry_after: std::time::Duration::from_millis(3) };
+        assert_eq!(ApiError::from(AuthorizeError::Throttled(t)).retry_after, Some(1));
     }
 
     #[test]

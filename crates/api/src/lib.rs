@@ -3,6 +3,7 @@
 
 pub mod errors;
 mod health;
+pub mod idempotency;
 mod limits;
 mod management;
 pub mod metrics;
@@ -63,6 +64,7 @@ pub fn app_with_webhook(users: UserService, webhook: Option<webhook::SendGridWeb
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(metrics::serve))
         .at(webhook::PATH, poem::post(webhook::receive))
+        .around(idempotency::idempotent)
         .around(limits::limit_body)
         .around(metrics::track)
         .data(users)

@@ -74,6 +74,13 @@ impl ManagementApi {
         /// requested organization.
         #[oai(name = "x-zitadel-orgid")]
         org: Org,
+        /// Makes the call safe to retry: the same key with the same request
+        /// within 24 hours answers as the first call did (marked
+        /// `idempotent-replayed: true`) and sends no new email; the same key
+        /// with another request is refused with 409 (code 6). Keys are the
+        /// caller's own; 1 to 255 visible ASCII characters.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: Header<Option<String>>,
         body: Json<ResendHumanInitializationBody>,
     ) -> Result<ResendAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
@@ -97,6 +104,13 @@ impl ManagementApi {
         /// The organization the user is created in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]
         org: Org,
+        /// Makes the call safe to retry: the same key with the same request
+        /// within 24 hours answers as the first call did (marked
+        /// `idempotent-replayed: true`) and sends no new email; the same key
+        /// with another request is refused with 409 (code 6). Keys are the
+        /// caller's own; 1 to 255 visible ASCII characters.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: Header<Option<String>>,
         body: Json<AddHumanUserRequest>,
     ) -> Result<AddAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
@@ -118,6 +132,13 @@ impl ManagementApi {
         /// The organization the user is created in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]
         org: Org,
+        /// Makes the call safe to retry: the same key with the same request
+        /// within 24 hours answers as the first call did (marked
+        /// `idempotent-replayed: true`) and sends no new email; the same key
+        /// with another request is refused with 409 (code 6). Keys are the
+        /// caller's own; 1 to 255 visible ASCII characters.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: Header<Option<String>>,
         body: Json<ImportHumanUserRequest>,
     ) -> Result<ImportAnswer, ApiError> {
         let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;

@@ -97,6 +97,33 @@ impl ThrottleConfig {
             quota: Quota::Bucket { per_second: self.caller_rate, burst: self.caller_burst },
         })
     }
+
+    /// The limits one resend to `recipient` of `user` is charged against.
+    pub(crate) fn resend_limits(
+        &self,
+        user: &crate::ids::UserId,
+        recipient: &crate::email::EmailAddress,
+    ) -> Vec<(Limit, ThrottleReason)> {
+        let mut limits = Vec::with_capacity(2);
+        if !self.resend_cooldown.is_zero() {
+            let quota = Quota::Cooldown { period: self.resend_cooldown };
+            limits.push((Limit { key: format!("resend:user:{user}"), quota }, ThrottleReason::ResendCooldown));
+        }
+        if self.recipient_daily_cap > 0 {
+            let quota = Quota::Window { limit: self.recipient_daily_cap, period: DAY };
+            let key = format!("resend:rcpt:{}", recipient_digest(recipient));
+            limits.push((Limit { key, quota }, ThrottleReason::RecipientDailyCap));
+        }
+        limits
+    }
+}
+
+/// An address as a throttle key: hashed, so counters do not hold addresses.
+/// Compared case-insensitively, as mail systems compare them in practice.
+fn recipient_digest(recipient: &crate::email::EmailAddress) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(recipient.as_str().to_lowercase().as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub const DAY: Duration = Duration::from_secs(86_400);

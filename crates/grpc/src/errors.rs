@@ -15,7 +15,9 @@ use crate::pb::zitadel::v1::ErrorDetail;
 /// `zitadel.v1.ErrorDetail` packed in a `google.protobuf.Any`: the binary
 /// twin of the JSON error body.
 pub(crate) fn status(err: impl Into<ApiError>) -> Status {
-    let body = err.into().body();
+    let err = err.into();
+    let retry_after = err.retry_after;
+    let body = err.body();
     let details = body
         .details
         .into_iter()
@@ -25,7 +27,12 @@ pub(crate) fn status(err: impl Into<ApiError>) -> Status {
         })
         .collect();
     let packed = rpc::Status { code: body.code, message: body.message.clone(), details }.encode_to_vec();
-    Status::with_details(Code::from_i32(body.code), body.message, packed.into())
+    let mut status = Status::with_details(Code::from_i32(body.code), body.message, packed.into());
+    // Throttled calls say when to retry, as the HTTP answer's Retry-After does.
+    if let Some(secs) = retry_after {
+        status.metadata_mut().insert("retry-after", secs.into());
+    }
+    status
 }
 
 /// tonic refuses a message over the decoding limit with OUT_OF_RANGE and a

@@ -3,9 +3,13 @@
 
 mod directory;
 mod eml_mailer;
+mod idempotency;
+mod limiter;
 mod stats;
 mod store;
 
 pub use directory::InMemoryDirectory;
 pub use eml_mailer::EmlMailer;
+pub use idempotency::InMemoryIdempotencyStore;
+pub use limiter::InMemoryRateLimiter;
 pub use store::InMemoryStore;

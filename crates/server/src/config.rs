@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use onboard_domain::ThrottleConfig;
 use serde::Deserialize;
 
 /// onboard: the user-initialization service, wire-compatible with ZITADEL's
@@ -106,6 +107,18 @@ pub struct Cli {
     /// Emails taken from the outbox per round and partition [default: 500].
     #[arg(long, env = "ONBOARD_DELIVERY_BATCH")]
     pub delivery_batch: Option<String>,
+    /// Least time between two resends to one user; 0 turns it off [default: 60s].
+    #[arg(long, env = "ONBOARD_RESEND_COOLDOWN")]
+    pub resend_cooldown: Option<String>,
+    /// Most resent initialization emails per address and UTC day; 0 turns it off [default: 10].
+    #[arg(long, env = "ONBOARD_RECIPIENT_DAILY_CAP")]
+    pub recipient_daily_cap: Option<String>,
+    /// Management calls per second and caller; 0 turns it off [default: 100].
+    #[arg(long, env = "ONBOARD_CALLER_RATE")]
+    pub caller_rate: Option<String>,
+    /// Management calls a caller may make at once, beyond its rate [default: 200].
+    #[arg(long, env = "ONBOARD_CALLER_BURST")]
+    pub caller_burst: Option<String>,
 }
 
 /// The same settings as read from the file. Numbers may be written as
@@ -142,6 +155,10 @@ struct FileSettings {
     delivery_max_age: Option<String>,
     delivery_retry_base: Option<String>,
     delivery_batch: Option<toml::Value>,
+    resend_cooldown: Option<String>,
+    recipient_daily_cap: Option<toml::Value>,
+    caller_rate: Option<toml::Value>,
+    caller_burst: Option<toml::Value>,
 }
 
 /// A setting that could not be used; its text is the one line printed.
@@ -291,6 +308,8 @@ pub struct Config {
     pub delivery_max_age: std::time::Duration,
     pub delivery_retry_base: std::time::Duration,
     pub delivery_batch: usize,
+    /// Throttles on resend and on every caller.
+    pub throttle: ThrottleConfig,
 }
 
 impl Default for Config {
@@ -330,6 +349,14 @@ fn boolean(name: &str, raw: Option<String>, default: bool) -> Result<bool, Confi
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some("false" | "0" | "no" | "off") => Ok(false),
         Some(other) => Err(bad(name, other, "expected true or false")),
+    }
+}
+
+/// A duration where 0 (or "off") turns the thing it limits off.
+fn duration_or_off(name: &str, raw: Option<String>, default: &str) -> Result<std::time::Duration, ConfigError> {
+    match raw.as_deref().map(str::trim) {
+        Some("0" | "off") => Ok(std::time::Duration::ZERO),
+        _ => duration(name, raw, default),
     }
 }
 
@@ -485,6 +512,31 @@ impl Config {
                 500,
                 1..=10_000,
             )?,
+            throttle: ThrottleConfig {
+                resend_cooldown: duration_or_off(
+                    "resend_cooldown",
+                    cli.resend_cooldown.or(file.resend_cooldown),
+                    "60s",
+                )?,
+                recipient_daily_cap: number(
+                    "recipient_daily_cap",
+                    cli.recipient_daily_cap.or(file.recipient_daily_cap.map(value_text)),
+                    10,
+                    0..=1_000_000,
+                )?,
+                caller_rate: number(
+                    "caller_rate",
+                    cli.caller_rate.or(file.caller_rate.map(value_text)),
+                    100.0,
+                    0.0..=1_000_000.0,
+                )?,
+                caller_burst: number(
+                    "caller_burst",
+                    cli.caller_burst.or(file.caller_burst.map(value_text)),
+                    200,
+                    1..=1_000_000,
+                )?,
+            },
         })
     }
 
@@ -505,6 +557,7 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn defaults_run_out_of_the_box() {
@@ -517,6 +570,17 @@ mod tests {
         assert_eq!(c.mail_from_address, "noreply@onboard.localhost");
         assert_eq!(c.store, Store::Embedded);
         assert_eq!(c.password_classes, PasswordClasses::ALL);
+        assert_eq!(c.throttle, ThrottleConfig::default());
+        let off = Cli {
+            resend_cooldown: Some("0".into()),
+            recipient_daily_cap: Some("0".into()),
+            caller_rate: Some("0".into()),
+            ..Cli::default()
+        };
+        let off = Config::resolve(off).unwrap().throttle;
+        assert_eq!((off.resend_cooldown, off.recipient_daily_cap, off.caller_rate), (Duration::ZERO, 0, 0.0));
+        assert!(Config::resolve(Cli { caller_rate: Some("-1".into()), ..Cli::default() }).is_err());
+        assert!(Config::resolve(Cli { resend_cooldown: Some("soon".into()), ..Cli::default() }).is_err());
         let c = Config::resolve(Cli { password_classes: Some("none".into()), ..Cli::default() }).unwrap();
         assert_eq!(c.password_classes, PasswordClasses::NONE);
         let c = Config::resolve(Cli { password_classes: Some("digit, upper".into()), ..Cli::default() }).unwrap();

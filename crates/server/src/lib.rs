@@ -10,13 +10,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
-use onboard_domain::ports::{Directory, Mailer, NotificationLog, Outbox, UserRepository};
+use onboard_domain::ports::{
+    Directory, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserRepository,
+};
 use onboard_domain::usecases::{
     Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService,
 };
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_mail::Templates;
-use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryStore};
+use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore};
 use onboard_redis::{RedisDirectory, RedisSettings, RedisStore};
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -80,6 +82,8 @@ struct Stores {
     outbox: Arc<dyn Outbox>,
     notifications: Arc<dyn NotificationLog>,
     directory: Arc<dyn Directory>,
+    limiter: Arc<dyn RateLimiter>,
+    idempotency: Arc<dyn IdempotencyStore>,
 }
 
 async fn open_stores(config: &Config) -> Result<Stores, StartError> {
@@ -91,6 +95,8 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
                 outbox: store.clone(),
                 notifications: store,
                 directory: Arc::new(InMemoryDirectory::new()),
+                limiter: Arc::new(InMemoryRateLimiter::new()),
+                idempotency: Arc::new(InMemoryIdempotencyStore::new()),
             })
         }
         config::Store::Redis(target) => {
@@ -104,7 +110,10 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
                 users: store.clone(),
                 outbox: store.clone(),
                 notifications: store,
-                directory: Arc::new(RedisDirectory::new(redis)),
+                directory: Arc::new(RedisDirectory::new(redis.clone())),
+                // Replaced by the Redis limiter and idempotency store.
+                limiter: Arc::new(InMemoryRateLimiter::new()),
+                idempotency: Arc::new(InMemoryIdempotencyStore::new()),
             })
         }
     }
@@ -197,7 +206,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let mailer = mailer(&config)?;
     let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
     let users =
-        UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy);
+        UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy)
+            .with_throttling(stores.limiter.clone(), config.throttle)
+            .with_idempotency(stores.idempotency.clone());
     let webhook = match &config.sendgrid_webhook_key {
         Some(key) => Some(
             SendGridWebhook::new(key, ProviderEvents::new(stores.notifications.clone()))

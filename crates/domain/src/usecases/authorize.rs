@@ -1,10 +1,12 @@
 //! Authorizing a call: bearer token → principal → acting organization.
 
+use crate::authz::Principal;
 use crate::authz::{Acting, Permission};
 use crate::ids::OrgId;
 use crate::ports::AuthenticateError;
+use crate::throttle::{ThrottleReason, Throttled};
 
-use super::UserService;
+use super::{ThrottleError, UserService};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthorizeError {
@@ -16,11 +18,24 @@ pub enum AuthorizeError {
     /// named by the caller does not exist.
     #[error("no matching permissions found")]
     PermissionDenied,
+    /// The caller used up its request rate.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error("{0}")]
     Unavailable(String),
 }
 
 impl UserService {
+    /// Who `token` stands for, without charging anything: for scoping what
+    /// belongs to a caller (idempotency keys).
+    pub async fn caller(&self, token: Option<&str>) -> Result<Principal, AuthorizeError> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthorizeError::MissingToken)?;
+        self.authorizer.authenticate(token).await.map_err(|e| match e {
+            AuthenticateError::InvalidToken => AuthorizeError::InvalidToken,
+            AuthenticateError::Unavailable(u) => AuthorizeError::Unavailable(u.0),
+        })
+    }
+
     /// Resolves who calls and in which organization: `org_header` absent or
     /// empty means the caller's own organization.
     #[tracing::instrument(skip_all, fields(permission = permission.as_str(), org = org_header))]
@@ -30,11 +45,15 @@ impl UserService {
         org_header: Option<&str>,
         permission: Permission,
     ) -> Result<Acting, AuthorizeError> {
-        let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthorizeError::MissingToken)?;
-        let principal = self.authorizer.authenticate(token).await.map_err(|e| match e {
-            AuthenticateError::InvalidToken => AuthorizeError::InvalidToken,
-            AuthenticateError::Unavailable(u) => AuthorizeError::Unavailable(u.0),
-        })?;
+        let principal = self.caller(token).await?;
+        // Charged before the permission check: calls that are refused still
+        // cost the caller, so probing cannot run unthrottled.
+        if let Some(limit) = self.throttle.caller_limit(&principal.subject) {
+            self.throttle(vec![(limit, ThrottleReason::CallerRate)]).await.map_err(|e| match e {
+                ThrottleError::Throttled(t) => AuthorizeError::Throttled(t),
+                ThrottleError::Unavailable(u) => AuthorizeError::Unavailable(u),
+            })?;
+        }
         let org = match org_header.map(str::trim).filter(|o| !o.is_empty()) {
             None => principal.home_org.clone(),
             Some(raw) => {
@@ -139,6 +158,24 @@ mod tests {
             svc.authorize(Some("good"), None, Permission::UserWrite).await,
             Err(AuthorizeError::PermissionDenied)
         );
+    }
+
+    #[tokio::test]
+    async fn callers_are_charged_per_call_when_throttled() {
+        let config = crate::ThrottleConfig { caller_rate: 1.0, caller_burst: 1, ..crate::ThrottleConfig::OFF };
+        let svc = service(authenticating(org_manager(), &[])).with_throttling(limiter_denying("caller:svc"), config);
+        assert_eq!(
+            svc.authorize(Some("good"), None, Permission::UserRead).await,
+            Err(AuthorizeError::Throttled(Throttled {
+                reason: ThrottleReason::CallerRate,
+                retry_after: std::time::Duration::from_secs(7)
+            }))
+        );
+        // Unauthenticated calls are refused before anything is charged.
+        assert_eq!(svc.authorize(Some("bad"), None, Permission::UserRead).await, Err(AuthorizeError::InvalidToken));
+        let other = Principal { subject: "other".into(), ..org_manager() };
+        let svc = service(authenticating(other, &[])).with_throttling(limiter_denying("caller:svc"), config);
+        assert!(svc.authorize(Some("good"), None, Permission::UserRead).await.is_ok());
     }
 
     #[tokio::test]

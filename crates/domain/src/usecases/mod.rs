@@ -8,6 +8,7 @@ mod create_user;
 mod deliver;
 mod directory;
 mod get_user;
+mod idempotency;
 mod init_page;
 mod provider_events;
 mod resend;
@@ -20,10 +21,20 @@ pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 pub use directory::{AdminError, Administration, FirstStart, IssuedToken, TokenAuthorizer};
 pub use get_user::GetUserError;
+pub use idempotency::{
+    IDEMPOTENCY_HOLD, IDEMPOTENCY_KEEP, IdempotencyError, IdempotencyStart, IdempotencyTicket,
+    MAX_IDEMPOTENCY_KEY_CHARS,
+};
 pub use init_page::{InitPageContext, InitPageError, InitPageState};
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
+
+/// Why [`UserService::throttle`] refused.
+enum ThrottleError {
+    Throttled(Throttled),
+    Unavailable(String),
+}
 
 use time::OffsetDateTime;
 
@@ -33,7 +44,8 @@ use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
 use crate::password::PasswordPolicy;
 use crate::ports::OutboxEntry;
-use crate::ports::{Authorizer, NotificationLog, UserRepository};
+use crate::ports::{Authorizer, IdempotencyStore, NotificationLog, RateLimiter, UserRepository};
+use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
 
 /// How often a write is tried again when another write to the same user got
@@ -49,6 +61,9 @@ pub struct UserService {
     clock: Arc<dyn Clock>,
     codes: CodeIssuer,
     policy: PasswordPolicy,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    throttle: ThrottleConfig,
+    idempotency: Option<Arc<dyn IdempotencyStore>>,
 }
 
 impl std::fmt::Debug for UserService {
@@ -66,7 +81,53 @@ impl UserService {
         codes: CodeIssuer,
         policy: PasswordPolicy,
     ) -> Self {
-        Self { users, notifications, authorizer, clock, codes, policy }
+        Self {
+            users,
+            notifications,
+            authorizer,
+            clock,
+            codes,
+            policy,
+            limiter: None,
+            throttle: ThrottleConfig::OFF,
+            idempotency: None,
+        }
+    }
+
+    /// Throttles calls and resends as `config` says, counting in `limiter`
+    /// (shared by every node of a store). Without it nothing is throttled.
+    pub fn with_throttling(mut self, limiter: Arc<dyn RateLimiter>, config: ThrottleConfig) -> Self {
+        self.limiter = Some(limiter);
+        self.throttle = config;
+        self
+    }
+
+    /// Remembers answers under `Idempotency-Key`s in `store`. Without it the
+    /// key is ignored.
+    pub fn with_idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.idempotency = Some(store);
+        self
+    }
+
+    pub fn throttle_config(&self) -> &ThrottleConfig {
+        &self.throttle
+    }
+
+    /// Charges `limits` (each standing for the reason beside it); nothing is
+    /// throttled without a limiter.
+    async fn throttle(&self, limits: Vec<(Limit, ThrottleReason)>) -> Result<(), ThrottleError> {
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        if limits.is_empty() {
+            return Ok(());
+        }
+        let (limits, reasons): (Vec<Limit>, Vec<ThrottleReason>) = limits.into_iter().unzip();
+        match limiter.acquire(&limits, self.clock.now()).await {
+            Ok(Admission::Granted) => Ok(()),
+            Ok(Admission::Denied { index, retry_after }) => {
+                Err(ThrottleError::Throttled(Throttled { reason: reasons[index], retry_after }))
+            }
+            Err(u) => Err(ThrottleError::Unavailable(u.0)),
+        }
     }
 
     pub fn password_policy(&self) -> &PasswordPolicy {
@@ -179,6 +240,20 @@ pub(crate) mod test_support {
             Ok(())
         });
         (repo, writes)
+    }
+
+    /// A limiter that admits everything except the keys starting with `deny`.
+    pub fn limiter_denying(deny: &'static str) -> Arc<crate::ports::MockRateLimiter> {
+        let mut limiter = crate::ports::MockRateLimiter::new();
+        limiter.expect_acquire().returning(move |limits, _| {
+            Ok(match limits.iter().position(|l| l.key.starts_with(deny)) {
+                Some(index) => {
+                    crate::throttle::Admission::Denied { index, retry_after: std::time::Duration::from_secs(7) }
+                }
+                None => crate::throttle::Admission::Granted,
+            })
+        });
+        Arc::new(limiter)
     }
 
     pub fn service(repo: MockUserRepository, now: OffsetDateTime) -> UserService {

@@ -5,9 +5,10 @@ use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{IdError, NotificationId, UserId};
 use crate::ports::{SaveError, UserWrite};
+use crate::throttle::Throttled;
 use crate::user::UserState;
 
-use super::{MAX_WRITE_ATTEMPTS, UserService};
+use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResendError {
@@ -24,6 +25,10 @@ pub enum ResendError {
     NotInitial,
     #[error("the write kept colliding with concurrent writes")]
     Contention,
+    /// Too soon after the last resend to the user, or the recipient got its
+    /// daily number of emails.
+    #[error(transparent)]
+    Throttled(Throttled),
     #[error("{0}")]
     Unavailable(String),
 }
@@ -46,6 +51,7 @@ impl UserService {
             None => None,
             Some(raw) => Some(EmailAddress::parse(raw).map_err(ResendError::InvalidEmail)?),
         };
+        let mut charged = false;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let mut user = self
                 .visible_user(&acting.org, &id)
@@ -54,6 +60,16 @@ impl UserService {
                 .ok_or(ResendError::NotFound)?;
             if user.state != UserState::Initial {
                 return Err(ResendError::NotInitial);
+            }
+            // Counted once per call, and only for resends that would send:
+            // invalid and refused calls change no counter.
+            if !charged {
+                let recipient = new_address.as_ref().unwrap_or(&user.email.address);
+                self.throttle(self.throttle.resend_limits(&id, recipient)).await.map_err(|e| match e {
+                    ThrottleError::Throttled(t) => ResendError::Throttled(t),
+                    ThrottleError::Unavailable(u) => ResendError::Unavailable(u),
+                })?;
+                charged = true;
             }
             let expected_sequence = user.sequence;
             let now = self.clock.now();
@@ -123,6 +139,67 @@ mod tests {
         let (repo, writes) = repo_with(Some(user));
         assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotInitial));
         assert!(writes.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn throttled_resends_write_nothing_and_say_why() {
+        use crate::throttle::{ThrottleConfig, ThrottleReason};
+        let on = ThrottleConfig::default();
+        let (user, _) = initial_user();
+        let (repo, writes) = repo_with(Some(user.clone()));
+        let svc = service(repo, T0).with_throttling(limiter_denying("resend:user:200"), on);
+        let refused = svc.resend_initialization(&acting(), "200", None).await;
+        assert_eq!(
+            refused,
+            Err(ResendError::Throttled(Throttled {
+                reason: ThrottleReason::ResendCooldown,
+                retry_after: std::time::Duration::from_secs(7)
+            }))
+        );
+        assert!(writes.lock().unwrap().is_empty());
+
+        let (repo, writes) = repo_with(Some(user.clone()));
+        let svc = service(repo, T0).with_throttling(limiter_denying("resend:rcpt:"), on);
+        let refused = svc.resend_initialization(&acting(), "200", Some("typo@example.con")).await;
+        assert!(matches!(
+            refused,
+            Err(ResendError::Throttled(Throttled { reason: ThrottleReason::RecipientDailyCap, .. }))
+        ));
+        assert!(writes.lock().unwrap().is_empty());
+
+        // Calls refused for other reasons are not counted.
+        let mut limiter = crate::ports::MockRateLimiter::new();
+        limiter.expect_acquire().never();
+        let mut active = user;
+        active.state = UserState::Active;
+        let (repo, _) = repo_with(Some(active));
+        let svc = service(repo, T0).with_throttling(std::sync::Arc::new(limiter), on);
+        assert_eq!(svc.resend_initialization(&acting(), "200", None).await, Err(ResendError::NotInitial));
+        assert!(matches!(svc.resend_initialization(&acting(), "", None).await, Err(ResendError::UserIdMissing)));
+    }
+
+    #[tokio::test]
+    async fn the_recipient_counted_is_the_address_mailed() {
+        use crate::throttle::{Admission, ThrottleConfig};
+        let mut limiter = crate::ports::MockRateLimiter::new();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        limiter.expect_acquire().returning(move |limits, _| {
+            log.lock().unwrap().push(limits.iter().map(|l| l.key.clone()).collect::<Vec<_>>());
+            Ok(Admission::Granted)
+        });
+        let limiter = std::sync::Arc::new(limiter);
+        let (user, _) = initial_user();
+        for email in [None, Some("JANE@example.com"), Some("other@example.com")] {
+            let (repo, _) = repo_with(Some(user.clone()));
+            let svc = service(repo, T0).with_throttling(limiter.clone(), ThrottleConfig::default());
+            svc.resend_initialization(&acting(), "200", email).await.unwrap();
+        }
+        let seen = seen.lock().unwrap();
+        assert!(seen.iter().all(|keys| keys.len() == 2 && keys[0] == "resend:user:200"), "{seen:?}");
+        assert_eq!(seen[0][1], seen[1][1], "addresses are compared without case");
+        assert_ne!(seen[0][1], seen[2][1]);
+        assert!(!seen[2][1].contains("other"), "keys hold no address");
     }
 
     #[tokio::test]
