@@ -1,7 +1,8 @@
 //! Key layout. Every key of one user carries the hash tag of the user's
 //! partition (`{pN}`), so one Lua script can write a user, its log and its
 //! partition's outbox in one slot. Names each have a tag of their own; the
-//! directory (organizations, service accounts, tokens) shares one.
+//! directory (organizations, service accounts, tokens) shares one, and so do
+//! the rate limiter's keys.
 
 use onboard_domain::{OrgId, UserId};
 
@@ -71,6 +72,33 @@ impl Keys {
         format!("onb:{{meta}}:secret:{name}")
     }
 
+    /// A rate limiter key. Every one shares the `{rl}` tag because one
+    /// acquire checks and charges several limits all or none in one script,
+    /// and a script may only touch one slot; the cost is that all limiter
+    /// traffic of a cluster goes to the node owning that slot. The quota's
+    /// kind (and a window's period and index) is part of the key, so two
+    /// quotas on one domain key never share or clash. Domain keys hold no
+    /// personal data in clear (addresses are hashed before they get here).
+    pub fn cooldown(key: &str) -> String {
+        format!("onb:{{rl}}:c:{key}")
+    }
+
+    /// A window's counter: `period_ms` and the window's index since the epoch.
+    pub fn window(key: &str, period_ms: i64, index: i64) -> String {
+        format!("onb:{{rl}}:w:{period_ms}:{index}:{key}")
+    }
+
+    pub fn bucket(key: &str) -> String {
+        format!("onb:{{rl}}:b:{key}")
+    }
+
+    /// An idempotency key (already scoped to its caller by the use case).
+    /// Its scripts touch only this key, so it needs no tag and the keys
+    /// spread over the cluster.
+    pub fn idempotency(key: &str) -> String {
+        format!("onb:idem:{key}")
+    }
+
     pub const PARTITIONS: &'static str = "onb:{meta}:partitions";
     pub const FIRST_START: &'static str = "onb:{meta}:first-start";
     /// Consumer group of the outbox streams.
@@ -93,6 +121,14 @@ mod tests {
         assert!(keys.notifications(&id).contains(&tag));
         assert!(Keys::stream(p).contains(&tag));
         assert!(Keys::retry(p).contains(&tag));
+    }
+
+    #[test]
+    fn limiter_keys_share_one_tag_and_name_their_quota() {
+        let keys = [Keys::cooldown("a"), Keys::window("a", 60_000, 7), Keys::bucket("a")];
+        assert!(keys.iter().all(|k| k.starts_with("onb:{rl}:")), "{keys:?}");
+        assert_eq!(keys.iter().collect::<std::collections::HashSet<_>>().len(), 3);
+        assert_ne!(Keys::window("a", 60_000, 7), Keys::window("a", 3_600_000, 7));
     }
 
     #[test]

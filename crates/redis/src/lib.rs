@@ -1,12 +1,15 @@
 //! Redis adapters: users with their event logs, the outbox on Redis Streams,
-//! and the directory of organizations and tokens. The same code serves a
-//! standalone Redis and a Redis Cluster; `docs/redis.md` describes the keys,
-//! scripts and trade-offs.
+//! the directory of organizations and tokens, the rate limiter and the
+//! idempotency keys. The same code serves a standalone Redis and a Redis
+//! Cluster; `docs/redis.md` describes the keys, scripts and trade-offs.
 
 mod codec;
 mod conn;
 mod directory;
+mod idempotency;
 mod keys;
+mod limiter;
+mod millis;
 mod stats;
 mod store;
 #[cfg(feature = "testing")]
@@ -14,5 +17,7 @@ pub mod testing;
 
 pub use conn::{RedisSettings, RedisTarget, connect};
 pub use directory::RedisDirectory;
+pub use idempotency::RedisIdempotencyStore;
+pub use limiter::RedisRateLimiter;
 pub use stats::RedisOutboxStats;
 pub use store::RedisStore;

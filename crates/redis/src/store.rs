@@ -11,6 +11,7 @@ use time::{Duration, OffsetDateTime};
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
 use crate::keys::Keys;
+use crate::millis::ms;
 
 /// A name claim whose user never appeared is free again after this long
 /// (the creating node died between claiming and writing).
@@ -62,10 +63,6 @@ impl std::fmt::Debug for RedisStore {
             .field("consumer", &self.consumer)
             .finish_non_exhaustive()
     }
-}
-
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl RedisStore {

@@ -2,28 +2,34 @@
 //! standalone Redis and a real 3-master Redis Cluster.
 
 use onboard_redis::testing::{RedisCluster, RedisServer};
-use onboard_redis::{RedisDirectory, RedisSettings, RedisStore, RedisTarget, connect};
+use onboard_redis::{
+    RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore, RedisTarget, connect,
+};
 
-async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory) {
+async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRateLimiter, RedisIdempotencyStore) {
     let redis = connect(RedisSettings::new(target)).await.expect("connects");
     let store = RedisStore::open(redis.clone(), "test-node").await.expect("opens");
-    (store, RedisDirectory::new(redis))
+    (store, RedisDirectory::new(redis.clone()), RedisRateLimiter::new(redis.clone()), RedisIdempotencyStore::new(redis))
 }
 
 #[tokio::test]
 async fn standalone_redis_behaves_as_every_store_must() {
     let server = RedisServer::start();
-    let (store, directory) = store_on(RedisTarget::Url(server.url())).await;
+    let (store, directory, limiter, idempotency) = store_on(RedisTarget::Url(server.url())).await;
     onboard_domain::testkit::check_store(&store).await;
     onboard_domain::testkit::check_directory(&directory).await;
+    onboard_domain::testkit::check_rate_limiter(&limiter).await;
+    onboard_domain::testkit::check_idempotency_store(&idempotency).await;
 }
 
 #[tokio::test]
 async fn redis_cluster_behaves_as_every_store_must() {
     let cluster = RedisCluster::start(3);
-    let (store, directory) = store_on(RedisTarget::Cluster(cluster.seeds())).await;
+    let (store, directory, limiter, idempotency) = store_on(RedisTarget::Cluster(cluster.seeds())).await;
     onboard_domain::testkit::check_store(&store).await;
     onboard_domain::testkit::check_directory(&directory).await;
+    onboard_domain::testkit::check_rate_limiter(&limiter).await;
+    onboard_domain::testkit::check_idempotency_store(&idempotency).await;
 }
 
 #[tokio::test]
