@@ -63,10 +63,13 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// Starts a server with the defaults, changed by `adjust`.
+    /// Starts a server with the defaults (throttles off), changed by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = Config::for_data_dir(data.path());
+        // Scenarios resend in bursts on purpose; the throttle scenarios turn
+        // the limits back on.
+        config.throttle = onboard_domain::ThrottleConfig::OFF;
         adjust(&mut config);
         Self::start(config, data).await
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use onboard_domain::ThrottleConfig;
+use onboard_jwt::{JwksSource, JwtSettings};
 use serde::Deserialize;
 
 /// onboard: the user-initialization service, wire-compatible with ZITADEL's
@@ -119,6 +120,21 @@ pub struct Cli {
     /// Management calls a caller may make at once, beyond its rate [default: 200].
     #[arg(long, env = "ONBOARD_CALLER_BURST")]
     pub caller_burst: Option<String>,
+    /// Also accept JWT access tokens with this exact `iss` (turns JWTs on).
+    #[arg(long, env = "ONBOARD_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// A value the JWT's `aud` must contain (ZITADEL: the project id).
+    #[arg(long, env = "ONBOARD_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// The identity provider's keys: a JWKS URL (https://…/oauth/v2/keys) or file path.
+    #[arg(long, env = "ONBOARD_JWT_JWKS")]
+    pub jwt_jwks: Option<String>,
+    /// Claim with the home organization's id [default: urn:zitadel:iam:user:resourceowner:id].
+    #[arg(long, env = "ONBOARD_JWT_ORG_CLAIM")]
+    pub jwt_org_claim: Option<String>,
+    /// Claim with the roles per organization [default: urn:zitadel:iam:org:project:roles].
+    #[arg(long, env = "ONBOARD_JWT_ROLES_CLAIM")]
+    pub jwt_roles_claim: Option<String>,
 }
 
 /// The same settings as read from the file. Numbers may be written as
@@ -159,6 +175,11 @@ struct FileSettings {
     recipient_daily_cap: Option<toml::Value>,
     caller_rate: Option<toml::Value>,
     caller_burst: Option<toml::Value>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    jwt_jwks: Option<String>,
+    jwt_org_claim: Option<String>,
+    jwt_roles_claim: Option<String>,
 }
 
 /// A setting that could not be used; its text is the one line printed.
@@ -310,6 +331,8 @@ pub struct Config {
     pub delivery_batch: usize,
     /// Throttles on resend and on every caller.
     pub throttle: ThrottleConfig,
+    /// JWT access tokens of an identity provider, accepted beside onboard's own tokens.
+    pub jwt: Option<JwtSettings>,
 }
 
 impl Default for Config {
@@ -380,6 +403,39 @@ fn mailbox(raw: &str) -> Result<(String, String), ConfigError> {
         return Err(bad("mail_from", raw, "expected \"Name <address@example.com>\" or \"address@example.com\""));
     }
     Ok((name.to_owned(), address.to_owned()))
+}
+
+fn jwt(
+    issuer: Option<String>,
+    audience: Option<String>,
+    jwks: Option<String>,
+    org_claim: Option<String>,
+    roles_claim: Option<String>,
+) -> Result<Option<JwtSettings>, ConfigError> {
+    let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let Some(issuer) = present(issuer) else {
+        if audience.is_some() || jwks.is_some() {
+            return Err(ConfigError("jwt_audience and jwt_jwks need jwt_issuer (ONBOARD_JWT_ISSUER)".into()));
+        }
+        return Ok(None);
+    };
+    let need =
+        |name: &str| ConfigError(format!("jwt_issuer is set, so {name} (ONBOARD_{}) is needed", name.to_uppercase()));
+    let audience = present(audience).ok_or_else(|| need("jwt_audience"))?;
+    let jwks = present(jwks).ok_or_else(|| need("jwt_jwks"))?;
+    let source = if jwks.starts_with("https://") || jwks.starts_with("http://") {
+        JwksSource::Url(jwks)
+    } else {
+        JwksSource::File(PathBuf::from(jwks))
+    };
+    let mut settings = JwtSettings::new(issuer, audience, source);
+    if let Some(claim) = present(org_claim) {
+        settings.org_claim = claim;
+    }
+    if let Some(claim) = present(roles_claim) {
+        settings.roles_claim = claim;
+    }
+    Ok(Some(settings))
 }
 
 fn store(url: Option<String>, cluster: Option<String>) -> Result<Store, ConfigError> {
@@ -537,6 +593,13 @@ impl Config {
                     1..=1_000_000,
                 )?,
             },
+            jwt: jwt(
+                cli.jwt_issuer.or(file.jwt_issuer),
+                cli.jwt_audience.or(file.jwt_audience),
+                cli.jwt_jwks.or(file.jwt_jwks),
+                cli.jwt_org_claim.or(file.jwt_org_claim),
+                cli.jwt_roles_claim.or(file.jwt_roles_claim),
+            )?,
         })
     }
 
@@ -581,6 +644,21 @@ mod tests {
         assert_eq!((off.resend_cooldown, off.recipient_daily_cap, off.caller_rate), (Duration::ZERO, 0, 0.0));
         assert!(Config::resolve(Cli { caller_rate: Some("-1".into()), ..Cli::default() }).is_err());
         assert!(Config::resolve(Cli { resend_cooldown: Some("soon".into()), ..Cli::default() }).is_err());
+        assert_eq!(c.jwt, None);
+        let jwt = Cli {
+            jwt_issuer: Some("https://id.example.com".into()),
+            jwt_audience: Some("123".into()),
+            jwt_jwks: Some("https://id.example.com/oauth/v2/keys".into()),
+            jwt_org_claim: Some("org".into()),
+            ..Cli::default()
+        };
+        let jwt = Config::resolve(jwt).unwrap().jwt.unwrap();
+        assert_eq!(jwt.jwks, JwksSource::Url("https://id.example.com/oauth/v2/keys".into()));
+        assert_eq!((jwt.org_claim.as_str(), jwt.roles_claim.as_str()), ("org", onboard_jwt::ZITADEL_ROLES_CLAIM));
+        let half = Cli { jwt_issuer: Some("https://id.example.com".into()), ..Cli::default() };
+        assert!(Config::resolve(half).unwrap_err().0.contains("jwt_audience"));
+        let orphan = Cli { jwt_jwks: Some("keys.json".into()), ..Cli::default() };
+        assert!(Config::resolve(orphan).is_err());
         let c = Config::resolve(Cli { password_classes: Some("none".into()), ..Cli::default() }).unwrap();
         assert_eq!(c.password_classes, PasswordClasses::NONE);
         let c = Config::resolve(Cli { password_classes: Some("digit, upper".into()), ..Cli::default() }).unwrap();

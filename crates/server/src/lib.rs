@@ -19,7 +19,7 @@ use onboard_domain::usecases::{
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_mail::Templates;
 use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore};
-use onboard_redis::{RedisDirectory, RedisSettings, RedisStore};
+use onboard_redis::{RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore};
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
@@ -111,9 +111,8 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
                 outbox: store.clone(),
                 notifications: store,
                 directory: Arc::new(RedisDirectory::new(redis.clone())),
-                // Replaced by the Redis limiter and idempotency store.
-                limiter: Arc::new(InMemoryRateLimiter::new()),
-                idempotency: Arc::new(InMemoryIdempotencyStore::new()),
+                limiter: Arc::new(RedisRateLimiter::new(redis.clone())),
+                idempotency: Arc::new(RedisIdempotencyStore::new(redis)),
             })
         }
     }
@@ -204,7 +203,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let admin = Administration::new(stores.directory.clone(), clock.clone());
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
     let mailer = mailer(&config)?;
-    let authorizer = Arc::new(TokenAuthorizer::new(stores.directory.clone(), clock.clone()));
+    let mut authorizer = TokenAuthorizer::new(stores.directory.clone(), clock.clone());
+    if let Some(settings) = &config.jwt {
+        let verifier = onboard_jwt::JwtVerifier::new(settings.clone())
+            .await
+            .map_err(|e| StartError::Config(format!("jwt: {e}")))?;
+        tracing::info!(issuer = %settings.issuer, jwks = %settings.jwks, "JWT access tokens accepted");
+        authorizer = authorizer.with_verifier(Arc::new(verifier));
+    }
+    let authorizer = Arc::new(authorizer);
     let users =
         UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy)
             .with_throttling(stores.limiter.clone(), config.throttle)
