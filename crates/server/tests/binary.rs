@@ -42,6 +42,15 @@ fn help_lists_every_setting_with_its_variable() {
         "ONBOARD_DELIVERY_BATCH",
         "ONBOARD_MAIL_FROM",
         "ONBOARD_SHUTDOWN_TIMEOUT",
+        "ONBOARD_RESEND_COOLDOWN",
+        "ONBOARD_RECIPIENT_DAILY_CAP",
+        "ONBOARD_CALLER_RATE",
+        "ONBOARD_CALLER_BURST",
+        "ONBOARD_JWT_ISSUER",
+        "ONBOARD_JWT_AUDIENCE",
+        "ONBOARD_JWT_JWKS",
+        "ONBOARD_JWT_ORG_CLAIM",
+        "ONBOARD_JWT_ROLES_CLAIM",
     ] {
         assert!(help.contains(var), "{var} missing from --help");
     }
