@@ -250,6 +250,18 @@ pub trait Directory: Send + Sync {
     /// The record stored under `digest`, valid or not.
     async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable>;
 
+    /// The record stored under `digest` and the account it authenticates
+    /// as (`None` when the account is gone): what every call reads, so stores
+    /// that can should answer it in one round trip. Errors: [`Unavailable`].
+    async fn credentials(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<(TokenRecord, Option<ServiceAccount>)>, Unavailable> {
+        let Some(record) = self.token(digest).await? else { return Ok(None) };
+        let account = self.account(&record.account).await?;
+        Ok(Some((record, account)))
+    }
+
     /// Every token record with its digest, valid or not, in no particular
     /// order. Errors: [`Unavailable`].
     async fn tokens(&self) -> Result<Vec<(TokenDigest, TokenRecord)>, Unavailable>;

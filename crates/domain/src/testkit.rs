@@ -306,12 +306,21 @@ pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
         expires_at: Some(T0 + Duration::days(1)),
         revoked: false,
     };
+    assert_eq!(directory.credentials(&digest).await.unwrap(), None);
     directory.put_token(&digest, &record).await.unwrap();
     assert_eq!(directory.token(&digest).await.unwrap(), Some(record.clone()));
+    assert_eq!(directory.credentials(&digest).await.unwrap(), Some((record.clone(), Some(changed.clone()))));
+    let orphan = TokenDigest::of("onb_kit_orphan");
+    let orphan_record = TokenRecord { account: "kit-gone".into(), ..record.clone() };
+    directory.put_token(&orphan, &orphan_record).await.unwrap();
+    assert_eq!(directory.credentials(&orphan).await.unwrap(), Some((orphan_record.clone(), None)));
     let revoked = TokenRecord { revoked: true, ..record };
     directory.put_token(&digest, &revoked).await.unwrap();
     assert_eq!(directory.token(&digest).await.unwrap(), Some(revoked.clone()));
-    assert_eq!(directory.tokens().await.unwrap(), vec![(digest, revoked)]);
+    assert_eq!(directory.credentials(&digest).await.unwrap(), Some((revoked.clone(), Some(changed))));
+    let mut tokens = directory.tokens().await.unwrap();
+    tokens.sort_by(|a, b| a.1.account.cmp(&b.1.account));
+    assert_eq!(tokens, vec![(digest, revoked), (orphan, orphan_record)]);
 
     assert!(directory.claim_first_start().await.unwrap());
     assert!(!directory.claim_first_start().await.unwrap());

@@ -88,6 +88,14 @@ impl Directory for InMemoryDirectory {
         Ok(self.lock().tokens.iter().map(|(d, r)| (d.clone(), r.clone())).collect())
     }
 
+    async fn credentials(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<(TokenRecord, Option<ServiceAccount>)>, Unavailable> {
+        let state = self.lock();
+        Ok(state.tokens.get(digest).map(|record| (record.clone(), state.accounts.get(&record.account).cloned())))
+    }
+
     async fn claim_first_start(&self) -> Result<bool, Unavailable> {
         Ok(!self.started.swap(true, Ordering::SeqCst))
     }

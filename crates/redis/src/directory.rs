@@ -7,20 +7,27 @@ use async_trait::async_trait;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
 use onboard_domain::{OrgId, Organization, ServiceAccount};
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Script};
 
 use crate::codec::{decode, encode};
 use crate::conn::RedisConnection;
 use crate::keys::Keys;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RedisDirectory {
     redis: Arc<RedisConnection>,
+    credentials: Arc<Script>,
+}
+
+impl std::fmt::Debug for RedisDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisDirectory").finish_non_exhaustive()
+    }
 }
 
 impl RedisDirectory {
     pub fn new(redis: Arc<RedisConnection>) -> Self {
-        Self { redis }
+        Self { redis, credentials: Arc::new(Script::new(include_str!("lua/credentials.lua"))) }
     }
 }
 
@@ -84,7 +91,27 @@ impl Directory for RedisDirectory {
 
     async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable> {
         let mut conn = self.redis.conn();
-        self.redis.run(conn.hset(Keys::TOKENS, digest.to_hex(), encode(record))).await
+        let hex = digest.to_hex();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset(Keys::TOKENS, &hex, encode(record))
+            .ignore()
+            .hset(Keys::TOKEN_ACCOUNTS, &hex, &record.account)
+            .ignore();
+        self.redis.run(pipe.query_async::<()>(&mut conn)).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn credentials(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<(TokenRecord, Option<ServiceAccount>)>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let mut invocation = self.credentials.key(Keys::TOKENS);
+        invocation.key(Keys::TOKEN_ACCOUNTS).key(Keys::ACCOUNTS).arg(digest.to_hex());
+        let found: Option<(Vec<u8>, Option<Vec<u8>>)> = self.redis.run(invocation.invoke_async(&mut conn)).await?;
+        let Some((record, account)) = found else { return Ok(None) };
+        Ok(Some((decode(&record)?, account.map(|a| decode(&a)).transpose()?)))
     }
 
     async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable> {

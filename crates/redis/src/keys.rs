@@ -66,6 +66,9 @@ impl Keys {
     pub const ACCOUNTS: &'static str = "onb:{dir}:accounts";
     /// Token records: a hash of digest (hex) → encoded record.
     pub const TOKENS: &'static str = "onb:{dir}:tokens";
+    /// Token digest (hex) → account id: what lets one script read a token
+    /// and its account (the record itself is opaque to Lua).
+    pub const TOKEN_ACCOUNTS: &'static str = "onb:{dir}:token-accounts";
 
     /// Secrets all nodes share, under the meta tag.
     pub fn secret(name: &str) -> String {

@@ -52,15 +52,11 @@ impl Authorizer for TokenAuthorizer {
                 None => Err(AuthenticateError::InvalidToken),
             };
         }
-        let Some(record) = self.directory.token(&TokenDigest::of(token)).await? else {
-            return Err(AuthenticateError::InvalidToken);
-        };
-        if !record.is_valid_at(self.clock.now()) {
-            return Err(AuthenticateError::InvalidToken);
-        }
-        match self.directory.account(&record.account).await? {
-            Some(account) => Ok(account.principal()),
-            None => Err(AuthenticateError::InvalidToken),
+        // Read on every call, never cached: revocations and grant changes
+        // hold on every node at once.
+        match self.directory.credentials(&TokenDigest::of(token)).await? {
+            Some((record, Some(account))) if record.is_valid_at(self.clock.now()) => Ok(account.principal()),
+            _ => Err(AuthenticateError::InvalidToken),
         }
     }
 
@@ -364,8 +360,9 @@ mod tests {
         });
         let t = tokens.clone();
         dir.expect_token().returning(move |d| Ok(t.lock().unwrap().get(d).cloned()));
+        let t = tokens.clone();
         dir.expect_tokens()
-            .returning(move || Ok(tokens.lock().unwrap().iter().map(|(d, r)| (d.clone(), r.clone())).collect()));
+            .returning(move || Ok(t.lock().unwrap().iter().map(|(d, r)| (d.clone(), r.clone())).collect()));
         let a = accounts.clone();
         dir.expect_put_account().returning(move |acc| {
             a.lock().unwrap().insert(acc.id.clone(), acc.clone());
@@ -373,6 +370,14 @@ mod tests {
         });
         let a = accounts.clone();
         dir.expect_account().returning(move |id| Ok(a.lock().unwrap().get(id).cloned()));
+        let (t, a) = (tokens.clone(), accounts.clone());
+        dir.expect_credentials().returning(move |d| {
+            let record: Option<TokenRecord> = t.lock().unwrap().get(d).cloned();
+            Ok(record.map(|r| {
+                let account = a.lock().unwrap().get(&r.account).cloned();
+                (r, account)
+            }))
+        });
         dir.expect_accounts().returning(move || Ok(accounts.lock().unwrap().values().cloned().collect()));
         let o = orgs.clone();
         dir.expect_create_organization().returning(move |name| {
