@@ -86,7 +86,7 @@ impl EmlMailer {
                 .into_iter()
                 .map(|r| {
                     r.map(|(message_id, recipient, name)| {
-                        tracing::info!(%recipient, %message_id, file = %name, "init email written");
+                        tracing::debug!(%recipient, %message_id, file = %name, "init email written");
                         message_id
                     })
                 })

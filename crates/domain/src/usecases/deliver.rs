@@ -193,7 +193,7 @@ impl Dispatcher {
         let too_old = now - entry.enqueued_at >= self.config.max_age;
         let retry_at = match &result {
             Ok(provider_id) => {
-                tracing::info!(recipient = %entry.recipient, provider_id, "init email sent");
+                tracing::debug!(recipient = %entry.recipient, provider_id, "init email sent");
                 self.record_sent(&entry).await;
                 report.sent += 1;
                 self.outbox.complete(&entry).await?;
