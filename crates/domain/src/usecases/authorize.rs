@@ -56,17 +56,16 @@ impl UserService {
         }
         let org = match org_header.map(str::trim).filter(|o| !o.is_empty()) {
             None => principal.home_org.clone(),
-            Some(raw) => {
-                let org = OrgId::parse(raw).map_err(|_| AuthorizeError::PermissionDenied)?;
-                let exists = org == principal.home_org
-                    || self.authorizer.organization_exists(&org).await.map_err(|u| AuthorizeError::Unavailable(u.0))?;
-                if !exists {
-                    return Err(AuthorizeError::PermissionDenied);
-                }
-                org
-            }
+            Some(raw) => OrgId::parse(raw).map_err(|_| AuthorizeError::PermissionDenied)?,
         };
         if !principal.may(permission, &org) {
+            return Err(AuthorizeError::PermissionDenied);
+        }
+        // The home organization too: an identity provider's token may name
+        // one onboard does not have, and nobody acts in a missing organization.
+        let exists =
+            self.authorizer.organization_exists(&org).await.map_err(|u| AuthorizeError::Unavailable(u.0))?;
+        if !exists {
             return Err(AuthorizeError::PermissionDenied);
         }
         Ok(Acting { principal, org })
@@ -120,7 +119,7 @@ mod tests {
 
     #[tokio::test]
     async fn absent_header_means_the_home_organization() {
-        let svc = service(authenticating(org_manager(), &[]));
+        let svc = service(authenticating(org_manager(), &["100"]));
         let acting = svc.authorize(Some("good"), None, Permission::UserWrite).await.unwrap();
         assert_eq!(acting.org, org());
         let acting = svc.authorize(Some("good"), Some(""), Permission::UserWrite).await.unwrap();
@@ -147,12 +146,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_home_organization_that_does_not_exist_is_acted_in_by_nobody() {
+        let iam = Principal {
+            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
+            ..org_manager()
+        };
+        let svc = service(authenticating(iam, &["300"]));
+        assert_eq!(svc.authorize(Some("good"), None, Permission::UserRead).await, Err(AuthorizeError::PermissionDenied));
+        assert_eq!(
+            svc.authorize(Some("good"), Some("100"), Permission::UserRead).await,
+            Err(AuthorizeError::PermissionDenied)
+        );
+        assert!(svc.authorize(Some("good"), Some("300"), Permission::UserRead).await.is_ok());
+    }
+
+    #[tokio::test]
     async fn viewers_may_read_but_not_write() {
         let viewer = Principal {
             grants: vec![Grant { scope: GrantScope::Organization(org()), role: Role::OrgOwnerViewer }],
             ..org_manager()
         };
-        let svc = service(authenticating(viewer, &[]));
+        let svc = service(authenticating(viewer, &["100"]));
         assert!(svc.authorize(Some("good"), None, Permission::UserRead).await.is_ok());
         assert_eq!(
             svc.authorize(Some("good"), None, Permission::UserWrite).await,
@@ -174,7 +188,7 @@ mod tests {
         // Unauthenticated calls are refused before anything is charged.
         assert_eq!(svc.authorize(Some("bad"), None, Permission::UserRead).await, Err(AuthorizeError::InvalidToken));
         let other = Principal { subject: "other".into(), ..org_manager() };
-        let svc = service(authenticating(other, &[])).with_throttling(limiter_denying("caller:svc"), config);
+        let svc = service(authenticating(other, &["100"])).with_throttling(limiter_denying("caller:svc"), config);
         assert!(svc.authorize(Some("good"), None, Permission::UserRead).await.is_ok());
     }
 

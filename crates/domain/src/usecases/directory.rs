@@ -23,6 +23,9 @@ pub struct TokenAuthorizer {
     directory: Arc<dyn Directory>,
     clock: Arc<dyn Clock>,
     verifier: Option<Arc<dyn TokenVerifier>>,
+    /// Organizations seen to exist. Organizations are never deleted, so a
+    /// yes stays true; a no is asked again every time.
+    known_orgs: Arc<std::sync::RwLock<std::collections::HashSet<OrgId>>>,
 }
 
 impl std::fmt::Debug for TokenAuthorizer {
@@ -33,7 +36,7 @@ impl std::fmt::Debug for TokenAuthorizer {
 
 impl TokenAuthorizer {
     pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
-        Self { directory, clock, verifier: None }
+        Self { directory, clock, verifier: None, known_orgs: Arc::default() }
     }
 
     /// Also accepts the tokens `verifier` accepts (JWTs of an identity provider).
@@ -61,7 +64,14 @@ impl Authorizer for TokenAuthorizer {
     }
 
     async fn organization_exists(&self, org: &OrgId) -> Result<bool, Unavailable> {
-        Ok(self.directory.organization_name(org).await?.is_some())
+        if self.known_orgs.read().unwrap_or_else(|p| p.into_inner()).contains(org) {
+            return Ok(true);
+        }
+        let exists = self.directory.organization_name(org).await?.is_some();
+        if exists {
+            self.known_orgs.write().unwrap_or_else(|p| p.into_inner()).insert(org.clone());
+        }
+        Ok(exists)
     }
 
     async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable> {
