@@ -146,6 +146,11 @@ impl TestApp {
             .expect("token")
     }
 
+    /// Administration of the server's store: tokens with any grants and expiry, say.
+    pub fn admin(&self) -> &onboard_domain::usecases::Administration {
+        &self.running.as_ref().unwrap().admin
+    }
+
     pub async fn revoke(&self, token: &str) {
         assert!(self.running.as_ref().unwrap().admin.revoke_token(token).await.expect("revoked"));
     }
