@@ -587,11 +587,9 @@ async fn jwts_that_fail_any_check_get_401_and_the_same_answer_as_a_bad_pat() {
 
 /// The contract: "an organization that does not exist gets 403", also when it
 /// is the caller's own. PATs always belong to an existing organization, but a
-/// JWT's organization claim is the identity provider's word, and onboard
-/// takes it without looking the organization up.
+/// JWT's organization claim is the identity provider's word, so the acting
+/// organization is looked up whether or not it is the caller's own.
 #[tokio::test]
-#[ignore = "BUG: authorize() skips the existence check for the caller's home org; \
-            a JWT of a nonexistent org creates users there (200, not 403)"]
 async fn a_jwt_whose_home_organization_does_not_exist_acts_nowhere() {
     let app = spawn_with_jwt().await;
     let someone = app.create_user("ghost-target", "ghost-target@example.com").await;

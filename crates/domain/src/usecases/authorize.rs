@@ -63,8 +63,7 @@ impl UserService {
         }
         // The home organization too: an identity provider's token may name
         // one onboard does not have, and nobody acts in a missing organization.
-        let exists =
-            self.authorizer.organization_exists(&org).await.map_err(|u| AuthorizeError::Unavailable(u.0))?;
+        let exists = self.authorizer.organization_exists(&org).await.map_err(|u| AuthorizeError::Unavailable(u.0))?;
         if !exists {
             return Err(AuthorizeError::PermissionDenied);
         }
@@ -147,12 +146,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_home_organization_that_does_not_exist_is_acted_in_by_nobody() {
-        let iam = Principal {
-            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
-            ..org_manager()
-        };
+        let iam =
+            Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }], ..org_manager() };
         let svc = service(authenticating(iam, &["300"]));
-        assert_eq!(svc.authorize(Some("good"), None, Permission::UserRead).await, Err(AuthorizeError::PermissionDenied));
+        assert_eq!(
+            svc.authorize(Some("good"), None, Permission::UserRead).await,
+            Err(AuthorizeError::PermissionDenied)
+        );
         assert_eq!(
             svc.authorize(Some("good"), Some("100"), Permission::UserRead).await,
             Err(AuthorizeError::PermissionDenied)
