@@ -7,7 +7,7 @@ use onboard_domain::{ThrottleReason, Throttled};
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 
@@ -177,11 +177,21 @@ impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
+                // The text of ZITADEL's own document (grpc-gateway's default).
                 description: "An unexpected error response.",
                 status: None,
                 status_range: None,
                 content: vec![MetaMediaType { content_type: "application/json", schema: RpcStatus::schema_ref() }],
-                headers: vec![],
+                headers: vec![MetaHeader {
+                    name: "Retry-After".into(),
+                    description: Some(
+                        "On 429 (code 8, throttled; the detail's id says why): whole seconds until the call may succeed."
+                            .into(),
+                    ),
+                    required: false,
+                    deprecated: false,
+                    schema: u64::schema_ref(),
+                }],
             }],
         }
     }

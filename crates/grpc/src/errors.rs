@@ -78,6 +78,16 @@ mod tests {
     }
 
     #[test]
+    fn throttled_calls_are_resource_exhausted_with_a_retry_after() {
+        use onboard_domain::{ThrottleReason, Throttled};
+        let t = Throttled { reason: ThrottleReason::ResendCooldown, retry_after: std::time::Duration::from_secs(30) };
+        let s = status(ResendError::Throttled(t));
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert!(s.message().ends_with("(ONBOARD-THROTTLED-RESEND-COOLDOWN)"), "{}", s.message());
+        assert_eq!(s.metadata().get("retry-after").unwrap(), "30");
+    }
+
+    #[test]
     fn store_failures_become_unavailable_without_their_reason() {
         let s = status(ResendError::Unavailable("db at 10.0.0.1 down".into()));
         assert_eq!(s.code(), Code::Unavailable);
