@@ -106,6 +106,9 @@ pub struct Cli {
     /// Emails taken from the outbox per round and partition [default: 500].
     #[arg(long, env = "ONBOARD_DELIVERY_BATCH")]
     pub delivery_batch: Option<String>,
+    /// Instead of serving: `admin …` administers the configured store.
+    #[command(subcommand)]
+    pub command: Option<crate::admin_cli::Command>,
 }
 
 /// The same settings as read from the file. Numbers may be written as
