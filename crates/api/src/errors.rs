@@ -326,6 +326,33 @@ pub async fn catch_all(err: poem::Error) -> Response {
     api.into_response()
 }
 
+/// Error ids of onboard's administration API (`/admin/v1`).
+pub mod admin_ids {
+    pub const ORG_NOT_FOUND: &str = "ONBOARD-ORG-NOT-FOUND";
+    pub const ACCOUNT_NOT_FOUND: &str = "ONBOARD-ACCOUNT-NOT-FOUND";
+    pub const TOKEN_NOT_FOUND: &str = "ONBOARD-TOKEN-NOT-FOUND";
+}
+
+impl From<onboard_domain::usecases::AdminError> for ApiError {
+    fn from(e: onboard_domain::usecases::AdminError) -> Self {
+        use onboard_domain::usecases::AdminError as E;
+        match e {
+            // The ids are the caller's own: not repeated, as for users.
+            E::UnknownOrganization(_) => {
+                Self::new(Code::NotFound, admin_ids::ORG_NOT_FOUND, "Organization could not be found")
+            }
+            E::UnknownAccount(_) => {
+                Self::new(Code::NotFound, admin_ids::ACCOUNT_NOT_FOUND, "Service account could not be found")
+            }
+            E::UnknownToken(_) => Self::new(Code::NotFound, admin_ids::TOKEN_NOT_FOUND, "Token could not be found"),
+            E::Invalid(reason) => {
+                Self::new(Code::InvalidArgument, ids::FIELD_INVALID, format!("Invalid argument: {reason}"))
+            }
+            E::Unavailable(r) => Self::unavailable(&r),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

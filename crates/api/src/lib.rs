@@ -1,6 +1,8 @@
-//! onboard's HTTP/JSON inbound adapter: the Management API routes, the init
-//! page, health probes and the OpenAPI document with its Swagger UI.
+//! onboard's HTTP/JSON inbound adapter: the Management API routes, the
+//! administration routes, the init page, health probes and the OpenAPI
+//! document with its Swagger UI.
 
+mod admin;
 pub mod errors;
 mod health;
 pub mod idempotency;
@@ -12,18 +14,20 @@ mod scalars;
 pub mod webhook;
 pub mod wire;
 
-use onboard_domain::usecases::UserService;
+use onboard_domain::usecases::{Administration, UserService};
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
 use poem_openapi::OpenApiService;
 
+pub use admin::AdminApi;
 pub use limits::MAX_BODY_BYTES;
 pub use management::ManagementApi;
 
 /// The OpenAPI service; its document is the same whatever the deployment.
-pub fn openapi_service() -> OpenApiService<ManagementApi, ()> {
-    OpenApiService::new(ManagementApi, "onboard Management API", env!("CARGO_PKG_VERSION")).description(
-        "The user-initialization methods of ZITADEL's Management API v1, served by onboard. \
+pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi), ()> {
+    OpenApiService::new((ManagementApi, AdminApi), "onboard Management API", env!("CARGO_PKG_VERSION")).description(
+        "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
+         administration of organizations, service accounts and tokens (/admin/v1, IAM_OWNER only). \
          Every error answer has the shape {code, message, details}.",
     )
 }
@@ -47,14 +51,28 @@ pub fn app(users: UserService) -> impl Endpoint {
     app_with_webhook(users, None)
 }
 
-/// The whole HTTP application; `webhook` serves `POST /webhooks/sendgrid`
-/// (without it, that route answers 404).
+/// The whole HTTP application without administration; `webhook` serves
+/// `POST /webhooks/sendgrid` (without it, that route answers 404).
 pub fn app_with_webhook(users: UserService, webhook: Option<webhook::SendGridWebhook>) -> impl Endpoint {
+    app_with(users, webhook, None)
+}
+
+/// The whole HTTP application; `webhook` serves `POST /webhooks/sendgrid` and
+/// `admin` the routes under `/admin/v1` (without either, its routes answer 404).
+pub fn app_with(
+    users: UserService,
+    webhook: Option<webhook::SendGridWebhook>,
+    admin: Option<Administration>,
+) -> impl Endpoint {
     let api = openapi_service();
     let docs = api.swagger_ui();
     let yaml = SpecYaml(api.spec_yaml());
-    Route::new()
-        .nest("/", api)
+    let mut routes = Route::new().nest("/", api);
+    if admin.is_none() {
+        // More specific than "/", so it answers before the bearer check.
+        routes = routes.nest(admin::PREFIX, admin::absent);
+    }
+    routes
         .nest("/docs", docs)
         .at("/openapi.yaml", get(spec))
         .at(page::PATH, get(page::show).post(page::submit))
@@ -69,6 +87,7 @@ pub fn app_with_webhook(users: UserService, webhook: Option<webhook::SendGridWeb
         .around(metrics::track)
         .data(users)
         .data(webhook.map(std::sync::Arc::new))
+        .data(admin)
         .data(yaml)
         .catch_all_error(errors::catch_all)
 }

@@ -20,7 +20,7 @@ enum ApiTags {
 /// `Authorization: Bearer <token>`: a personal access token.
 #[derive(SecurityScheme)]
 #[oai(rename = "BearerAuth", ty = "bearer")]
-pub struct BearerAuth(Bearer);
+pub struct BearerAuth(pub(crate) Bearer);
 
 #[derive(ApiResponse)]
 enum ResendAnswer {

@@ -135,6 +135,9 @@ pub struct Cli {
     /// Claim with the roles per organization [default: urn:zitadel:iam:org:project:roles].
     #[arg(long, env = "ONBOARD_JWT_ROLES_CLAIM")]
     pub jwt_roles_claim: Option<String>,
+    /// Instead of serving: `admin …` administers the configured store.
+    #[command(subcommand)]
+    pub command: Option<crate::admin_cli::Command>,
 }
 
 /// The same settings as read from the file. Numbers may be written as

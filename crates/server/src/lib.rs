@@ -1,6 +1,7 @@
 //! The onboard server: configuration, telemetry and the wiring of adapters
 //! to use cases. The only crate that knows every adapter.
 
+pub mod admin_cli;
 pub mod config;
 mod secrets;
 pub mod telemetry;
@@ -100,11 +101,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             })
         }
         config::Store::Redis(target) => {
-            let mut settings = RedisSettings::new(target.clone());
-            settings.timeout = config.redis_timeout;
-            settings.partitions = config.outbox_partitions;
-            settings.reclaim_after = config.outbox_reclaim_after;
-            let redis = onboard_redis::connect(settings).await.map_err(StartError::Store)?;
+            let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
             let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
             Ok(Stores {
                 users: store.clone(),
@@ -114,6 +111,30 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
                 limiter: Arc::new(RedisRateLimiter::new(redis.clone())),
                 idempotency: Arc::new(RedisIdempotencyStore::new(redis)),
             })
+        }
+    }
+}
+
+/// The settings of a connection to the configured Redis.
+fn redis_settings(config: &Config, target: &onboard_redis::RedisTarget) -> RedisSettings {
+    let mut settings = RedisSettings::new(target.clone());
+    settings.timeout = config.redis_timeout;
+    settings.partitions = config.outbox_partitions;
+    settings.reclaim_after = config.outbox_reclaim_after;
+    settings
+}
+
+/// Administration of the configured store without serving it (`onboard
+/// admin`). `None` for the embedded store: it lives only inside a running
+/// server, so it is administered over that server's HTTP API.
+pub async fn open_administration(config: &Config) -> Result<Option<Administration>, StartError> {
+    match &config.store {
+        config::Store::Embedded => Ok(None),
+        // Only the directory: administering must not set up the outbox nor claim the first start.
+        config::Store::Redis(target) => {
+            let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
+            let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::new(redis));
+            Ok(Some(Administration::new(directory, Arc::new(SystemClock))))
         }
     }
 }
@@ -252,17 +273,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             // The embedded store is owned by the use cases by now; it reports no depth yet.
             config::Store::Embedded => None,
             config::Store::Redis(target) => {
-                let mut settings = RedisSettings::new(target.clone());
-                settings.timeout = config.redis_timeout;
-                settings.partitions = config.outbox_partitions;
-                let redis = onboard_redis::connect(settings).await.map_err(StartError::Store)?;
+                let redis = onboard_redis::connect(redis_settings(&config, target)).await.map_err(StartError::Store)?;
                 Some(Arc::new(onboard_redis::RedisOutboxStats::new(redis)))
             }
         };
         onboard_api::metrics::install(outbox_stats).map_err(StartError::Config)?;
     }
     // gRPC and gRPC-Web (by content type) in front of the HTTP/JSON application, on one listener.
-    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app_with_webhook(users, webhook));
+    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app_with(users, webhook, Some(admin.clone())));
     let mut stop_serving = watcher.clone();
     let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         app,

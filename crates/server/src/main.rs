@@ -1,15 +1,22 @@
 use clap::Parser;
+use onboard_server::admin_cli::{self, Command};
 use onboard_server::{Cli, Config, start, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = match Config::resolve(Cli::parse()) {
+    let mut cli = Cli::parse();
+    let command = cli.command.take();
+    let config = match Config::resolve(cli) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("onboard: {e}");
             return std::process::ExitCode::from(2);
         }
     };
+    // Without logging: its stdout is for the answer alone.
+    if let Some(Command::Admin(args)) = command {
+        return admin_cli::run(&config, args).await;
+    }
     telemetry::init(&config.log);
     // Installed before the server announces itself, so a signal sent right
     // after start-up is never missed.

@@ -1,0 +1,282 @@
+//! `onboard admin …`: administration of the configured store from the
+//! command line, without serving. It reads the same settings as the server
+//! (flags, environment, TOML) to find the store.
+//!
+//! Exit codes: 0 done; 1 refused by the store (unknown id, invalid input,
+//! store unreachable); 2 a usage or configuration error, or the embedded
+//! store (which exists only inside a running server).
+
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use onboard_domain::usecases::{AdminError, Administration};
+use onboard_domain::{OrgId, Role};
+use time::OffsetDateTime;
+
+use crate::Config;
+pub use output::Output;
+
+/// What the binary does instead of serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Administer organizations, service accounts, grants and personal access
+    /// tokens in the configured store (Redis), without serving.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Print JSON (the HTTP API's shapes) instead of aligned text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Organizations.
+    #[command(subcommand)]
+    Org(OrgAction),
+    /// Service accounts: machine callers of an organization.
+    #[command(subcommand)]
+    ServiceAccount(AccountAction),
+    /// Grant a role to a service account: IAM_* roles instance-wide, ORG_* roles in --org.
+    Grant(GrantArgs),
+    /// Take a role from a service account (the same arguments as grant).
+    RevokeGrant(GrantArgs),
+    /// Personal access tokens of service accounts.
+    #[command(subcommand)]
+    Pat(PatAction),
+    /// Organizations, service accounts with their grants, and tokens (never the tokens themselves).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgAction {
+    /// Create an organization; prints its id.
+    Create {
+        /// 1 to 200 printable characters.
+        name: String,
+    },
+    /// List organizations, by name.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Create a service account without grants; prints its id.
+    Create {
+        /// The account's home organization.
+        #[arg(long, value_parser = parse_org)]
+        org: OrgId,
+        /// 1 to 200 printable characters.
+        name: String,
+    },
+    /// List service accounts with their grants.
+    List {
+        /// Only the accounts of this organization.
+        #[arg(long, value_parser = parse_org)]
+        org: Option<OrgId>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// The service account's id.
+    pub account: String,
+    /// IAM_OWNER, IAM_ORG_MANAGER, IAM_USER_MANAGER, IAM_OWNER_VIEWER, ORG_OWNER, ORG_USER_MANAGER or ORG_OWNER_VIEWER.
+    #[arg(value_parser = parse_role)]
+    pub role: Role,
+    /// The organization an ORG_* role holds in (refused for IAM_* roles).
+    #[arg(long, value_parser = parse_org)]
+    pub org: Option<OrgId>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatAction {
+    /// Issue a token; prints just the token, once (only its digest is stored).
+    Issue {
+        /// The service account's id.
+        account: String,
+        /// When it stops working: an RFC 3339 time or a duration from now such as 30d or 12h [default: never].
+        #[arg(long, value_parser = parse_expiry)]
+        expires: Option<OffsetDateTime>,
+    },
+    /// Revoke a token by its id; it stops working at once.
+    Revoke {
+        /// The token's id, as listed.
+        token_id: String,
+    },
+    /// List tokens, oldest first: ids, accounts, dates and state.
+    List {
+        /// Only the tokens of this service account.
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+fn parse_org(raw: &str) -> Result<OrgId, String> {
+    OrgId::parse(raw.trim()).map_err(|e| format!("organization id {e}"))
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; use one of {}", known.join(", "))
+    })
+}
+
+fn parse_expiry(raw: &str) -> Result<OffsetDateTime, String> {
+    let raw = raw.trim();
+    if let Ok(at) = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339) {
+        return Ok(at);
+    }
+    let after = humantime::parse_duration(raw)
+        .map_err(|_| "expected an RFC 3339 time (2030-01-31T00:00:00Z) or a duration such as 30d".to_owned())?;
+    let after = time::Duration::try_from(after).map_err(|e| e.to_string())?;
+    OffsetDateTime::now_utc().checked_add(after).ok_or_else(|| "too far in the future".to_owned())
+}
+
+/// Shown instead of administering the embedded store.
+pub const EMBEDDED_STORE: &str = "onboard admin: the embedded store (no ONBOARD_REDIS_URL or \
+ONBOARD_REDIS_CLUSTER_NODES configured) lives only inside a running server; administer it over that server's \
+HTTP API (/admin/v1/…, with the IAM_OWNER token from its admin.pat), or configure Redis";
+
+/// Runs one `onboard admin` command against the configured store.
+pub async fn run(config: &Config, args: AdminArgs) -> ExitCode {
+    let admin = match crate::open_administration(config).await {
+        Ok(Some(admin)) => admin,
+        Ok(None) => {
+            eprintln!("{EMBEDDED_STORE}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("onboard admin: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match execute(&admin, args.action).await {
+        Ok(output) => {
+            print!("{}", output.render(args.json, OffsetDateTime::now_utc()));
+            if let Some(note) = output.note() {
+                eprintln!("{note}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("onboard admin: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Does what `action` asks; what to print is the caller's.
+pub async fn execute(admin: &Administration, action: Action) -> Result<Output, AdminError> {
+    Ok(match action {
+        Action::Org(OrgAction::Create { name }) => {
+            let id = admin.create_organization(&name).await?;
+            // The name as stored: the domain keeps it trimmed.
+            Output::Organization(onboard_domain::Organization { id, name: name.trim().to_owned() })
+        }
+        Action::Org(OrgAction::List) => Output::Organizations(admin.organizations().await?),
+        Action::ServiceAccount(AccountAction::Create { org, name }) => {
+            Output::NewAccount(admin.create_service_account(&org, &name).await?)
+        }
+        Action::ServiceAccount(AccountAction::List { org }) => {
+            Output::Accounts(admin.service_accounts(org.as_ref()).await?)
+        }
+        Action::Grant(g) => Output::Account(admin.grant(&g.account, g.role, g.org.as_ref()).await?),
+        Action::RevokeGrant(g) => Output::Account(admin.revoke_grant(&g.account, g.role, g.org.as_ref()).await?),
+        Action::Pat(PatAction::Issue { account, expires }) => Output::Issued(admin.issue_pat(&account, expires).await?),
+        Action::Pat(PatAction::Revoke { token_id }) => Output::Token(admin.revoke_pat(token_id.trim()).await?),
+        Action::Pat(PatAction::List { account }) => Output::Tokens(admin.tokens(account.as_deref()).await?),
+        Action::List => Output::Everything {
+            organizations: admin.organizations().await?,
+            accounts: admin.service_accounts(None).await?,
+            tokens: admin.tokens(None).await?,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use clap::Parser;
+    use onboard_domain::SystemClock;
+    use onboard_memory::InMemoryDirectory;
+
+    use super::*;
+    use crate::Cli;
+
+    fn admin() -> Administration {
+        Administration::new(Arc::new(InMemoryDirectory::new()), Arc::new(SystemClock))
+    }
+
+    fn action(args: &[&str]) -> Action {
+        let cli = Cli::try_parse_from(["onboard", "admin"].iter().chain(args)).unwrap();
+        match cli.command {
+            Some(Command::Admin(a)) => a.action,
+            None => panic!("no command"),
+        }
+    }
+
+    #[test]
+    fn arguments_are_checked_before_the_store_is_opened() {
+        for bad in [
+            &["grant", "1", "PROJECT_OWNER"][..],
+            &["pat", "issue", "1", "--expires", "soonish"],
+            &["service-account", "create", "name"],
+            &["service-account", "create", "--org", "", "name"],
+        ] {
+            let args = ["onboard", "admin"].iter().chain(bad);
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
+        let parsed = Cli::try_parse_from(["onboard", "admin", "org", "list", "--json"]).unwrap();
+        assert!(matches!(parsed.command, Some(Command::Admin(AdminArgs { json: true, .. }))));
+        assert!(Cli::try_parse_from(["onboard"]).unwrap().command.is_none());
+    }
+
+    #[test]
+    fn expiry_is_a_time_or_a_duration_from_now() {
+        let at = parse_expiry("2030-01-31T00:00:00Z").unwrap();
+        assert_eq!(at.year(), 2030);
+        let in_30_days = parse_expiry("30d").unwrap() - OffsetDateTime::now_utc();
+        assert!((in_30_days - time::Duration::days(30)).abs() < time::Duration::minutes(1));
+    }
+
+    #[tokio::test]
+    async fn commands_administer_the_store() {
+        let admin = admin();
+        let Output::Organization(org) = execute(&admin, action(&["org", "create", " Acme "])).await.unwrap() else {
+            panic!("not an organization")
+        };
+        assert_eq!(org.name, "Acme");
+        let org = org.id.to_string();
+        let Output::NewAccount(bot) =
+            execute(&admin, action(&["service-account", "create", "--org", &org, "importer"])).await.unwrap()
+        else {
+            panic!("not an account")
+        };
+        execute(&admin, action(&["grant", &bot.id, "ORG_USER_MANAGER", "--org", &org])).await.unwrap();
+        let refused = execute(&admin, action(&["grant", &bot.id, "ORG_OWNER"])).await;
+        assert!(matches!(refused, Err(AdminError::Invalid(_))), "{refused:?}");
+        let Output::Issued(issued) = execute(&admin, action(&["pat", "issue", &bot.id])).await.unwrap() else {
+            panic!("not a token")
+        };
+        let revoked = execute(&admin, action(&["pat", "revoke", &issued.record.id])).await;
+        assert!(matches!(revoked, Ok(Output::Token(t)) if t.revoked));
+        let after = execute(&admin, action(&["revoke-grant", &bot.id, "ORG_USER_MANAGER", "--org", &org])).await;
+        assert!(matches!(after, Ok(Output::Account(a)) if a.grants.is_empty()));
+        let unknown = execute(&admin, action(&["pat", "revoke", "0000"])).await;
+        assert!(matches!(unknown, Err(AdminError::UnknownToken(_))));
+        let Output::Everything { organizations, accounts, tokens } = execute(&admin, action(&["list"])).await.unwrap()
+        else {
+            panic!("not everything")
+        };
+        assert_eq!((organizations.len(), accounts.len(), tokens.len()), (1, 1, 1));
+    }
+}
