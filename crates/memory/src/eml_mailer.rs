@@ -11,6 +11,12 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct EmlMailer {
+    inner: Arc<Shared>,
+}
+
+/// What the blocking writer task needs; shared with it.
+#[derive(Debug)]
+struct Shared {
     dir: PathBuf,
     from_name: String,
     from_address: String,
@@ -20,13 +26,21 @@ pub struct EmlMailer {
 impl EmlMailer {
     /// Writes into `dir`, which is created when missing.
     pub fn new(dir: impl Into<PathBuf>, from_name: &str, from_address: &str, templates: Arc<Templates>) -> Self {
-        Self { dir: dir.into(), from_name: from_name.to_owned(), from_address: from_address.to_owned(), templates }
+        let inner = Shared {
+            dir: dir.into(),
+            from_name: from_name.to_owned(),
+            from_address: from_address.to_owned(),
+            templates,
+        };
+        Self { inner: Arc::new(inner) }
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.inner.dir
     }
+}
 
+impl Shared {
     fn render(&self, m: &InitMessage, message_id: &str) -> Result<Vec<u8>, String> {
         let rendered = self.templates.render_message(m)?;
         MessageBuilder::new()
@@ -50,7 +64,7 @@ struct Prepared {
     eml: Vec<u8>,
 }
 
-impl EmlMailer {
+impl Shared {
     fn prepare(&self, message: &InitMessage) -> Result<Prepared, MailError> {
         let message_id = format!("{}@onboard", uuid::Uuid::new_v4());
         let eml = self.render(message, &message_id).map_err(|e| MailError::Permanent(format!("render: {e}")))?;
@@ -59,40 +73,33 @@ impl EmlMailer {
         Ok(Prepared { message_id, recipient: message.recipient.to_string(), name, eml })
     }
 
-    /// Writes every file in one blocking task: a batch costs one hop to the
-    /// blocking pool, not three per email.
-    async fn write_all(&self, files: Vec<Prepared>) -> Vec<Result<String, MailError>> {
-        let dir = self.dir.clone();
-        let count = files.len();
+    /// Renders and writes a batch in one blocking task: rendering is the
+    /// CPU-heavy part of an email, and done on an async worker it would hold
+    /// up the requests queued there for the whole batch; one hop to the
+    /// blocking pool per batch, not three per email.
+    async fn send_all(self: Arc<Self>, messages: Vec<InitMessage>) -> Vec<Result<String, MailError>> {
+        let count = messages.len();
         let written = tokio::task::spawn_blocking(move || {
+            let dir = &self.dir;
             let io = |e: std::io::Error| MailError::Transient(format!("{}: {e}", dir.display()));
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                return files.iter().map(|_| Err(io(e.kind().into()))).collect();
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                return messages.iter().map(|_| Err(io(e.kind().into()))).collect();
             }
-            files
-                .into_iter()
-                .map(|f| {
+            messages
+                .iter()
+                .map(|m| {
+                    let f = self.prepare(m)?;
                     // Written under a temporary name and renamed, so a reader never sees half a file.
                     let tmp = dir.join(format!(".{}.tmp", f.name));
                     std::fs::write(&tmp, &f.eml).map_err(io)?;
                     std::fs::rename(&tmp, dir.join(&f.name)).map_err(io)?;
-                    Ok((f.message_id, f.recipient, f.name))
+                    tracing::debug!(recipient = %f.recipient, message_id = %f.message_id, file = %f.name, "init email written");
+                    Ok(f.message_id)
                 })
                 .collect::<Vec<_>>()
         })
         .await;
-        match written {
-            Ok(results) => results
-                .into_iter()
-                .map(|r| {
-                    r.map(|(message_id, recipient, name)| {
-                        tracing::debug!(%recipient, %message_id, file = %name, "init email written");
-                        message_id
-                    })
-                })
-                .collect(),
-            Err(e) => (0..count).map(|_| Err(MailError::Transient(format!("writer task: {e}")))).collect(),
-        }
+        written.unwrap_or_else(|e| (0..count).map(|_| Err(MailError::Transient(format!("writer task: {e}")))).collect())
     }
 }
 
@@ -108,18 +115,7 @@ impl Mailer for EmlMailer {
 
     #[tracing::instrument(skip_all, fields(emails = messages.len()))]
     async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
-        let prepared: Vec<Result<Prepared, MailError>> = messages.iter().map(|m| self.prepare(m)).collect();
-        let (ok, failed): (Vec<_>, Vec<_>) = prepared.into_iter().enumerate().partition(|(_, p)| p.is_ok());
-        let order: Vec<usize> = ok.iter().map(|(i, _)| *i).collect();
-        let written = self.write_all(ok.into_iter().filter_map(|(_, p)| p.ok()).collect()).await;
-        let mut results: Vec<Option<Result<String, MailError>>> = (0..messages.len()).map(|_| None).collect();
-        for (i, r) in order.into_iter().zip(written) {
-            results[i] = Some(r);
-        }
-        for (i, p) in failed {
-            results[i] = p.err().map(Err);
-        }
-        results.into_iter().map(|r| r.unwrap_or_else(|| Err(MailError::Transient("not written".into())))).collect()
+        self.inner.clone().send_all(messages.to_vec()).await
     }
 }
 

@@ -93,9 +93,18 @@ impl InMemoryStore {
     }
 }
 
+/// Spends a unit of the task's cooperative budget, as a socket read would:
+/// memory answers at once, so without it a task looping over the store (the
+/// dispatcher, over hundreds of emails) never yields its worker, and the
+/// requests queued behind it wait for the whole loop.
+async fn cooperate() {
+    tokio::task::consume_budget().await;
+}
+
 #[async_trait]
 impl UserRepository for InMemoryStore {
     async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
+        cooperate().await;
         Ok(self.lock().users.get(id).cloned())
     }
 
@@ -105,6 +114,7 @@ impl UserRepository for InMemoryStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %write.user.id, expected = write.expected_sequence))]
     async fn save(&self, write: UserWrite) -> Result<(), SaveError> {
+        cooperate().await;
         let mut state = self.lock();
         let current = state.users.get(&write.user.id).map_or(0, |u| u.sequence);
         if current != write.expected_sequence {
@@ -145,6 +155,7 @@ fn put_notification(state: &mut State, notification: Notification) {
 #[async_trait]
 impl NotificationLog for InMemoryStore {
     async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
+        cooperate().await;
         put_notification(&mut self.lock(), notification.clone());
         Ok(())
     }
@@ -188,6 +199,7 @@ impl Outbox for InMemoryStore {
     }
 
     async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable> {
+        cooperate().await;
         self.lock().outbox.remove(&entry.id);
         Ok(())
     }
