@@ -42,9 +42,18 @@ impl Keys {
         format!("onb:{{p{}}}:e:{user}", self.partition_of(user))
     }
 
-    /// The user's notification records, by notification id.
-    pub fn notifications(&self, user: &UserId) -> String {
-        format!("onb:{{p{}}}:n:{user}", self.partition_of(user))
+    /// Prefix of the pending outbox entries in `partition`; the claim script
+    /// appends the id.
+    pub fn pending_prefix(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:o:")
+    }
+
+    /// The user's pending outbox entry, only while an email is due. Kept out
+    /// of the user hash: the entry is longer than `hash-max-listpack-value`
+    /// (64 bytes), and one such value would turn the hash into a hashtable
+    /// for good.
+    pub fn pending(&self, user: &UserId) -> String {
+        format!("{}{user}", Self::pending_prefix(self.partition_of(user)))
     }
 
     pub fn stream(partition: usize) -> String {
@@ -103,6 +112,8 @@ impl Keys {
     }
 
     pub const PARTITIONS: &'static str = "onb:{meta}:partitions";
+    /// Which layout of the user keys this Redis holds (see `RedisStore::open`).
+    pub const LAYOUT: &'static str = "onb:{meta}:layout";
     pub const FIRST_START: &'static str = "onb:{meta}:first-start";
     /// Consumer group of the outbox streams.
     pub const GROUP: &'static str = "dispatchers";
@@ -121,7 +132,7 @@ mod tests {
         let tag = format!("{{p{p}}}");
         assert!(keys.user(&id).contains(&tag));
         assert!(keys.events(&id).contains(&tag));
-        assert!(keys.notifications(&id).contains(&tag));
+        assert!(keys.pending(&id).contains(&tag));
         assert!(Keys::stream(p).contains(&tag));
         assert!(Keys::retry(p).contains(&tag));
     }

@@ -12,6 +12,7 @@ mod limiter;
 mod millis;
 mod stats;
 mod store;
+mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
-use onboard_domain::{Notification, NotificationId, RecordedEvent, User, UserId};
+use onboard_domain::{EmailAddress, Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
 
@@ -12,13 +12,22 @@ use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
 use crate::keys::Keys;
 use crate::millis::ms;
+use crate::stored::{RECIPIENT_FIELD, StoredNotification, notification_field, notification_id, rebuild, snapshot_due};
 
 /// A name claim whose user never appeared is free again after this long
 /// (the creating node died between claiming and writing).
 const STALE_CLAIM_MS: i64 = 30_000;
 
+/// The layout of the user keys this version writes and reads (recorded in
+/// [`Keys::LAYOUT`]). Layout 1 kept a snapshot of each user in its hash and
+/// the notification records in a hash of their own; layout 2 rebuilds users
+/// from their logs and keeps the records in the user hash.
+const LAYOUT: &str = "2";
+
 struct Scripts {
+    load: Script,
     save: Script,
+    put_notification: Script,
     claim: Script,
     complete: Script,
     reschedule: Script,
@@ -29,7 +38,9 @@ struct Scripts {
 impl Scripts {
     fn new() -> Self {
         Self {
+            load: Script::new(include_str!("lua/load.lua")),
             save: Script::new(include_str!("lua/save.lua")),
+            put_notification: Script::new(include_str!("lua/put_notification.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             complete: Script::new(include_str!("lua/complete.lua")),
             reschedule: Script::new(include_str!("lua/reschedule.lua")),
@@ -66,12 +77,29 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Opens the store: fixes the partition count at the first start (and
-    /// refuses another one later) and makes the consumer groups.
+    /// Opens the store: refuses a Redis whose users were written in another
+    /// layout, fixes the partition count at the first start (and refuses
+    /// another one later) and makes the consumer groups.
     /// `consumer` names this node among the dispatchers; it must be unique.
     pub async fn open(redis: Arc<RedisConnection>, consumer: &str) -> Result<Self, String> {
         let wanted = redis.settings.partitions.max(1);
         let mut conn = redis.conn();
+        let layout: String = redis
+            .run(
+                Script::new(include_str!("lua/layout.lua"))
+                    .key(Keys::LAYOUT)
+                    .key(Keys::PARTITIONS)
+                    .arg(LAYOUT)
+                    .invoke_async(&mut conn),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if layout != LAYOUT {
+            return Err(format!(
+                "this Redis holds users in store layout {layout}; this version reads only layout {LAYOUT} and does \
+                 not migrate (see docs/redis.md)"
+            ));
+        }
         let _: bool = redis.run(conn.set_nx(Keys::PARTITIONS, wanted)).await.map_err(|e| e.to_string())?;
         let stored: usize = redis.run(conn.get(Keys::PARTITIONS)).await.map_err(|e| e.to_string())?;
         if stored != wanted {
@@ -121,7 +149,7 @@ impl RedisStore {
         // Taken: by a user that exists, or by a creation that died half-way?
         let (owner, at) = answer.rsplit_once('|').unwrap_or((&answer, "0"));
         let owner_exists = match UserId::parse(owner) {
-            Ok(owner) => self.redis.run(conn.exists::<_, bool>(self.keys.user(&owner))).await?,
+            Ok(owner) => self.redis.run(conn.hexists::<_, _, bool>(self.keys.user(&owner), "q")).await?,
             Err(_) => false,
         };
         let age = now - at.parse::<i64>().unwrap_or(0);
@@ -156,8 +184,21 @@ impl UserRepository for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %id))]
     async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
         let mut conn = self.redis.conn();
-        let raw: Option<Vec<u8>> = self.redis.run(conn.hget(self.keys.user(id), "s")).await?;
-        raw.map(|bytes| decode(&bytes)).transpose()
+        let raw: Vec<Vec<u8>> = self
+            .redis
+            .run(self.scripts.load.key(self.keys.user(id)).key(self.keys.events(id)).invoke_async(&mut conn))
+            .await?;
+        let [sequence, org, snapshot, events @ ..] = raw.as_slice() else {
+            return Ok(None);
+        };
+        let sequence = std::str::from_utf8(sequence).ok().and_then(|q| q.parse().ok());
+        let org = std::str::from_utf8(org).ok().and_then(|g| OrgId::parse(g).ok());
+        let (Some(sequence), Some(org)) = (sequence, org) else {
+            return Err(Unavailable(format!("stored user {id} has no valid sequence or organization")));
+        };
+        let snapshot = if snapshot.is_empty() { None } else { Some(decode(snapshot)?) };
+        let events = events.iter().map(|bytes| decode(bytes)).collect::<Result<_, _>>()?;
+        rebuild(id, org, sequence, snapshot, events).map(Some)
     }
 
     async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
@@ -180,16 +221,28 @@ impl UserRepository for RedisStore {
             .key(self.keys.events(&user.id))
             .key(Keys::stream(p))
             .key(Keys::retry(p))
-            .key(self.keys.notifications(&user.id))
+            .key(self.keys.pending(&user.id))
             .arg(write.expected_sequence)
             .arg(user.sequence)
-            .arg(encode(user))
+            .arg(user.org.as_str())
             .arg(user.id.as_str());
+        if snapshot_due(write.expected_sequence, user.sequence) {
+            invocation.arg(encode(user));
+        } else {
+            invocation.arg("");
+        }
         match &write.outbox {
             Some(entry) => {
-                invocation.arg(encode(entry)).arg(entry.id.as_str()).arg(encode(&Notification::queued(entry)))
+                let queued = Notification::queued(entry);
+                invocation
+                    .arg(encode(entry))
+                    .arg(entry.id.as_str())
+                    .arg(notification_field(&entry.id))
+                    .arg(entry.recipient.as_str())
+                    .arg(encode(&StoredNotification::of(&queued, false)))
+                    .arg(encode(&StoredNotification::of(&queued, true)))
             }
-            None => invocation.arg("").arg("").arg(""),
+            None => invocation.arg("").arg("").arg("").arg("").arg("").arg(""),
         };
         for event in &write.events {
             invocation.arg(encode(event));
@@ -223,20 +276,46 @@ impl UserRepository for RedisStore {
 impl NotificationLog for RedisStore {
     async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
         let mut conn = self.redis.conn();
-        let key = self.keys.notifications(&notification.user_id);
-        self.redis.run(conn.hset::<_, _, _, ()>(key, notification.id.as_str(), encode(notification))).await
+        self.redis
+            .run(
+                self.scripts
+                    .put_notification
+                    .key(self.keys.user(&notification.user_id))
+                    .arg(notification_field(&notification.id))
+                    .arg(notification.recipient.as_str())
+                    .arg(encode(&StoredNotification::of(notification, false)))
+                    .arg(encode(&StoredNotification::of(notification, true)))
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await
+            .map(drop)
     }
 
     async fn find(&self, user: &UserId, id: &NotificationId) -> Result<Option<Notification>, Unavailable> {
         let mut conn = self.redis.conn();
-        let raw: Option<Vec<u8>> = self.redis.run(conn.hget(self.keys.notifications(user), id.as_str())).await?;
-        raw.map(|bytes| decode(&bytes)).transpose()
+        let (raw, usual): (Option<Vec<u8>>, Option<String>) = self
+            .redis
+            .run(conn.hmget(self.keys.user(user), &[notification_field(id).as_str(), RECIPIENT_FIELD]))
+            .await?;
+        let usual = usual.and_then(|r| EmailAddress::parse(&r).ok());
+        raw.map(|bytes| {
+            decode::<StoredNotification>(&bytes)?.into_notification(id.clone(), user.clone(), usual.as_ref())
+        })
+        .transpose()
     }
 
     async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable> {
         let mut conn = self.redis.conn();
-        let raw: Vec<Vec<u8>> = self.redis.run(conn.hvals(self.keys.notifications(user))).await?;
-        let mut list = raw.iter().map(|bytes| decode::<Notification>(bytes)).collect::<Result<Vec<_>, _>>()?;
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = self.redis.run(conn.hgetall(self.keys.user(user))).await?;
+        let usual = fields
+            .iter()
+            .find(|(field, _)| field == RECIPIENT_FIELD.as_bytes())
+            .and_then(|(_, r)| EmailAddress::parse(std::str::from_utf8(r).ok()?).ok());
+        let mut list = fields
+            .iter()
+            .filter_map(|(field, value)| notification_id(field).map(|id| (id, value)))
+            .map(|(id, value)| decode::<StoredNotification>(value)?.into_notification(id, user.clone(), usual.as_ref()))
+            .collect::<Result<Vec<_>, Unavailable>>()?;
         list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
         Ok(list)
     }
@@ -268,7 +347,8 @@ impl Outbox for RedisStore {
             .arg(limit.max(1))
             .arg(lease_ms as i64)
             .arg(ms(now))
-            .arg(Keys::user_prefix(partition));
+            .arg(Keys::user_prefix(partition))
+            .arg(Keys::pending_prefix(partition));
         for id in &handed {
             invocation.arg(id);
         }
@@ -299,6 +379,7 @@ impl Outbox for RedisStore {
                     .complete
                     .key(Keys::stream(p))
                     .key(self.keys.user(&entry.user_id))
+                    .key(self.keys.pending(&entry.user_id))
                     .arg(Keys::GROUP)
                     .arg(&entry.receipt)
                     .arg(entry.id.as_str())
@@ -324,6 +405,7 @@ impl Outbox for RedisStore {
                     .key(Keys::stream(p))
                     .key(self.keys.user(&entry.user_id))
                     .key(Keys::retry(p))
+                    .key(self.keys.pending(&entry.user_id))
                     .arg(Keys::GROUP)
                     .arg(&entry.receipt)
                     .arg(entry.id.as_str())

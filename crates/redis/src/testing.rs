@@ -189,39 +189,124 @@ impl RedisCluster {
     }
 }
 
+/// The users a memory probe writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeUsers {
+    /// [`onboard_domain::testkit::new_user`]'s: short names and address, a
+    /// fixed time; the email's record stays as queued.
+    Testkit,
+    /// Longer names and address (14-character user name, display name,
+    /// 33-character address), the real time, and the email's record as the
+    /// dispatcher leaves it once sent (one attempt, the provider's message id).
+    Realistic,
+}
+
 /// Bytes of Redis memory per Initial user: a redis-server of its own, `n`
 /// users written through the store as the use cases write them (created with
 /// a pending email, then "code sent") by `writers` concurrent writers, every
 /// email drained as after delivery, `INFO memory` before and after.
 pub async fn bytes_per_initial_user(n: usize, writers: usize) -> Result<f64, String> {
-    use std::sync::Arc;
+    bytes_per_user(n, writers, ProbeUsers::Testkit).await
+}
 
-    use onboard_domain::ports::{Outbox, UserRepository, UserWrite};
-    use onboard_domain::testkit::new_user;
-    use onboard_domain::{NotificationId, OrgId, UserEvent};
-
+/// [`bytes_per_initial_user`] with the users of `users`.
+pub async fn bytes_per_user(n: usize, writers: usize, users: ProbeUsers) -> Result<f64, String> {
     use crate::{RedisSettings, RedisStore, RedisTarget, connect};
 
-    let writers = writers.max(1);
     let server = RedisServer::start();
     let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await?;
-    let store = Arc::new(RedisStore::open(redis, "memory-probe").await?);
+    let store = std::sync::Arc::new(RedisStore::open(redis, "memory-probe").await?);
     let before = server.used_memory();
+    write_initial_users(store, n, writers, users).await?;
+    Ok(server.used_memory().saturating_sub(before) as f64 / n as f64)
+}
+
+/// A realistic Initial user `i` of `org` and the write that creates it, with its email due.
+fn realistic_user(org: &onboard_domain::OrgId, i: usize) -> (onboard_domain::User, onboard_domain::ports::UserWrite) {
+    use onboard_domain::ports::{OutboxEntry, UserWrite};
+    use onboard_domain::{
+        CodeHash, Email, EmailAddress, Gender, Language, NotificationId, PlainCode, Profile, User, UserEvent, UserId,
+        UserName, UserState,
+    };
+
+    let now = time::OffsetDateTime::now_utc();
+    let added = UserEvent::Added {
+        user_name: UserName::parse(&format!("jane.doe.{i:05}")).expect("a user name"),
+        profile: Profile {
+            first_name: "Jane".into(),
+            last_name: "Doe-Smith".into(),
+            nick_name: String::new(),
+            display_name: "Jane Doe-Smith".into(),
+            preferred_language: Language::parse("de").ok(),
+            gender: Gender::Female,
+        },
+        email: Email {
+            address: EmailAddress::parse(&format!("jane.doe.{i:05}@example-company.com")).expect("an address"),
+            verified: false,
+        },
+        phone: None,
+        state: UserState::Initial,
+        password_hash: None,
+        password_change_required: false,
+    };
+    let (mut user, added) = User::create(UserId::generate(), org.clone(), added, now);
+    let code = user
+        .record(UserEvent::InitCodeAdded { hash: CodeHash([7; 32]), expires_at: now + time::Duration::hours(72) }, now);
+    let entry = OutboxEntry {
+        id: NotificationId::generate(),
+        user_id: user.id.clone(),
+        recipient: user.email.address.clone(),
+        code: PlainCode::from_stored("K7QF2M9X".into()),
+        code_generation: user.sequence,
+        enqueued_at: now,
+        attempts: 0,
+        not_before: now,
+        receipt: String::new(),
+    };
+    let write = UserWrite { expected_sequence: 0, user: user.clone(), events: vec![added, code], outbox: Some(entry) };
+    (user, write)
+}
+
+/// Writes `n` Initial users through `store` as the use cases write them
+/// (created with a pending email, then "code sent"), by `writers` concurrent
+/// writers, and drains every email as after delivery.
+pub async fn write_initial_users(
+    store: std::sync::Arc<crate::RedisStore>,
+    n: usize,
+    writers: usize,
+    users: ProbeUsers,
+) -> Result<(), String> {
+    use onboard_domain::ports::{NotificationLog, Outbox, UserRepository, UserWrite};
+    use onboard_domain::testkit::new_user;
+    use onboard_domain::{DeliveryState, Notification, NotificationId, OrgId, UserEvent};
+
+    let writers = writers.max(1);
     let org = OrgId::generate();
     let mut tasks = tokio::task::JoinSet::new();
     for chunk in 0..writers {
         let (store, org) = (store.clone(), org.clone());
         tasks.spawn(async move {
             for i in (chunk..n).step_by(writers) {
-                let (mut user, write) = new_user(&org, &format!("user{i}"));
+                let (mut user, write) = match users {
+                    ProbeUsers::Testkit => new_user(&org, &format!("user{i}")),
+                    ProbeUsers::Realistic => realistic_user(&org, i),
+                };
+                let entry = write.outbox.clone().ok_or("the probe's users have their email due")?;
                 store.save(write).await.map_err(|e| e.to_string())?;
                 let expected = user.sequence;
-                let sent = user.record(
-                    UserEvent::InitCodeSent { notification: NotificationId::generate(), generation: 2 },
-                    user.changed_at,
-                );
+                let (notification, at) = match users {
+                    ProbeUsers::Testkit => (NotificationId::generate(), user.changed_at),
+                    ProbeUsers::Realistic => (entry.id.clone(), time::OffsetDateTime::now_utc()),
+                };
+                let sent = user.record(UserEvent::InitCodeSent { notification, generation: 2 }, at);
                 let write = UserWrite { expected_sequence: expected, user, events: vec![sent], outbox: None };
                 store.save(write).await.map_err(|e| e.to_string())?;
+                if users == ProbeUsers::Realistic {
+                    let mut record = Notification::after_attempt(&entry, DeliveryState::Sent, at);
+                    record.attempts = 1;
+                    record.provider_message_id = Some("W86EgYT6SQKk0lRflfLRsA".into());
+                    store.put(&record).await.map_err(|e| e.to_string())?;
+                }
             }
             Ok::<_, String>(())
         });
@@ -248,5 +333,5 @@ pub async fn bytes_per_initial_user(n: usize, writers: usize) -> Result<f64, Str
     if drained != n {
         return Err(format!("drained {drained} emails of {n}"));
     }
-    Ok(server.used_memory().saturating_sub(before) as f64 / n as f64)
+    Ok(())
 }

@@ -6,10 +6,11 @@
 -- differs) or completed are acknowledged and deleted, never returned.
 -- KEYS: 1 outbox stream, 2 retry zset
 -- ARGV: 1 group, 2 consumer, 3 limit, 4 lease ms, 5 now ms,
---       6 user key prefix, 7.. message ids handed over by a blocking read
+--       6 user key prefix, 7 pending entry key prefix,
+--       8.. message ids handed over by a blocking read
 -- Returns: flat list of message id, entry, message id, entry, ...
 local limit = tonumber(ARGV[3])
-local prefix = ARGV[6]
+local prefix, pending = ARGV[6], ARGV[7]
 
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5], 'LIMIT', 0, limit)
 for _, uid in ipairs(due) do
@@ -27,7 +28,7 @@ local function take(m)
     table.insert(messages, m)
   end
 end
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   take(redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i])[1])
 end
 local reclaimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], '0-0', 'COUNT', limit)
@@ -50,10 +51,10 @@ for _, m in ipairs(messages) do
   for j = 1, #fields, 2 do
     if fields[j] == 'u' then uid = fields[j + 1] elseif fields[j] == 'n' then nid = fields[j + 1] end
   end
-  local current = redis.call('HMGET', prefix .. (uid or ''), 'n', 'o')
-  if uid and current[1] == nid and current[2] then
+  local entry = uid and redis.call('HGET', prefix .. uid, 'n') == nid and redis.call('GET', pending .. uid)
+  if entry then
     table.insert(out, id)
-    table.insert(out, current[2])
+    table.insert(out, entry)
   else
     redis.call('XACK', KEYS[1], ARGV[1], id)
     redis.call('XDEL', KEYS[1], id)

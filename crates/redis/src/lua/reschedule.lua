@@ -1,6 +1,6 @@
 -- Puts a claimed entry back for later: acknowledges its message, stores the
 -- entry with its new attempt count, and schedules it in the retry zset.
--- KEYS: 1 outbox stream, 2 user hash, 3 retry zset
+-- KEYS: 1 outbox stream, 2 user hash, 3 retry zset, 4 pending entry
 -- ARGV: 1 group, 2 message id (or ""), 3 notification id, 4 entry,
 --       5 not-before ms, 6 user id
 if ARGV[2] ~= '' then
@@ -8,7 +8,7 @@ if ARGV[2] ~= '' then
   redis.call('XDEL', KEYS[1], ARGV[2])
 end
 if redis.call('HGET', KEYS[2], 'n') == ARGV[3] then
-  redis.call('HSET', KEYS[2], 'o', ARGV[4])
+  redis.call('SET', KEYS[4], ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 end
 return 1

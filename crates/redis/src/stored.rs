@@ -1,0 +1,208 @@
+//! What the user hash holds besides its sequence, and how a user is rebuilt
+//! from its event log.
+//!
+//! The user itself is not stored: it is what its events make of it
+//! ([`User::create`] and [`User::record`], the domain's own functions), so
+//! [`rebuild`] replays the log. Only a user whose log grew long gets a
+//! snapshot ([`SNAPSHOT_EVERY`]), and then only the events after it are
+//! replayed.
+
+use onboard_domain::ports::Unavailable;
+use onboard_domain::{
+    DeliveryState, EmailAddress, Notification, NotificationId, OrgId, RecordedEvent, User, UserEvent, UserId,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A snapshot of the user is stored whenever a write takes its sequence past
+/// a multiple of this, so reading a user replays fewer than this many events
+/// plus one write's. An Initial user (three events) has none.
+pub const SNAPSHOT_EVERY: u64 = 16;
+
+/// Whether a write from `expected` to `new` stores a snapshot.
+pub fn snapshot_due(expected: u64, new: u64) -> bool {
+    new / SNAPSHOT_EVERY > expected / SNAPSHOT_EVERY
+}
+
+/// Notification records live in their user's hash, one field each: this
+/// prefix and the notification id. Other fields of the hash are single
+/// letters, so the prefix keeps them apart.
+const NOTIFICATION_FIELD: &str = "#";
+
+/// The field of the user's usual recipient (see [`StoredNotification`]).
+pub const RECIPIENT_FIELD: &str = "r";
+
+pub fn notification_field(id: &NotificationId) -> String {
+    format!("{NOTIFICATION_FIELD}{id}")
+}
+
+/// The notification id of a field of the user hash, if it is a notification's.
+pub fn notification_id(field: &[u8]) -> Option<NotificationId> {
+    let id = field.strip_prefix(NOTIFICATION_FIELD.as_bytes())?;
+    NotificationId::parse(std::str::from_utf8(id).ok()?).ok()
+}
+
+/// A notification record as stored: without its id and user id, which are
+/// the field's and the key's, and without its recipient when that is the
+/// user's usual one ([`RECIPIENT_FIELD`], the first recipient recorded for
+/// the user and never changed). So a record stays within 64 bytes, Redis's
+/// default `hash-max-listpack-value`, and the user hash a compact listpack.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredNotification {
+    recipient: Option<EmailAddress>,
+    state: DeliveryState,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    attempts: u32,
+    last_error: Option<String>,
+    provider_message_id: Option<String>,
+}
+
+impl StoredNotification {
+    /// The record of `n`, with its recipient or without.
+    pub fn of(n: &Notification, with_recipient: bool) -> Self {
+        Self {
+            recipient: with_recipient.then(|| n.recipient.clone()),
+            state: n.state,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+            attempts: n.attempts,
+            last_error: n.last_error.clone(),
+            provider_message_id: n.provider_message_id.clone(),
+        }
+    }
+
+    /// The notification `id` of `user_id` this record stands for; `usual` is
+    /// the user's usual recipient, if stored.
+    pub fn into_notification(
+        self,
+        id: NotificationId,
+        user_id: UserId,
+        usual: Option<&EmailAddress>,
+    ) -> Result<Notification, Unavailable> {
+        let Some(recipient) = self.recipient.or_else(|| usual.cloned()) else {
+            return Err(corrupt(&user_id, "a notification record lacks its recipient"));
+        };
+        Ok(Notification {
+            id,
+            user_id,
+            recipient,
+            state: self.state,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            provider_message_id: self.provider_message_id,
+        })
+    }
+}
+
+fn corrupt(id: &UserId, what: &str) -> Unavailable {
+    Unavailable(format!("stored user {id} is inconsistent: {what}"))
+}
+
+/// The user `id` of `org` as its events make it: from its snapshot (when it
+/// has one) or its first event, then every later event in order. `sequence`
+/// is the one stored beside the log; the result must end there.
+pub fn rebuild(
+    id: &UserId,
+    org: OrgId,
+    sequence: u64,
+    snapshot: Option<User>,
+    events: Vec<RecordedEvent>,
+) -> Result<User, Unavailable> {
+    let mut events = events.into_iter();
+    let mut user = match snapshot {
+        Some(user) if &user.id == id => user,
+        Some(_) => return Err(corrupt(id, "its snapshot is another user's")),
+        None => match events.next() {
+            Some(RecordedEvent { sequence: 1, at, event: event @ UserEvent::Added { .. } }) => {
+                User::create(id.clone(), org, event, at).0
+            }
+            _ => return Err(corrupt(id, "its log does not start with user.added")),
+        },
+    };
+    for e in events {
+        if e.sequence != user.sequence + 1 || matches!(e.event, UserEvent::Added { .. }) {
+            return Err(corrupt(id, "its log has a gap or a second user.added"));
+        }
+        user.record(e.event, e.at);
+    }
+    if user.sequence != sequence {
+        return Err(corrupt(id, "its log does not end at its sequence"));
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use onboard_domain::testkit::new_user;
+
+    use super::*;
+
+    #[test]
+    fn a_user_is_what_its_events_make_it() {
+        let (mut user, write) = new_user(&OrgId::generate(), "replayed");
+        let mut events = write.events;
+        events.push(user.record(UserEvent::EmailVerified, user.changed_at + time::Duration::seconds(1)));
+        let rebuilt = rebuild(&user.id, user.org.clone(), 3, None, events.clone()).unwrap();
+        assert_eq!(rebuilt, user);
+        // From a snapshot: only the later events.
+        let mut at_two = user.clone();
+        at_two.sequence = 2;
+        at_two.email.verified = false;
+        at_two.changed_at = events[1].at;
+        assert_eq!(rebuild(&user.id, user.org.clone(), 3, Some(at_two), events[2..].to_vec()).unwrap(), user);
+        // Inconsistent logs are reported, never panicking.
+        assert!(rebuild(&user.id, user.org.clone(), 3, None, events[1..].to_vec()).is_err());
+        assert!(rebuild(&user.id, user.org.clone(), 4, None, events.clone()).is_err());
+        let mut gap = events.clone();
+        gap.remove(1);
+        assert!(rebuild(&user.id, user.org.clone(), 3, None, gap).is_err());
+        let twice = vec![events[0].clone(), RecordedEvent { sequence: 2, ..events[0].clone() }];
+        assert!(rebuild(&user.id, user.org.clone(), 2, None, twice).is_err());
+    }
+
+    #[test]
+    fn snapshots_are_due_past_each_multiple() {
+        assert!(!snapshot_due(0, 3));
+        assert!(!snapshot_due(3, SNAPSHOT_EVERY - 1));
+        assert!(snapshot_due(SNAPSHOT_EVERY - 1, SNAPSHOT_EVERY));
+        assert!(snapshot_due(SNAPSHOT_EVERY - 2, SNAPSHOT_EVERY + 3));
+        assert!(!snapshot_due(SNAPSHOT_EVERY, 2 * SNAPSHOT_EVERY - 1));
+    }
+
+    #[test]
+    fn records_to_the_usual_recipient_leave_it_out() {
+        let usual = EmailAddress::parse("jane.doe@example-company.com").unwrap();
+        let n = Notification {
+            id: NotificationId::parse("384598082123868959").unwrap(),
+            user_id: UserId::parse("384598082123868958").unwrap(),
+            recipient: usual.clone(),
+            state: DeliveryState::Sent,
+            created_at: OffsetDateTime::now_utc(),
+            updated_at: OffsetDateTime::now_utc(),
+            attempts: 1,
+            last_error: None,
+            provider_message_id: Some("W86EgYT6SQKk0lRflfLRsA".into()),
+        };
+        let short = crate::codec::encode(&StoredNotification::of(&n, false));
+        assert!(short.len() <= 64, "{} bytes", short.len());
+        let back = crate::codec::decode::<StoredNotification>(&short).unwrap();
+        assert_eq!(back.into_notification(n.id.clone(), n.user_id.clone(), Some(&usual)).unwrap(), n);
+        let back = crate::codec::decode::<StoredNotification>(&short).unwrap();
+        assert!(back.into_notification(n.id.clone(), n.user_id.clone(), None).is_err());
+        let full = crate::codec::decode::<StoredNotification>(&crate::codec::encode(&StoredNotification::of(&n, true)));
+        let other = EmailAddress::parse("other@example.com").unwrap();
+        assert_eq!(full.unwrap().into_notification(n.id.clone(), n.user_id.clone(), Some(&other)).unwrap(), n);
+    }
+
+    #[test]
+    fn notification_fields_carry_their_id() {
+        let id = NotificationId::parse("384598082123868959").unwrap();
+        assert_eq!(notification_field(&id), "#384598082123868959");
+        assert_eq!(notification_id(notification_field(&id).as_bytes()), Some(id));
+        assert_eq!(notification_id(b"q"), None);
+        assert_eq!(notification_id(b"#"), None);
+    }
+}

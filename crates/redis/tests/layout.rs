@@ -1,0 +1,132 @@
+//! The layout of a user's keys (docs/redis.md): what the behavioural checks
+//! cannot see from the ports, checked on a real standalone Redis.
+
+use onboard_domain::ports::{NotificationLog, Outbox, UserRepository, UserWrite};
+use onboard_domain::testkit::new_user;
+use onboard_domain::{EmailAddress, NotificationId, OrgId, UserEvent, UserId};
+use onboard_redis::testing::{ProbeUsers, RedisServer, bytes_per_initial_user, bytes_per_user};
+use onboard_redis::{RedisSettings, RedisStore, RedisTarget, connect};
+
+async fn open(server: &RedisServer) -> Result<RedisStore, String> {
+    RedisStore::open(connect(RedisSettings::new(RedisTarget::Url(server.url()))).await?, "layout-test").await
+}
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+/// The one key of `kind` (`u`, `e`, `o`) of `user`, whatever its partition.
+async fn key_of(conn: &mut redis::aio::MultiplexedConnection, kind: &str, user: &UserId) -> Option<String> {
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("onb:{{p*}}:{kind}:{user}")).query_async(conn).await.unwrap();
+    keys.into_iter().next()
+}
+
+#[tokio::test]
+async fn a_long_log_is_read_from_its_snapshot_and_the_events_after_it() {
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let (mut user, write) = new_user(&OrgId::generate(), "long");
+    store.save(write).await.unwrap();
+    // 45 events, written one or three at a time: snapshots at 16 and 32 or past them.
+    while user.sequence < 45 {
+        let expected = user.sequence;
+        let events: Vec<_> = (0..if expected % 2 == 0 { 3 } else { 1 })
+            .map(|_| user.record(UserEvent::InitCheckFailed, user.changed_at + time::Duration::seconds(1)))
+            .collect();
+        store.save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: None }).await.unwrap();
+        assert_eq!(store.get(&user.id).await.unwrap().as_ref(), Some(&user), "at {}", user.sequence);
+    }
+    assert_eq!(store.events(&user.id).await.unwrap().len() as u64, user.sequence);
+    let mut conn = raw(&server).await;
+    let hash = key_of(&mut conn, "u", &user.id).await.unwrap();
+    let at: u64 = redis::cmd("HGET").arg(&hash).arg("x").query_async(&mut conn).await.unwrap();
+    assert!((32..=34).contains(&at), "snapshot at {at}");
+}
+
+#[tokio::test]
+async fn an_email_to_another_address_keeps_its_recipient() {
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let (mut user, write) = new_user(&OrgId::generate(), "moved");
+    let first = write.outbox.clone().unwrap();
+    store.save(write).await.unwrap();
+    let expected = user.sequence;
+    let moved = EmailAddress::parse("moved@example.org").unwrap();
+    let changed = user.record(UserEvent::EmailChanged { address: moved.clone() }, user.changed_at);
+    let code = user.record(
+        UserEvent::InitCodeAdded { hash: onboard_domain::CodeHash([9; 32]), expires_at: user.changed_at },
+        user.changed_at,
+    );
+    let second = onboard_domain::ports::OutboxEntry {
+        id: NotificationId::generate(),
+        recipient: moved.clone(),
+        enqueued_at: first.enqueued_at + time::Duration::minutes(1),
+        ..first.clone()
+    };
+    let write = UserWrite {
+        expected_sequence: expected,
+        user: user.clone(),
+        events: vec![changed, code],
+        outbox: Some(second.clone()),
+    };
+    store.save(write).await.unwrap();
+    let listed = store.list(&user.id).await.unwrap();
+    let recipients: Vec<_> = listed.iter().map(|n| (n.id.clone(), n.recipient.clone())).collect();
+    assert_eq!(recipients, vec![(second.id.clone(), moved.clone()), (first.id.clone(), first.recipient.clone())]);
+    // Updated by the dispatcher or the provider's events: each keeps its own.
+    for n in &listed {
+        let mut sent = n.clone();
+        sent.provider_message_id = Some("W86EgYT6SQKk0lRflfLRsA".into());
+        store.put(&sent).await.unwrap();
+        assert_eq!(store.find(&user.id, &n.id).await.unwrap(), Some(sent));
+    }
+    assert_eq!(store.get(&user.id).await.unwrap(), Some(user));
+}
+
+#[tokio::test]
+async fn an_initial_users_keys_stay_compact() {
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let (user, write) = new_user(&OrgId::generate(), "compact");
+    store.save(write).await.unwrap();
+    let mut conn = raw(&server).await;
+    assert!(key_of(&mut conn, "o", &user.id).await.is_some(), "the pending entry has a key of its own");
+    for p in 0..store.partitions() {
+        let now = time::OffsetDateTime::now_utc();
+        for e in store.claim_due(p, now, 100, time::Duration::seconds(60)).await.unwrap() {
+            store.complete(&e).await.unwrap();
+        }
+    }
+    assert_eq!(key_of(&mut conn, "o", &user.id).await, None, "and it goes once sent");
+    let hash = key_of(&mut conn, "u", &user.id).await.unwrap();
+    let encoding: String = redis::cmd("OBJECT").arg("ENCODING").arg(&hash).query_async(&mut conn).await.unwrap();
+    assert_eq!(encoding, "listpack");
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{}*", user.id)).query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 2, "user hash and event log: {keys:?}");
+}
+
+#[tokio::test]
+async fn an_initial_user_takes_at_most_a_kib() {
+    let per_user = bytes_per_initial_user(2_000, 8).await.unwrap();
+    assert!(per_user <= 1024.0, "{per_user:.0} bytes per Initial user");
+    let per_user = bytes_per_user(2_000, 8, ProbeUsers::Realistic).await.unwrap();
+    assert!(per_user <= 1024.0, "{per_user:.0} bytes per realistic Initial user");
+}
+
+#[tokio::test]
+async fn users_written_in_another_layout_are_refused() {
+    let server = RedisServer::start();
+    // A store of layout 1 recorded its partitions but no layout.
+    let mut conn = raw(&server).await;
+    redis::cmd("SET").arg("onb:{meta}:partitions").arg(16).query_async::<()>(&mut conn).await.unwrap();
+    let err = open(&server).await.unwrap_err();
+    assert!(err.contains("layout 1") && err.contains("layout 2"), "{err}");
+    // A new store records its layout and opens again.
+    let fresh = RedisServer::start();
+    open(&fresh).await.unwrap();
+    open(&fresh).await.unwrap();
+    let mut conn = raw(&fresh).await;
+    let layout: String = redis::cmd("GET").arg("onb:{meta}:layout").query_async(&mut conn).await.unwrap();
+    assert_eq!(layout, "2");
+}
