@@ -1,10 +1,11 @@
 //! The `onboard` binary as an operator runs it.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_onboard");
+mod support;
+
+use support::{BIN, Server};
 
 #[test]
 fn help_lists_every_setting_with_its_variable() {
@@ -70,35 +71,16 @@ fn a_bad_value_stops_the_start_with_one_line_naming_it() {
 
 #[test]
 fn serves_writes_a_private_admin_token_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .env("ONBOARD_DATA_DIR", dir.path())
-        .env("ONBOARD_HTTP_ADDR", "127.0.0.1:0")
-        .env("ONBOARD_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first.strip_prefix("onboard listening on http://").expect(&first).to_owned();
-    let second = lines.next().unwrap().unwrap();
+    let mut server = Server::start(&[]);
+    let second = server.stdout.next().unwrap().unwrap();
     assert!(second.contains("admin.pat"), "{second}");
 
-    let pat = dir.path().join("admin.pat");
+    let pat = server.data.path().join("admin.pat");
     assert_eq!(std::fs::metadata(&pat).unwrap().permissions().mode() & 0o777, 0o600);
-    let token = std::fs::read_to_string(&pat).unwrap();
-    assert!(token.trim().starts_with("onb_"));
+    assert!(server.admin_token().starts_with("onb_"));
 
     // One plain HTTP/1.1 request, to see it serve.
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
-    write!(conn, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut resp = String::new();
-    conn.read_to_string(&mut resp).unwrap();
-    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    let health = server.request("GET", "/healthz", "", &[], "");
+    assert_eq!(health.status, 200, "{}", health.body);
+    server.stop();
 }
