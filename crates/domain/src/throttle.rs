@@ -123,7 +123,7 @@ impl ThrottleConfig {
 fn recipient_digest(recipient: &crate::email::EmailAddress) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(recipient.as_str().to_lowercase().as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::token::hex(&digest[..16])
 }
 
 pub const DAY: Duration = Duration::from_secs(86_400);

@@ -19,6 +19,18 @@ impl TokenDigest {
     pub fn to_hex(&self) -> String {
         hex(&self.0)
     }
+
+    /// The digest [`TokenDigest::to_hex`] wrote; `None` unless 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
 }
 
 impl fmt::Debug for TokenDigest {
@@ -27,8 +39,16 @@ impl fmt::Debug for TokenDigest {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Lower-case hex of `bytes`, in one allocation: digests become keys and
+/// ids on every authenticated call.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// A new token and its digest.
@@ -52,5 +72,9 @@ mod tests {
         assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
         assert_eq!(TokenDigest::of(&a), da);
         assert!(!format!("{da:?}").contains(&a[4..]));
+        assert_eq!(TokenDigest::from_hex(&da.to_hex()), Some(da));
+        assert_eq!(TokenDigest::from_hex("ab"), None);
+        assert_eq!(TokenDigest::from_hex(&"g".repeat(64)), None);
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 }

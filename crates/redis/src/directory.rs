@@ -31,18 +31,6 @@ impl RedisDirectory {
     }
 }
 
-fn digest_from_hex(hex: &str) -> Result<TokenDigest, Unavailable> {
-    let bad = || Unavailable(format!("stored token digest {hex:?} is not 64 hex digits"));
-    if hex.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
-    }
-    Ok(TokenDigest(out))
-}
-
 #[async_trait]
 impl Directory for RedisDirectory {
     async fn create_organization(&self, name: &str) -> Result<OrgId, Unavailable> {
@@ -123,7 +111,13 @@ impl Directory for RedisDirectory {
     async fn tokens(&self) -> Result<Vec<(TokenDigest, TokenRecord)>, Unavailable> {
         let mut conn = self.redis.conn();
         let all: Vec<(String, Vec<u8>)> = self.redis.run(conn.hgetall(Keys::TOKENS)).await?;
-        all.into_iter().map(|(hex, bytes)| Ok((digest_from_hex(&hex)?, decode(&bytes)?))).collect()
+        all.into_iter()
+            .map(|(hex, bytes)| {
+                let digest = TokenDigest::from_hex(&hex)
+                    .ok_or_else(|| Unavailable(format!("stored token digest {hex:?} is not 64 hex digits")))?;
+                Ok((digest, decode(&bytes)?))
+            })
+            .collect()
     }
 
     async fn claim_first_start(&self) -> Result<bool, Unavailable> {

@@ -26,8 +26,7 @@ pub fn load_or_create_code_secret(path: &Path) -> std::io::Result<Vec<u8>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 32];
             getrandom::getrandom(&mut key).map_err(std::io::Error::other)?;
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-            write_private(path, format!("{hex}\n").as_bytes())?;
+            write_private(path, format!("{}\n", onboard_domain::token::hex(&key)).as_bytes())?;
             Ok(key)
         }
         Err(e) => Err(e),

@@ -345,7 +345,7 @@ impl Administration {
 fn token_id(digest: &TokenDigest) -> String {
     use sha2::{Digest, Sha256};
     let again = Sha256::digest(digest.0);
-    again[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::token::hex(&again[..8])
 }
 
 #[cfg(test)]

@@ -52,8 +52,7 @@ fn scoped_key(caller: &Principal, key: &str) -> String {
     hash.update([0]);
     hash.update(key.as_bytes());
     let digest = hash.finalize();
-    let hex: String = digest[..20].iter().map(|b| format!("{b:02x}")).collect();
-    format!("idem:{hex}")
+    format!("idem:{}", crate::token::hex(&digest[..20]))
 }
 
 impl UserService {
