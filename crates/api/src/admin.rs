@@ -56,10 +56,7 @@ async fn administer<'a>(
 }
 
 fn role(raw: &str) -> Result<Role, ApiError> {
-    Role::parse(raw.trim()).ok_or_else(|| {
-        let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        invalid_field("role", &format!("unknown role; use one of {}", known.join(", ")))
-    })
+    Role::parse_named(raw).map_err(|e| invalid_field("role", &e.to_string()))
 }
 
 fn org_id(field: &str, raw: &str) -> Result<OrgId, ApiError> {

@@ -59,6 +59,12 @@ impl Role {
         Self::ALL.into_iter().find(|r| r.as_str() == name)
     }
 
+    /// A role named by a person (surrounding blanks ignored), or an error
+    /// that lists the names there are.
+    pub fn parse_named(name: &str) -> Result<Self, UnknownRole> {
+        Self::parse(name.trim()).ok_or(UnknownRole)
+    }
+
     /// Instance roles count in every organization.
     pub fn is_instance_role(self) -> bool {
         self.as_str().starts_with("IAM_")
@@ -73,6 +79,11 @@ impl Role {
         }
     }
 }
+
+/// A role name that is none of [`Role::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role; use one of {}", Role::ALL.map(Role::as_str).join(", "))]
+pub struct UnknownRole;
 
 /// Where a role holds.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Hash)]
@@ -134,6 +145,8 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("PROJECT_OWNER"), None);
+        assert_eq!(Role::parse_named(" ORG_OWNER "), Ok(Role::OrgOwner));
+        assert!(Role::parse_named("KING").unwrap_err().to_string().ends_with("ORG_USER_MANAGER, ORG_OWNER_VIEWER"));
     }
 
     #[test]

@@ -123,10 +123,7 @@ fn parse_org(raw: &str) -> Result<OrgId, String> {
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
-    Role::parse(raw.trim()).ok_or_else(|| {
-        let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        format!("unknown role; use one of {}", known.join(", "))
-    })
+    Role::parse_named(raw).map_err(|e| e.to_string())
 }
 
 fn parse_expiry(raw: &str) -> Result<OffsetDateTime, String> {
