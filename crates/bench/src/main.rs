@@ -23,6 +23,11 @@ use crate::load::{Outcome, Shape, Target};
 use crate::report::{Delivery, Load, Machine, RedisMemory, Report, Scenario};
 use crate::server::{SendGridSetup, ServerProcess, ServerSetup};
 
+// jemalloc rather than glibc malloc: under load glibc's arena locks and
+// consolidation took a fifth of the server's CPU (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(about = "Benchmarks onboard: resend vs /healthz, delivery, Redis memory, metrics cost")]
 struct Args {
@@ -56,6 +61,12 @@ struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Where the servers' data folders (with the `.eml` files) are made
+    /// [default: the system's temporary directory]. On a disk that has seen
+    /// many runs, creating the files can cost more than onboard itself;
+    /// `/dev/shm` measures onboard (docs/performance.md).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +133,7 @@ async fn bench(args: &Args) -> Result<Report, String> {
         connections: args.connections,
         warmup_s: args.warmup as f64,
         duration_s: args.duration as f64,
+        data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir).display().to_string(),
         scenarios,
         redis_memory,
         metrics_cost,
@@ -144,7 +156,7 @@ async fn sendgrid_delivery(args: &Args, batch: usize) -> Result<String, String> 
     let users = args.users.min(50_000);
     progress(&format!("outbox → SendGrid fake, {batch} per call: {users} users"));
     let fake = onboard_sendgrid::testing::FakeSendGrid::start("SG.bench").await;
-    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let data = data_dir(args)?;
     let setup = ServerSetup {
         redis_url: None,
         metrics: true,
@@ -167,6 +179,14 @@ async fn sendgrid_delivery(args: &Args, batch: usize) -> Result<String, String> 
     ))
 }
 
+/// A fresh data folder for one server, removed when dropped.
+fn data_dir(args: &Args) -> Result<tempfile::TempDir, String> {
+    match &args.data_dir {
+        Some(dir) => tempfile::tempdir_in(dir).map_err(|e| format!("--data-dir {}: {e}", dir.display())),
+        None => tempfile::tempdir().map_err(|e| e.to_string()),
+    }
+}
+
 fn progress(what: &str) {
     eprintln!("onboard-bench: {what}");
 }
@@ -177,7 +197,7 @@ async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenar
         StoreKind::Redis => "redis",
     };
     progress(&format!("{name} store, metrics {}: starting", if metrics { "on" } else { "off" }));
-    let data = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let data = data_dir(args)?;
     // Dropped after the server (declared first), so the server never loses its Redis mid-run.
     let redis = (store == StoreKind::Redis).then(RedisServer::start);
     let setup = ServerSetup { redis_url: redis.as_ref().map(RedisServer::url), metrics, sendgrid: None };

@@ -84,6 +84,8 @@ pub struct Report {
     pub connections: usize,
     pub warmup_s: f64,
     pub duration_s: f64,
+    /// Where the servers' data folders were made.
+    pub data_dir: String,
     pub scenarios: Vec<Scenario>,
     pub redis_memory: Vec<RedisMemory>,
     /// Resend rps with metrics off over with metrics on (embedded store), minus 1.
@@ -107,8 +109,8 @@ impl Report {
         let _ = writeln!(out, "machine: {} cores, {}, {:.1} GiB", m.nproc, m.cpu_model, m.memory_gib);
         let _ = writeln!(
             out,
-            "load: {} connections, {:.0} s warm-up, {:.0} s measured, HTTP/1.1 keep-alive on loopback",
-            self.connections, self.warmup_s, self.duration_s
+            "load: {} connections, {:.0} s warm-up, {:.0} s measured, HTTP/1.1 keep-alive on loopback; data in {}",
+            self.connections, self.warmup_s, self.duration_s, self.data_dir
         );
         for s in &self.scenarios {
             let metrics = if s.metrics { "on" } else { "off" };
@@ -164,6 +166,7 @@ mod tests {
             connections: 64,
             warmup_s: 2.0,
             duration_s: 10.0,
+            data_dir: "/dev/shm".into(),
             scenarios: vec![Scenario {
                 store: "embedded".into(),
                 metrics: true,
@@ -188,6 +191,7 @@ mod tests {
         assert!(text.contains("2 cores, Test CPU, 24.0 GiB"), "{text}");
         assert!(text.contains("  resend        20000 rps  p50   0.50 ms  p99   2.25 ms"), "{text}");
         assert!(text.contains("ratio resend/baseline: 0.50"), "{text}");
+        assert!(text.contains("data in /dev/shm"), "{text}");
         assert!(text.contains("drain no backlog"), "{text}");
         assert!(text.contains("100000 Initial users: 950 bytes/user"), "{text}");
         assert!(text.contains("-3.1 %"), "{text}");

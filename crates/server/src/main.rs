@@ -2,6 +2,11 @@ use clap::Parser;
 use onboard_server::admin_cli::{self, Command};
 use onboard_server::{Cli, Config, start, telemetry};
 
+// jemalloc rather than glibc malloc: under load glibc's arena locks and
+// consolidation took a fifth of the server's CPU (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut cli = Cli::parse();

@@ -180,8 +180,9 @@ impl Dispatcher {
         })
     }
 
-    /// Records the outcome of one send.
-    #[tracing::instrument(skip_all, fields(notification = %entry.id, user_id = %entry.user_id, attempt = entry.attempts + 1))]
+    /// Records the outcome of one send. At debug: one span per email is too
+    /// many at info; its warnings and errors name the email themselves.
+    #[tracing::instrument(level = "debug", skip_all, fields(notification = %entry.id, user_id = %entry.user_id, attempt = entry.attempts + 1))]
     async fn settle(
         &self,
         entry: OutboxEntry,
@@ -215,7 +216,7 @@ impl Dispatcher {
         let permanent = matches!(error, MailError::Permanent(_));
         if permanent || attempts >= self.config.max_attempts || too_old {
             // The dead letter: one clear line with the reason.
-            tracing::error!(%error, recipient = %entry.recipient, attempts, "init email given up");
+            tracing::error!(%error, notification = %entry.id, user_id = %entry.user_id, recipient = %entry.recipient, attempts, "init email given up");
             report.failed += 1;
             self.outbox.complete(&entry).await?;
             self.note(&entry, DeliveryState::Failed, now, |n| {
@@ -225,7 +226,7 @@ impl Dispatcher {
             .await;
             return Ok(());
         }
-        tracing::warn!(%error, %retry_at, "init email failed; will retry");
+        tracing::warn!(%error, notification = %entry.id, user_id = %entry.user_id, attempts, %retry_at, "init email failed; will retry");
         report.retrying += 1;
         self.outbox.reschedule(&entry, attempts, retry_at).await?;
         self.note(&entry, DeliveryState::Queued, now, |n| {
@@ -244,7 +245,7 @@ impl Dispatcher {
                 Ok(Some(user)) => user,
                 Ok(None) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not record that the init email was sent");
+                    tracing::warn!(error = %e, notification = %entry.id, user_id = %entry.user_id, "could not record that the init email was sent");
                     return;
                 }
             };
@@ -255,7 +256,7 @@ impl Dispatcher {
                 Ok(()) => return,
                 Err(SaveError::Conflict) => continue,
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not record that the init email was sent");
+                    tracing::warn!(error = %e, notification = %entry.id, user_id = %entry.user_id, "could not record that the init email was sent");
                     return;
                 }
             }
