@@ -59,20 +59,15 @@ impl Timestamp {
     /// writes a `google.protobuf.Timestamp`.
     pub fn format(&self) -> String {
         let t = self.0.to_offset(UtcOffset::UTC);
-        let year = match u32::try_from(t.year()) {
-            Ok(year) if year <= 9999 => year,
-            // Outside protobuf's range (years 1 to 9999), and never stored by onboard.
-            _ => {
-                let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
-                let (h, min, sec, n) = (t.hour(), t.minute(), t.second(), t.nanosecond());
-                return format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{n:09}Z");
-            }
-        };
         // Digits written straight into one buffer: every answer carries two
         // timestamps, and `format!` with a dozen pieces was over 2 % of a
         // resend's CPU.
         let mut out = String::with_capacity(30);
-        push_padded(&mut out, year, 4);
+        match u32::try_from(t.year()) {
+            Ok(year) if year <= 9999 => push_padded(&mut out, year, 4),
+            // Outside protobuf's range (years 1 to 9999), and never stored by onboard.
+            _ => out.push_str(&format!("{:04}", t.year())),
+        }
         out.push('-');
         push_padded(&mut out, u32::from(u8::from(t.month())), 2);
         out.push('-');
@@ -166,6 +161,7 @@ mod tests {
         assert_eq!(ts(datetime!(0001-01-01 00:00:00 UTC)), "0001-01-01T00:00:00Z");
         assert_eq!(ts(datetime!(9999-12-31 23:59:59.999999999 UTC)), "9999-12-31T23:59:59.999999999Z");
         assert_eq!(ts(datetime!(2024-02-29 00:00:00.010 UTC)), "2024-02-29T00:00:00.010Z");
+        assert_eq!(ts(datetime!(-0001-01-01 00:00:00.5 UTC)), "-001-01-01T00:00:00.500Z");
     }
 
     #[test]

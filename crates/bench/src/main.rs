@@ -133,7 +133,7 @@ async fn bench(args: &Args) -> Result<Report, String> {
         connections: args.connections,
         warmup_s: args.warmup as f64,
         duration_s: args.duration as f64,
-        data_dir: args.data_dir.clone().unwrap_or_else(std::env::temp_dir).display().to_string(),
+        data_dir: args.data_root().display().to_string(),
         scenarios,
         redis_memory,
         metrics_cost,
@@ -179,12 +179,17 @@ async fn sendgrid_delivery(args: &Args, batch: usize) -> Result<String, String> 
     ))
 }
 
+impl Args {
+    /// Where the servers' data folders are made.
+    fn data_root(&self) -> std::path::PathBuf {
+        self.data_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+}
+
 /// A fresh data folder for one server, removed when dropped.
 fn data_dir(args: &Args) -> Result<tempfile::TempDir, String> {
-    match &args.data_dir {
-        Some(dir) => tempfile::tempdir_in(dir).map_err(|e| format!("--data-dir {}: {e}", dir.display())),
-        None => tempfile::tempdir().map_err(|e| e.to_string()),
-    }
+    let root = args.data_root();
+    tempfile::tempdir_in(&root).map_err(|e| format!("data folder in {}: {e}", root.display()))
 }
 
 fn progress(what: &str) {
