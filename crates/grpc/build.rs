@@ -1,25 +1,21 @@
-//! Compiles the `.proto` files under `proto/` with the protoc that the
-//! `protoc-bin-vendored` crate ships, so a fresh machine needs nothing installed.
+//! Generates the gRPC service code for the methods onboard serves. The
+//! messages are the wire contract's (`onboard_contract::pb`): only the
+//! service traits are made here, from the contract's `.proto` files, with
+//! the protoc that the `protoc-bin-vendored` crate ships.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = [
-        "proto/google/rpc/status.proto",
-        "proto/zitadel/v1/object.proto",
-        "proto/zitadel/user/v1/user.proto",
-        "proto/zitadel/management/v1/management.proto",
-    ];
-    for f in files {
-        println!("cargo:rerun-if-changed={f}");
-    }
+    let files = ["../contract/proto/zitadel/management/v1/management.proto"];
+    println!("cargo:rerun-if-changed=../contract/proto");
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
-    // google/protobuf/{any,timestamp}.proto come with the vendored protoc.
-    let includes = ["proto".into(), protoc_bin_vendored::include_path()?];
+    let includes = ["../contract/proto".into(), protoc_bin_vendored::include_path()?];
     tonic_build::configure()
         .build_server(true)
         .build_client(true)
         // No `connect(uri)` helper: that would need tonic's transport in the library.
         .build_transport(false)
+        .extern_path(".zitadel", "::onboard_contract::pb::zitadel")
+        .extern_path(".google.rpc", "::onboard_contract::pb::google::rpc")
         .compile_protos_with_config(config, &files, &includes)?;
     Ok(())
 }

@@ -12,8 +12,8 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 
+use crate::call::HttpCall;
 use crate::errors::{ApiError, Code, ids, invalid_field};
-use crate::management::BearerAuth;
 use wire::*;
 
 /// Where the routes live.
@@ -47,11 +47,12 @@ pub fn absent() -> Response {
 async fn administer<'a>(
     users: &UserService,
     admin: &'a Option<Administration>,
-    auth: &BearerAuth,
+    call: &HttpCall,
 ) -> Result<&'a Administration, ApiError> {
     let admin = admin.as_ref().ok_or_else(not_served)?;
     // Instance-wide: no organization header; IAM_OWNER holds it everywhere.
-    users.authorize(Some(&auth.0.token), None, Permission::Administer).await?;
+    let token = call.0.credentials.token()?;
+    users.authorize(Some(token), None, Permission::Administer).await?;
     Ok(admin)
 }
 
@@ -83,10 +84,10 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         body: Json<CreateOrganizationRequest>,
     ) -> Result<Json<OrganizationView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let id = admin.create_organization(&body.0.name).await?;
         // The name as stored: the domain keeps it trimmed.
         Ok(Json(OrganizationView { id: id.to_string(), name: body.0.name.trim().to_owned() }))
@@ -98,9 +99,9 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
     ) -> Result<Json<ListOrganizationsResponse>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let result = admin.organizations().await?.into_iter().map(Into::into).collect();
         Ok(Json(ListOrganizationsResponse { result }))
     }
@@ -113,10 +114,10 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         body: Json<CreateServiceAccountRequest>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let org = org_id("orgId", &body.0.org_id)?;
         Ok(Json(admin.create_service_account(&org, &body.0.name).await?.into()))
     }
@@ -127,12 +128,12 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// Only the accounts of this organization.
         #[oai(name = "orgId")]
         org_id_filter: Query<Option<String>>,
     ) -> Result<Json<ListServiceAccountsResponse>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let org = filter(org_id_filter.0).map(|o| org_id("orgId", &o)).transpose()?;
         let result = admin.service_accounts(org.as_ref()).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListServiceAccountsResponse { result }))
@@ -148,12 +149,12 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The service account's id.
         id: Path<String>,
         body: Json<GrantRequest>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let (role, org) = grant_scope(&body.0.role, body.0.org_id)?;
         Ok(Json(admin.grant(&id.0, role, org.as_ref()).await?.into()))
     }
@@ -167,7 +168,7 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The service account's id.
         id: Path<String>,
         /// The role to take away, e.g. ORG_USER_MANAGER.
@@ -176,7 +177,7 @@ impl AdminApi {
         #[oai(name = "orgId")]
         org_id: Query<Option<String>>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let (role, org) = grant_scope(&role.0, org_id.0)?;
         Ok(Json(admin.revoke_grant(&id.0, role, org.as_ref()).await?.into()))
     }
@@ -190,12 +191,12 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The service account's id.
         id: Path<String>,
         body: Json<IssuePatRequest>,
     ) -> Result<Json<IssuedPatView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let issued = admin.issue_pat(&id.0, body.0.expiration_date.map(|t| t.0)).await?;
         Ok(Json(IssuedPatView {
             token_id: issued.record.id,
@@ -212,12 +213,12 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// Only the tokens of this service account.
         #[oai(name = "serviceAccountId")]
         account: Query<Option<String>>,
     ) -> Result<Json<ListPatsResponse>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         let result = admin.tokens(filter(account.0).as_deref()).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListPatsResponse { result }))
     }
@@ -230,12 +231,12 @@ impl AdminApi {
         &self,
         Data(users): Data<&UserService>,
         Data(admin): Admin<'_>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The token's public id.
         #[oai(name = "tokenId")]
         token_id: Path<String>,
     ) -> Result<Json<PatView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let admin = administer(users, admin, &call).await?;
         Ok(Json(admin.revoke_pat(token_id.0.trim()).await?.into()))
     }
 }

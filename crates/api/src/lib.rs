@@ -3,14 +3,16 @@
 //! document with its Swagger UI.
 
 mod admin;
+mod call;
 pub mod errors;
 mod health;
-pub mod idempotency;
 mod limits;
 mod management;
 pub mod metrics;
 pub mod page;
+mod proto_json;
 mod scalars;
+mod schema;
 pub mod webhook;
 pub mod wire;
 
@@ -82,7 +84,6 @@ pub fn app_with(
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(metrics::serve))
         .at(webhook::PATH, poem::post(webhook::receive))
-        .around(idempotency::idempotent)
         .around(limits::limit_body)
         .around(metrics::track)
         .data(users)

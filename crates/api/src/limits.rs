@@ -4,7 +4,7 @@ use poem::http::{StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 /// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use onboard_contract::MAX_MESSAGE_BYTES as MAX_BODY_BYTES;
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413: by their declared length
 /// at once, and bodies of unknown length by reading at most that much.

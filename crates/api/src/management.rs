@@ -1,15 +1,21 @@
-//! The Management API v1 routes onboard serves.
+//! The Management API v1 routes onboard serves: each reads its message and
+//! call, hands them to the contract's method, and writes the answer.
 
+use onboard_contract::call::keys;
+use onboard_contract::management as mgmt;
+use onboard_contract::pb::zitadel::management::v1 as pb;
+use onboard_contract::{Answer, Fault};
 use onboard_domain::Permission;
 use onboard_domain::usecases::UserService;
 use poem::web::Data;
-use poem_openapi::auth::Bearer;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
+use poem_openapi::{ApiResponse, OpenApi, Tags};
 
-use crate::errors::{ApiError, invalid_field};
-use crate::wire::*;
+use crate::call::HttpCall;
+use crate::errors::ApiError;
+use crate::proto_json::{PathBound, ProtoBody, ProtoJson};
+use crate::wire::ListNotificationsResponse;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -17,30 +23,39 @@ enum ApiTags {
     Users,
 }
 
-/// `Authorization: Bearer <token>`: a personal access token.
-#[derive(SecurityScheme)]
-#[oai(rename = "BearerAuth", ty = "bearer")]
-pub struct BearerAuth(pub(crate) Bearer);
-
-#[derive(ApiResponse)]
-enum ResendAnswer {
-    /// OK. The new email's id is in `x-onboard-notification-id`.
+/// An answer that may carry the id of the email the call made due, and
+/// says whether it was replayed for an idempotency key.
+#[derive(Debug, ApiResponse)]
+pub enum Answered<T: crate::proto_json::WireMessage> {
+    /// OK. When the call made an initialization email due, its id is in
+    /// `x-onboard-notification-id`; an answer replayed for an
+    /// `Idempotency-Key` carries `idempotent-replayed: true`.
     #[oai(status = 200)]
-    Ok(Json<ResendHumanInitializationResponse>, #[oai(header = "x-onboard-notification-id")] String),
+    Ok(
+        ProtoJson<T>,
+        #[oai(header = "x-onboard-notification-id")] Option<String>,
+        #[oai(header = "idempotent-replayed")] Option<String>,
+    ),
 }
 
-#[derive(ApiResponse)]
-enum AddAnswer {
-    /// OK. When an initialization email became due, its id is in `x-onboard-notification-id`.
-    #[oai(status = 200)]
-    Ok(Json<AddHumanUserResponse>, #[oai(header = "x-onboard-notification-id")] Option<String>),
+impl<T: crate::proto_json::WireMessage> From<Answer<T>> for Answered<T> {
+    fn from(a: Answer<T>) -> Self {
+        Self::Ok(ProtoJson(a.message), a.notification.map(|n| n.to_string()), a.replayed.then(|| "true".to_owned()))
+    }
 }
 
-#[derive(ApiResponse)]
-enum ImportAnswer {
-    /// OK. When an initialization email became due, its id is in `x-onboard-notification-id`.
-    #[oai(status = 200)]
-    Ok(Json<ImportHumanUserResponse>, #[oai(header = "x-onboard-notification-id")] Option<String>),
+fn answered<T: crate::proto_json::WireMessage>(a: Result<Answer<T>, Fault>) -> Result<Answered<T>, ApiError> {
+    Ok(a?.into())
+}
+
+/// The resend body: the user id travels in the path.
+#[derive(Debug)]
+pub struct ResendBody;
+
+impl PathBound for ResendBody {
+    type Message = pb::ResendHumanInitializationRequest;
+    const SCHEMA: &'static str = "ManagementServiceResendHumanInitializationBody";
+    const PATH_FIELDS: &'static [&'static str] = &["user_id"];
 }
 
 /// The Management API's user methods.
@@ -48,6 +63,9 @@ enum ImportAnswer {
 pub struct ManagementApi;
 
 type Org = Header<Option<String>>;
+type IdempotencyKey = Header<Option<String>>;
+
+const _: () = assert!(keys::IDEMPOTENCY_KEY.eq_ignore_ascii_case("Idempotency-Key"));
 
 #[OpenApi(prefix_path = "/management/v1", tag = "ApiTags::Users")]
 impl ManagementApi {
@@ -64,7 +82,7 @@ impl ManagementApi {
     async fn resend_human_initialization(
         &self,
         Data(users): Data<&UserService>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The id of the user.
         #[oai(name = "userId")]
         user_id: Path<String>,
@@ -73,22 +91,18 @@ impl ManagementApi {
         /// header. Make sure the requesting user has permission in the
         /// requested organization.
         #[oai(name = "x-zitadel-orgid")]
-        org: Org,
+        _org: Org,
         /// Makes the call safe to retry: the same key with the same request
         /// within 24 hours answers as the first call did (marked
         /// `idempotent-replayed: true`) and sends no new email; the same key
         /// with another request is refused with 409 (code 6). Keys are the
         /// caller's own; 1 to 255 visible ASCII characters.
         #[oai(name = "Idempotency-Key")]
-        _idempotency_key: Header<Option<String>>,
-        body: Json<ResendHumanInitializationBody>,
-    ) -> Result<ResendAnswer, ApiError> {
-        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
-        let (details, notification) = users.resend_initialization(&acting, &user_id.0, body.0.email.as_deref()).await?;
-        Ok(ResendAnswer::Ok(
-            Json(ResendHumanInitializationResponse { details: details.into() }),
-            notification.to_string(),
-        ))
+        _idempotency_key: IdempotencyKey,
+        body: ProtoBody<ResendBody>,
+    ) -> Result<Answered<pb::ResendHumanInitializationResponse>, ApiError> {
+        let request = pb::ResendHumanInitializationRequest { user_id: user_id.0, ..body.into_inner() };
+        answered(mgmt::resend_human_initialization(users, &call.0, request).await)
     }
 
     /// Create/Add Human User
@@ -100,23 +114,20 @@ impl ManagementApi {
     async fn add_human_user(
         &self,
         Data(users): Data<&UserService>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The organization the user is created in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]
-        org: Org,
+        _org: Org,
         /// Makes the call safe to retry: the same key with the same request
         /// within 24 hours answers as the first call did (marked
         /// `idempotent-replayed: true`) and sends no new email; the same key
         /// with another request is refused with 409 (code 6). Keys are the
         /// caller's own; 1 to 255 visible ASCII characters.
         #[oai(name = "Idempotency-Key")]
-        _idempotency_key: Header<Option<String>>,
-        body: Json<AddHumanUserRequest>,
-    ) -> Result<AddAnswer, ApiError> {
-        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
-        let created = users.create_human_user(&acting, body.0.into()).await?;
-        let body = AddHumanUserResponse { user_id: created.user_id.to_string(), details: created.details.into() };
-        Ok(AddAnswer::Ok(Json(body), created.notification.map(|n| n.to_string())))
+        _idempotency_key: IdempotencyKey,
+        body: ProtoJson<pb::AddHumanUserRequest>,
+    ) -> Result<Answered<pb::AddHumanUserResponse>, ApiError> {
+        answered(mgmt::add_human_user(users, &call.0, body.0).await)
     }
 
     /// Create/Import Human User
@@ -128,24 +139,20 @@ impl ManagementApi {
     async fn import_human_user(
         &self,
         Data(users): Data<&UserService>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The organization the user is created in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]
-        org: Org,
+        _org: Org,
         /// Makes the call safe to retry: the same key with the same request
         /// within 24 hours answers as the first call did (marked
         /// `idempotent-replayed: true`) and sends no new email; the same key
         /// with another request is refused with 409 (code 6). Keys are the
         /// caller's own; 1 to 255 visible ASCII characters.
         #[oai(name = "Idempotency-Key")]
-        _idempotency_key: Header<Option<String>>,
-        body: Json<ImportHumanUserRequest>,
-    ) -> Result<ImportAnswer, ApiError> {
-        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserWrite).await?;
-        let cmd = body.0.into_command().map_err(|(field, reason)| invalid_field(field, reason))?;
-        let created = users.create_human_user(&acting, cmd).await?;
-        let body = ImportHumanUserResponse { user_id: created.user_id.to_string(), details: created.details.into() };
-        Ok(ImportAnswer::Ok(Json(body), created.notification.map(|n| n.to_string())))
+        _idempotency_key: IdempotencyKey,
+        body: ProtoJson<pb::ImportHumanUserRequest>,
+    ) -> Result<Answered<pb::ImportHumanUserResponse>, ApiError> {
+        answered(mgmt::import_human_user(users, &call.0, body.0).await)
     }
 
     /// List a user's initialization emails
@@ -163,15 +170,16 @@ impl ManagementApi {
     async fn list_user_notifications(
         &self,
         Data(users): Data<&UserService>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The id of the user.
         #[oai(name = "userId")]
         user_id: Path<String>,
         /// The organization the user is looked up in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]
-        org: Org,
+        _org: Org,
     ) -> Result<Json<ListNotificationsResponse>, ApiError> {
-        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserRead).await?;
+        let token = call.0.credentials.token()?;
+        let acting = users.authorize(Some(token), call.0.org.as_deref(), Permission::UserRead).await?;
         let list = users.list_notifications(&acting, &user_id.0).await?;
         Ok(Json(ListNotificationsResponse { result: list.into_iter().map(Into::into).collect() }))
     }
@@ -184,15 +192,14 @@ impl ManagementApi {
     async fn get_user_by_id(
         &self,
         Data(users): Data<&UserService>,
-        auth: BearerAuth,
+        call: HttpCall,
         /// The id of the user.
         id: Path<String>,
         /// The organization the user is looked up in; the caller's own when absent.
         #[oai(name = "x-zitadel-orgid")]
-        org: Org,
-    ) -> Result<Json<GetUserByIdResponse>, ApiError> {
-        let acting = users.authorize(Some(&auth.0.token), org.0.as_deref(), Permission::UserRead).await?;
-        let user = users.get_user(&acting, &id.0).await?;
-        Ok(Json(GetUserByIdResponse { user: user.into() }))
+        _org: Org,
+    ) -> Result<ProtoJson<pb::GetUserByIdResponse>, ApiError> {
+        let answer = mgmt::get_user_by_id(users, &call.0, pb::GetUserByIdRequest { id: id.0 }).await?;
+        Ok(ProtoJson(answer.message))
     }
 }

@@ -1,5 +1,5 @@
-//! Scalars as protobuf's JSON mapping writes them: uint64 as a decimal
-//! string, timestamps as RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
+//! Timestamps as protobuf's JSON mapping writes them, for onboard's own
+//! shapes: RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
 
 use std::borrow::Cow;
 
@@ -7,48 +7,6 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
-
-/// A uint64 that JSON carries as a string (`"sequence": "2"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct U64String(pub u64);
-
-impl Type for U64String {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_uint64".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "uint64")))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl ToJSON for U64String {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.to_string()))
-    }
-}
-
-impl ParseFromJSON for U64String {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value.unwrap_or_default() {
-            Value::String(s) => s.parse().map(Self).map_err(ParseError::custom),
-            Value::Number(n) => n.as_u64().map(Self).ok_or_else(|| ParseError::custom("not a uint64")),
-            other => Err(ParseError::expected_type(other)),
-        }
-    }
-}
 
 /// A `google.protobuf.Timestamp` in its JSON form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,10 +120,5 @@ mod tests {
         assert_eq!(ts(datetime!(9999-12-31 23:59:59.999999999 UTC)), "9999-12-31T23:59:59.999999999Z");
         assert_eq!(ts(datetime!(2024-02-29 00:00:00.010 UTC)), "2024-02-29T00:00:00.010Z");
         assert_eq!(ts(datetime!(-0001-01-01 00:00:00.5 UTC)), "-001-01-01T00:00:00.500Z");
-    }
-
-    #[test]
-    fn u64_is_a_json_string() {
-        assert_eq!(U64String(u64::MAX).to_json(), Some(Value::String("18446744073709551615".into())));
     }
 }

@@ -1,35 +1,20 @@
-//! Use-case errors as gRPC statuses. The mapping itself is the HTTP side's
-//! ([`ApiError`]), so both wires answer with the same code, id and text.
+//! Faults as gRPC statuses: `grpc-status` is the fault's code,
+//! `grpc-message` is "<text> (<ID>)", and `grpc-status-details-bin` is the
+//! fault's `google.rpc.Status` with the `zitadel.v1.ErrorDetail` packed in:
+//! the binary twin of the JSON error body.
 
-use onboard_api::MAX_BODY_BYTES;
-use onboard_api::errors::{ApiError, Code as ApiCode, ids};
+use onboard_contract::fault::{Code as FaultCode, ids};
+use onboard_contract::{Fault, MAX_MESSAGE_BYTES};
 use poem::http::HeaderMap;
 use prost::Message;
 use tonic::{Code, Status};
 
-use crate::pb::google::rpc;
-use crate::pb::zitadel::v1::ErrorDetail;
-
-/// `grpc-status` is the contract's code, `grpc-message` is "<text> (<ID>)",
-/// and `grpc-status-details-bin` is a `google.rpc.Status` holding the
-/// `zitadel.v1.ErrorDetail` packed in a `google.protobuf.Any`: the binary
-/// twin of the JSON error body.
-pub(crate) fn status(err: impl Into<ApiError>) -> Status {
-    let err = err.into();
-    let retry_after = err.retry_after;
-    let body = err.body();
-    let details = body
-        .details
-        .into_iter()
-        .map(|d| prost_types::Any {
-            type_url: d.type_url,
-            value: ErrorDetail { id: d.id, message: d.message }.encode_to_vec(),
-        })
-        .collect();
-    let packed = rpc::Status { code: body.code, message: body.message.clone(), details }.encode_to_vec();
-    let mut status = Status::with_details(Code::from_i32(body.code), body.message, packed.into());
+pub(crate) fn status(fault: impl Into<Fault>) -> Status {
+    let fault = fault.into();
+    let packed = fault.status().encode_to_vec();
+    let mut status = Status::with_details(Code::from_i32(fault.code as i32), fault.message(), packed.into());
     // Throttled calls say when to retry, as the HTTP answer's Retry-After does.
-    if let Some(secs) = retry_after {
+    if let Some(secs) = fault.retry_after_secs() {
         status.metadata_mut().insert("retry-after", secs.into());
     }
     status
@@ -37,7 +22,7 @@ pub(crate) fn status(err: impl Into<ApiError>) -> Status {
 
 /// tonic refuses a message over the decoding limit with OUT_OF_RANGE and a
 /// text of its own; the HTTP side refuses an oversized body with
-/// RESOURCE_EXHAUSTED and the contract's detail. Our use cases never answer
+/// RESOURCE_EXHAUSTED and the contract's detail. Our methods never answer
 /// OUT_OF_RANGE, so an answer with that status in its headers (a
 /// trailers-only answer, made before any handler ran) is that refusal and
 /// is rewritten to the HTTP side's error.
@@ -45,10 +30,10 @@ pub(crate) fn align_message_too_large(headers: &mut HeaderMap) {
     if headers.get(Status::GRPC_STATUS).is_none_or(|v| v != (Code::OutOfRange as i32).to_string().as_str()) {
         return;
     }
-    let too_large = ApiError::new(
-        ApiCode::ResourceExhausted,
+    let too_large = Fault::new(
+        FaultCode::ResourceExhausted,
         ids::BODY_TOO_LARGE,
-        format!("Request body is larger than {} KiB", MAX_BODY_BYTES / 1024),
+        format!("Request body is larger than {} KiB", MAX_MESSAGE_BYTES / 1024),
     );
     headers.remove("grpc-status-details-bin");
     if let Err(e) = status(too_large).add_header(headers) {
@@ -58,7 +43,9 @@ pub(crate) fn align_message_too_large(headers: &mut HeaderMap) {
 
 #[cfg(test)]
 mod tests {
-    use onboard_api::errors::ERROR_DETAIL_TYPE;
+    use onboard_contract::fault::ERROR_DETAIL_TYPE;
+    use onboard_contract::pb::google::rpc;
+    use onboard_contract::pb::zitadel::v1::ErrorDetail;
     use onboard_domain::usecases::ResendError;
 
     use super::*;
@@ -85,12 +72,5 @@ mod tests {
         assert_eq!(s.code(), Code::ResourceExhausted);
         assert!(s.message().ends_with("(ONBOARD-THROTTLED-RESEND-COOLDOWN)"), "{}", s.message());
         assert_eq!(s.metadata().get("retry-after").unwrap(), "30");
-    }
-
-    #[test]
-    fn store_failures_become_unavailable_without_their_reason() {
-        let s = status(ResendError::Unavailable("db at 10.0.0.1 down".into()));
-        assert_eq!(s.code(), Code::Unavailable);
-        assert!(!s.message().contains("10.0.0.1"));
     }
 }

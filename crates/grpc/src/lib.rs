@@ -2,12 +2,12 @@
 //! onboard serves, under ZITADEL's service and message names, on the same
 //! listener as the HTTP/JSON application.
 //!
-//! It is a second inbound adapter over the same use cases: requests become
-//! the same commands (through [`onboard_api::wire`]), errors the same
-//! [`onboard_api::errors::ApiError`]s, answers the same wire shapes.
+//! It only moves bytes: each method reads its message and call (from the
+//! metadata) and hands them to the wire contract (`onboard_contract`),
+//! which runs the method and says what to answer, as it does for the
+//! HTTP/JSON side.
 
 mod body;
-mod convert;
 mod cors;
 mod errors;
 pub mod pb;

@@ -1,26 +1,16 @@
-//! The protobuf messages and the service, generated from `proto/` at build
-//! time. Modules follow the proto packages.
+//! The contract's messages under their proto packages, with the service
+//! code generated here beside them.
 
-pub mod google {
-    pub mod rpc {
-        tonic::include_proto!("google.rpc");
-    }
-}
+pub use onboard_contract::pb::google;
 
 pub mod zitadel {
-    pub mod v1 {
-        tonic::include_proto!("zitadel.v1");
-    }
-
-    pub mod user {
-        pub mod v1 {
-            tonic::include_proto!("zitadel.user.v1");
-        }
-    }
+    pub use onboard_contract::pb::zitadel::{user, v1};
 
     pub mod management {
         pub mod v1 {
-            tonic::include_proto!("zitadel.management.v1");
+            pub use onboard_contract::pb::zitadel::management::v1::*;
+
+            include!(concat!(env!("OUT_DIR"), "/zitadel.management.v1.rs"));
         }
     }
 }

@@ -5,7 +5,7 @@ use std::future::poll_fn;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use onboard_api::MAX_BODY_BYTES;
+use onboard_contract::MAX_MESSAGE_BYTES;
 use onboard_domain::usecases::UserService;
 use poem::http::header;
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -78,7 +78,7 @@ impl GrpcEndpoint {
         // The same cap as the HTTP side's body limit: larger messages are
         // refused before they are decoded (with the HTTP side's error, see
         // `errors::align_message_too_large`).
-        let server = ManagementServiceServer::new(Management::new(users)).max_decoding_message_size(MAX_BODY_BYTES);
+        let server = ManagementServiceServer::new(Management::new(users)).max_decoding_message_size(MAX_MESSAGE_BYTES);
         Self { service: GrpcWebLayer::new().layer(server) }
     }
 }

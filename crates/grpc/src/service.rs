@@ -1,15 +1,15 @@
 //! The `zitadel.management.v1.ManagementService` methods onboard serves:
-//! authorize with the same use case as the HTTP side, run the use case,
-//! answer with the same shapes.
+//! each reads its call from the metadata and hands it, with the message, to
+//! the contract's method.
 
-use onboard_api::errors::invalid_field;
+use onboard_contract::call::keys;
+use onboard_contract::management as mgmt;
+use onboard_contract::{Answer, Call};
 use onboard_domain::usecases::UserService;
-use onboard_domain::{Acting, Permission};
 use tonic::{Request, Response, Status};
 
-use crate::convert;
 use crate::errors::status;
-use crate::pb::zitadel::management::v1 as mgmt;
+use crate::pb::zitadel::management::v1 as pb;
 use crate::pb::zitadel::management::v1::management_service_server::ManagementService;
 
 /// The service implementation over the use cases.
@@ -22,24 +22,24 @@ impl Management {
     pub fn new(users: UserService) -> Self {
         Self { users }
     }
-
-    /// The caller and the organization it acts in, from the `authorization`
-    /// (`Bearer <token>`) and `x-zitadel-orgid` metadata.
-    async fn authorize<T>(&self, request: &Request<T>, permission: Permission) -> Result<Acting, Status> {
-        // Read lossily: a value that is not text must still count as sent,
-        // so a garbled organization is refused instead of meaning "my own".
-        let text = |key: &str| request.metadata().get(key).map(|v| String::from_utf8_lossy(v.as_bytes()));
-        let (authorization, org) = (text("authorization"), text("x-zitadel-orgid"));
-        let token = authorization.as_deref().and_then(bearer);
-        self.users.authorize(token, org.as_deref(), permission).await.map_err(status)
-    }
 }
 
-/// The token of a `Bearer` credential (the scheme is case-insensitive).
-/// Anything else counts as no token at all, as on the HTTP side.
-fn bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+/// The call's credentials, organization and idempotency key, from the metadata.
+fn call<T>(request: &Request<T>) -> Call {
+    Call::from_lookup(|key| request.metadata().get(key).map(|v| v.as_bytes()))
+}
+
+/// The answer with the metadata the JSON side sends as headers.
+fn respond<T>(answer: Result<Answer<T>, onboard_contract::Fault>) -> Result<Response<T>, Status> {
+    let answer = answer.map_err(status)?;
+    let mut response = Response::new(answer.message);
+    if let Some(value) = answer.notification.and_then(|n| n.as_str().parse().ok()) {
+        response.metadata_mut().insert(keys::NOTIFICATION_ID, value);
+    }
+    if answer.replayed {
+        response.metadata_mut().insert(keys::REPLAYED, "true".parse().expect("a valid value"));
+    }
+    Ok(response)
 }
 
 #[tonic::async_trait]
@@ -47,80 +47,36 @@ impl ManagementService for Management {
     #[tracing::instrument(skip_all, fields(rpc = "GetUserByID"))]
     async fn get_user_by_id(
         &self,
-        request: Request<mgmt::GetUserByIdRequest>,
-    ) -> Result<Response<mgmt::GetUserByIdResponse>, Status> {
-        let acting = self.authorize(&request, Permission::UserRead).await?;
-        let user = self.users.get_user(&acting, &request.get_ref().id).await.map_err(status)?;
-        Ok(Response::new(mgmt::GetUserByIdResponse { user: Some(convert::user(user)) }))
+        request: Request<pb::GetUserByIdRequest>,
+    ) -> Result<Response<pb::GetUserByIdResponse>, Status> {
+        let call = call(&request);
+        respond(mgmt::get_user_by_id(&self.users, &call, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "AddHumanUser"))]
     async fn add_human_user(
         &self,
-        request: Request<mgmt::AddHumanUserRequest>,
-    ) -> Result<Response<mgmt::AddHumanUserResponse>, Status> {
-        let acting = self.authorize(&request, Permission::UserWrite).await?;
-        let cmd = convert::add_command(request.into_inner());
-        let created = self.users.create_human_user(&acting, cmd).await.map_err(status)?;
-        let notification = created.notification.clone();
-        let answer = mgmt::AddHumanUserResponse {
-            user_id: created.user_id.to_string(),
-            details: convert::details(created.details),
-        };
-        Ok(with_notification(Response::new(answer), notification))
+        request: Request<pb::AddHumanUserRequest>,
+    ) -> Result<Response<pb::AddHumanUserResponse>, Status> {
+        let call = call(&request);
+        respond(mgmt::add_human_user(&self.users, &call, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ImportHumanUser"))]
     async fn import_human_user(
         &self,
-        request: Request<mgmt::ImportHumanUserRequest>,
-    ) -> Result<Response<mgmt::ImportHumanUserResponse>, Status> {
-        let acting = self.authorize(&request, Permission::UserWrite).await?;
-        let cmd = convert::import_command(request.into_inner())
-            .map_err(|(field, reason)| status(invalid_field(field, reason)))?;
-        let created = self.users.create_human_user(&acting, cmd).await.map_err(status)?;
-        let notification = created.notification.clone();
-        let answer = mgmt::ImportHumanUserResponse {
-            user_id: created.user_id.to_string(),
-            details: convert::details(created.details),
-        };
-        Ok(with_notification(Response::new(answer), notification))
+        request: Request<pb::ImportHumanUserRequest>,
+    ) -> Result<Response<pb::ImportHumanUserResponse>, Status> {
+        let call = call(&request);
+        respond(mgmt::import_human_user(&self.users, &call, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "ResendHumanInitialization"))]
     async fn resend_human_initialization(
         &self,
-        request: Request<mgmt::ResendHumanInitializationRequest>,
-    ) -> Result<Response<mgmt::ResendHumanInitializationResponse>, Status> {
-        let acting = self.authorize(&request, Permission::UserWrite).await?;
-        let r = request.get_ref();
-        let (details, notification) =
-            self.users.resend_initialization(&acting, &r.user_id, Some(&r.email)).await.map_err(status)?;
-        let answer = mgmt::ResendHumanInitializationResponse { details: convert::details(details) };
-        Ok(with_notification(Response::new(answer), Some(notification)))
-    }
-}
-
-/// The email a call made, in the same `x-onboard-notification-id` the JSON side answers with.
-fn with_notification<T>(
-    mut response: Response<T>,
-    notification: Option<onboard_domain::NotificationId>,
-) -> Response<T> {
-    if let Some(value) = notification.and_then(|n| n.as_str().parse().ok()) {
-        response.metadata_mut().insert("x-onboard-notification-id", value);
-    }
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer;
-
-    #[test]
-    fn only_bearer_credentials_carry_a_token() {
-        assert_eq!(bearer("Bearer abc"), Some("abc"));
-        assert_eq!(bearer("bearer  abc "), Some("abc"));
-        assert_eq!(bearer("Basic YWJjOmRlZg=="), None);
-        assert_eq!(bearer("abc"), None);
+        request: Request<pb::ResendHumanInitializationRequest>,
+    ) -> Result<Response<pb::ResendHumanInitializationResponse>, Status> {
+        let call = call(&request);
+        respond(mgmt::resend_human_initialization(&self.users, &call, request.into_inner()).await)
     }
 }

@@ -1,0 +1,47 @@
+//! Error ids. ZITADEL's own wherever ZITADEL answers the same condition
+//! (clients match on them, message text included); onboard's own, prefixed
+//! `ONBOARD-`, for conditions ZITADEL does not have.
+
+// Authentication and authorization (ZITADEL's auth interceptor).
+/// A token that is not valid, and an `authorization` that is not `Bearer <token>`.
+pub const TOKEN_INVALID: &str = "AUTH-7fs1e";
+pub const PERMISSION_DENIED: &str = "AUTH-5mWD2";
+pub const ORG_NOT_FOUND: &str = "AUTH-Bs7Ds";
+
+// Users.
+pub const USER_NOT_FOUND_COMMAND: &str = "COMMAND-2M9df";
+pub const USER_NOT_FOUND_QUERY: &str = "QUERY-Dfbg2";
+pub const USER_ALREADY_INITIALIZED: &str = "COMMAND-2M9sd";
+pub const USER_ID_MISSING: &str = "COMMAND-2n8vs";
+pub const USER_ALREADY_EXISTS: &str = "V3-DKcYh";
+pub const USER_NAME_EMPTY: &str = "V2-zzad3";
+pub const FIRST_NAME_EMPTY: &str = "USER-UCej2";
+pub const LAST_NAME_EMPTY: &str = "USER-4hB7d";
+pub const EMAIL_EMPTY: &str = "EMAIL-spblu";
+pub const EMAIL_INVALID: &str = "EMAIL-599BI";
+
+// onboard's own.
+/// No `authorization` at all: ZITADEL answers this one without a detail.
+pub const TOKEN_MISSING: &str = "ONBOARD-TOKEN-MISSING";
+pub const USER_ID_INVALID: &str = "ONBOARD-USERID-INVALID";
+pub const FIELD_INVALID: &str = "ONBOARD-FIELD-INVALID";
+pub const PASSWORD_POLICY: &str = "ONBOARD-PASSWORD-POLICY";
+pub const CONTENTION: &str = "ONBOARD-CONTENTION";
+pub const UNAVAILABLE: &str = "ONBOARD-UNAVAILABLE";
+pub const REQUEST_INVALID: &str = "ONBOARD-REQUEST-INVALID";
+pub const ROUTE_NOT_FOUND: &str = "ONBOARD-ROUTE-NOT-FOUND";
+pub const METHOD_NOT_ALLOWED: &str = "ONBOARD-METHOD-NOT-ALLOWED";
+pub const BODY_TOO_LARGE: &str = "ONBOARD-BODY-TOO-LARGE";
+pub const INTERNAL: &str = "ONBOARD-INTERNAL";
+pub const UNIMPLEMENTED: &str = "ONBOARD-UNIMPLEMENTED";
+pub const THROTTLED_RESEND_COOLDOWN: &str = "ONBOARD-THROTTLED-RESEND-COOLDOWN";
+pub const THROTTLED_RECIPIENT_DAILY_CAP: &str = "ONBOARD-THROTTLED-RECIPIENT-DAILY-CAP";
+pub const THROTTLED_CALLER_RATE: &str = "ONBOARD-THROTTLED-CALLER-RATE";
+pub const IDEMPOTENCY_KEY_INVALID: &str = "ONBOARD-IDEMPOTENCY-KEY-INVALID";
+pub const IDEMPOTENCY_KEY_REUSED: &str = "ONBOARD-IDEMPOTENCY-KEY-REUSED";
+pub const IDEMPOTENCY_IN_FLIGHT: &str = "ONBOARD-IDEMPOTENCY-IN-FLIGHT";
+
+// onboard's administration API (`/admin/v1`).
+pub const ADMIN_ORG_NOT_FOUND: &str = "ONBOARD-ORG-NOT-FOUND";
+pub const ADMIN_ACCOUNT_NOT_FOUND: &str = "ONBOARD-ACCOUNT-NOT-FOUND";
+pub const ADMIN_TOKEN_NOT_FOUND: &str = "ONBOARD-TOKEN-NOT-FOUND";

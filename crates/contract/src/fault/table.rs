@@ -1,0 +1,169 @@
+//! Each use case's errors as faults: the one place where a domain condition
+//! gets its code, id and text.
+
+use std::borrow::Cow;
+
+use onboard_domain::usecases::{
+    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError,
+};
+use onboard_domain::{ThrottleReason, Throttled};
+
+use super::{Code, Fault, ids};
+
+impl From<Throttled> for Fault {
+    fn from(t: Throttled) -> Self {
+        let id = match t.reason {
+            ThrottleReason::ResendCooldown => ids::THROTTLED_RESEND_COOLDOWN,
+            ThrottleReason::RecipientDailyCap => ids::THROTTLED_RECIPIENT_DAILY_CAP,
+            ThrottleReason::CallerRate => ids::THROTTLED_CALLER_RATE,
+        };
+        let mut f = Fault::new(Code::ResourceExhausted, id, format!("Too many requests: {}", t.reason.describe()));
+        f.retry_after = Some(t.retry_after);
+        f
+    }
+}
+
+fn contention() -> Fault {
+    Fault::new(Code::Aborted, ids::CONTENTION, "The user was changed concurrently; try again")
+}
+
+fn invalid(id: &'static str, text: impl Into<Cow<'static, str>>) -> Fault {
+    Fault::new(Code::InvalidArgument, id, text)
+}
+
+impl From<AuthorizeError> for Fault {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::MissingToken => {
+                Fault::new(Code::Unauthenticated, ids::TOKEN_MISSING, "auth header missing")
+            }
+            // ZITADEL answers with the untranslated key.
+            AuthorizeError::InvalidToken => {
+                Fault::new(Code::Unauthenticated, ids::TOKEN_INVALID, "Errors.Token.Invalid")
+            }
+            AuthorizeError::PermissionDenied => {
+                Fault::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
+            }
+            AuthorizeError::Throttled(t) => t.into(),
+            AuthorizeError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<ResendError> for Fault {
+    fn from(e: ResendError) -> Self {
+        match e {
+            ResendError::UserIdMissing => invalid(ids::USER_ID_MISSING, "User ID is missing"),
+            ResendError::InvalidUserId(r) => invalid(ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
+            ResendError::InvalidEmail(r) => invalid(ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
+            ResendError::NotFound => Fault::new(Code::NotFound, ids::USER_NOT_FOUND_COMMAND, "User could not be found"),
+            ResendError::NotInitial => {
+                Fault::new(Code::FailedPrecondition, ids::USER_ALREADY_INITIALIZED, "User is already initialized")
+            }
+            ResendError::Contention => contention(),
+            ResendError::Throttled(t) => t.into(),
+            ResendError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<GetUserError> for Fault {
+    fn from(e: GetUserError) -> Self {
+        match e {
+            GetUserError::InvalidId(r) => invalid(ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
+            GetUserError::NotFound => Fault::new(Code::NotFound, ids::USER_NOT_FOUND_QUERY, "User could not be found"),
+            GetUserError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<CreateUserError> for Fault {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::InvalidField { field, reason } => {
+                invalid(ids::FIELD_INVALID, format!("Invalid {field}: {reason}"))
+            }
+            CreateUserError::InvalidEmail(r) => invalid(ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
+            CreateUserError::PasswordPolicy(r) => {
+                invalid(ids::PASSWORD_POLICY, format!("Password does not meet the policy: {r}"))
+            }
+            CreateUserError::UserNameTaken => {
+                Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
+            }
+            CreateUserError::Contention => contention(),
+            CreateUserError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<IdempotencyError> for Fault {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::InvalidKey => {
+                invalid(ids::IDEMPOTENCY_KEY_INVALID, format!("Idempotency-Key is invalid: {e}"))
+            }
+            IdempotencyError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<AdminError> for Fault {
+    fn from(e: AdminError) -> Self {
+        match e {
+            // The ids are the caller's own: not repeated, as for users.
+            AdminError::UnknownOrganization(_) => {
+                Fault::new(Code::NotFound, ids::ADMIN_ORG_NOT_FOUND, "Organization could not be found")
+            }
+            AdminError::UnknownAccount(_) => {
+                Fault::new(Code::NotFound, ids::ADMIN_ACCOUNT_NOT_FOUND, "Service account could not be found")
+            }
+            AdminError::UnknownToken(_) => {
+                Fault::new(Code::NotFound, ids::ADMIN_TOKEN_NOT_FOUND, "Token could not be found")
+            }
+            AdminError::Invalid(reason) => invalid(ids::FIELD_INVALID, format!("Invalid argument: {reason}")),
+            AdminError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_answers_clients_match_on_are_zitadels() {
+        let cases: Vec<(Fault, Code, &str, &str)> = vec![
+            (ResendError::NotFound.into(), Code::NotFound, "COMMAND-2M9df", "User could not be found"),
+            (GetUserError::NotFound.into(), Code::NotFound, "QUERY-Dfbg2", "User could not be found"),
+            (ResendError::NotInitial.into(), Code::FailedPrecondition, "COMMAND-2M9sd", "User is already initialized"),
+            (CreateUserError::UserNameTaken.into(), Code::AlreadyExists, "V3-DKcYh", "User already exists"),
+            (AuthorizeError::InvalidToken.into(), Code::Unauthenticated, "AUTH-7fs1e", "Errors.Token.Invalid"),
+            (
+                AuthorizeError::PermissionDenied.into(),
+                Code::PermissionDenied,
+                "AUTH-5mWD2",
+                "No matching permissions found",
+            ),
+        ];
+        for (fault, code, id, text) in cases {
+            assert_eq!((fault.code, fault.id, fault.text.as_ref()), (code, id, text));
+        }
+    }
+
+    #[test]
+    fn throttled_calls_say_why_and_when() {
+        let t = Throttled { reason: ThrottleReason::ResendCooldown, retry_after: std::time::Duration::from_secs(30) };
+        let f: Fault = ResendError::Throttled(t).into();
+        assert_eq!(
+            (f.code, f.id, f.retry_after_secs()),
+            (Code::ResourceExhausted, ids::THROTTLED_RESEND_COOLDOWN, Some(30))
+        );
+    }
+
+    #[test]
+    fn store_failures_do_not_leak_their_reason() {
+        let f: Fault = ResendError::Unavailable("redis at 10.0.0.1 refused".into()).into();
+        assert_eq!(f.code, Code::Unavailable);
+        assert!(!f.message().contains("10.0.0.1"));
+    }
+}

@@ -1,0 +1,79 @@
+//! Domain results as answer messages.
+
+use onboard_domain::{Gender, ObjectDetails, User, UserState};
+use time::OffsetDateTime;
+
+use crate::pb::zitadel::user::v1 as user_pb;
+use crate::pb::zitadel::v1 as object_pb;
+
+fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
+    // `nanosecond()` is below 10^9, so it always fits.
+    prost_types::Timestamp { seconds: t.unix_timestamp(), nanos: t.nanosecond() as i32 }
+}
+
+pub fn details(d: ObjectDetails) -> object_pb::ObjectDetails {
+    object_pb::ObjectDetails {
+        sequence: d.sequence,
+        creation_date: Some(timestamp(d.creation_date)),
+        change_date: Some(timestamp(d.change_date)),
+        resource_owner: d.resource_owner.to_string(),
+    }
+}
+
+fn state(s: UserState) -> user_pb::UserState {
+    use user_pb::UserState as P;
+    match s {
+        UserState::Unspecified => P::Unspecified,
+        UserState::Active => P::Active,
+        UserState::Inactive => P::Inactive,
+        UserState::Deleted => P::Deleted,
+        UserState::Locked => P::Locked,
+        UserState::Suspend => P::Suspend,
+        UserState::Initial => P::Initial,
+    }
+}
+
+fn gender(g: Gender) -> user_pb::Gender {
+    match g {
+        Gender::Unspecified => user_pb::Gender::Unspecified,
+        Gender::Female => user_pb::Gender::Female,
+        Gender::Male => user_pb::Gender::Male,
+        Gender::Diverse => user_pb::Gender::Diverse,
+    }
+}
+
+/// A user as GetUserByID answers it.
+pub fn user(u: User) -> user_pb::User {
+    let login = u.login_name().to_owned();
+    let p = u.profile;
+    let human = user_pb::Human {
+        profile: Some(user_pb::Profile {
+            first_name: p.first_name,
+            last_name: p.last_name,
+            nick_name: p.nick_name,
+            display_name: p.display_name,
+            preferred_language: p.preferred_language.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+            gender: gender(p.gender).into(),
+            avatar_url: String::new(),
+        }),
+        email: Some(user_pb::Email { email: u.email.address.to_string(), is_email_verified: u.email.verified }),
+        // ZITADEL answers an empty phone rather than none.
+        phone: Some(
+            u.phone.map(|ph| user_pb::Phone { phone: ph.number, is_phone_verified: ph.verified }).unwrap_or_default(),
+        ),
+    };
+    user_pb::User {
+        id: u.id.to_string(),
+        details: Some(details(ObjectDetails {
+            sequence: u.sequence,
+            creation_date: u.created_at,
+            change_date: u.changed_at,
+            resource_owner: u.org.clone(),
+        })),
+        state: state(u.state).into(),
+        user_name: u.user_name.as_str().to_owned(),
+        login_names: vec![login.clone()],
+        preferred_login_name: login,
+        r#type: Some(user_pb::user::Type::Human(human)),
+    }
+}
