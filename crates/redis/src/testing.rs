@@ -189,6 +189,12 @@ impl RedisCluster {
     }
 }
 
+/// Values as the store encodes them, for the samples that pin the stored
+/// format (`tests/format/`, docs/redis.md).
+pub mod format {
+    pub use crate::format::FORMAT;
+}
+
 /// The users a memory probe writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeUsers {

@@ -6,4 +6,5 @@ mod behaviour;
 mod concurrency;
 mod layout;
 mod limits;
+mod store_format;
 mod support;
