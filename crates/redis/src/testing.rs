@@ -193,6 +193,17 @@ impl RedisCluster {
 /// format (`tests/format/`, docs/redis.md).
 pub mod format {
     pub use crate::format::FORMAT;
+    pub use crate::stored::StoredNotification;
+
+    /// The bytes the store keeps for `value`.
+    pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        crate::codec::encode(value)
+    }
+
+    /// The value the store reads from `bytes`.
+    pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        crate::codec::decode(bytes).map_err(|e| e.to_string())
+    }
 }
 
 /// The users a memory probe writes.

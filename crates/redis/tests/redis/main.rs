@@ -4,7 +4,9 @@
 
 mod behaviour;
 mod concurrency;
+mod format;
 mod layout;
 mod limits;
+mod samples;
 mod store_format;
 mod support;
