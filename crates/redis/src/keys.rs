@@ -114,6 +114,8 @@ impl Keys {
     pub const PARTITIONS: &'static str = "onb:{meta}:partitions";
     /// Which layout of the user keys this Redis holds (see `RedisStore::open`).
     pub const LAYOUT: &'static str = "onb:{meta}:layout";
+    /// Which format of the stored values this Redis holds (see [`crate::format`]).
+    pub const FORMAT: &'static str = "onb:{meta}:format";
     pub const FIRST_START: &'static str = "onb:{meta}:first-start";
     /// Consumer group of the outbox streams.
     pub const GROUP: &'static str = "dispatchers";

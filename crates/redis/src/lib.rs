@@ -6,6 +6,7 @@
 mod codec;
 mod conn;
 mod directory;
+mod format;
 mod idempotency;
 mod keys;
 mod limiter;

@@ -78,8 +78,9 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// Opens the store: refuses a Redis whose users were written in another
-    /// layout, fixes the partition count at the first start (and refuses
-    /// another one later) and makes the consumer groups.
+    /// layout or whose values in another format ([`crate::format`]), fixes
+    /// the partition count at the first start (and refuses another one
+    /// later) and makes the consumer groups.
     /// `consumer` names this node among the dispatchers; it must be unique.
     pub async fn open(redis: Arc<RedisConnection>, consumer: &str) -> Result<Self, String> {
         let wanted = redis.settings.partitions.max(1);
@@ -100,6 +101,8 @@ impl RedisStore {
                  not migrate (see docs/redis.md)"
             ));
         }
+        // Before the partitions are set: their absence marks a first start.
+        crate::format::check(&redis).await.map_err(|e| e.to_string())?;
         let _: bool = redis.run(conn.set_nx(Keys::PARTITIONS, wanted)).await.map_err(|e| e.to_string())?;
         let stored: usize = redis.run(conn.get(Keys::PARTITIONS)).await.map_err(|e| e.to_string())?;
         if stored != wanted {

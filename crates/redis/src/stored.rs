@@ -47,7 +47,7 @@ pub fn notification_id(field: &[u8]) -> Option<NotificationId> {
 /// user's usual one ([`RECIPIENT_FIELD`], the first recipient recorded for
 /// the user and never changed). So a record stays within 64 bytes, Redis's
 /// default `hash-max-listpack-value`, and the user hash a compact listpack.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredNotification {
     recipient: Option<EmailAddress>,
     state: DeliveryState,

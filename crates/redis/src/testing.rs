@@ -189,6 +189,23 @@ impl RedisCluster {
     }
 }
 
+/// Values as the store encodes them, for the samples that pin the stored
+/// format (`tests/format/`, docs/redis.md).
+pub mod format {
+    pub use crate::format::FORMAT;
+    pub use crate::stored::StoredNotification;
+
+    /// The bytes the store keeps for `value`.
+    pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        crate::codec::encode(value)
+    }
+
+    /// The value the store reads from `bytes`.
+    pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        crate::codec::decode(bytes).map_err(|e| e.to_string())
+    }
+}
+
 /// The users a memory probe writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeUsers {

@@ -12,8 +12,10 @@ use onboard_domain::{
     RecordedEvent, Role, SystemClock, User, UserId,
 };
 use onboard_memory::InMemoryDirectory;
+use onboard_redis::RedisStore;
 use onboard_redis::testing::RedisServer;
-use onboard_redis::{RedisSettings, RedisStore, RedisTarget, connect};
+
+use crate::support;
 
 /// Records the code of every write the store accepted, with its sequence.
 struct Recording {
@@ -43,8 +45,7 @@ impl UserRepository for Recording {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_resends_leave_one_valid_code() {
     let server = RedisServer::start();
-    let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
-    let store = Arc::new(RedisStore::open(redis, "node-a").await.unwrap());
+    let store = Arc::new(support::open(&server, "node-a").await.unwrap());
     let recording = Arc::new(Recording { inner: store.clone(), codes: Mutex::new(Vec::new()) });
     let codes = CodeIssuer::new(CodeSecret::new(vec![5; 32]).unwrap(), InitCodeConfig::default());
     let users = UserService::new(

@@ -6,6 +6,8 @@ use onboard_redis::{
     RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore, RedisTarget, connect,
 };
 
+use crate::support;
+
 async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRateLimiter, RedisIdempotencyStore) {
     let redis = connect(RedisSettings::new(target)).await.expect("connects");
     let store = RedisStore::open(redis.clone(), "test-node").await.expect("opens");
@@ -35,9 +37,8 @@ async fn redis_cluster_behaves_as_every_store_must() {
 #[tokio::test]
 async fn the_partition_count_cannot_change_once_set() {
     let server = RedisServer::start();
-    let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
-    RedisStore::open(redis, "a").await.unwrap();
-    let mut other = RedisSettings::new(RedisTarget::Url(server.url()));
+    support::open(&server, "a").await.unwrap();
+    let mut other = support::settings(&server);
     other.partitions = 8;
     let err = RedisStore::open(connect(other).await.unwrap(), "b").await.unwrap_err();
     assert!(err.contains("16") && err.contains('8'), "{err}");
@@ -46,8 +47,7 @@ async fn the_partition_count_cannot_change_once_set() {
 #[tokio::test]
 async fn an_unreachable_redis_is_reported_not_awaited() {
     let mut server = RedisServer::start();
-    let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
-    let store = RedisStore::open(redis, "n").await.unwrap();
+    let store = support::open(&server, "n").await.unwrap();
     server.kill();
     let started = std::time::Instant::now();
     use onboard_domain::ports::UserRepository;

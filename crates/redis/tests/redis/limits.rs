@@ -8,8 +8,10 @@ use std::time::Duration;
 use onboard_domain::ports::{IdempotencyClaim, IdempotencyStore, RateLimiter, StoredAnswer};
 use onboard_domain::throttle::{Admission, Limit, Quota};
 use onboard_redis::testing::RedisServer;
-use onboard_redis::{RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisTarget, connect};
+use onboard_redis::{RedisIdempotencyStore, RedisRateLimiter, connect};
 use time::OffsetDateTime;
+
+use crate::support;
 
 const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
 
@@ -21,7 +23,7 @@ fn limit(key: &str, quota: Quota) -> Limit {
 async fn two_nodes(server: &RedisServer) -> [(RedisRateLimiter, RedisIdempotencyStore); 2] {
     let mut nodes = Vec::new();
     for _ in 0..2 {
-        let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.expect("connects");
+        let redis = connect(support::settings(server)).await.expect("connects");
         nodes.push((RedisRateLimiter::new(redis.clone()), RedisIdempotencyStore::new(redis)));
     }
     nodes.try_into().unwrap()
@@ -126,8 +128,7 @@ async fn every_key_expires_after_it_stops_mattering() {
     assert_eq!(idem.claim("held", &[1; 32], now, time::Duration::seconds(30)).await.unwrap(), IdempotencyClaim::Fresh);
     idem.complete("done", &[1; 32], &answer, now, time::Duration::hours(24)).await.unwrap();
 
-    let client = redis::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = support::raw(&server).await;
     let limiter_keys = ttls(&mut conn, "onb:{rl}:*").await;
     let idem_keys = ttls(&mut conn, "onb:*idem*").await;
     assert_eq!(limiter_keys.len(), 3, "{limiter_keys:?}");

@@ -3,23 +3,14 @@
 
 use onboard_domain::ports::{NotificationLog, Outbox, UserRepository, UserWrite};
 use onboard_domain::testkit::new_user;
-use onboard_domain::{EmailAddress, NotificationId, OrgId, UserEvent, UserId};
+use onboard_domain::{EmailAddress, NotificationId, OrgId, UserEvent};
+use onboard_redis::RedisStore;
 use onboard_redis::testing::{ProbeUsers, RedisServer, bytes_per_initial_user, bytes_per_user};
-use onboard_redis::{RedisSettings, RedisStore, RedisTarget, connect};
+
+use crate::support::{key_of, raw};
 
 async fn open(server: &RedisServer) -> Result<RedisStore, String> {
-    RedisStore::open(connect(RedisSettings::new(RedisTarget::Url(server.url()))).await?, "layout-test").await
-}
-
-async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
-}
-
-/// The one key of `kind` (`u`, `e`, `o`) of `user`, whatever its partition.
-async fn key_of(conn: &mut redis::aio::MultiplexedConnection, kind: &str, user: &UserId) -> Option<String> {
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg(format!("onb:{{p*}}:{kind}:{user}")).query_async(conn).await.unwrap();
-    keys.into_iter().next()
+    crate::support::open(server, "layout-test").await
 }
 
 #[tokio::test]

@@ -1,0 +1,12 @@
+//! The Redis adapters against real `redis-server`s (standalone and a
+//! 3-master cluster, each on free ports): one test binary, so the suite
+//! links once.
+
+mod behaviour;
+mod concurrency;
+mod format;
+mod layout;
+mod limits;
+mod samples;
+mod store_format;
+mod support;
