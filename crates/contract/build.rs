@@ -6,9 +6,9 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/google/rpc/status.proto",
-        "proto/zitadel/v1/object.proto",
-        "proto/zitadel/user/v1/user.proto",
-        "proto/zitadel/management/v1/management.proto",
+        "proto/zitadel/message.proto",
+        "proto/zitadel/management.proto",
+        "proto/zitadel/user/v2/user_service.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let mut config = prost_build::Config::new();

@@ -23,13 +23,30 @@ pub mod google {
 }
 
 pub mod zitadel {
+    /// `zitadel/object.proto` and `zitadel/message.proto`.
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/zitadel.v1.rs"));
+    }
+
+    pub mod change {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/zitadel.change.v1.rs"));
+        }
+    }
+
+    pub mod object {
+        pub mod v2 {
+            include!(concat!(env!("OUT_DIR"), "/zitadel.object.v2.rs"));
+        }
     }
 
     pub mod user {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/zitadel.user.v1.rs"));
+        }
+
+        pub mod v2 {
+            include!(concat!(env!("OUT_DIR"), "/zitadel.user.v2.rs"));
         }
     }
 

@@ -4,7 +4,7 @@
 pub use onboard_contract::pb::google;
 
 pub mod zitadel {
-    pub use onboard_contract::pb::zitadel::{user, v1};
+    pub use onboard_contract::pb::zitadel::{change, object, user, v1};
 
     pub mod management {
         pub mod v1 {

@@ -79,4 +79,42 @@ impl ManagementService for Management {
         let call = call(&request);
         respond(mgmt::resend_human_initialization(&self.users, &call, request.into_inner()).await)
     }
+
+    async fn list_users(&self, _: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
+        Err(not_served("ListUsers"))
+    }
+
+    async fn is_user_unique(
+        &self,
+        _: Request<pb::IsUserUniqueRequest>,
+    ) -> Result<Response<pb::IsUserUniqueResponse>, Status> {
+        Err(not_served("IsUserUnique"))
+    }
+
+    async fn remove_user(&self, _: Request<pb::RemoveUserRequest>) -> Result<Response<pb::RemoveUserResponse>, Status> {
+        Err(not_served("RemoveUser"))
+    }
+
+    async fn get_user_by_login_name_global(
+        &self,
+        _: Request<pb::GetUserByLoginNameGlobalRequest>,
+    ) -> Result<Response<pb::GetUserByLoginNameGlobalResponse>, Status> {
+        Err(not_served("GetUserByLoginNameGlobal"))
+    }
+
+    async fn list_user_changes(
+        &self,
+        _: Request<pb::ListUserChangesRequest>,
+    ) -> Result<Response<pb::ListUserChangesResponse>, Status> {
+        Err(not_served("ListUserChanges"))
+    }
+}
+
+/// A method of the service that onboard does not serve (yet).
+fn not_served(method: &str) -> Status {
+    status(onboard_contract::Fault::new(
+        onboard_contract::Code::Unimplemented,
+        onboard_contract::fault::ids::UNIMPLEMENTED,
+        format!("{method} is not served by onboard"),
+    ))
 }

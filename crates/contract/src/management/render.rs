@@ -61,6 +61,8 @@ pub fn user(u: User) -> user_pb::User {
         phone: Some(
             u.phone.map(|ph| user_pb::Phone { phone: ph.number, is_phone_verified: ph.verified }).unwrap_or_default(),
         ),
+        // onboard keeps no time of the last password change.
+        password_changed: None,
     };
     user_pb::User {
         id: u.id.to_string(),
