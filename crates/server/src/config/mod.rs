@@ -12,6 +12,8 @@ mod file;
 mod jwt;
 mod mail;
 mod number;
+#[cfg(test)]
+mod readme;
 mod redis;
 mod sendgrid;
 mod server;
