@@ -65,26 +65,42 @@ pub struct Cli {
     pub config: Option<PathBuf>,
     pub settings: Settings,
     pub command: Option<crate::admin_cli::Command>,
-    /// Settings given as a flag or an environment variable.
+    /// Settings given as a flag or an environment variable (a blank one
+    /// counts, as unset).
     pub(super) given: BTreeSet<String>,
 }
 
-/// Whether `arg` is a setting: every setting has a variable, and the
-/// variable of the config file's name is not one.
+/// Whether `arg` (of the [`declaration`]) is a setting: every setting has a
+/// variable, and the config file's name is not one.
 pub(super) fn is_setting(arg: &Arg) -> bool {
     arg.get_env().is_some() && arg.get_id() != "config"
 }
 
+/// The settings as declared, before what [`for_every_setting`] does
+/// depending on the environment.
+pub(super) fn declaration() -> clap::Command {
+    Arguments::command()
+}
+
+/// Whether `arg` is a setting without a default whose variable is set but
+/// blank: that leaves it unset (`ONBOARD_REDIS_URL=` means no Redis, even if
+/// the file names one) rather than failing to parse.
+fn blank_in_env(arg: &Arg) -> bool {
+    let blank = |v: std::ffi::OsString| v.to_str().is_some_and(|v| v.trim().is_empty());
+    arg.get_default_values().is_empty() && arg.get_env().and_then(std::env::var_os).is_some_and(blank)
+}
+
 /// What holds for every setting, written once here rather than in each
-/// declaration: it may be given on either side of `admin`; and an empty
-/// variable of a setting without a default leaves it unset (`ONBOARD_REDIS_URL=`
-/// means no Redis) rather than failing to parse.
+/// declaration: it may be given on either side of `admin`, and a blank
+/// variable is not parsed (see [`blank_in_env`]).
 fn for_every_setting(command: clap::Command) -> clap::Command {
     command.mut_args(|arg| {
-        let Some(env) = arg.get_env() else { return arg };
-        let blank = std::env::var_os(env).is_some_and(|v| v.to_str().is_some_and(|v| v.trim().is_empty()));
+        if arg.get_env().is_none() {
+            return arg;
+        }
+        let blank = blank_in_env(&arg);
         let arg = arg.global(true);
-        if blank && arg.get_default_values().is_empty() { arg.env(None::<&str>) } else { arg }
+        if blank { arg.env(None::<&str>) } else { arg }
     })
 }
 
@@ -100,8 +116,9 @@ impl CommandFactory for Cli {
 
 impl FromArgMatches for Cli {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        let Arguments { config, settings, command } = Arguments::from_arg_matches(matches)?;
-        Ok(Self { config, settings, command, given: given(matches) })
+        let mut given = given(matches);
+        given.extend(blank_settings());
+        Self::new(matches, given)
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -110,12 +127,19 @@ impl FromArgMatches for Cli {
         arguments.update_from_arg_matches(matches)?;
         (self.config, self.settings, self.command) = (arguments.config, arguments.settings, arguments.command);
         self.given.extend(given(matches));
+        self.given.extend(blank_settings());
         Ok(())
     }
 }
 
 impl Parser for Cli {}
 
+/// Settings given blank in the environment: given, as unset.
+fn blank_settings() -> Vec<String> {
+    declaration().get_arguments().filter(|a| is_setting(a) && blank_in_env(a)).map(|a| a.get_id().to_string()).collect()
+}
+
+/// Settings given as a flag or a (non-blank) variable.
 fn given(matches: &ArgMatches) -> BTreeSet<String> {
     // `ids` holds the subcommands' global arguments too (`admin --json`),
     // which are not this level's to ask about.
@@ -137,7 +161,12 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let matches = Self::command().mut_args(|arg| arg.env(None::<&str>)).try_get_matches_from(args)?;
-        Self::from_arg_matches(&matches)
+        Self::new(&matches, given(&matches))
+    }
+
+    fn new(matches: &ArgMatches, given: BTreeSet<String>) -> Result<Self, clap::Error> {
+        let Arguments { config, settings, command } = Arguments::from_arg_matches(matches)?;
+        Ok(Self { config, settings, command, given })
     }
 }
 

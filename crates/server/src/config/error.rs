@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-use super::cli::Cli;
+use super::cli::declaration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -61,7 +60,7 @@ impl ConfigError {
         // clap names the argument as in its usage: `--code-lifetime <CODE_LIFETIME>`.
         let Some(ContextValue::String(usage)) = err.get(ContextKind::InvalidArg) else { return None };
         let long = usage.strip_prefix("--")?.split([' ', '=']).next()?;
-        let command = Cli::command();
+        let command = declaration();
         let arg = command.get_arguments().find(|a| a.get_long() == Some(long))?;
         let value = match err.get(ContextKind::InvalidValue) {
             Some(ContextValue::String(v)) if !arg.is_hide_env_values_set() => Some(v.clone()),

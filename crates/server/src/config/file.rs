@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
-use super::cli::{Cli, is_setting};
+use super::cli::{Cli, declaration, is_setting};
 use super::error::ConfigError;
 
 /// Sets what the file at `path` says, except what `cli` was given otherwise.
@@ -15,12 +15,13 @@ pub(super) fn overlay(cli: &mut Cli, path: &Path) -> Result<(), ConfigError> {
     let fail = |reason: String| ConfigError::File { path: path.to_owned(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| fail(e.message().replace('\n', "; ")))?;
-    let declared = Cli::command();
+    let declared = declaration();
     let mut flags = vec!["onboard".to_owned()];
     for (key, value) in table {
         let Some(arg) = declared.get_arguments().find(|a| is_setting(a) && a.get_id() == key.as_str()) else {
             return Err(fail(format!("unknown setting {key:?}")));
         };
+        // A flag or a variable gave it already, if only as blank.
         if cli.given.contains(&key) {
             continue;
         }

@@ -328,7 +328,8 @@ mod tests {
         const CHILD: &str = "ONBOARD_TEST_CHILD";
         const NAME: &str = "config::tests::the_environment_wins_over_the_file_and_flags_over_the_environment";
         if std::env::var_os(CHILD).is_none() {
-            let (_dir, path) = file("code_length = 8\ncode_max_attempts = 7\nlog = \"warn\"\n");
+            let (_dir, path) =
+                file("code_length = 8\ncode_max_attempts = 7\nlog = \"warn\"\nredis_url = \"redis://127.0.0.1:1\"\n");
             let mut child = std::process::Command::new(std::env::current_exe().unwrap());
             for (name, _) in std::env::vars_os().filter(|(n, _)| n.to_string_lossy().starts_with("ONBOARD_")) {
                 child.env_remove(name);
@@ -350,7 +351,7 @@ mod tests {
         assert_eq!(c.log, "warn", "the file wins over the default");
         assert_eq!(c.code_length, 9, "the environment wins over the file");
         assert_eq!(c.code_max_attempts, 3, "the flag wins over the environment");
-        assert_eq!(c.store, Store::Embedded, "a blank variable is unset");
+        assert_eq!(c.store, Store::Embedded, "a blank variable unsets, over the file");
         let cli = Cli::try_parse_from(["onboard", "admin", "--code-length", "10", "org", "list"]).unwrap();
         assert_eq!(Config::resolve(cli).unwrap().code_length, 10, "a flag after `admin` wins too");
         assert!(Cli::try_parse_from(["onboard", "--redis-url", ""]).is_err(), "a blank flag is still refused");

@@ -1,9 +1,7 @@
 //! The README's table of settings is made from their declaration. This test
 //! fails when the two differ; `UPDATE=1` makes it write the table instead.
 
-use clap::CommandFactory;
-
-use super::cli::Cli;
+use super::cli::declaration;
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
 const START: &str = "<!-- settings: made from their declaration (crates/server/src/config); \
@@ -35,7 +33,7 @@ fn table(command: &clap::Command) -> String {
 
 #[test]
 fn the_readme_lists_every_setting_as_help_does() {
-    let command = Cli::command();
+    let command = declaration();
     let help = command.clone().render_long_help().to_string();
     for arg in command.get_arguments().filter(|a| a.get_env().is_some()) {
         let env = arg.get_env().expect("filtered").to_string_lossy();
