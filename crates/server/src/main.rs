@@ -1,6 +1,6 @@
 use clap::Parser;
 use onboard_server::admin_cli::{self, Command};
-use onboard_server::{Cli, Config, start, telemetry};
+use onboard_server::{Cli, Config, ConfigError, start, telemetry};
 
 // jemalloc rather than glibc malloc: under load glibc's arena locks and
 // consolidation took a fifth of the server's CPU (docs/performance.md).
@@ -9,7 +9,18 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A refused setting gets the same one line as any other bad setting;
+        // usage errors, --help and --version are clap's to print.
+        Err(e) => match ConfigError::from_clap(&e) {
+            Some(bad) => {
+                eprintln!("onboard: {bad}");
+                return std::process::ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
     let command = cli.command.take();
     let config = match Config::resolve(cli) {
         Ok(config) => config,

@@ -1,0 +1,97 @@
+//! Settings of init codes and of the passwords users set with them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use clap::Args;
+
+use super::duration::NonZeroSpan;
+use super::number::Count;
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Init codes and passwords")]
+pub struct CodeArgs {
+    /// Characters per init code (A–Z, 0–9), 4 to 64.
+    #[arg(long, env = "ONBOARD_CODE_LENGTH", default_value = "6")]
+    pub code_length: Count<4, 64>,
+    /// How long an init code is valid, such as `72h` or `30m`.
+    #[arg(long, env = "ONBOARD_CODE_LIFETIME", default_value = "72h")]
+    pub code_lifetime: NonZeroSpan,
+    /// Wrong attempts after which a code is dead until a resend.
+    #[arg(long, env = "ONBOARD_CODE_MAX_ATTEMPTS", default_value = "5")]
+    pub code_max_attempts: Count<1, 100>,
+    /// Shortest password accepted.
+    #[arg(long, env = "ONBOARD_PASSWORD_MIN_LENGTH", default_value = "8")]
+    pub password_min_length: Count<1, 128>,
+    /// Character classes a password must contain, from `upper`, `lower`, `digit`, `symbol`; `none` for none.
+    #[arg(long, env = "ONBOARD_PASSWORD_CLASSES", default_value_t = PasswordClasses::ALL)]
+    pub password_classes: PasswordClasses,
+}
+
+/// The character classes a password needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordClasses {
+    pub upper: bool,
+    pub lower: bool,
+    pub digit: bool,
+    pub symbol: bool,
+}
+
+impl PasswordClasses {
+    /// ZITADEL's default policy: one of each.
+    pub const ALL: Self = Self { upper: true, lower: true, digit: true, symbol: true };
+    pub const NONE: Self = Self { upper: false, lower: false, digit: false, symbol: false };
+
+    fn names(self) -> impl Iterator<Item = &'static str> {
+        [(self.upper, "upper"), (self.lower, "lower"), (self.digit, "digit"), (self.symbol, "symbol")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown class {0:?}; use upper, lower, digit, symbol or none")]
+pub struct UnknownClass(String);
+
+/// Comma-separated class names; `none` (or nothing) for none.
+impl FromStr for PasswordClasses {
+    type Err = UnknownClass;
+
+    fn from_str(raw: &str) -> Result<Self, UnknownClass> {
+        let mut classes = Self::NONE;
+        for word in raw.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
+                "upper" => classes.upper = true,
+                "lower" => classes.lower = true,
+                "digit" => classes.digit = true,
+                "symbol" => classes.symbol = true,
+                "none" => {}
+                other => return Err(UnknownClass(other.to_owned())),
+            }
+        }
+        Ok(classes)
+    }
+}
+
+impl fmt::Display for PasswordClasses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = self.names().collect();
+        if names.is_empty() { f.write_str("none") } else { f.write_str(&names.join(",")) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_classes_read_back_what_they_show() {
+        for classes in
+            [PasswordClasses::ALL, PasswordClasses::NONE, PasswordClasses { digit: true, ..PasswordClasses::NONE }]
+        {
+            assert_eq!(classes.to_string().parse::<PasswordClasses>().unwrap(), classes);
+        }
+        assert_eq!("".parse::<PasswordClasses>().unwrap(), PasswordClasses::NONE);
+        assert!("upper,emoji".parse::<PasswordClasses>().is_err());
+    }
+}
