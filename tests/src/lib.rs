@@ -2,6 +2,8 @@
 //! loopback port with its own data folder, and helpers that speak HTTP to it
 //! and read the emails it writes.
 
+pub mod sdk;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
