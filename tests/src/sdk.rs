@@ -95,18 +95,19 @@ pub struct ScriptOutput {
     pub lines: Vec<serde_json::Value>,
 }
 
-/// Runs `tests/sdk/node/<script>` with `env`; panics with its output unless it
+/// Runs `tests/sdk/node/<script>` with `args` and `env`; panics with its output unless it
 /// exits 0. Every line it prints to stdout must be JSON.
-pub async fn run_node(script: &str, env: &[(&str, &str)]) -> ScriptOutput {
+pub async fn run_node(script: &str, args: &[&str], env: &[(&str, &str)]) -> ScriptOutput {
     let (script, env): (String, Vec<(String, String)>) =
         (script.to_owned(), env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         ensure_packages();
         let dir = node_dir();
         // Scripts run beside the packages, so their imports resolve there.
         std::fs::copy(sources().join(&script), dir.join(&script)).expect("copy the script");
         let mut node = Command::new("node");
-        node.arg(&script).current_dir(&dir).envs(env);
+        node.arg(&script).args(&args).current_dir(&dir).envs(env);
         let out = match run(node, SCRIPT_TIMEOUT) {
             Ok(out) => out,
             Err(e) => panic!("node {script}: {e}; {HOW_TO_INSTALL}"),

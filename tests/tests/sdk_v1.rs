@@ -14,6 +14,7 @@ async fn zitadels_javascript_clients_run_the_v1_scenario_unchanged() {
     let reader = app.token_with(&app.org, Role::OrgOwnerViewer, &app.org).await;
     let out = run_node(
         "v1.mjs",
+        &[],
         &[
             ("ONBOARD_URL", &app.base),
             ("ONBOARD_TOKEN", &app.token),
