@@ -14,7 +14,7 @@ ready:
 
 # Regenerate the checked-in OpenAPI document after changing the API.
 openapi:
-    UPDATE=1 cargo test -p onboard-api --test openapi_drift
+    UPDATE=1 cargo test -p onboard-api --test api openapi_drift
 
 # Benchmarks against a trivial endpoint of the same server (needs redis-server);
 # pass flags through, e.g. `just bench --json` or `just bench --users 10000 --memory-users 1000`.

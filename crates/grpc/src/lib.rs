@@ -13,6 +13,8 @@ mod errors;
 pub mod pb;
 mod routing;
 mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use routing::{GrpcEndpoint, is_grpc, with_grpc};
 pub use service::Management;

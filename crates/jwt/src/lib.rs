@@ -59,6 +59,8 @@ mod claims;
 mod jwks;
 mod keystore;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod verifier;
 
 pub use claims::SUBJECT_PREFIX;

@@ -2,13 +2,11 @@
 //! as ZITADEL's published clients use it, gRPC-Web over HTTP/2, browsers'
 //! CORS, and the HTTP/JSON application behind the same listener.
 
-mod support;
-
+use crate::support::{TestServer, new_user, read_answer};
 use onboard_grpc::pb::zitadel::management::v1 as mgmt;
 use onboard_grpc::pb::zitadel::management::v1::management_service_client::ManagementServiceClient;
 use onboard_grpc::pb::zitadel::user::v1 as user_pb;
 use poem::http;
-use support::{GrpcWebAnswer, TestServer, new_user};
 use tonic::metadata::MetadataValue;
 use tower_layer::Layer;
 
@@ -123,7 +121,7 @@ async fn browsers_get_cors_for_grpc_web() {
     let resp = app.grpc_web_request(path, &message, app.admin(), Some("https://console.example.com")).await;
     let allow_origin = resp.headers().get("access-control-allow-origin").cloned();
     let expose = resp.headers().get("access-control-expose-headers").cloned();
-    let answer = GrpcWebAnswer::read(resp).await;
+    let answer = read_answer(resp).await;
     assert_eq!(allow_origin.unwrap(), "https://console.example.com");
     let expose = expose.unwrap();
     for status_header in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {

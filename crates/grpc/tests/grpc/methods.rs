@@ -1,12 +1,10 @@
 //! Every method, every error path and the authorization cases, over gRPC
 //! (HTTP/2) and gRPC-Web (HTTP/1.1) alike.
 
-mod support;
-
+use crate::support::{Auth, TestServer, WIRES, new_user};
 use onboard_domain::Role;
 use onboard_grpc::pb::zitadel::management::v1 as mgmt;
 use onboard_grpc::pb::zitadel::user::v1 as user_pb;
-use support::{Auth, TestServer, WIRES, new_user};
 
 type Resend = mgmt::ResendHumanInitializationResponse;
 type Got = mgmt::GetUserByIdResponse;
@@ -296,7 +294,7 @@ trait CodeOnly {
     fn unwrap_err_code(self) -> i32;
 }
 
-impl<T: std::fmt::Debug> CodeOnly for Result<T, support::Failure> {
+impl<T: std::fmt::Debug> CodeOnly for Result<T, crate::support::Failure> {
     fn unwrap_err_code(self) -> i32 {
         self.unwrap_err().code
     }

@@ -1,11 +1,8 @@
 //! Which tokens are accepted, and the principal they stand for (JWKS from the fixture file).
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use crate::support::*;
 use onboard_domain::ports::TokenVerifier;
 use onboard_domain::{Grant, GrantScope, OrgId, Permission, Role};
 use onboard_jwt::{JwksSource, JwtSettings, JwtVerifier};

@@ -1,13 +1,11 @@
 //! `onboard admin …` as an operator runs it: against a Redis, then the token
 //! it issued used over HTTP by a server on that Redis.
 
-mod support;
-
 use std::process::Output;
 
+use crate::support::{Server, onboard};
 use onboard_redis::testing::RedisServer;
 use serde_json::{Value, json};
-use support::{Server, onboard};
 
 fn admin(redis: &RedisServer, args: &[&str]) -> Output {
     onboard().env("ONBOARD_REDIS_URL", redis.url()).arg("admin").args(args).output().unwrap()

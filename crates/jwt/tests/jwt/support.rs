@@ -1,147 +1,36 @@
-//! Test keys, token minting and a loopback JWKS server.
-#![allow(dead_code)] // Each test file uses a part.
+//! The fixture claims, JWKS files and a loopback JWKS server, and what the
+//! verifier logs when it refuses a token; the signing itself is
+//! `onboard_jwt::testing`'s.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use onboard_domain::ports::{AuthenticateError, TokenVerifier};
-use onboard_jwt::{JwksSource, JwtSettings, JwtVerifier};
+pub use onboard_jwt::testing::*;
+use onboard_jwt::{JwksSource, JwtVerifier};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-pub const ISSUER: &str = "https://idp.example";
-pub const AUDIENCE: &str = "onboard-project";
-
-pub fn keys_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys")
-}
-
-pub fn read_key_file(name: &str) -> String {
-    std::fs::read_to_string(keys_dir().join(name)).unwrap()
-}
-
-/// The DER inside a PEM file (PKCS#1 for the RSA keys, PKCS#8 for the others,
-/// which is what jsonwebtoken's `from_*_der` expect).
-fn der(name: &str) -> Vec<u8> {
-    let body: String = read_key_file(name).lines().filter(|l| !l.starts_with("-----")).collect();
-    STANDARD.decode(body).unwrap()
-}
-
-/// A signing key of tests/keys and the kid it has in jwks.json.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestKey {
-    Rsa,
-    Ec,
-    Ed,
-    /// Not in jwks.json; its public JWK is rsa-2.jwk.json.
-    Rsa2,
-}
-
-impl TestKey {
-    pub fn kid(self) -> &'static str {
-        match self {
-            Self::Rsa => "rsa-1",
-            Self::Ec => "ec-1",
-            Self::Ed => "ed-1",
-            Self::Rsa2 => "rsa-2",
-        }
-    }
-
-    pub fn algorithm(self) -> Algorithm {
-        match self {
-            Self::Rsa | Self::Rsa2 => Algorithm::RS256,
-            Self::Ec => Algorithm::ES256,
-            Self::Ed => Algorithm::EdDSA,
-        }
-    }
-
-    pub fn encoding_key(self) -> EncodingKey {
-        match self {
-            Self::Rsa => EncodingKey::from_rsa_der(&der("rsa.pem")),
-            Self::Rsa2 => EncodingKey::from_rsa_der(&der("rsa-2.pem")),
-            Self::Ec => EncodingKey::from_ec_der(&der("ec.pem")),
-            Self::Ed => EncodingKey::from_ed_der(&der("ed.pem")),
-        }
-    }
-}
-
-pub fn now() -> i64 {
-    jsonwebtoken::get_current_timestamp() as i64
-}
-
 /// Claims of a valid token: ZITADEL's shape, home org 100, IAM_OWNER,
 /// ORG_USER_MANAGER in orgs 100 and 200, and a role onboard does not know.
 pub fn claims() -> Value {
-    json!({
-        "iss": ISSUER,
-        "aud": [AUDIENCE, "some-client-id"],
-        "sub": "user-7",
-        "iat": now(),
-        "exp": now() + 300,
-        "urn:zitadel:iam:user:resourceowner:id": "100",
-        "urn:zitadel:iam:org:project:roles": {
+    zitadel_claims(
+        "user-7",
+        "100",
+        json!({
             "IAM_OWNER": {"100": "acme.idp.example"},
             "ORG_USER_MANAGER": {"100": "acme.idp.example", "200": "beta.idp.example"},
             "PROJECT_JANITOR": {"100": "acme.idp.example"},
-        },
-    })
+        }),
+    )
 }
 
 /// `claims()` with `changes` merged in; a `null` value removes the claim.
 pub fn claims_with(changes: Value) -> Value {
-    let mut claims = claims();
-    let map = claims.as_object_mut().unwrap();
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            map.remove(name);
-        } else {
-            map.insert(name.clone(), value.clone());
-        }
-    }
-    claims
-}
-
-pub fn sign_as(header: Header, claims: &Value, key: &EncodingKey) -> String {
-    jsonwebtoken::encode(&header, claims, key).unwrap()
-}
-
-/// A token signed by `key`, with its algorithm and kid.
-pub fn sign(key: TestKey, claims: &Value) -> String {
-    sign_with_kid(key, key.kid(), claims)
-}
-
-pub fn sign_with_kid(key: TestKey, kid: &str, claims: &Value) -> String {
-    let mut header = Header::new(key.algorithm());
-    header.kid = Some(kid.to_owned());
-    sign_as(header, claims, &key.encoding_key())
-}
-
-pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A JWKS document made of jwks.json's keys and `extra` JWKs.
-pub fn jwks_with(extra: &[Value]) -> String {
-    let mut set: Value = serde_json::from_str(&read_key_file("jwks.json")).unwrap();
-    set["keys"].as_array_mut().unwrap().extend(extra.iter().cloned());
-    set.to_string()
-}
-
-/// rsa-2's public JWK under `kid`.
-pub fn rsa2_jwk(kid: &str) -> Value {
-    let mut jwk: Value = serde_json::from_str(&read_key_file("rsa-2.jwk.json")).unwrap();
-    jwk["kid"] = json!(kid);
-    jwk
-}
-
-pub fn settings(jwks: JwksSource) -> JwtSettings {
-    JwtSettings::new(ISSUER, AUDIENCE, jwks)
+    merged(claims(), changes)
 }
 
 /// A JWKS file in a temporary directory (kept alive by the returned guard).
@@ -172,7 +61,7 @@ impl JwksFile {
 
 /// A verifier over the fixture jwks.json.
 pub async fn fixture_verifier() -> JwtVerifier {
-    JwtVerifier::new(settings(JwksSource::File(keys_dir().join("jwks.json")))).await.unwrap()
+    JwtVerifier::new(settings(JwksSource::File(jwks_path()))).await.unwrap()
 }
 
 /// A loopback HTTP server answering every request with the current JWKS,

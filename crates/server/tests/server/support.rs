@@ -1,9 +1,6 @@
 //! The `onboard` binary as the server tests start it: a process on a free
 //! loopback port with its own data folder, spoken to over plain HTTP/1.1.
 
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Lines, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 

@@ -6,11 +6,13 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use onboard_domain::{Grant, GrantScope, OrgId, Role};
-use onboard_jwt::{JwksSource, JwtSettings};
+use onboard_grpc::testing::{self as grpc_web, GrpcWebAnswer};
+use onboard_jwt::JwksSource;
+use onboard_jwt::testing::{
+    self as jwt, Algorithm, EncodingKey, Header, TestKey, b64, merged, now, read_key_file, sign, sign_as,
+    sign_with_kid, zitadel_claims,
+};
 use onboard_tests::{Reply, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -392,100 +394,15 @@ async fn missing_malformed_unknown_expired_and_revoked_tokens_get_401_and_the_sa
 // ---------------------------------------------------------------------------
 // 3. JWTs of an identity provider.
 
-const ISSUER: &str = "https://idp.example";
-const AUDIENCE: &str = "onboard-project";
-const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/jwt/tests/keys/");
-
-/// A signing key of crates/jwt/tests/keys.
-#[derive(Debug, Clone, Copy)]
-enum Key {
-    Rsa,
-    Ec,
-    Ed,
-    /// Not in jwks.json.
-    Rsa2,
-}
-
-impl Key {
-    fn algorithm(self) -> Algorithm {
-        match self {
-            Self::Rsa | Self::Rsa2 => Algorithm::RS256,
-            Self::Ec => Algorithm::ES256,
-            Self::Ed => Algorithm::EdDSA,
-        }
-    }
-
-    fn kid(self) -> &'static str {
-        match self {
-            Self::Rsa => "rsa-1",
-            Self::Ec => "ec-1",
-            Self::Ed => "ed-1",
-            Self::Rsa2 => "rsa-2",
-        }
-    }
-
-    /// From the PEM's DER (PKCS#1 for RSA, PKCS#8 otherwise): jsonwebtoken is
-    /// built without `use_pem`.
-    fn encoding_key(self) -> EncodingKey {
-        match self {
-            Self::Rsa => EncodingKey::from_rsa_der(&der("rsa.pem")),
-            Self::Rsa2 => EncodingKey::from_rsa_der(&der("rsa-2.pem")),
-            Self::Ec => EncodingKey::from_ec_der(&der("ec.pem")),
-            Self::Ed => EncodingKey::from_ed_der(&der("ed.pem")),
-        }
-    }
-}
-
-fn key_file(name: &str) -> String {
-    std::fs::read_to_string(format!("{KEYS}{name}")).expect("test key")
-}
-
-fn der(name: &str) -> Vec<u8> {
-    let body: String = key_file(name).lines().filter(|l| !l.starts_with("-----")).collect();
-    STANDARD.decode(body).unwrap()
-}
-
-fn now() -> i64 {
-    jsonwebtoken::get_current_timestamp() as i64
-}
-
 /// Valid ZITADEL-shaped claims: a user of `org` holding `roles`
 /// (`{"ROLE": {"<orgId>": "<domain>"}}`).
 fn claims(org: &str, roles: Value) -> Value {
-    json!({
-        "iss": ISSUER,
-        "aud": [AUDIENCE, "some-client-id"],
-        "sub": unique("idp-user"),
-        "iat": now(),
-        "exp": now() + 300,
-        "urn:zitadel:iam:user:resourceowner:id": org,
-        "urn:zitadel:iam:org:project:roles": roles,
-    })
-}
-
-/// `claims` with `changes` merged in.
-fn changed(mut claims: Value, changes: Value) -> Value {
-    claims.as_object_mut().unwrap().extend(changes.as_object().unwrap().clone());
-    claims
-}
-
-fn sign_with(key: Key, kid: &str, claims: &Value) -> String {
-    let mut header = Header::new(key.algorithm());
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &key.encoding_key()).unwrap()
-}
-
-fn sign(key: Key, claims: &Value) -> String {
-    sign_with(key, key.kid(), claims)
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    zitadel_claims(&unique("idp-user"), org, roles)
 }
 
 async fn spawn_with_jwt() -> TestApp {
     TestApp::spawn_with(|config| {
-        config.jwt = Some(JwtSettings::new(ISSUER, AUDIENCE, JwksSource::File(format!("{KEYS}jwks.json").into())));
+        config.jwt = Some(jwt::settings(JwksSource::File(jwt::jwks_path())));
     })
     .await
 }
@@ -498,7 +415,7 @@ async fn identity_provider_jwts_act_as_their_roles_claim_says() {
     let manager_at_home = json!({"ORG_USER_MANAGER": {home.as_str(): "home.idp.example"}});
 
     // A user manager of home, with each algorithm the verifier takes: create, then read back.
-    for key in [Key::Rsa, Key::Ec, Key::Ed] {
+    for key in [TestKey::Rsa, TestKey::Ec, TestKey::Ed] {
         let token = sign(key, &claims(&home, manager_at_home.clone()));
         let created = send(&app, Call::AddHumanUser, Some(&token), None, "").await;
         assert_eq!(created.status, 200, "{key:?}: {}", created.body);
@@ -516,7 +433,7 @@ async fn identity_provider_jwts_act_as_their_roles_claim_says() {
 
     // IAM_OWNER through the roles claim holds in every organization (ZITADEL
     // lists an org under it; onboard grants instance roles instance-wide).
-    let iam_owner = sign(Key::Rsa, &claims(&home, json!({"IAM_OWNER": {home.as_str(): "home.idp.example"}})));
+    let iam_owner = sign(TestKey::Rsa, &claims(&home, json!({"IAM_OWNER": {home.as_str(): "home.idp.example"}})));
     let created = send(&app, Call::AddHumanUser, Some(&iam_owner), Some(&other), "").await;
     assert_eq!(created.status, 200, "{}", created.body);
     assert_eq!(created.body["details"]["resourceOwner"], other.as_str());
@@ -530,7 +447,7 @@ async fn identity_provider_jwts_act_as_their_roles_claim_says() {
     );
 
     // A role onboard does not know gives nothing.
-    let janitor = sign(Key::Ed, &claims(&home, json!({"PROJECT_JANITOR": {home.as_str(): "home.idp.example"}})));
+    let janitor = sign(TestKey::Ed, &claims(&home, json!({"PROJECT_JANITOR": {home.as_str(): "home.idp.example"}})));
     send(&app, Call::GetUserByID, Some(&janitor), None, theirs).await.assert_error(403, 7, PERMISSION_DENIED);
     app.stop().await;
 }
@@ -542,7 +459,7 @@ async fn jwts_that_fail_any_check_get_401_and_the_same_answer_as_a_bad_pat() {
     let user = app.create_user("jwt-target", "jwt-target@example.com").await;
     // IAM_OWNER: had they verified, every one of these would have been allowed.
     let good = || claims(&home, json!({"IAM_OWNER": {home.as_str(): "home.idp.example"}}));
-    assert_eq!(send(&app, Call::GetUserByID, Some(&sign(Key::Rsa, &good())), None, &user).await.status, 200);
+    assert_eq!(send(&app, Call::GetUserByID, Some(&sign(TestKey::Rsa, &good())), None, &user).await.status, 200);
 
     let payload = b64(good().to_string().as_bytes());
     let alg_none =
@@ -551,15 +468,15 @@ async fn jwts_that_fail_any_check_get_401_and_the_same_answer_as_a_bad_pat() {
     let mut hs256 = Header::new(Algorithm::HS256);
     hs256.kid = Some("rsa-1".into());
     let hmac_with_public_key =
-        jsonwebtoken::encode(&hs256, &good(), &EncodingKey::from_secret(key_file("rsa.pub.pem").as_bytes())).unwrap();
+        sign_as(hs256, &good(), &EncodingKey::from_secret(read_key_file("rsa.pub.pem").as_bytes()));
 
     let cases: Vec<(&str, String)> = vec![
-        ("expired", sign(Key::Rsa, &changed(good(), json!({"exp": now() - 3600})))),
-        ("not valid yet", sign(Key::Ec, &changed(good(), json!({"nbf": now() + 600})))),
-        ("wrong issuer", sign(Key::Ed, &changed(good(), json!({"iss": "https://evil.example"})))),
-        ("wrong audience", sign(Key::Rsa, &changed(good(), json!({"aud": ["other-project"]})))),
-        ("another RSA key under rsa-1", sign_with(Key::Rsa2, "rsa-1", &good())),
-        ("unknown kid", sign(Key::Rsa2, &good())),
+        ("expired", sign(TestKey::Rsa, &merged(good(), json!({"exp": now() - 3600})))),
+        ("not valid yet", sign(TestKey::Ec, &merged(good(), json!({"nbf": now() + 600})))),
+        ("wrong issuer", sign(TestKey::Ed, &merged(good(), json!({"iss": "https://evil.example"})))),
+        ("wrong audience", sign(TestKey::Rsa, &merged(good(), json!({"aud": ["other-project"]})))),
+        ("another RSA key under rsa-1", sign_with_kid(TestKey::Rsa2, "rsa-1", &good())),
+        ("unknown kid", sign(TestKey::Rsa2, &good())),
         ("alg none", alg_none),
         ("HS256 keyed with the public key", hmac_with_public_key),
         ("garbage a.b.c", "a.b.c".to_owned()),
@@ -595,7 +512,7 @@ async fn a_jwt_whose_home_organization_does_not_exist_acts_nowhere() {
     let someone = app.create_user("ghost-target", "ghost-target@example.com").await;
     let mut wrong = Vec::new();
     for role in ["ORG_USER_MANAGER", "IAM_OWNER"] {
-        let token = sign(Key::Rsa, &claims(MISSING_ORG, json!({ role: {MISSING_ORG: "ghost.idp.example"} })));
+        let token = sign(TestKey::Rsa, &claims(MISSING_ORG, json!({ role: {MISSING_ORG: "ghost.idp.example"} })));
         for call in Call::ALL {
             // Absent header (the home org) and the home org named by the header.
             for org in [None, Some(MISSING_ORG)] {
@@ -615,19 +532,16 @@ async fn a_jwt_whose_home_organization_does_not_exist_acts_nowhere() {
 
 /// A gRPC-Web GetUserByID over HTTP/1.1; returns grpc-status, grpc-message
 /// (as sent) and grpc-status-details-bin (base64-decoded).
-async fn grpc_web_get_user(app: &TestApp, id: &str, token: Option<&str>, org: Option<&str>) -> (i64, String, Vec<u8>) {
+async fn grpc_web_get_user(app: &TestApp, id: &str, token: Option<&str>, org: Option<&str>) -> (i32, String, Vec<u8>) {
     // GetUserByIDRequest { id = 1 }: one length-delimited field.
     let mut message = vec![0x0a, u8::try_from(id.len()).unwrap()];
     message.extend_from_slice(id.as_bytes());
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(&message);
     let mut req = app
         .client
         .post(app.url("/zitadel.management.v1.ManagementService/GetUserByID"))
-        .header("content-type", "application/grpc-web+proto")
+        .header("content-type", grpc_web::CONTENT_TYPE)
         .header("x-grpc-web", "1")
-        .body(frame);
+        .body(grpc_web::frame(&message));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -635,35 +549,10 @@ async fn grpc_web_get_user(app: &TestApp, id: &str, token: Option<&str>, org: Op
         req = req.header("x-zitadel-orgid", o);
     }
     let resp = req.send().await.expect("gRPC-Web request sent");
-    assert_eq!(resp.status(), 200, "gRPC-Web carries its status in grpc-status");
-    let headers = resp.headers().clone();
-    let body = resp.bytes().await.expect("body");
-    // The trailer frame (flag 0x80), or the headers of a trailers-only answer.
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut rest = &body[..];
-    while rest.len() >= 5 {
-        let len = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
-        if rest[0] & 0x80 != 0 {
-            for line in std::str::from_utf8(&rest[5..5 + len]).unwrap().split("\r\n") {
-                if let Some((k, v)) = line.split_once(':') {
-                    fields.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-                }
-            }
-        }
-        rest = &rest[5 + len..];
-    }
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| headers.get(name).map(|v| v.to_str().unwrap().to_owned()))
-            .unwrap_or_default()
-    };
-    let status = field("grpc-status").parse().expect("grpc-status");
-    let details = field("grpc-status-details-bin");
-    let details = base64::engine::general_purpose::STANDARD_NO_PAD.decode(details.trim_end_matches('=')).unwrap();
-    (status, field("grpc-message"), details)
+    let (http_status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    let answer = GrpcWebAnswer::parse(http_status, headers, &resp.bytes().await.expect("body"));
+    // The trailer frame's fields, or the headers of a trailers-only answer.
+    (answer.status(), answer.field("grpc-message").unwrap_or_default(), answer.status_details())
 }
 
 #[tokio::test]

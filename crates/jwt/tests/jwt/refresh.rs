@@ -1,10 +1,8 @@
 //! Key rotation and withdrawal with a JWKS file: when the key set is read again, and how often.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use onboard_domain::ports::{AuthenticateError, TokenVerifier};
 use onboard_jwt::{JwtSettings, JwtVerifier};
 

@@ -1,10 +1,8 @@
 //! Two `onboard` processes on one Redis: the throttles and idempotency keys
 //! one process records hold for the other.
 
-mod support;
-
+use crate::support::Server;
 use onboard_redis::testing::RedisServer;
-use support::Server;
 
 fn start(redis_url: &str, name: &str) -> Server {
     Server::start(&[

@@ -1,22 +1,18 @@
 //! A real onboard server (HTTP/JSON with gRPC in front) on a free loopback
 //! port, and clients that speak gRPC over HTTP/2 and gRPC-Web over HTTP/1.1
-//! to it.
-
-#![allow(dead_code)]
+//! to it; the gRPC-Web framing is `onboard_grpc::testing`'s.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use onboard_domain::usecases::{Administration, TokenAuthorizer, UserService};
 use onboard_domain::{
     CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Role, SystemClock,
 };
-use onboard_grpc::pb::google::rpc;
 use onboard_grpc::pb::zitadel::management::v1 as mgmt;
-use onboard_grpc::pb::zitadel::v1::ErrorDetail;
+use onboard_grpc::testing::{CONTENT_TYPE, frame};
+pub use onboard_grpc::testing::{Failure, GrpcWebAnswer};
 use onboard_memory::{InMemoryDirectory, InMemoryStore};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use prost::Message;
@@ -25,8 +21,6 @@ use tonic::transport::Channel;
 
 /// Every network step of a test is bounded by this.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-pub const ERROR_DETAIL_TYPE: &str = "type.googleapis.com/zitadel.v1.ErrorDetail";
 
 /// The two wires a client can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,44 +38,6 @@ pub const WIRES: [Wire; 2] = [Wire::Grpc, Wire::GrpcWeb];
 pub struct Auth<'a> {
     pub token: Option<&'a str>,
     pub org: Option<&'a str>,
-}
-
-/// A failed call: its status and what `grpc-status-details-bin` held, if
-/// it was sent.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub code: i32,
-    pub message: String,
-    pub status: Option<rpc::Status>,
-    pub detail: Option<ErrorDetail>,
-}
-
-impl Failure {
-    /// Asserts the contract's error shape: code, "<text> (<ID>)", and the
-    /// same code, message and detail inside the packed `google.rpc.Status`.
-    #[track_caller]
-    pub fn assert(&self, code: i32, id: &str) {
-        let (status, detail) = (self.status.as_ref().expect("details"), self.detail.as_ref().expect("a detail"));
-        assert_eq!(self.code, code, "{self:?}");
-        assert_eq!(detail.id, id, "{self:?}");
-        assert_eq!(self.message, format!("{} ({id})", detail.message), "{self:?}");
-        assert_eq!(status.code, code, "{self:?}");
-        assert_eq!(status.message, self.message, "{self:?}");
-        assert_eq!(status.details.len(), 1, "{self:?}");
-        assert_eq!(status.details[0].type_url, ERROR_DETAIL_TYPE, "{self:?}");
-    }
-
-    /// From `grpc-status`, `grpc-message` (percent-decoded) and the decoded
-    /// `grpc-status-details-bin` (empty when it was not sent).
-    fn from_parts(code: i32, message: String, details: &[u8]) -> Self {
-        if details.is_empty() {
-            return Self { code, message, status: None, detail: None };
-        }
-        let status = rpc::Status::decode(details).expect("grpc-status-details-bin holds a google.rpc.Status");
-        let any = status.details.first().expect("one detail");
-        let detail = ErrorDetail::decode(any.value.as_slice()).expect("the detail is a zitadel.v1.ErrorDetail");
-        Self { code, message, status: Some(status), detail: Some(detail) }
-    }
 }
 
 /// The running server and what tests need to talk to it.
@@ -199,7 +155,7 @@ impl TestServer {
     {
         let path = format!("/zitadel.management.v1.ManagementService/{method}");
         let resp = self.grpc_web_request(&path, &req.encode_to_vec(), auth, None).await;
-        let answer = GrpcWebAnswer::read(resp).await;
+        let answer = read_answer(resp).await;
         match answer.status() {
             0 => Ok(Resp::decode(answer.message().expect("one message")).expect("a valid response")),
             code => Err(answer.failure(code)),
@@ -214,16 +170,13 @@ impl TestServer {
         auth: Auth<'_>,
         origin: Option<&str>,
     ) -> reqwest::Response {
-        let mut body = vec![0u8];
-        body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-        body.extend_from_slice(message);
         let mut req = self
             .http
             .post(self.url(path))
             .version(reqwest::Version::HTTP_11)
-            .header("content-type", "application/grpc-web+proto")
+            .header("content-type", CONTENT_TYPE)
             .header("x-grpc-web", "1")
-            .body(body);
+            .body(frame(message));
         if let Some(t) = auth.token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -297,70 +250,9 @@ pub fn new_user(name: &str) -> mgmt::AddHumanUserRequest {
     }
 }
 
-/// A gRPC-Web answer taken apart.
-#[derive(Debug)]
-pub struct GrpcWebAnswer {
-    pub http_status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    /// The payloads of the data frames.
-    pub messages: Vec<Vec<u8>>,
-    /// The trailer frame's fields (lower-case names), if there was one.
-    pub trailers: Vec<(String, String)>,
-}
-
-impl GrpcWebAnswer {
-    pub async fn read(resp: reqwest::Response) -> Self {
-        let http_status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.expect("body");
-        let (mut messages, mut trailers, mut rest) = (Vec::new(), Vec::new(), &body[..]);
-        while !rest.is_empty() {
-            assert!(rest.len() >= 5, "truncated frame header");
-            let flags = rest[0];
-            let len = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
-            let payload = &rest[5..5 + len];
-            if flags & 0x80 != 0 {
-                let text = std::str::from_utf8(payload).expect("trailers are text");
-                for line in text.split("\r\n").filter(|l| !l.is_empty()) {
-                    let (name, value) = line.split_once(':').expect("name: value");
-                    trailers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-                }
-            } else {
-                assert_eq!(flags, 0, "uncompressed data frame");
-                messages.push(payload.to_vec());
-            }
-            rest = &rest[5 + len..];
-        }
-        Self { http_status, headers, messages, trailers }
-    }
-
-    /// A status field, from the trailer frame or, for a trailers-only answer, the headers.
-    pub fn field(&self, name: &str) -> Option<String> {
-        self.trailers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| self.headers.get(name).map(|v| v.to_str().unwrap().to_owned()))
-    }
-
-    pub fn status(&self) -> i32 {
-        assert_eq!(self.http_status, 200, "gRPC-Web answers carry their status in grpc-status");
-        self.field("grpc-status").expect("grpc-status").parse().expect("a number")
-    }
-
-    pub fn message(&self) -> Option<&[u8]> {
-        assert!(self.messages.len() <= 1, "a unary call answers with at most one message");
-        self.messages.first().map(Vec::as_slice)
-    }
-
-    pub fn failure(&self, code: i32) -> Failure {
-        let message = self.field("grpc-message").unwrap_or_default();
-        let message = percent_encoding::percent_decode_str(&message).decode_utf8().unwrap().into_owned();
-        let details = self.field("grpc-status-details-bin").unwrap_or_default();
-        let lenient = GeneralPurpose::new(
-            &base64::alphabet::STANDARD,
-            GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-        );
-        Failure::from_parts(code, message, &lenient.decode(details).expect("base64"))
-    }
+/// The answer to a gRPC-Web request, taken apart.
+pub async fn read_answer(resp: reqwest::Response) -> GrpcWebAnswer {
+    let (http_status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    let body = resp.bytes().await.expect("body");
+    GrpcWebAnswer::parse(http_status, headers, &body)
 }

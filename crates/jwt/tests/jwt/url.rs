@@ -1,10 +1,8 @@
 //! The JWKS fetched from a URL (a loopback HTTP server).
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use onboard_domain::ports::{AuthenticateError, TokenVerifier};
 use onboard_jwt::{JwksSource, JwtSettings, JwtVerifier};
 

@@ -1,13 +1,11 @@
 //! The JSON and the gRPC side answer the same request with the same details.
 
-mod support;
-
+use crate::support::{Auth, Failure, TestServer, WIRES, Wire};
 use onboard_grpc::pb::zitadel::management::v1 as mgmt;
 use onboard_grpc::pb::zitadel::user::v1 as user_pb;
 use onboard_grpc::pb::zitadel::v1::ObjectDetails;
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Auth, Failure, TestServer, WIRES, Wire};
 
 /// Asserts a JSON error body and a gRPC failure say the same.
 #[track_caller]
@@ -45,7 +43,7 @@ async fn errors_carry_the_same_details_on_both_wires() {
     let app = TestServer::spawn().await;
     let viewer = app.token_with(&app.org, onboard_domain::Role::OrgOwnerViewer).await;
     let initial = app.add_user(Wire::Grpc, "initial", app.admin()).await;
-    let mut active = support::new_user("active");
+    let mut active = crate::support::new_user("active");
     active.initial_password = "a-Good-passw0rd".into();
     active.email.as_mut().unwrap().is_email_verified = true;
     let active: mgmt::AddHumanUserResponse = app.call(Wire::Grpc, "AddHumanUser", active, app.admin()).await.unwrap();
@@ -98,13 +96,13 @@ async fn errors_carry_the_same_details_on_both_wires() {
         (
             json!({"userName": "INITIAL", "profile": {"firstName": "J", "lastName": "D"}, "email": {"email": "j@example.com"}}),
             {
-                let mut r = support::new_user("INITIAL");
+                let mut r = crate::support::new_user("INITIAL");
                 r.email.as_mut().unwrap().email = "j@example.com".into();
                 r
             },
         ),
         (json!({"userName": "nameless", "profile": {"lastName": "D"}, "email": {"email": "j@example.com"}}), {
-            let mut r = support::new_user("nameless");
+            let mut r = crate::support::new_user("nameless");
             r.profile.as_mut().unwrap().first_name.clear();
             r
         }),

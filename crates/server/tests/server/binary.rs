@@ -3,9 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-mod support;
-
-use support::{BIN, Server};
+use crate::support::{BIN, Server};
 
 #[test]
 fn help_lists_every_setting_with_its_variable() {

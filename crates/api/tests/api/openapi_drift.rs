@@ -1,5 +1,5 @@
 //! The checked-in OpenAPI document must be what the code generates.
-//! Regenerate with `UPDATE=1 cargo test -p onboard-api --test openapi_drift`.
+//! Regenerate with `UPDATE=1 cargo test -p onboard-api --test api openapi_drift`.
 
 use std::path::PathBuf;
 
@@ -14,7 +14,7 @@ fn checked_in_document_matches_the_generated_one() {
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         checked_in == generated,
-        "openapi/openapi.yaml is out of date; regenerate it with `UPDATE=1 cargo test -p onboard-api --test openapi_drift` and commit it"
+        "openapi/openapi.yaml is out of date; regenerate it with `UPDATE=1 cargo test -p onboard-api --test api openapi_drift` and commit it"
     );
 }
 

@@ -1,0 +1,4 @@
+//! The SendGrid mailer against the SendGrid-compatible fake of the
+//! `testing` feature, one binary.
+
+mod mailer;

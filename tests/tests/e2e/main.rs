@@ -1,0 +1,18 @@
+//! The end-to-end scenarios, one binary: one module per subject, each
+//! starting the real server (on port 0, with a data folder of its own, and
+//! its own Redis or SendGrid fake where it needs one) through the harness
+//! of `onboard_tests`. What a server started in-process shares with the
+//! others is the metrics recorder (its outbox gauge follows the newest
+//! server), rustls' crypto provider and the id counter; no scenario reads
+//! `/metrics` or expects particular ids, so the modules run side by side as
+//! the tests within each always did.
+
+mod access;
+mod admin;
+mod api;
+mod browser;
+mod lifecycle;
+mod limits;
+mod page;
+mod redis;
+mod sendgrid;
