@@ -18,6 +18,7 @@ pub mod stats;
 pub mod testkit;
 pub mod throttle;
 pub mod token;
+pub mod token_authorizer;
 pub mod usecases;
 pub mod user;
 
@@ -31,4 +32,5 @@ pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, 
 pub use notifications::{DeliveryState, Notification};
 pub use password::{PasswordHash, PasswordPolicy, PolicyViolation};
 pub use throttle::{ThrottleConfig, ThrottleReason, Throttled};
+pub use token_authorizer::TokenAuthorizer;
 pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};

@@ -1,83 +1,17 @@
-//! Organizations, service accounts and personal access tokens:
-//! administration, and the [`Authorizer`] that checks bearer tokens against
-//! the [`Directory`] (and, for tokens that are not onboard's own, a
-//! [`TokenVerifier`]).
+//! Administration of organizations, service accounts, their grants and
+//! personal access tokens, kept in the [`Directory`]; the first start that
+//! makes the default organization and its owner.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::accounts::{Organization, ServiceAccount, TokenRecord};
-use crate::authz::{Grant, GrantScope, Principal, Role};
+use crate::authz::{Grant, GrantScope, Role};
 use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
-use crate::ports::{AuthenticateError, Authorizer, Directory, TokenVerifier, Unavailable};
-use crate::token::{TOKEN_PREFIX, TokenDigest, generate_token};
-
-/// Checks bearer tokens: onboard's personal access tokens by digest (against
-/// expiry, revocation and their account), anything else with the configured
-/// [`TokenVerifier`].
-#[derive(Clone)]
-pub struct TokenAuthorizer {
-    directory: Arc<dyn Directory>,
-    clock: Arc<dyn Clock>,
-    verifier: Option<Arc<dyn TokenVerifier>>,
-    /// Organizations seen to exist. Organizations are never deleted, so a
-    /// yes stays true; a no is asked again every time.
-    known_orgs: Arc<std::sync::RwLock<std::collections::HashSet<OrgId>>>,
-}
-
-impl std::fmt::Debug for TokenAuthorizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenAuthorizer").field("verifier", &self.verifier.is_some()).finish_non_exhaustive()
-    }
-}
-
-impl TokenAuthorizer {
-    pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
-        Self { directory, clock, verifier: None, known_orgs: Arc::default() }
-    }
-
-    /// Also accepts the tokens `verifier` accepts (JWTs of an identity provider).
-    pub fn with_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
-        self.verifier = Some(verifier);
-        self
-    }
-}
-
-#[async_trait]
-impl Authorizer for TokenAuthorizer {
-    async fn authenticate(&self, token: &str) -> Result<Principal, AuthenticateError> {
-        if !token.starts_with(TOKEN_PREFIX) {
-            return match &self.verifier {
-                Some(verifier) => verifier.verify(token).await,
-                None => Err(AuthenticateError::InvalidToken),
-            };
-        }
-        // Read on every call, never cached: revocations and grant changes
-        // hold on every node at once.
-        match self.directory.credentials(&TokenDigest::of(token)).await? {
-            Some((record, Some(account))) if record.is_valid_at(self.clock.now()) => Ok(account.principal()),
-            _ => Err(AuthenticateError::InvalidToken),
-        }
-    }
-
-    async fn organization_exists(&self, org: &OrgId) -> Result<bool, Unavailable> {
-        if self.known_orgs.read().unwrap_or_else(|p| p.into_inner()).contains(org) {
-            return Ok(true);
-        }
-        let exists = self.directory.organization_name(org).await?.is_some();
-        if exists {
-            self.known_orgs.write().unwrap_or_else(|p| p.into_inner()).insert(org.clone());
-        }
-        Ok(exists)
-    }
-
-    async fn organization_name(&self, org: &OrgId) -> Result<Option<String>, Unavailable> {
-        self.directory.organization_name(org).await
-    }
-}
+use crate::ports::{Directory, Unavailable};
+use crate::token::{TokenDigest, generate_token};
 
 /// What the first start made: the default organization and an IAM_OWNER token.
 #[derive(Clone)]
@@ -351,89 +285,13 @@ fn token_id(digest: &TokenDigest) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::ports::{MockDirectory, MockTokenVerifier};
-    use crate::usecases::test_support::{T0, clock_at};
-
-    /// A directory mock that keeps organizations, accounts and tokens in maps.
-    fn directory() -> MockDirectory {
-        let tokens = Arc::new(Mutex::new(HashMap::new()));
-        let orgs = Arc::new(Mutex::new(HashMap::new()));
-        let accounts = Arc::new(Mutex::new(HashMap::<String, ServiceAccount>::new()));
-        let mut dir = MockDirectory::new();
-        let t = tokens.clone();
-        dir.expect_put_token().returning(move |d, r| {
-            t.lock().unwrap().insert(d.clone(), r.clone());
-            Ok(())
-        });
-        let t = tokens.clone();
-        dir.expect_token().returning(move |d| Ok(t.lock().unwrap().get(d).cloned()));
-        let t = tokens.clone();
-        dir.expect_tokens()
-            .returning(move || Ok(t.lock().unwrap().iter().map(|(d, r)| (d.clone(), r.clone())).collect()));
-        let a = accounts.clone();
-        dir.expect_put_account().returning(move |acc| {
-            a.lock().unwrap().insert(acc.id.clone(), acc.clone());
-            Ok(())
-        });
-        let a = accounts.clone();
-        dir.expect_account().returning(move |id| Ok(a.lock().unwrap().get(id).cloned()));
-        let (t, a) = (tokens.clone(), accounts.clone());
-        dir.expect_credentials().returning(move |d| {
-            let record: Option<TokenRecord> = t.lock().unwrap().get(d).cloned();
-            Ok(record.map(|r| {
-                let account = a.lock().unwrap().get(&r.account).cloned();
-                (r, account)
-            }))
-        });
-        dir.expect_accounts().returning(move || Ok(accounts.lock().unwrap().values().cloned().collect()));
-        let o = orgs.clone();
-        dir.expect_create_organization().returning(move |name| {
-            let id = OrgId::generate();
-            o.lock().unwrap().insert(id.clone(), name.to_owned());
-            Ok(id)
-        });
-        let o = orgs.clone();
-        dir.expect_organizations().returning(move || {
-            Ok(o.lock().unwrap().iter().map(|(id, name)| Organization { id: id.clone(), name: name.clone() }).collect())
-        });
-        dir.expect_organization_name().returning(move |id| Ok(orgs.lock().unwrap().get(id).cloned()));
-        let first = Mutex::new(true);
-        dir.expect_claim_first_start().returning(move || Ok(std::mem::replace(&mut *first.lock().unwrap(), false)));
-        dir.expect_shared_secret().returning(|_, candidate| Ok(candidate.to_vec()));
-        dir
-    }
-
-    fn setup() -> (Administration, TokenAuthorizer) {
-        let dir: Arc<dyn Directory> = Arc::new(directory());
-        (Administration::new(dir.clone(), clock_at(T0)), TokenAuthorizer::new(dir, clock_at(T0)))
-    }
-
-    #[tokio::test]
-    async fn issued_tokens_authenticate_until_revoked_or_expired() {
-        let (admin, auth) = setup();
-        let org = admin.create_organization("Acme").await.unwrap();
-        let token = admin.issue_token("svc", &org, vec![], None).await.unwrap();
-        assert_eq!(auth.authenticate(&token).await.unwrap().home_org, org);
-        assert!(auth.organization_exists(&org).await.unwrap());
-        assert!(!auth.organization_exists(&OrgId::parse("nope").unwrap()).await.unwrap());
-        assert_eq!(auth.organization_name(&org).await.unwrap().as_deref(), Some("Acme"));
-        assert!(admin.revoke_token(&token).await.unwrap());
-        assert_eq!(auth.authenticate(&token).await, Err(AuthenticateError::InvalidToken));
-        assert!(!admin.revoke_token("onb_unknown").await.unwrap());
-
-        let expiring = admin.issue_token("svc", &org, vec![], Some(T0)).await.unwrap();
-        assert_eq!(auth.authenticate(&expiring).await, Err(AuthenticateError::InvalidToken));
-        assert_eq!(auth.authenticate("onb_never_issued").await, Err(AuthenticateError::InvalidToken));
-        assert_eq!(auth.authenticate("eyJ.not.onboard").await, Err(AuthenticateError::InvalidToken));
-    }
+    use crate::ports::{AuthenticateError, Authorizer};
+    use crate::usecases::test_support::{T0, directory_setup};
 
     #[tokio::test]
     async fn accounts_grants_and_tokens_are_administered() {
-        let (admin, auth) = setup();
+        let (admin, auth) = directory_setup();
         let acme = admin.create_organization(" Acme ").await.unwrap();
         let other = admin.create_organization("Other").await.unwrap();
         assert_eq!(
@@ -490,24 +348,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn other_tokens_go_to_the_verifier() {
-        let dir: Arc<dyn Directory> = Arc::new(directory());
-        let mut verifier = MockTokenVerifier::new();
-        let principal = Principal { subject: "jwt".into(), home_org: OrgId::parse("9").unwrap(), grants: vec![] };
-        let p = principal.clone();
-        verifier
-            .expect_verify()
-            .returning(move |t| if t == "eyJ.good.sig" { Ok(p.clone()) } else { Err(AuthenticateError::InvalidToken) });
-        let auth = TokenAuthorizer::new(dir, clock_at(T0)).with_verifier(Arc::new(verifier));
-        assert_eq!(auth.authenticate("eyJ.good.sig").await, Ok(principal));
-        assert_eq!(auth.authenticate("eyJ.bad.sig").await, Err(AuthenticateError::InvalidToken));
-        // Onboard's own tokens never reach the verifier.
-        assert_eq!(auth.authenticate("onb_unknown").await, Err(AuthenticateError::InvalidToken));
-    }
-
-    #[tokio::test]
     async fn the_first_start_happens_once() {
-        let (admin, auth) = setup();
+        let (admin, auth) = directory_setup();
         let first = admin.first_start().await.unwrap().unwrap();
         let principal = auth.authenticate(&first.admin_token).await.unwrap();
         assert_eq!(principal.home_org, first.org);
