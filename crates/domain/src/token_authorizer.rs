@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::authz::Principal;
-use crate::clock::Clock;
 use crate::ids::OrgId;
+use crate::ports::Clock;
 use crate::ports::{AuthenticateError, Authorizer, Directory, TokenVerifier, Unavailable};
 use crate::token::{TOKEN_PREFIX, TokenDigest};
 

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use crate::accounts::{Organization, ServiceAccount, TokenRecord};
 use crate::authz::{Grant, GrantScope, Role};
-use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
+use crate::ports::Clock;
 use crate::ports::{Directory, Unavailable};
 use crate::token::{TokenDigest, generate_token};
 

@@ -5,8 +5,8 @@ use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{NotificationId, UserId};
 use crate::password::{PasswordHash, PolicyViolation};
-use crate::ports::{SaveError, UserWrite};
-use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};
+use crate::ports::SaveError;
+use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
 

@@ -77,7 +77,7 @@ mod tests {
         let (repo, _) = repo_with(Some(user));
         let mut log = crate::ports::MockNotificationLog::new();
         let queued = |id: &str| {
-            let entry = crate::ports::OutboxEntry {
+            let entry = crate::outbox::OutboxEntry {
                 id: crate::NotificationId::parse(id).unwrap(),
                 user_id: UserId::parse("200").unwrap(),
                 recipient: crate::EmailAddress::parse("jane@example.com").unwrap(),

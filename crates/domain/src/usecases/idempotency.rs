@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::authz::Principal;
-use crate::ports::{IdempotencyClaim, StoredAnswer};
+use crate::idempotency::{IdempotencyClaim, StoredAnswer};
 
 use super::UserService;
 

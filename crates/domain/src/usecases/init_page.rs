@@ -118,7 +118,7 @@ mod tests {
     fn service_over(
         user: Option<User>,
         now: time::OffsetDateTime,
-    ) -> (UserService, Arc<std::sync::Mutex<Vec<crate::ports::UserWrite>>>) {
+    ) -> (UserService, Arc<std::sync::Mutex<Vec<crate::user::UserWrite>>>) {
         let (repo, writes) = repo_with(user);
         let svc = UserService::new(
             Arc::new(repo),

@@ -40,12 +40,12 @@ enum ThrottleError {
 
 use time::OffsetDateTime;
 
-use crate::clock::Clock;
 use crate::events::{RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
+use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
-use crate::ports::OutboxEntry;
+use crate::ports::Clock;
 use crate::ports::{Authorizer, IdempotencyStore, NotificationLog, RateLimiter, UserRepository};
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
@@ -172,14 +172,14 @@ pub(crate) mod test_support {
     use super::*;
     use crate::accounts::{Organization, ServiceAccount, TokenRecord};
     use crate::authz::{Acting, Grant, GrantScope, Principal, Role};
-    use crate::clock::MockClock;
     use crate::email::EmailAddress;
     use crate::events::UserEvent;
     use crate::ids::{OrgId, UserId};
     use crate::init_code::{CodeSecret, InitCodeConfig};
-    use crate::ports::{Directory, MockAuthorizer, MockDirectory, MockUserRepository, UserWrite};
+    use crate::ports::MockClock;
+    use crate::ports::{Directory, MockAuthorizer, MockDirectory, MockUserRepository};
     use crate::token_authorizer::TokenAuthorizer;
-    use crate::user::{Email, Profile, User, UserName, UserState};
+    use crate::user::{Email, Profile, User, UserName, UserState, UserWrite};
 
     pub const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 12:00 UTC);
 

@@ -4,9 +4,9 @@ use crate::authz::Acting;
 use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{IdError, NotificationId, UserId};
-use crate::ports::{SaveError, UserWrite};
+use crate::ports::SaveError;
 use crate::throttle::Throttled;
-use crate::user::UserState;
+use crate::user::{UserState, UserWrite};
 
 use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService};
 

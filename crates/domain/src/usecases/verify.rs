@@ -3,8 +3,8 @@
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{OrgId, UserId};
 use crate::password::{PasswordHash, PolicyViolation};
-use crate::ports::{SaveError, UserWrite};
-use crate::user::UserState;
+use crate::ports::SaveError;
+use crate::user::{UserState, UserWrite};
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
 
