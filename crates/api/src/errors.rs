@@ -2,6 +2,7 @@
 //! details}` body and an HTTP status: use-case errors, and what the
 //! framework rejects by itself (malformed JSON, unknown routes, …).
 
+use onboard_domain::ports::Unavailable;
 use onboard_domain::usecases::{AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError};
 use onboard_domain::{ThrottleReason, Throttled};
 use poem::http::StatusCode;
@@ -145,9 +146,9 @@ impl ApiError {
         }
     }
 
-    fn unavailable(reason: &str) -> Self {
+    fn unavailable(unavailable: &Unavailable) -> Self {
         // The reason stays in the log; clients learn only that they may retry.
-        tracing::warn!(%reason, "store unavailable");
+        tracing::warn!(reason = %unavailable.0, "store unavailable");
         Self::new(Code::Unavailable, ids::UNAVAILABLE, "The service is temporarily unavailable; try again")
     }
 
@@ -406,7 +407,7 @@ mod tests {
 
     #[test]
     fn store_failures_do_not_leak_their_reason() {
-        let e: ApiError = ResendError::Unavailable("redis at 10.0.0.1 refused".into()).into();
+        let e: ApiError = ResendError::Unavailable(Unavailable("redis at 10.0.0.1 refused".into())).into();
         assert_eq!(e.code, Code::Unavailable);
         assert!(!e.text.contains("10.0.0.1"));
     }

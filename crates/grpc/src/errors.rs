@@ -59,6 +59,7 @@ pub(crate) fn align_message_too_large(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use onboard_api::errors::ERROR_DETAIL_TYPE;
+    use onboard_domain::ports::Unavailable;
     use onboard_domain::usecases::ResendError;
 
     use super::*;
@@ -89,7 +90,7 @@ mod tests {
 
     #[test]
     fn store_failures_become_unavailable_without_their_reason() {
-        let s = status(ResendError::Unavailable("db at 10.0.0.1 down".into()));
+        let s = status(ResendError::Unavailable(Unavailable("db at 10.0.0.1 down".into())));
         assert_eq!(s.code(), Code::Unavailable);
         assert!(!s.message().contains("10.0.0.1"));
     }

@@ -50,14 +50,8 @@ pub enum AdminError {
     UnknownToken(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("{0}")]
-    Unavailable(String),
-}
-
-impl From<Unavailable> for AdminError {
-    fn from(u: Unavailable) -> Self {
-        Self::Unavailable(u.0)
-    }
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 /// Longest organization or account name.

@@ -35,7 +35,7 @@ pub use verify::{VerifyError, VerifyInitCode};
 /// Why [`UserService::throttle`] refused.
 enum ThrottleError {
     Throttled(Throttled),
-    Unavailable(String),
+    Unavailable(Unavailable),
 }
 
 use time::OffsetDateTime;
@@ -46,7 +46,7 @@ use crate::init_code::CodeIssuer;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
 use crate::ports::Clock;
-use crate::ports::{Authorizer, IdempotencyStore, NotificationLog, RateLimiter, UserRepository};
+use crate::ports::{Authorizer, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
 
@@ -128,7 +128,7 @@ impl UserService {
             Ok(Admission::Denied { index, retry_after }) => {
                 Err(ThrottleError::Throttled(Throttled { reason: reasons[index], retry_after }))
             }
-            Err(u) => Err(ThrottleError::Unavailable(u.0)),
+            Err(u) => Err(ThrottleError::Unavailable(u)),
         }
     }
 
