@@ -5,7 +5,7 @@
 mod wire;
 
 use onboard_domain::usecases::{Administration, UserService};
-use onboard_domain::{OrgId, Permission, Role};
+use onboard_domain::{OrgId, Permission, Principal, Role};
 use poem::web::Data;
 use poem::{IntoResponse, Response, handler};
 use poem_openapi::param::{Path, Query};
@@ -43,16 +43,19 @@ pub fn absent() -> Response {
     not_served().into_response()
 }
 
-/// The administration, once the caller proved to hold `Administer`.
+/// The administration and the caller, once it proved to hold `Administer`.
 async fn administer<'a>(
     users: &UserService,
     admin: &'a Option<Administration>,
     auth: &BearerAuth,
-) -> Result<&'a Administration, ApiError> {
+) -> Result<(&'a Administration, Principal), ApiError> {
     let admin = admin.as_ref().ok_or_else(not_served)?;
     // Instance-wide: no organization header; IAM_OWNER holds it everywhere.
-    users.authorize(Some(&auth.0.token), None, Permission::Administer).await?;
-    Ok(admin)
+    // The use cases check again; asking here too charges the caller's rate
+    // and refuses non-owners before the handler checks their input (ids,
+    // roles), so a refusal tells them nothing about it.
+    let acting = users.authorize(Some(&auth.0.token), None, Permission::Administer).await?;
+    Ok((admin, acting.principal))
 }
 
 fn role(raw: &str) -> Result<Role, ApiError> {
@@ -86,8 +89,8 @@ impl AdminApi {
         auth: BearerAuth,
         body: Json<CreateOrganizationRequest>,
     ) -> Result<Json<OrganizationView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
-        let id = admin.create_organization(&body.0.name).await?;
+        let (admin, caller) = administer(users, admin, &auth).await?;
+        let id = admin.create_organization(&caller, &body.0.name).await?;
         // The name as stored: the domain keeps it trimmed.
         Ok(Json(OrganizationView { id: id.to_string(), name: body.0.name.trim().to_owned() }))
     }
@@ -100,8 +103,8 @@ impl AdminApi {
         Data(admin): Admin<'_>,
         auth: BearerAuth,
     ) -> Result<Json<ListOrganizationsResponse>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
-        let result = admin.organizations().await?.into_iter().map(Into::into).collect();
+        let (admin, caller) = administer(users, admin, &auth).await?;
+        let result = admin.organizations(&caller).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListOrganizationsResponse { result }))
     }
 
@@ -116,9 +119,9 @@ impl AdminApi {
         auth: BearerAuth,
         body: Json<CreateServiceAccountRequest>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let (admin, caller) = administer(users, admin, &auth).await?;
         let org = org_id("orgId", &body.0.org_id)?;
-        Ok(Json(admin.create_service_account(&org, &body.0.name).await?.into()))
+        Ok(Json(admin.create_service_account(&caller, &org, &body.0.name).await?.into()))
     }
 
     /// List service accounts
@@ -132,9 +135,9 @@ impl AdminApi {
         #[oai(name = "orgId")]
         org_id_filter: Query<Option<String>>,
     ) -> Result<Json<ListServiceAccountsResponse>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let (admin, caller) = administer(users, admin, &auth).await?;
         let org = filter(org_id_filter.0).map(|o| org_id("orgId", &o)).transpose()?;
-        let result = admin.service_accounts(org.as_ref()).await?.into_iter().map(Into::into).collect();
+        let result = admin.service_accounts(&caller, org.as_ref()).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListServiceAccountsResponse { result }))
     }
 
@@ -153,9 +156,9 @@ impl AdminApi {
         id: Path<String>,
         body: Json<GrantRequest>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let (admin, caller) = administer(users, admin, &auth).await?;
         let (role, org) = grant_scope(&body.0.role, body.0.org_id)?;
-        Ok(Json(admin.grant(&id.0, role, org.as_ref()).await?.into()))
+        Ok(Json(admin.grant(&caller, &id.0, role, org.as_ref()).await?.into()))
     }
 
     /// Take a role from a service account
@@ -176,9 +179,9 @@ impl AdminApi {
         #[oai(name = "orgId")]
         org_id: Query<Option<String>>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
+        let (admin, caller) = administer(users, admin, &auth).await?;
         let (role, org) = grant_scope(&role.0, org_id.0)?;
-        Ok(Json(admin.revoke_grant(&id.0, role, org.as_ref()).await?.into()))
+        Ok(Json(admin.revoke_grant(&caller, &id.0, role, org.as_ref()).await?.into()))
     }
 
     /// Issue a personal access token
@@ -195,8 +198,8 @@ impl AdminApi {
         id: Path<String>,
         body: Json<IssuePatRequest>,
     ) -> Result<Json<IssuedPatView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
-        let issued = admin.issue_pat(&id.0, body.0.expiration_date.map(|t| t.0)).await?;
+        let (admin, caller) = administer(users, admin, &auth).await?;
+        let issued = admin.issue_pat(&caller, &id.0, body.0.expiration_date.map(|t| t.0)).await?;
         Ok(Json(IssuedPatView {
             token_id: issued.record.id,
             token: issued.token,
@@ -217,8 +220,8 @@ impl AdminApi {
         #[oai(name = "serviceAccountId")]
         account: Query<Option<String>>,
     ) -> Result<Json<ListPatsResponse>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
-        let result = admin.tokens(filter(account.0).as_deref()).await?.into_iter().map(Into::into).collect();
+        let (admin, caller) = administer(users, admin, &auth).await?;
+        let result = admin.tokens(&caller, filter(account.0).as_deref()).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListPatsResponse { result }))
     }
 
@@ -235,7 +238,7 @@ impl AdminApi {
         #[oai(name = "tokenId")]
         token_id: Path<String>,
     ) -> Result<Json<PatView>, ApiError> {
-        let admin = administer(users, admin, &auth).await?;
-        Ok(Json(admin.revoke_pat(token_id.0.trim()).await?.into()))
+        let (admin, caller) = administer(users, admin, &auth).await?;
+        Ok(Json(admin.revoke_pat(&caller, token_id.0.trim()).await?.into()))
     }
 }

@@ -349,6 +349,10 @@ impl From<onboard_domain::usecases::AdminError> for ApiError {
             E::Invalid(reason) => {
                 Self::new(Code::InvalidArgument, ids::FIELD_INVALID, format!("Invalid argument: {reason}"))
             }
+            // The same answer as the bearer check's refusal.
+            E::PermissionDenied => {
+                Self::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
+            }
             E::Unavailable(r) => Self::unavailable(&r),
         }
     }

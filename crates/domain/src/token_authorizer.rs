@@ -9,8 +9,7 @@ use async_trait::async_trait;
 
 use crate::authz::Principal;
 use crate::ids::OrgId;
-use crate::ports::Clock;
-use crate::ports::{AuthenticateError, Authorizer, Directory, TokenVerifier, Unavailable};
+use crate::ports::{AuthenticateError, Authorizer, Clock, Directory, TokenVerifier, Unavailable};
 use crate::token::{TOKEN_PREFIX, TokenDigest};
 
 /// Checks bearer tokens: onboard's personal access tokens by digest (against
@@ -86,17 +85,18 @@ mod tests {
     #[tokio::test]
     async fn issued_tokens_authenticate_until_revoked_or_expired() {
         let (admin, auth) = directory_setup();
-        let org = admin.create_organization("Acme").await.unwrap();
-        let token = admin.issue_token("svc", &org, vec![], None).await.unwrap();
+        let op = Principal::local_operator();
+        let org = admin.create_organization(&op, "Acme").await.unwrap();
+        let token = admin.issue_token(&op, "svc", &org, vec![], None).await.unwrap();
         assert_eq!(auth.authenticate(&token).await.unwrap().home_org, org);
         assert!(auth.organization_exists(&org).await.unwrap());
         assert!(!auth.organization_exists(&OrgId::parse("nope").unwrap()).await.unwrap());
         assert_eq!(auth.organization_name(&org).await.unwrap().as_deref(), Some("Acme"));
-        assert!(admin.revoke_token(&token).await.unwrap());
+        assert!(admin.revoke_token(&op, &token).await.unwrap());
         assert_eq!(auth.authenticate(&token).await, Err(AuthenticateError::InvalidToken));
-        assert!(!admin.revoke_token("onb_unknown").await.unwrap());
+        assert!(!admin.revoke_token(&op, "onb_unknown").await.unwrap());
 
-        let expiring = admin.issue_token("svc", &org, vec![], Some(T0)).await.unwrap();
+        let expiring = admin.issue_token(&op, "svc", &org, vec![], Some(T0)).await.unwrap();
         assert_eq!(auth.authenticate(&expiring).await, Err(AuthenticateError::InvalidToken));
         assert_eq!(auth.authenticate("onb_never_issued").await, Err(AuthenticateError::InvalidToken));
         assert_eq!(auth.authenticate("eyJ.not.onboard").await, Err(AuthenticateError::InvalidToken));

@@ -8,8 +8,7 @@ use crate::events::UserEvent;
 use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
 use crate::outbox::OutboxEntry;
-use crate::ports::Clock;
-use crate::ports::{MailError, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
+use crate::ports::{Clock, MailError, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
 use crate::user::{User, UserState, UserWrite};
 
 use super::MAX_WRITE_ATTEMPTS;

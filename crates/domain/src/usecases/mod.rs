@@ -45,8 +45,7 @@ use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
-use crate::ports::Clock;
-use crate::ports::{Authorizer, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
+use crate::ports::{Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
 
