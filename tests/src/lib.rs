@@ -7,7 +7,7 @@ pub mod sdk;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use onboard_domain::{Grant, GrantScope, OrgId, Role};
+use onboard_domain::{Grant, GrantScope, OrgId, Principal, Role};
 use onboard_server::{Config, Running};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -130,7 +130,8 @@ impl TestApp {
 
     /// A new organization.
     pub async fn create_org(&self, name: &str) -> String {
-        self.running.as_ref().unwrap().admin.create_organization(name).await.expect("organization").to_string()
+        let admin = &self.running.as_ref().unwrap().admin;
+        admin.create_organization(&Principal::local_operator(), name).await.expect("organization").to_string()
     }
 
     /// A token for a principal of `home_org` holding `role` in `scope_org`
@@ -143,7 +144,13 @@ impl TestApp {
         };
         let admin = &self.running.as_ref().unwrap().admin;
         admin
-            .issue_token("tester", &OrgId::parse(home_org).unwrap(), vec![Grant { scope, role }], None)
+            .issue_token(
+                &Principal::local_operator(),
+                "tester",
+                &OrgId::parse(home_org).unwrap(),
+                vec![Grant { scope, role }],
+                None,
+            )
             .await
             .expect("token")
     }
@@ -154,7 +161,8 @@ impl TestApp {
     }
 
     pub async fn revoke(&self, token: &str) {
-        assert!(self.running.as_ref().unwrap().admin.revoke_token(token).await.expect("revoked"));
+        let admin = &self.running.as_ref().unwrap().admin;
+        assert!(admin.revoke_token(&Principal::local_operator(), token).await.expect("revoked"));
     }
 
     /// Sends `body` as JSON with the admin token.

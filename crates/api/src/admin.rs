@@ -5,7 +5,7 @@
 mod wire;
 
 use onboard_domain::usecases::{Administration, UserService};
-use onboard_domain::{OrgId, Permission, Role};
+use onboard_domain::{OrgId, Permission, Principal, Role};
 use poem::web::Data;
 use poem::{IntoResponse, Response, handler};
 use poem_openapi::param::{Path, Query};
@@ -43,17 +43,20 @@ pub fn absent() -> Response {
     not_served().into_response()
 }
 
-/// The administration, once the caller proved to hold `Administer`.
+/// The administration and the caller, once it proved to hold `Administer`.
 async fn administer<'a>(
     users: &UserService,
     admin: &'a Option<Administration>,
     call: &HttpCall,
-) -> Result<&'a Administration, ApiError> {
+) -> Result<(&'a Administration, Principal), ApiError> {
     let admin = admin.as_ref().ok_or_else(not_served)?;
     // Instance-wide: no organization header; IAM_OWNER holds it everywhere.
+    // The use cases check again; asking here too charges the caller's rate
+    // and refuses non-owners before the handler checks their input (ids,
+    // roles), so a refusal tells them nothing about it.
     let token = call.0.credentials.token()?;
-    users.authorize(Some(token), None, Permission::Administer).await?;
-    Ok(admin)
+    let acting = users.authorize(Some(token), None, Permission::Administer).await?;
+    Ok((admin, acting.principal))
 }
 
 fn role(raw: &str) -> Result<Role, ApiError> {
@@ -87,8 +90,8 @@ impl AdminApi {
         call: HttpCall,
         body: Json<CreateOrganizationRequest>,
     ) -> Result<Json<OrganizationView>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
-        let id = admin.create_organization(&body.0.name).await?;
+        let (admin, caller) = administer(users, admin, &call).await?;
+        let id = admin.create_organization(&caller, &body.0.name).await?;
         // The name as stored: the domain keeps it trimmed.
         Ok(Json(OrganizationView { id: id.to_string(), name: body.0.name.trim().to_owned() }))
     }
@@ -101,8 +104,8 @@ impl AdminApi {
         Data(admin): Admin<'_>,
         call: HttpCall,
     ) -> Result<Json<ListOrganizationsResponse>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
-        let result = admin.organizations().await?.into_iter().map(Into::into).collect();
+        let (admin, caller) = administer(users, admin, &call).await?;
+        let result = admin.organizations(&caller).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListOrganizationsResponse { result }))
     }
 
@@ -117,9 +120,9 @@ impl AdminApi {
         call: HttpCall,
         body: Json<CreateServiceAccountRequest>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
+        let (admin, caller) = administer(users, admin, &call).await?;
         let org = org_id("orgId", &body.0.org_id)?;
-        Ok(Json(admin.create_service_account(&org, &body.0.name).await?.into()))
+        Ok(Json(admin.create_service_account(&caller, &org, &body.0.name).await?.into()))
     }
 
     /// List service accounts
@@ -133,9 +136,9 @@ impl AdminApi {
         #[oai(name = "orgId")]
         org_id_filter: Query<Option<String>>,
     ) -> Result<Json<ListServiceAccountsResponse>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
+        let (admin, caller) = administer(users, admin, &call).await?;
         let org = filter(org_id_filter.0).map(|o| org_id("orgId", &o)).transpose()?;
-        let result = admin.service_accounts(org.as_ref()).await?.into_iter().map(Into::into).collect();
+        let result = admin.service_accounts(&caller, org.as_ref()).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListServiceAccountsResponse { result }))
     }
 
@@ -154,9 +157,9 @@ impl AdminApi {
         id: Path<String>,
         body: Json<GrantRequest>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
+        let (admin, caller) = administer(users, admin, &call).await?;
         let (role, org) = grant_scope(&body.0.role, body.0.org_id)?;
-        Ok(Json(admin.grant(&id.0, role, org.as_ref()).await?.into()))
+        Ok(Json(admin.grant(&caller, &id.0, role, org.as_ref()).await?.into()))
     }
 
     /// Take a role from a service account
@@ -177,9 +180,9 @@ impl AdminApi {
         #[oai(name = "orgId")]
         org_id: Query<Option<String>>,
     ) -> Result<Json<ServiceAccountView>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
+        let (admin, caller) = administer(users, admin, &call).await?;
         let (role, org) = grant_scope(&role.0, org_id.0)?;
-        Ok(Json(admin.revoke_grant(&id.0, role, org.as_ref()).await?.into()))
+        Ok(Json(admin.revoke_grant(&caller, &id.0, role, org.as_ref()).await?.into()))
     }
 
     /// Issue a personal access token
@@ -196,8 +199,8 @@ impl AdminApi {
         id: Path<String>,
         body: Json<IssuePatRequest>,
     ) -> Result<Json<IssuedPatView>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
-        let issued = admin.issue_pat(&id.0, body.0.expiration_date.map(|t| t.0)).await?;
+        let (admin, caller) = administer(users, admin, &call).await?;
+        let issued = admin.issue_pat(&caller, &id.0, body.0.expiration_date.map(|t| t.0)).await?;
         Ok(Json(IssuedPatView {
             token_id: issued.record.id,
             token: issued.token,
@@ -218,8 +221,8 @@ impl AdminApi {
         #[oai(name = "serviceAccountId")]
         account: Query<Option<String>>,
     ) -> Result<Json<ListPatsResponse>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
-        let result = admin.tokens(filter(account.0).as_deref()).await?.into_iter().map(Into::into).collect();
+        let (admin, caller) = administer(users, admin, &call).await?;
+        let result = admin.tokens(&caller, filter(account.0).as_deref()).await?.into_iter().map(Into::into).collect();
         Ok(Json(ListPatsResponse { result }))
     }
 
@@ -236,7 +239,7 @@ impl AdminApi {
         #[oai(name = "tokenId")]
         token_id: Path<String>,
     ) -> Result<Json<PatView>, ApiError> {
-        let admin = administer(users, admin, &call).await?;
-        Ok(Json(admin.revoke_pat(token_id.0.trim()).await?.into()))
+        let (admin, caller) = administer(users, admin, &call).await?;
+        Ok(Json(admin.revoke_pat(&caller, token_id.0.trim()).await?.into()))
     }
 }

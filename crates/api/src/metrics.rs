@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::Instant;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use onboard_domain::stats::OutboxStats;
+use onboard_domain::ports::OutboxStats;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response, handler};
 

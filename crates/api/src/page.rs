@@ -183,7 +183,7 @@ async fn current_page(
             return outcome_page(&anonymous_frame(req), &Outcome::InvalidLink, jar);
         }
         Err(InitPageError::Unavailable(reason)) => {
-            tracing::warn!(%reason, "init page: store unavailable");
+            tracing::warn!(reason = %reason.0, "init page: store unavailable");
             return outcome_page(&anonymous_frame(req), &Outcome::Unavailable, jar);
         }
     };
@@ -292,7 +292,7 @@ pub async fn submit(req: &Request, Form(form): Form<InitForm>, Data(users): Data
         Err(VerifyError::PasswordPolicy(v)) => again(&form.code, Notice::Policy(v)).await,
         Err(VerifyError::Contention) => again(&form.code, Notice::TryAgain).await,
         Err(VerifyError::Unavailable(reason)) => {
-            tracing::warn!(%reason, "init page: store unavailable");
+            tracing::warn!(reason = %reason.0, "init page: store unavailable");
             again(&form.code, Notice::Unavailable).await
         }
         // The code cannot be tried (any more): the page of the user's state says why.
@@ -338,7 +338,7 @@ pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&
             outcome_page(&anonymous_frame(req), &Outcome::InvalidLink, jar)
         }
         Err(InitPageError::Unavailable(reason)) => {
-            tracing::warn!(%reason, "init page: store unavailable");
+            tracing::warn!(reason = %reason.0, "init page: store unavailable");
             outcome_page(&anonymous_frame(req), &Outcome::Unavailable, jar)
         }
     }

@@ -116,7 +116,7 @@ pub async fn receive(req: &Request, body: poem::Body, Data(hook): Data<&Option<A
         Ok(applied) => {
             Json(serde_json::json!({"changed": applied.changed, "ignored": applied.ignored})).into_response()
         }
-        Err(e) => ApiError::from(onboard_domain::usecases::GetUserError::Unavailable(e.0)).into_response(),
+        Err(e) => ApiError::from(onboard_domain::usecases::GetUserError::Unavailable(e)).into_response(),
     }
 }
 

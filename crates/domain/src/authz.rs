@@ -106,7 +106,33 @@ pub struct Principal {
     pub grants: Vec<Grant>,
 }
 
+/// The subject of [`Principal::local_operator`]. No token stands for it:
+/// service accounts' ids are decimal, identity providers' subjects start
+/// with `jwt:`.
+pub const LOCAL_OPERATOR_SUBJECT: &str = "local:operator";
+
 impl Principal {
+    /// Whoever administers the store from the machine itself (`onboard
+    /// admin`), holding IAM_OWNER instance-wide. Reading the store's settings
+    /// already gives full access to the store; acting as a named principal
+    /// keeps the command line on the use cases' checks and in their logs
+    /// instead of going around them.
+    pub fn local_operator() -> Self {
+        Self {
+            subject: LOCAL_OPERATOR_SUBJECT.into(),
+            // It belongs to no organization; ids made here are decimal, so
+            // no organization has this one.
+            home_org: OrgId::parse("local").expect("a valid id"),
+            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
+        }
+    }
+
+    /// Whether the principal holds `permission` through an instance-wide
+    /// grant: what acting on the whole instance (administration) needs.
+    pub fn may_everywhere(&self, permission: Permission) -> bool {
+        self.grants.iter().any(|g| g.scope == GrantScope::Instance && g.role.grants(permission))
+    }
+
     /// Whether the principal holds `permission` in `org`: through a grant on
     /// that organization, or through an instance-wide grant.
     pub fn may(&self, permission: Permission, org: &OrgId) -> bool {
@@ -161,5 +187,23 @@ mod tests {
         let iam = Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }], ..p };
         assert!(iam.may(Permission::UserRead, &org("b")));
         assert!(!iam.may(Permission::UserWrite, &org("b")));
+    }
+
+    #[test]
+    fn administration_needs_iam_owner_instance_wide() {
+        let operator = Principal::local_operator();
+        assert!(operator.may_everywhere(Permission::Administer));
+        let viewer = Principal {
+            grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }],
+            ..operator.clone()
+        };
+        assert!(viewer.may_everywhere(Permission::UserRead));
+        assert!(!viewer.may_everywhere(Permission::Administer));
+        // Not a grant administration makes, but one a store could hold.
+        let owner_in_one_org = Principal {
+            grants: vec![Grant { scope: GrantScope::Organization(org("a")), role: Role::IamOwner }],
+            ..operator
+        };
+        assert!(!owner_in_one_org.may_everywhere(Permission::Administer));
     }
 }

@@ -5,30 +5,38 @@
 
 pub mod accounts;
 pub mod authz;
-pub mod clock;
 pub mod email;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod init_code;
+pub mod init_message;
 pub mod notifications;
+pub mod outbox;
 pub mod password;
 pub mod ports;
-pub mod stats;
+pub mod system_clock;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod throttle;
 pub mod token;
+pub mod token_authorizer;
 pub mod usecases;
 pub mod user;
 
 pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
-pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, EmailError};
 pub use events::{ObjectDetails, RecordedEvent, UserEvent};
+pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use ids::{IdError, NotificationId, OrgId, UserId};
 pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
+pub use init_message::InitMessage;
 pub use notifications::{DeliveryState, Notification};
+pub use outbox::{OutboxDepth, OutboxEntry};
 pub use password::{PasswordHash, PasswordPolicy, PolicyViolation};
+pub use ports::Clock;
+pub use system_clock::SystemClock;
 pub use throttle::{ThrottleConfig, ThrottleReason, Throttled};
-pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};
+pub use token_authorizer::TokenAuthorizer;
+pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::email::EmailAddress;
 use crate::ids::{NotificationId, UserId};
-use crate::ports::OutboxEntry;
+use crate::outbox::OutboxEntry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DeliveryState {

@@ -8,8 +8,9 @@ use crate::email::EmailAddress;
 use crate::events::UserEvent;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::init_code::{CodeHash, PlainCode};
-use crate::ports::{Outbox, OutboxEntry, SaveError, UserRepository, UserWrite};
-use crate::user::{Email, Profile, User, UserName, UserState};
+use crate::outbox::OutboxEntry;
+use crate::ports::{Outbox, SaveError, UserRepository};
+use crate::user::{Email, Profile, User, UserName, UserState, UserWrite};
 
 const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
 
@@ -401,7 +402,7 @@ pub async fn check_rate_limiter<L: crate::ports::RateLimiter>(limiter: &L) {
 /// Runs every check of the [`IdempotencyStore`](crate::ports::IdempotencyStore)
 /// port against `store`; keys are made unique per run, so a shared store works.
 pub async fn check_idempotency_store<S: crate::ports::IdempotencyStore>(store: &S) {
-    use crate::ports::{IdempotencyClaim, StoredAnswer};
+    use crate::idempotency::{IdempotencyClaim, StoredAnswer};
 
     let run = UserId::generate();
     let key = format!("kit:{run}:a");

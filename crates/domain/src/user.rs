@@ -1,6 +1,6 @@
 //! The user aggregate. Its fields are public so adapters can rebuild it from
 //! storage; it changes only through [`User::record`], which appends to the
-//! user's own event log.
+//! user's own event log. A [`UserWrite`] carries those changes to the store.
 
 use time::OffsetDateTime;
 
@@ -8,6 +8,7 @@ use crate::email::EmailAddress;
 use crate::events::{ObjectDetails, RecordedEvent, UserEvent};
 use crate::ids::{OrgId, UserId};
 use crate::init_code::InitCode;
+use crate::outbox::OutboxEntry;
 use crate::password::PasswordHash;
 
 /// The contract's `zitadel.user.v1.UserState`, with its wire numbers.
@@ -257,4 +258,16 @@ impl User {
     pub fn login_name(&self) -> &str {
         self.user_name.as_str()
     }
+}
+
+/// One atomic write: the user after its new events, the events, and the email
+/// that became due with them.
+#[derive(Debug, Clone)]
+pub struct UserWrite {
+    /// The sequence the user had when read; 0 creates the user.
+    pub expected_sequence: u64,
+    pub user: User,
+    /// Sequences `expected_sequence + 1 ..= user.sequence`, in order.
+    pub events: Vec<RecordedEvent>,
+    pub outbox: Option<OutboxEntry>,
 }

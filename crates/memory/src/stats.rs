@@ -1,8 +1,7 @@
 //! Outbox figures of the embedded store.
 
 use async_trait::async_trait;
-use onboard_domain::ports::Unavailable;
-use onboard_domain::stats::{OutboxDepth, OutboxStats};
+use onboard_domain::ports::{OutboxDepth, OutboxStats, Unavailable};
 
 use crate::InMemoryStore;
 

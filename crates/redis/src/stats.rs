@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use onboard_domain::ports::Unavailable;
-use onboard_domain::stats::{OutboxDepth, OutboxStats};
+use onboard_domain::ports::{OutboxDepth, OutboxStats, Unavailable};
 
 use crate::conn::RedisConnection;
 use crate::keys::Keys;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use onboard_domain::usecases::{AdminError, Administration};
-use onboard_domain::{OrgId, Role};
+use onboard_domain::{OrgId, Principal, Role};
 use time::OffsetDateTime;
 
 use crate::Config;
@@ -155,7 +155,10 @@ pub async fn run(config: &Config, args: AdminArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match execute(&admin, args.action).await {
+    // Whoever can read the store's settings can reach the store itself: the
+    // command line acts as the instance-wide owner, a principal the use
+    // cases check and log like any other.
+    match execute(&admin, &Principal::local_operator(), args.action).await {
         Ok(output) => {
             print!("{}", output.render(args.json, OffsetDateTime::now_utc()));
             if let Some(note) = output.note() {
@@ -170,30 +173,36 @@ pub async fn run(config: &Config, args: AdminArgs) -> ExitCode {
     }
 }
 
-/// Does what `action` asks; what to print is the caller's.
-pub async fn execute(admin: &Administration, action: Action) -> Result<Output, AdminError> {
+/// Does what `action` asks, as `operator`; what to print is the caller's.
+pub async fn execute(admin: &Administration, operator: &Principal, action: Action) -> Result<Output, AdminError> {
     Ok(match action {
         Action::Org(OrgAction::Create { name }) => {
-            let id = admin.create_organization(&name).await?;
+            let id = admin.create_organization(operator, &name).await?;
             // The name as stored: the domain keeps it trimmed.
             Output::Organization(onboard_domain::Organization { id, name: name.trim().to_owned() })
         }
-        Action::Org(OrgAction::List) => Output::Organizations(admin.organizations().await?),
+        Action::Org(OrgAction::List) => Output::Organizations(admin.organizations(operator).await?),
         Action::ServiceAccount(AccountAction::Create { org, name }) => {
-            Output::NewAccount(admin.create_service_account(&org, &name).await?)
+            Output::NewAccount(admin.create_service_account(operator, &org, &name).await?)
         }
         Action::ServiceAccount(AccountAction::List { org }) => {
-            Output::Accounts(admin.service_accounts(org.as_ref()).await?)
+            Output::Accounts(admin.service_accounts(operator, org.as_ref()).await?)
         }
-        Action::Grant(g) => Output::Account(admin.grant(&g.account, g.role, g.org.as_ref()).await?),
-        Action::RevokeGrant(g) => Output::Account(admin.revoke_grant(&g.account, g.role, g.org.as_ref()).await?),
-        Action::Pat(PatAction::Issue { account, expires }) => Output::Issued(admin.issue_pat(&account, expires).await?),
-        Action::Pat(PatAction::Revoke { token_id }) => Output::Token(admin.revoke_pat(token_id.trim()).await?),
-        Action::Pat(PatAction::List { account }) => Output::Tokens(admin.tokens(account.as_deref()).await?),
+        Action::Grant(g) => Output::Account(admin.grant(operator, &g.account, g.role, g.org.as_ref()).await?),
+        Action::RevokeGrant(g) => {
+            Output::Account(admin.revoke_grant(operator, &g.account, g.role, g.org.as_ref()).await?)
+        }
+        Action::Pat(PatAction::Issue { account, expires }) => {
+            Output::Issued(admin.issue_pat(operator, &account, expires).await?)
+        }
+        Action::Pat(PatAction::Revoke { token_id }) => {
+            Output::Token(admin.revoke_pat(operator, token_id.trim()).await?)
+        }
+        Action::Pat(PatAction::List { account }) => Output::Tokens(admin.tokens(operator, account.as_deref()).await?),
         Action::List => Output::Everything {
-            organizations: admin.organizations().await?,
-            accounts: admin.service_accounts(None).await?,
-            tokens: admin.tokens(None).await?,
+            organizations: admin.organizations(operator).await?,
+            accounts: admin.service_accounts(operator, None).await?,
+            tokens: admin.tokens(operator, None).await?,
         },
     })
 }
@@ -248,29 +257,32 @@ mod tests {
     #[tokio::test]
     async fn commands_administer_the_store() {
         let admin = admin();
-        let Output::Organization(org) = execute(&admin, action(&["org", "create", " Acme "])).await.unwrap() else {
+        let op = Principal::local_operator();
+        let Output::Organization(org) = execute(&admin, &op, action(&["org", "create", " Acme "])).await.unwrap()
+        else {
             panic!("not an organization")
         };
         assert_eq!(org.name, "Acme");
         let org = org.id.to_string();
         let Output::NewAccount(bot) =
-            execute(&admin, action(&["service-account", "create", "--org", &org, "importer"])).await.unwrap()
+            execute(&admin, &op, action(&["service-account", "create", "--org", &org, "importer"])).await.unwrap()
         else {
             panic!("not an account")
         };
-        execute(&admin, action(&["grant", &bot.id, "ORG_USER_MANAGER", "--org", &org])).await.unwrap();
-        let refused = execute(&admin, action(&["grant", &bot.id, "ORG_OWNER"])).await;
+        execute(&admin, &op, action(&["grant", &bot.id, "ORG_USER_MANAGER", "--org", &org])).await.unwrap();
+        let refused = execute(&admin, &op, action(&["grant", &bot.id, "ORG_OWNER"])).await;
         assert!(matches!(refused, Err(AdminError::Invalid(_))), "{refused:?}");
-        let Output::Issued(issued) = execute(&admin, action(&["pat", "issue", &bot.id])).await.unwrap() else {
+        let Output::Issued(issued) = execute(&admin, &op, action(&["pat", "issue", &bot.id])).await.unwrap() else {
             panic!("not a token")
         };
-        let revoked = execute(&admin, action(&["pat", "revoke", &issued.record.id])).await;
+        let revoked = execute(&admin, &op, action(&["pat", "revoke", &issued.record.id])).await;
         assert!(matches!(revoked, Ok(Output::Token(t)) if t.revoked));
-        let after = execute(&admin, action(&["revoke-grant", &bot.id, "ORG_USER_MANAGER", "--org", &org])).await;
+        let after = execute(&admin, &op, action(&["revoke-grant", &bot.id, "ORG_USER_MANAGER", "--org", &org])).await;
         assert!(matches!(after, Ok(Output::Account(a)) if a.grants.is_empty()));
-        let unknown = execute(&admin, action(&["pat", "revoke", "0000"])).await;
+        let unknown = execute(&admin, &op, action(&["pat", "revoke", "0000"])).await;
         assert!(matches!(unknown, Err(AdminError::UnknownToken(_))));
-        let Output::Everything { organizations, accounts, tokens } = execute(&admin, action(&["list"])).await.unwrap()
+        let Output::Everything { organizations, accounts, tokens } =
+            execute(&admin, &op, action(&["list"])).await.unwrap()
         else {
             panic!("not everything")
         };

@@ -269,7 +269,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // Prometheus metrics at /metrics. The outbox depth is read at scrape time,
     // on Redis over a connection of its own so scrapes never queue behind requests.
     if config.metrics {
-        let outbox_stats: Option<Arc<dyn onboard_domain::stats::OutboxStats>> = match &config.store {
+        let outbox_stats: Option<Arc<dyn onboard_domain::ports::OutboxStats>> = match &config.store {
             // The embedded store is owned by the use cases by now; it reports no depth yet.
             config::Store::Embedded => None,
             config::Store::Redis(target) => {

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use onboard_domain::{Grant, GrantScope, OrgId, Role};
+use onboard_domain::{Grant, GrantScope, OrgId, Principal, Role};
 use onboard_grpc::testing::{self as grpc_web, GrpcWebAnswer};
 use onboard_jwt::JwksSource;
 use onboard_jwt::testing::{
@@ -267,7 +267,11 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
     for role in Role::ALL {
         callers.push((role.as_str(), Some(role), app.token_with(&home, role, &home).await));
     }
-    let no_grants = app.admin().issue_token("nobody", &OrgId::parse(&home).unwrap(), vec![], None).await.unwrap();
+    let no_grants = app
+        .admin()
+        .issue_token(&Principal::local_operator(), "nobody", &OrgId::parse(&home).unwrap(), vec![], None)
+        .await
+        .unwrap();
     callers.push(("(no grants)", None, no_grants));
 
     let columns = [
@@ -331,10 +335,15 @@ async fn missing_malformed_unknown_expired_and_revoked_tokens_get_401_and_the_sa
     let owner = vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }];
     // Tokens that were fine for an IAM_OWNER, except for their time or their revocation.
     let an_hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    let expired = app.admin().issue_token("expired", &home, owner.clone(), Some(an_hour_ago)).await.unwrap();
+    let expired = app
+        .admin()
+        .issue_token(&Principal::local_operator(), "expired", &home, owner.clone(), Some(an_hour_ago))
+        .await
+        .unwrap();
     // The control: the same token an hour the other way works.
     let in_an_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
-    let fresh = app.admin().issue_token("fresh", &home, owner, Some(in_an_hour)).await.unwrap();
+    let fresh =
+        app.admin().issue_token(&Principal::local_operator(), "fresh", &home, owner, Some(in_an_hour)).await.unwrap();
     assert_eq!(send(&app, Call::GetUserByID, Some(&fresh), None, &user).await.status, 200, "valid until expiry");
     let revoked = app.token_with(&app.org, Role::IamOwner, &app.org).await;
     assert_eq!(send(&app, Call::GetUserByID, Some(&revoked), None, &user).await.status, 200, "valid before");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use onboard_api::errors::{ApiError, Code};
-use onboard_domain::ports::Directory;
+use onboard_domain::ports::{Directory, Unavailable};
 use onboard_domain::usecases::{AdminError, Administration, TokenAuthorizer, UserService};
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, PasswordPolicy, SystemClock};
 use onboard_memory::{InMemoryDirectory, InMemoryStore};
@@ -54,12 +54,13 @@ async fn with_administration_the_routes_want_a_token() {
 
 #[test]
 fn admin_errors_map_to_the_contract_codes() {
+    let down = Unavailable("redis at 10.0.0.1 down".into());
     let cases = [
         (AdminError::UnknownOrganization("1".into()), 404, Code::NotFound, "ONBOARD-ORG-NOT-FOUND"),
         (AdminError::UnknownAccount("1".into()), 404, Code::NotFound, "ONBOARD-ACCOUNT-NOT-FOUND"),
         (AdminError::UnknownToken("1".into()), 404, Code::NotFound, "ONBOARD-TOKEN-NOT-FOUND"),
         (AdminError::Invalid("name: too long".into()), 400, Code::InvalidArgument, "ONBOARD-FIELD-INVALID"),
-        (AdminError::Unavailable("redis at 10.0.0.1 down".into()), 503, Code::Unavailable, "ONBOARD-UNAVAILABLE"),
+        (AdminError::Unavailable(down), 503, Code::Unavailable, "ONBOARD-UNAVAILABLE"),
     ];
     for (error, status, code, id) in cases {
         let api = ApiError::from(error);

@@ -121,6 +121,9 @@ impl From<AdminError> for Fault {
                 Fault::new(Code::NotFound, ids::ADMIN_TOKEN_NOT_FOUND, "Token could not be found")
             }
             AdminError::Invalid(reason) => invalid(ids::FIELD_INVALID, format!("Invalid argument: {reason}")),
+            AdminError::PermissionDenied => {
+                Fault::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
+            }
             AdminError::Unavailable(r) => Fault::unavailable(&r),
         }
     }
@@ -162,7 +165,8 @@ mod tests {
 
     #[test]
     fn store_failures_do_not_leak_their_reason() {
-        let f: Fault = ResendError::Unavailable("redis at 10.0.0.1 refused".into()).into();
+        let f: Fault =
+            ResendError::Unavailable(onboard_domain::ports::Unavailable("redis at 10.0.0.1 refused".into())).into();
         assert_eq!(f.code, Code::Unavailable);
         assert!(!f.message().contains("10.0.0.1"));
     }

@@ -3,7 +3,7 @@
 use crate::authz::Principal;
 use crate::authz::{Acting, Permission};
 use crate::ids::OrgId;
-use crate::ports::AuthenticateError;
+use crate::ports::{AuthenticateError, Unavailable};
 use crate::throttle::{ThrottleReason, Throttled};
 
 use super::{ThrottleError, UserService};
@@ -21,8 +21,8 @@ pub enum AuthorizeError {
     /// The caller used up its request rate.
     #[error(transparent)]
     Throttled(Throttled),
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl UserService {
@@ -32,7 +32,7 @@ impl UserService {
         let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthorizeError::MissingToken)?;
         self.authorizer.authenticate(token).await.map_err(|e| match e {
             AuthenticateError::InvalidToken => AuthorizeError::InvalidToken,
-            AuthenticateError::Unavailable(u) => AuthorizeError::Unavailable(u.0),
+            AuthenticateError::Unavailable(u) => AuthorizeError::Unavailable(u),
         })
     }
 
@@ -65,7 +65,7 @@ impl UserService {
         }
         // The home organization too: an identity provider's token may name
         // one onboard does not have, and nobody acts in a missing organization.
-        let exists = self.authorizer.organization_exists(&org).await.map_err(|u| AuthorizeError::Unavailable(u.0))?;
+        let exists = self.authorizer.organization_exists(&org).await?;
         if !exists {
             return Err(AuthorizeError::PermissionDenied);
         }
@@ -80,7 +80,7 @@ mod tests {
     use super::*;
     use crate::PasswordPolicy;
     use crate::authz::{Grant, GrantScope, Principal, Role};
-    use crate::ports::{MockAuthorizer, MockUserRepository, Unavailable};
+    use crate::ports::{MockAuthorizer, MockUserRepository};
     use crate::usecases::test_support::*;
 
     fn org_manager() -> Principal {
@@ -201,7 +201,7 @@ mod tests {
         let svc = service(auth);
         assert_eq!(
             svc.authorize(Some("t"), None, Permission::UserRead).await,
-            Err(AuthorizeError::Unavailable("down".into()))
+            Err(AuthorizeError::Unavailable(Unavailable("down".into())))
         );
     }
 }

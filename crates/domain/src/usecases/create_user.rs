@@ -5,8 +5,8 @@ use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{NotificationId, UserId};
 use crate::password::{PasswordHash, PolicyViolation};
-use crate::ports::{SaveError, UserWrite};
-use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState};
+use crate::ports::{SaveError, Unavailable};
+use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
 
@@ -69,8 +69,8 @@ pub enum CreateUserError {
     UserNameTaken,
     #[error("the write kept colliding with concurrent writes")]
     Contention,
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> CreateUserError {
@@ -174,7 +174,7 @@ impl UserService {
                 // The generated id was taken: draw another.
                 Err(SaveError::Conflict) => continue,
                 Err(SaveError::UserNameTaken) => return Err(CreateUserError::UserNameTaken),
-                Err(SaveError::Unavailable(u)) => return Err(CreateUserError::Unavailable(u.0)),
+                Err(SaveError::Unavailable(u)) => return Err(CreateUserError::Unavailable(u)),
             }
         }
         Err(CreateUserError::Contention)
@@ -294,11 +294,11 @@ mod tests {
         let mut calls = 0;
         repo.expect_save().times(2).returning(move |_| {
             calls += 1;
-            if calls == 1 { Err(SaveError::Conflict) } else { Err(crate::ports::Unavailable("down".into()).into()) }
+            if calls == 1 { Err(SaveError::Conflict) } else { Err(Unavailable("down".into()).into()) }
         });
         assert_eq!(
             service(repo, T0).create_human_user(&acting(), jane()).await,
-            Err(CreateUserError::Unavailable("down".into()))
+            Err(CreateUserError::Unavailable(Unavailable("down".into())))
         );
     }
 }

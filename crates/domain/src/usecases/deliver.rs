@@ -4,14 +4,12 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::Clock;
 use crate::events::UserEvent;
+use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
-use crate::ports::{
-    InitMessage, MailError, Mailer, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository,
-    UserWrite,
-};
-use crate::user::{User, UserState};
+use crate::outbox::OutboxEntry;
+use crate::ports::{Clock, MailError, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
+use crate::user::{User, UserState, UserWrite};
 
 use super::MAX_WRITE_ATTEMPTS;
 

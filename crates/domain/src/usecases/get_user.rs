@@ -15,8 +15,8 @@ pub enum GetUserError {
     /// No such user in the acting organization (or deleted).
     #[error("user could not be found")]
     NotFound,
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl UserService {
@@ -28,10 +28,7 @@ impl UserService {
     #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
     pub async fn get_user(&self, acting: &Acting, id: &str) -> Result<User, GetUserError> {
         let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
-        self.visible_user(&acting.org, &id)
-            .await
-            .map_err(|u| GetUserError::Unavailable(u.0))?
-            .ok_or(GetUserError::NotFound)
+        self.visible_user(&acting.org, &id).await?.ok_or(GetUserError::NotFound)
     }
 }
 
@@ -44,9 +41,8 @@ impl UserService {
     #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
     pub async fn list_notifications(&self, acting: &Acting, id: &str) -> Result<Vec<Notification>, GetUserError> {
         let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
-        let unavailable = |u: Unavailable| GetUserError::Unavailable(u.0);
-        self.visible_user(&acting.org, &id).await.map_err(unavailable)?.ok_or(GetUserError::NotFound)?;
-        let mut list = self.notifications.list(&id).await.map_err(unavailable)?;
+        self.visible_user(&acting.org, &id).await?.ok_or(GetUserError::NotFound)?;
+        let mut list = self.notifications.list(&id).await?;
         for older in list.iter_mut().skip(1).filter(|n| n.state == DeliveryState::Queued) {
             older.state = DeliveryState::Superseded;
         }
@@ -77,7 +73,7 @@ mod tests {
         let (repo, _) = repo_with(Some(user));
         let mut log = crate::ports::MockNotificationLog::new();
         let queued = |id: &str| {
-            let entry = crate::ports::OutboxEntry {
+            let entry = crate::outbox::OutboxEntry {
                 id: crate::NotificationId::parse(id).unwrap(),
                 user_id: UserId::parse("200").unwrap(),
                 recipient: crate::EmailAddress::parse("jane@example.com").unwrap(),

@@ -4,7 +4,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::authz::Principal;
-use crate::ports::{IdempotencyClaim, StoredAnswer};
+use crate::idempotency::{IdempotencyClaim, StoredAnswer};
+use crate::ports::Unavailable;
 
 use super::UserService;
 
@@ -20,8 +21,8 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 pub enum IdempotencyError {
     #[error("the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters")]
     InvalidKey,
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 /// A held key: hand it back with the answer.
@@ -70,10 +71,7 @@ impl UserService {
         }
         let Some(store) = &self.idempotency else { return Ok(IdempotencyStart::Proceed(None)) };
         let key = scoped_key(caller, key);
-        let claim = store
-            .claim(&key, &fingerprint, self.clock.now(), IDEMPOTENCY_HOLD)
-            .await
-            .map_err(|u| IdempotencyError::Unavailable(u.0))?;
+        let claim = store.claim(&key, &fingerprint, self.clock.now(), IDEMPOTENCY_HOLD).await?;
         Ok(match claim {
             IdempotencyClaim::Fresh => IdempotencyStart::Proceed(Some(IdempotencyTicket { key, fingerprint })),
             IdempotencyClaim::Replay(answer) => IdempotencyStart::Replay(answer),

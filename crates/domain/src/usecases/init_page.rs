@@ -6,6 +6,7 @@
 //! expired before it looks at the code, so the page may say so up front.
 
 use crate::ids::{OrgId, UserId};
+use crate::ports::Unavailable;
 use crate::user::{Language, UserState};
 
 use super::UserService;
@@ -44,8 +45,8 @@ pub enum InitPageError {
     /// the same answer for all three.
     #[error("user could not be found")]
     NotFound,
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl UserService {
@@ -61,8 +62,7 @@ impl UserService {
         let user = self
             .users
             .get(&id)
-            .await
-            .map_err(|u| InitPageError::Unavailable(u.0))?
+            .await?
             .filter(|u| u.state != UserState::Deleted && link_org.as_ref().is_none_or(|o| *o == u.org))
             .ok_or(InitPageError::NotFound)?;
         let state = if user.state != UserState::Initial {
@@ -104,7 +104,7 @@ mod tests {
 
     use super::*;
     use crate::password::{PasswordHash, PasswordPolicy};
-    use crate::ports::{MockAuthorizer, MockUserRepository, Unavailable};
+    use crate::ports::{MockAuthorizer, MockUserRepository};
     use crate::usecases::test_support::*;
     use crate::user::User;
 
@@ -118,7 +118,7 @@ mod tests {
     fn service_over(
         user: Option<User>,
         now: time::OffsetDateTime,
-    ) -> (UserService, Arc<std::sync::Mutex<Vec<crate::ports::UserWrite>>>) {
+    ) -> (UserService, Arc<std::sync::Mutex<Vec<crate::user::UserWrite>>>) {
         let (repo, writes) = repo_with(user);
         let svc = UserService::new(
             Arc::new(repo),
@@ -207,7 +207,7 @@ mod tests {
         let mut repo = MockUserRepository::new();
         repo.expect_get().returning(|_| Err(Unavailable("down".into())));
         let svc = service(repo, T0);
-        assert_eq!(svc.init_page_context("200", "").await, Err(InitPageError::Unavailable("down".into())));
+        assert_eq!(svc.init_page_context("200", "").await, Err(InitPageError::Unavailable(Unavailable("down".into()))));
 
         let (user, _) = initial_user();
         let (repo, _) = repo_with(Some(user));

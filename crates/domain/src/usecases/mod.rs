@@ -3,10 +3,10 @@
 //! [`UserService`] serves the API and the init page; [`Dispatcher`] drains
 //! the outbox into the mailer.
 
+mod administration;
 mod authorize;
 mod create_user;
 mod deliver;
-mod directory;
 mod get_user;
 mod idempotency;
 mod init_page;
@@ -16,10 +16,12 @@ mod verify;
 
 use std::sync::Arc;
 
+pub use administration::{AdminError, Administration, FirstStart, IssuedToken};
 pub use authorize::AuthorizeError;
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
-pub use directory::{AdminError, Administration, FirstStart, IssuedToken, TokenAuthorizer};
+// Not a use case; also here, where callers found it before it got its own module.
+pub use crate::token_authorizer::TokenAuthorizer;
 pub use get_user::GetUserError;
 pub use idempotency::{
     IDEMPOTENCY_HOLD, IDEMPOTENCY_KEEP, IdempotencyError, IdempotencyStart, IdempotencyTicket,
@@ -33,18 +35,17 @@ pub use verify::{VerifyError, VerifyInitCode};
 /// Why [`UserService::throttle`] refused.
 enum ThrottleError {
     Throttled(Throttled),
-    Unavailable(String),
+    Unavailable(Unavailable),
 }
 
 use time::OffsetDateTime;
 
-use crate::clock::Clock;
 use crate::events::{RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
+use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
-use crate::ports::OutboxEntry;
-use crate::ports::{Authorizer, IdempotencyStore, NotificationLog, RateLimiter, UserRepository};
+use crate::ports::{Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
 
@@ -126,7 +127,7 @@ impl UserService {
             Ok(Admission::Denied { index, retry_after }) => {
                 Err(ThrottleError::Throttled(Throttled { reason: reasons[index], retry_after }))
             }
-            Err(u) => Err(ThrottleError::Unavailable(u.0)),
+            Err(u) => Err(ThrottleError::Unavailable(u)),
         }
     }
 
@@ -168,14 +169,16 @@ pub(crate) mod test_support {
     use time::OffsetDateTime;
 
     use super::*;
+    use crate::accounts::{Organization, ServiceAccount, TokenRecord};
     use crate::authz::{Acting, Grant, GrantScope, Principal, Role};
-    use crate::clock::MockClock;
     use crate::email::EmailAddress;
     use crate::events::UserEvent;
     use crate::ids::{OrgId, UserId};
     use crate::init_code::{CodeSecret, InitCodeConfig};
-    use crate::ports::{MockAuthorizer, MockUserRepository, UserWrite};
-    use crate::user::{Email, Profile, User, UserName, UserState};
+    use crate::ports::MockClock;
+    use crate::ports::{Directory, MockAuthorizer, MockDirectory, MockUserRepository};
+    use crate::token_authorizer::TokenAuthorizer;
+    use crate::user::{Email, Profile, User, UserName, UserState, UserWrite};
 
     pub const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 12:00 UTC);
 
@@ -254,6 +257,61 @@ pub(crate) mod test_support {
             })
         });
         Arc::new(limiter)
+    }
+
+    /// A directory mock that keeps organizations, accounts and tokens in maps.
+    pub fn directory_in_maps() -> MockDirectory {
+        let tokens = Arc::new(Mutex::new(std::collections::HashMap::new()));
+        let orgs = Arc::new(Mutex::new(std::collections::HashMap::new()));
+        let accounts = Arc::new(Mutex::new(std::collections::HashMap::<String, ServiceAccount>::new()));
+        let mut dir = MockDirectory::new();
+        let t = tokens.clone();
+        dir.expect_put_token().returning(move |d, r| {
+            t.lock().unwrap().insert(d.clone(), r.clone());
+            Ok(())
+        });
+        let t = tokens.clone();
+        dir.expect_token().returning(move |d| Ok(t.lock().unwrap().get(d).cloned()));
+        let t = tokens.clone();
+        dir.expect_tokens()
+            .returning(move || Ok(t.lock().unwrap().iter().map(|(d, r)| (d.clone(), r.clone())).collect()));
+        let a = accounts.clone();
+        dir.expect_put_account().returning(move |acc| {
+            a.lock().unwrap().insert(acc.id.clone(), acc.clone());
+            Ok(())
+        });
+        let a = accounts.clone();
+        dir.expect_account().returning(move |id| Ok(a.lock().unwrap().get(id).cloned()));
+        let (t, a) = (tokens.clone(), accounts.clone());
+        dir.expect_credentials().returning(move |d| {
+            let record: Option<TokenRecord> = t.lock().unwrap().get(d).cloned();
+            Ok(record.map(|r| {
+                let account = a.lock().unwrap().get(&r.account).cloned();
+                (r, account)
+            }))
+        });
+        dir.expect_accounts().returning(move || Ok(accounts.lock().unwrap().values().cloned().collect()));
+        let o = orgs.clone();
+        dir.expect_create_organization().returning(move |name| {
+            let id = OrgId::generate();
+            o.lock().unwrap().insert(id.clone(), name.to_owned());
+            Ok(id)
+        });
+        let o = orgs.clone();
+        dir.expect_organizations().returning(move || {
+            Ok(o.lock().unwrap().iter().map(|(id, name)| Organization { id: id.clone(), name: name.clone() }).collect())
+        });
+        dir.expect_organization_name().returning(move |id| Ok(orgs.lock().unwrap().get(id).cloned()));
+        let first = Mutex::new(true);
+        dir.expect_claim_first_start().returning(move || Ok(std::mem::replace(&mut *first.lock().unwrap(), false)));
+        dir.expect_shared_secret().returning(|_, candidate| Ok(candidate.to_vec()));
+        dir
+    }
+
+    /// Administration and the token authorizer over one directory in maps.
+    pub fn directory_setup() -> (Administration, TokenAuthorizer) {
+        let dir: Arc<dyn Directory> = Arc::new(directory_in_maps());
+        (Administration::new(dir.clone(), clock_at(T0)), TokenAuthorizer::new(dir, clock_at(T0)))
     }
 
     pub fn service(repo: MockUserRepository, now: OffsetDateTime) -> UserService {

@@ -4,9 +4,9 @@ use crate::authz::Acting;
 use crate::email::{EmailAddress, EmailError};
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{IdError, NotificationId, UserId};
-use crate::ports::{SaveError, UserWrite};
+use crate::ports::{SaveError, Unavailable};
 use crate::throttle::Throttled;
-use crate::user::UserState;
+use crate::user::{UserState, UserWrite};
 
 use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService};
 
@@ -29,8 +29,8 @@ pub enum ResendError {
     /// daily number of emails.
     #[error(transparent)]
     Throttled(Throttled),
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl UserService {
@@ -53,11 +53,7 @@ impl UserService {
         };
         let mut charged = false;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let mut user = self
-                .visible_user(&acting.org, &id)
-                .await
-                .map_err(|u| ResendError::Unavailable(u.0))?
-                .ok_or(ResendError::NotFound)?;
+            let mut user = self.visible_user(&acting.org, &id).await?.ok_or(ResendError::NotFound)?;
             if user.state != UserState::Initial {
                 return Err(ResendError::NotInitial);
             }
@@ -83,9 +79,9 @@ impl UserService {
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: Some(outbox) }).await {
                 Ok(()) => return Ok((details, notification)),
                 Err(SaveError::Conflict) => continue,
-                Err(SaveError::Unavailable(u)) => return Err(ResendError::Unavailable(u.0)),
+                Err(SaveError::Unavailable(u)) => return Err(ResendError::Unavailable(u)),
                 Err(SaveError::UserNameTaken) => {
-                    return Err(ResendError::Unavailable("store reported a name clash on update".into()));
+                    return Err(ResendError::Unavailable(Unavailable("store reported a name clash on update".into())));
                 }
             }
         }
@@ -97,7 +93,7 @@ impl UserService {
 mod tests {
     use super::*;
     use crate::ids::OrgId;
-    use crate::ports::{MockUserRepository, Unavailable};
+    use crate::ports::MockUserRepository;
     use crate::usecases::test_support::*;
     use time::Duration;
 
@@ -274,7 +270,7 @@ mod tests {
         repo.expect_get().returning(|_| Err(Unavailable("timeout".into())));
         assert_eq!(
             service(repo, T0).resend_initialization(&acting(), "200", None).await,
-            Err(ResendError::Unavailable("timeout".into()))
+            Err(ResendError::Unavailable(Unavailable("timeout".into())))
         );
     }
 }

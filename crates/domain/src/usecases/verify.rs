@@ -3,8 +3,8 @@
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{OrgId, UserId};
 use crate::password::{PasswordHash, PolicyViolation};
-use crate::ports::{SaveError, UserWrite};
-use crate::user::UserState;
+use crate::ports::{SaveError, Unavailable};
+use crate::user::{UserState, UserWrite};
 
 use super::{MAX_WRITE_ATTEMPTS, UserService};
 
@@ -53,8 +53,8 @@ pub enum VerifyError {
     PasswordPolicy(PolicyViolation),
     #[error("the write kept colliding with concurrent writes")]
     Contention,
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl UserService {
@@ -77,8 +77,7 @@ impl UserService {
             let mut user = self
                 .users
                 .get(&id)
-                .await
-                .map_err(|u| VerifyError::Unavailable(u.0))?
+                .await?
                 .filter(|u| u.state != UserState::Deleted && link_org.as_ref().is_none_or(|o| *o == u.org))
                 .ok_or(VerifyError::NotFound)?;
             if user.state != UserState::Initial {
@@ -129,9 +128,9 @@ impl UserService {
                     return Err(VerifyError::WrongCode { attempts_left: max_attempts - code.failed_attempts - 1 });
                 }
                 Err(SaveError::Conflict) => continue,
-                Err(SaveError::Unavailable(u)) => return Err(VerifyError::Unavailable(u.0)),
+                Err(SaveError::Unavailable(u)) => return Err(VerifyError::Unavailable(u)),
                 Err(SaveError::UserNameTaken) => {
-                    return Err(VerifyError::Unavailable("store reported a name clash on update".into()));
+                    return Err(VerifyError::Unavailable(Unavailable("store reported a name clash on update".into())));
                 }
             }
         }

@@ -186,12 +186,10 @@ async fn add_and_import_errors() {
         let mut both = import("both");
         both.hashed_password = Some(mgmt::import_human_user_request::HashedPassword {
             value: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
-            algorithm: String::new(),
         });
         let mut bad_hash = import("badhash");
         bad_hash.password.clear();
-        bad_hash.hashed_password =
-            Some(mgmt::import_human_user_request::HashedPassword { value: "md5:abc".into(), algorithm: "md5".into() });
+        bad_hash.hashed_password = Some(mgmt::import_human_user_request::HashedPassword { value: "md5:abc".into() });
         let cases = [
             (otp, 3, "ONBOARD-FIELD-INVALID"),
             (passwordless, 3, "ONBOARD-FIELD-INVALID"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use onboard_domain::usecases::{Administration, TokenAuthorizer, UserService};
 use onboard_domain::{
-    CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Role, SystemClock,
+    CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Principal, Role, SystemClock,
 };
 use onboard_grpc::pb::zitadel::management::v1 as mgmt;
 use onboard_grpc::testing::{CONTENT_TYPE, frame};
@@ -101,11 +101,15 @@ impl TestServer {
     }
 
     pub async fn create_org(&self) -> String {
-        self.administration.create_organization("Other").await.expect("organization").to_string()
+        self.administration
+            .create_organization(&Principal::local_operator(), "Other")
+            .await
+            .expect("organization")
+            .to_string()
     }
 
     pub async fn revoke(&self, token: &str) {
-        assert!(self.administration.revoke_token(token).await.expect("revoked"));
+        assert!(self.administration.revoke_token(&Principal::local_operator(), token).await.expect("revoked"));
     }
 
     /// A token for a principal of `home_org` holding `role` in `home_org`
@@ -113,7 +117,10 @@ impl TestServer {
     pub async fn token_with(&self, home_org: &str, role: Role) -> String {
         let home = OrgId::parse(home_org).unwrap();
         let scope = if role.is_instance_role() { GrantScope::Instance } else { GrantScope::Organization(home.clone()) };
-        self.administration.issue_token("tester", &home, vec![Grant { scope, role }], None).await.expect("token")
+        self.administration
+            .issue_token(&Principal::local_operator(), "tester", &home, vec![Grant { scope, role }], None)
+            .await
+            .expect("token")
     }
 
     /// One unary call of `method` over `wire`.

@@ -1,13 +1,8 @@
-//! The clock port: use cases never read the system time themselves, so tests
-//! can move time (for code expiry) without sleeping.
+//! The real clock: the [`Clock`] port's adapter for running servers.
 
 use time::OffsetDateTime;
 
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
-pub trait Clock: Send + Sync {
-    /// The current time, in UTC.
-    fn now(&self) -> OffsetDateTime;
-}
+use crate::ports::Clock;
 
 /// The real clock, at microsecond precision (what stores and ZITADEL's
 /// timestamps keep).

@@ -1,0 +1,56 @@
+//! The outbox: emails due, drained by the dispatcher, and the figures about
+//! its backlog that monitoring reads.
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use super::Unavailable;
+use crate::outbox::{OutboxDepth, OutboxEntry};
+
+/// The emails due, filled by [`UserRepository::save`](super::UserRepository::save) and drained by the
+/// dispatcher. Delivery is at least once: an entry claimed by a dispatcher
+/// that dies becomes due again when its lease runs out. Entries are spread
+/// over [`Outbox::partitions`] partitions (by user), each drained on its own,
+/// so several dispatchers can share the work.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// How many partitions there are (at least 1); numbered from 0.
+    fn partitions(&self) -> usize;
+
+    /// Up to `limit` entries of `partition` due at `now` and not leased, each
+    /// now leased for `lease`. An entry superseded by a newer one of the same
+    /// user is never returned. Errors: [`Unavailable`].
+    async fn claim_due(
+        &self,
+        partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<OutboxEntry>, Unavailable>;
+
+    /// Removes the claimed `entry`: mailed, or not worth mailing. An entry
+    /// that is not there any more (or was replaced) is not an error, and a
+    /// newer entry of the same user stays.
+    async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable>;
+
+    /// Releases the lease on `entry` and makes it due again at `not_before`,
+    /// with `attempts` recorded. An entry that is not there any more is not an error.
+    async fn reschedule(
+        &self,
+        entry: &OutboxEntry,
+        attempts: u32,
+        not_before: OffsetDateTime,
+    ) -> Result<(), Unavailable>;
+
+    /// Returns when entries of `partition` may have become due, or after `max_wait`.
+    async fn wait_for_work(&self, partition: usize, max_wait: std::time::Duration);
+}
+
+/// Answers how deep the outbox is. Cheap enough to call on every scrape.
+/// Read-only: nothing here changes state or takes part in delivery.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait OutboxStats: Send + Sync {
+    async fn depth(&self) -> Result<OutboxDepth, Unavailable>;
+}
