@@ -180,7 +180,8 @@ impl ManagementApi {
     ) -> Result<Json<ListNotificationsResponse>, ApiError> {
         let token = call.0.credentials.token()?;
         let acting = users.authorize(Some(token), call.0.org.as_deref(), Permission::UserRead).await?;
-        let list = users.list_notifications(&acting, &user_id.0).await?;
+        let id = onboard_contract::management::user_id(&user_id.0, "userId")?;
+        let list = users.list_notifications(&acting, &id).await?;
         Ok(Json(ListNotificationsResponse { result: list.into_iter().map(Into::into).collect() }))
     }
 

@@ -14,6 +14,7 @@ pub mod init_message;
 pub mod notifications;
 pub mod outbox;
 pub mod password;
+pub mod person;
 pub mod ports;
 pub mod system_clock;
 #[cfg(feature = "testkit")]
@@ -34,7 +35,8 @@ pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, 
 pub use init_message::InitMessage;
 pub use notifications::{DeliveryState, Notification};
 pub use outbox::{OutboxDepth, OutboxEntry};
-pub use password::{PasswordHash, PasswordPolicy, PolicyViolation};
+pub use password::{HashImportError, PasswordHash, PasswordPolicy, PolicyViolation};
+pub use person::{PersonName, PhoneError, PhoneNumber, ProfileText, TextError};
 pub use ports::Clock;
 pub use system_clock::SystemClock;
 pub use throttle::{ThrottleConfig, ThrottleReason, Throttled};

@@ -41,6 +41,9 @@ pub enum PolicyViolation {
 }
 
 impl PasswordPolicy {
+    /// Checks in ZITADEL's order: length, lower case, upper case, digit,
+    /// symbol. A symbol is anything but an ASCII letter or digit, as in
+    /// ZITADEL; letters of any script count as upper or lower case.
     pub fn check(&self, password: &str) -> Result<(), PolicyViolation> {
         if password.chars().count() < self.min_length {
             return Err(PolicyViolation::TooShort(self.min_length));
@@ -49,20 +52,55 @@ impl PasswordPolicy {
             return Err(PolicyViolation::TooLong);
         }
         let has = |pred: fn(char) -> bool| password.chars().any(pred);
-        if self.require_upper && !has(char::is_uppercase) {
-            return Err(PolicyViolation::NoUpper);
-        }
         if self.require_lower && !has(char::is_lowercase) {
             return Err(PolicyViolation::NoLower);
+        }
+        if self.require_upper && !has(char::is_uppercase) {
+            return Err(PolicyViolation::NoUpper);
         }
         if self.require_digit && !has(|c| c.is_ascii_digit()) {
             return Err(PolicyViolation::NoDigit);
         }
-        if self.require_symbol && !has(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+        if self.require_symbol && !has(|c| !c.is_ascii_alphanumeric()) {
             return Err(PolicyViolation::NoSymbol);
         }
         Ok(())
     }
+}
+
+/// The hash formats an imported password may come in (Modular Crypt
+/// Format identifiers, as ZITADEL takes them): argon2, bcrypt, scrypt,
+/// PBKDF2, SHA-2 crypt, MD5 crypt and phpass.
+const IMPORTED_SCHEMES: &[&str] = &[
+    "argon2i",
+    "argon2id",
+    "argon2d",
+    "2a",
+    "2b",
+    "2y",
+    "2x",
+    "scrypt",
+    "7",
+    "pbkdf2",
+    "pbkdf2-sha1",
+    "pbkdf2-sha256",
+    "pbkdf2-sha512",
+    "5",
+    "6",
+    "1",
+    "P",
+    "H",
+];
+
+/// Why an imported hash was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashImportError {
+    #[error("not a hash in Modular Crypt Format (\"$<scheme>$…\")")]
+    NotModularCrypt,
+    #[error("hash scheme {0:?} is not supported")]
+    UnsupportedScheme(String),
+    #[error("not a valid argon2 hash: {0}")]
+    InvalidArgon2(String),
 }
 
 /// An argon2 hash in PHC string form.
@@ -80,13 +118,25 @@ impl PasswordHash {
         Self(hash.to_string())
     }
 
-    /// Takes a hash made elsewhere (ImportHumanUser): an argon2 PHC string.
-    pub fn import(phc: &str) -> Result<Self, String> {
-        let parsed = argon2::PasswordHash::new(phc).map_err(|e| format!("not a PHC string: {e}"))?;
-        if !parsed.algorithm.as_str().starts_with("argon2") {
-            return Err(format!("algorithm {} is not supported; use argon2", parsed.algorithm));
+    /// Takes a hash made elsewhere (ImportHumanUser), in Modular Crypt
+    /// Format: argon2 hashes are parsed in full, the other supported schemes
+    /// checked for their shape; all are kept as given, for the identity
+    /// system that verifies sign-ins.
+    pub fn import(encoded: &str) -> Result<Self, HashImportError> {
+        let encoded = encoded.trim();
+        let scheme = encoded
+            .strip_prefix('$')
+            .and_then(|rest| rest.split_once('$'))
+            .map(|(scheme, _)| scheme)
+            .filter(|_| encoded.len() <= MAX_PASSWORD_BYTES && encoded.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or(HashImportError::NotModularCrypt)?;
+        if !IMPORTED_SCHEMES.contains(&scheme) {
+            return Err(HashImportError::UnsupportedScheme(scheme.to_owned()));
         }
-        Ok(Self(phc.to_owned()))
+        if scheme.starts_with("argon2") {
+            argon2::PasswordHash::new(encoded).map_err(|e| HashImportError::InvalidArgon2(e.to_string()))?;
+        }
+        Ok(Self(encoded.to_owned()))
     }
 
     /// Rebuilds a stored hash.
@@ -133,20 +183,32 @@ mod tests {
         };
         assert_eq!(policy.check("abcdefg1!"), Err(PolicyViolation::NoUpper));
         assert_eq!(policy.check("ABCDEFG1!"), Err(PolicyViolation::NoLower));
+        // ZITADEL's order: lower case is checked before upper case.
+        assert_eq!(policy.check("12345678!"), Err(PolicyViolation::NoLower));
         assert_eq!(policy.check("Abcdefgh!"), Err(PolicyViolation::NoDigit));
         assert_eq!(policy.check("Abcdefg12"), Err(PolicyViolation::NoSymbol));
         assert_eq!(policy.check("Abcdef1!x"), Ok(()));
+        // Anything but an ASCII letter or digit is a symbol, a space or an umlaut too.
+        assert_eq!(policy.check("Abcdef1 x"), Ok(()));
+        assert_eq!(policy.check("Abcdef1üx"), Ok(()));
     }
 
     #[test]
-    fn hashes_verify_and_imports_must_be_argon2() {
+    fn hashes_verify_and_imports_are_modular_crypt_hashes() {
         let hash = PasswordHash::create("correct horse");
         assert!(hash.as_phc().starts_with("$argon2id$"));
         assert!(hash.verify("correct horse"));
         assert!(!hash.verify("wrong horse"));
         assert!(PasswordHash::import(hash.as_phc()).is_ok());
-        assert!(PasswordHash::import("plain").is_err());
-        assert!(PasswordHash::import("$2b$10$abcdefghijklmnopqrstuu5Wj5JNUpmCnGgi/5q3YI/W4kO1rLfVa").is_err());
+        assert_eq!(PasswordHash::import("plain"), Err(HashImportError::NotModularCrypt));
+        assert!(matches!(
+            PasswordHash::import("$argon2id$v=19$m=19456,t=2,p=1$!!$!!"),
+            Err(HashImportError::InvalidArgon2(_))
+        ));
+        assert!(PasswordHash::import("$2b$10$abcdefghijklmnopqrstuu5Wj5JNUpmCnGgi/5q3YI/W4kO1rLfVa").is_ok());
+        assert!(PasswordHash::import("$6$rounds=5000$salt$hash").is_ok());
+        assert_eq!(PasswordHash::import("$md5$x"), Err(HashImportError::UnsupportedScheme("md5".into())));
+        assert_eq!(PasswordHash::import("$2b$10$with space"), Err(HashImportError::NotModularCrypt));
         assert!(!format!("{hash:?}").contains("argon2"));
     }
 }

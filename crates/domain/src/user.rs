@@ -10,6 +10,7 @@ use crate::ids::{OrgId, UserId};
 use crate::init_code::InitCode;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordHash;
+use crate::person::{MAX_TEXT_CHARS, TextError, checked_text};
 
 /// The contract's `zitadel.user.v1.UserState`, with its wire numbers.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +35,12 @@ pub enum Gender {
 }
 
 impl Gender {
+    /// The gender of a wire number; numbers ZITADEL does not define are
+    /// unspecified, as ZITADEL reads them.
+    pub fn from_number_or_unspecified(n: i32) -> Self {
+        Self::from_number(n).unwrap_or_default()
+    }
+
     pub fn from_number(n: i32) -> Option<Self> {
         Some(match n {
             0 => Self::Unspecified,
@@ -45,16 +52,17 @@ impl Gender {
     }
 }
 
-/// A user name: 1 to 200 characters, no white space or control characters.
-/// Unique within an organization, compared without regard to case.
+/// A user name: 1 to 200 characters after trimming, inner spaces allowed
+/// (as ZITADEL allows them), no control characters. Unique within an
+/// organization, compared without regard to case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserName(String);
 
 impl TryFrom<String> for UserName {
-    type Error = String;
+    type Error = TextError;
 
-    fn try_from(raw: String) -> Result<Self, String> {
+    fn try_from(raw: String) -> Result<Self, TextError> {
         Self::parse(&raw)
     }
 }
@@ -66,17 +74,8 @@ impl From<UserName> for String {
 }
 
 impl UserName {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if raw.chars().count() > 200 {
-            return Err("must be at most 200 characters".into());
-        }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("must not contain white space or control characters".into());
-        }
-        Ok(Self(raw.to_owned()))
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        checked_text(raw, MAX_TEXT_CHARS, true).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -124,6 +123,24 @@ impl Language {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A user's preferred language as ZITADEL takes it: none when empty, at
+    /// most 10 characters, and `und` (undetermined) for a value that is not
+    /// a language tag.
+    pub fn preferred(raw: &str) -> Result<Option<Self>, TextError> {
+        const MAX: usize = 10;
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.chars().count() > MAX {
+            return Err(TextError::TooLong(MAX));
+        }
+        Ok(Some(Self::parse(raw).unwrap_or_else(|_| Self(Self::UNDETERMINED.to_owned()))))
+    }
+
+    /// BCP 47's tag for a language that is not known.
+    pub const UNDETERMINED: &str = "und";
 
     /// The primary subtag in lower case (`de` for `de-CH`).
     pub fn primary(&self) -> String {

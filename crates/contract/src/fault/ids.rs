@@ -15,17 +15,31 @@ pub const USER_ALREADY_INITIALIZED: &str = "COMMAND-2M9sd";
 pub const USER_ID_MISSING: &str = "COMMAND-2n8vs";
 pub const USER_ALREADY_EXISTS: &str = "V3-DKcYh";
 pub const USER_NAME_EMPTY: &str = "V2-zzad3";
+pub const USER_NAME_EMPTY_IMPORT: &str = "COMMAND-00p2b";
 pub const FIRST_NAME_EMPTY: &str = "USER-UCej2";
+pub const FIRST_NAME_EMPTY_IMPORT: &str = "PROFILE-RF5z2";
 pub const LAST_NAME_EMPTY: &str = "USER-4hB7d";
+pub const LAST_NAME_EMPTY_IMPORT: &str = "PROFILE-DSUkN";
 pub const EMAIL_EMPTY: &str = "EMAIL-spblu";
 pub const EMAIL_INVALID: &str = "EMAIL-599BI";
+pub const PHONE_INVALID: &str = "PHONE-so0wa";
+pub const PASSWORD_HASH_UNSUPPORTED: &str = "USER-JDk4t";
+
+/// The password policy's rules, in ZITADEL's order of checking: as
+/// AddHumanUser answers them (`COMMA-…`) and as ImportHumanUser does (`DOMAIN-…`).
+pub const PASSWORD_TOO_SHORT: [&str; 2] = ["COMMA-HuJf6", "DOMAIN-HuJf6"];
+pub const PASSWORD_NO_LOWER: [&str; 2] = ["COMMA-co3Xw", "DOMAIN-co3Xw"];
+pub const PASSWORD_NO_UPPER: [&str; 2] = ["COMMA-VoaRj", "DOMAIN-VoaRj"];
+pub const PASSWORD_NO_DIGIT: [&str; 2] = ["COMMA-ZBv4H", "DOMAIN-ZBv4H"];
+pub const PASSWORD_NO_SYMBOL: [&str; 2] = ["COMMA-ZDLwA", "DOMAIN-ZDLwA"];
 
 // onboard's own.
 /// No `authorization` at all: ZITADEL answers this one without a detail.
 pub const TOKEN_MISSING: &str = "ONBOARD-TOKEN-MISSING";
 pub const USER_ID_INVALID: &str = "ONBOARD-USERID-INVALID";
 pub const FIELD_INVALID: &str = "ONBOARD-FIELD-INVALID";
-pub const PASSWORD_POLICY: &str = "ONBOARD-PASSWORD-POLICY";
+/// A password longer than onboard hashes (ZITADEL has no such limit).
+pub const PASSWORD_TOO_LONG: &str = "ONBOARD-PASSWORD-TOO-LONG";
 pub const CONTENTION: &str = "ONBOARD-CONTENTION";
 pub const UNAVAILABLE: &str = "ONBOARD-UNAVAILABLE";
 pub const REQUEST_INVALID: &str = "ONBOARD-REQUEST-INVALID";

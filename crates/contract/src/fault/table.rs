@@ -6,7 +6,9 @@ use std::borrow::Cow;
 use onboard_domain::usecases::{
     AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError,
 };
-use onboard_domain::{ThrottleReason, Throttled};
+use onboard_domain::{PolicyViolation, ThrottleReason, Throttled};
+
+use crate::management::Creation;
 
 use super::{Code, Fault, ids};
 
@@ -41,6 +43,9 @@ impl From<AuthorizeError> for Fault {
             AuthorizeError::InvalidToken => {
                 Fault::new(Code::Unauthenticated, ids::TOKEN_INVALID, "Errors.Token.Invalid")
             }
+            AuthorizeError::OrganizationNotFound => {
+                Fault::new(Code::PermissionDenied, ids::ORG_NOT_FOUND, "Organisation doesn't exist")
+            }
             AuthorizeError::PermissionDenied => {
                 Fault::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
             }
@@ -53,9 +58,6 @@ impl From<AuthorizeError> for Fault {
 impl From<ResendError> for Fault {
     fn from(e: ResendError) -> Self {
         match e {
-            ResendError::UserIdMissing => invalid(ids::USER_ID_MISSING, "User ID is missing"),
-            ResendError::InvalidUserId(r) => invalid(ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
-            ResendError::InvalidEmail(r) => invalid(ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
             ResendError::NotFound => Fault::new(Code::NotFound, ids::USER_NOT_FOUND_COMMAND, "User could not be found"),
             ResendError::NotInitial => {
                 Fault::new(Code::FailedPrecondition, ids::USER_ALREADY_INITIALIZED, "User is already initialized")
@@ -70,29 +72,42 @@ impl From<ResendError> for Fault {
 impl From<GetUserError> for Fault {
     fn from(e: GetUserError) -> Self {
         match e {
-            GetUserError::InvalidId(r) => invalid(ids::USER_ID_INVALID, format!("Invalid user ID: {r}")),
             GetUserError::NotFound => Fault::new(Code::NotFound, ids::USER_NOT_FOUND_QUERY, "User could not be found"),
             GetUserError::Unavailable(r) => Fault::unavailable(&r),
         }
     }
 }
 
+/// A password the policy refused, with the id of the method that refused
+/// it (`Creation::Add` or `Creation::Import`; ZITADEL's ids differ).
+pub fn password_policy(v: PolicyViolation, how: Creation) -> Fault {
+    let at = usize::from(how == Creation::Import);
+    let (id, text) = match v {
+        PolicyViolation::TooShort(_) => (ids::PASSWORD_TOO_SHORT[at], "Password is too short"),
+        PolicyViolation::NoLower => (ids::PASSWORD_NO_LOWER[at], "Password must contain lower case"),
+        PolicyViolation::NoUpper => (ids::PASSWORD_NO_UPPER[at], "Password must contain upper case"),
+        PolicyViolation::NoDigit => (ids::PASSWORD_NO_DIGIT[at], "Password must contain number"),
+        PolicyViolation::NoSymbol => (ids::PASSWORD_NO_SYMBOL[at], "Password must contain symbol"),
+        PolicyViolation::TooLong => (ids::PASSWORD_TOO_LONG, "Password is too long"),
+    };
+    invalid(id, text)
+}
+
+/// A creation's errors, with the ids of the method that made it.
+pub fn creation(e: CreateUserError, how: Creation) -> Fault {
+    match e {
+        CreateUserError::PasswordPolicy(v) => password_policy(v, how),
+        CreateUserError::UserNameTaken => {
+            Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
+        }
+        CreateUserError::Contention => contention(),
+        CreateUserError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
 impl From<CreateUserError> for Fault {
     fn from(e: CreateUserError) -> Self {
-        match e {
-            CreateUserError::InvalidField { field, reason } => {
-                invalid(ids::FIELD_INVALID, format!("Invalid {field}: {reason}"))
-            }
-            CreateUserError::InvalidEmail(r) => invalid(ids::EMAIL_INVALID, format!("Email is invalid: {r}")),
-            CreateUserError::PasswordPolicy(r) => {
-                invalid(ids::PASSWORD_POLICY, format!("Password does not meet the policy: {r}"))
-            }
-            CreateUserError::UserNameTaken => {
-                Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
-            }
-            CreateUserError::Contention => contention(),
-            CreateUserError::Unavailable(r) => Fault::unavailable(&r),
-        }
+        creation(e, Creation::Add)
     }
 }
 
@@ -142,6 +157,12 @@ mod tests {
             (CreateUserError::UserNameTaken.into(), Code::AlreadyExists, "V3-DKcYh", "User already exists"),
             (AuthorizeError::InvalidToken.into(), Code::Unauthenticated, "AUTH-7fs1e", "Errors.Token.Invalid"),
             (
+                AuthorizeError::OrganizationNotFound.into(),
+                Code::PermissionDenied,
+                "AUTH-Bs7Ds",
+                "Organisation doesn't exist",
+            ),
+            (
                 AuthorizeError::PermissionDenied.into(),
                 Code::PermissionDenied,
                 "AUTH-5mWD2",
@@ -151,6 +172,14 @@ mod tests {
         for (fault, code, id, text) in cases {
             assert_eq!((fault.code, fault.id, fault.text.as_ref()), (code, id, text));
         }
+    }
+
+    #[test]
+    fn password_rules_get_the_creating_methods_ids() {
+        let add = password_policy(PolicyViolation::NoLower, Creation::Add);
+        assert_eq!(add.message(), "Password must contain lower case (COMMA-co3Xw)");
+        let import = password_policy(PolicyViolation::TooShort(8), Creation::Import);
+        assert_eq!(import.message(), "Password is too short (DOMAIN-HuJf6)");
     }
 
     #[test]

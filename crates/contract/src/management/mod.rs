@@ -13,7 +13,7 @@ use crate::pb::zitadel::management::v1 as pb;
 use crate::serve::{Answer, Method, Outcome, serve};
 
 pub use render::{details, user};
-pub use requests::{add_command, import_command};
+pub use requests::{Creation, add_command, email, import_command, resend_command, user_id};
 
 pub const SERVICE: &str = "zitadel.management.v1.ManagementService";
 
@@ -37,7 +37,8 @@ pub async fn get_user_by_id(
     request: pb::GetUserByIdRequest,
 ) -> Result<Answer<pb::GetUserByIdResponse>, Fault> {
     serve(users, call, &methods::GET_USER_BY_ID, request, |acting, r| async move {
-        let found = users.get_user(&acting, &r.id).await?;
+        let id = user_id(&r.id, "GetUserByIDRequest.Id")?;
+        let found = users.get_user(&acting, &id).await?;
         Ok(Outcome::new(pb::GetUserByIdResponse { user: Some(user(found)) }))
     })
     .await
@@ -63,7 +64,10 @@ pub async fn import_human_user(
     request: pb::ImportHumanUserRequest,
 ) -> Result<Answer<pb::ImportHumanUserResponse>, Fault> {
     serve(users, call, &methods::IMPORT_HUMAN_USER, request, |acting, r| async move {
-        let created = users.create_human_user(&acting, import_command(r)?).await?;
+        let created = users
+            .create_human_user(&acting, import_command(r)?)
+            .await
+            .map_err(|e| crate::fault::creation(e, Creation::Import))?;
         let message = pb::ImportHumanUserResponse {
             user_id: created.user_id.to_string(),
             details: Some(details(created.details)),
@@ -80,7 +84,8 @@ pub async fn resend_human_initialization(
     request: pb::ResendHumanInitializationRequest,
 ) -> Result<Answer<pb::ResendHumanInitializationResponse>, Fault> {
     serve(users, call, &methods::RESEND_HUMAN_INITIALIZATION, request, |acting, r| async move {
-        let (done, notification) = users.resend_initialization(&acting, &r.user_id, Some(&r.email)).await?;
+        let (id, address) = resend_command(&r)?;
+        let (done, notification) = users.resend_initialization(&acting, &id, address).await?;
         let message = pb::ResendHumanInitializationResponse { details: Some(details(done)) };
         Ok(Outcome::with_notification(message, Some(notification)))
     })

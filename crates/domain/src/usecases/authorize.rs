@@ -14,8 +14,11 @@ pub enum AuthorizeError {
     MissingToken,
     #[error("the token is not valid")]
     InvalidToken,
-    /// No grant for the permission in the organization, or the organization
-    /// named by the caller does not exist.
+    /// The organization acted in (named by the caller, or the caller's own)
+    /// does not exist. Checked before the permission, as ZITADEL does.
+    #[error("the organization does not exist")]
+    OrganizationNotFound,
+    /// No grant for the permission in the organization.
     #[error("no matching permissions found")]
     PermissionDenied,
     /// The caller used up its request rate.
@@ -58,15 +61,15 @@ impl UserService {
         }
         let org = match org_header.map(str::trim).filter(|o| !o.is_empty()) {
             None => principal.home_org.clone(),
-            Some(raw) => OrgId::parse(raw).map_err(|_| AuthorizeError::PermissionDenied)?,
+            // An id that cannot be one names no organization.
+            Some(raw) => OrgId::parse(raw).map_err(|_| AuthorizeError::OrganizationNotFound)?,
         };
-        if !principal.may(permission, &org) {
-            return Err(AuthorizeError::PermissionDenied);
-        }
         // The home organization too: an identity provider's token may name
         // one onboard does not have, and nobody acts in a missing organization.
-        let exists = self.authorizer.organization_exists(&org).await?;
-        if !exists {
+        if !self.authorizer.organization_exists(&org).await? {
+            return Err(AuthorizeError::OrganizationNotFound);
+        }
+        if !principal.may(permission, &org) {
             return Err(AuthorizeError::PermissionDenied);
         }
         Ok(Acting { principal, org })
@@ -142,7 +145,20 @@ mod tests {
         assert_eq!(svc.authorize(Some("good"), Some("300"), Permission::UserWrite).await.unwrap().org.as_str(), "300");
         assert_eq!(
             svc.authorize(Some("good"), Some("999"), Permission::UserWrite).await,
-            Err(AuthorizeError::PermissionDenied)
+            Err(AuthorizeError::OrganizationNotFound)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_organization_is_told_before_a_missing_permission() {
+        let svc = service(authenticating(org_manager(), &["100"]));
+        assert_eq!(
+            svc.authorize(Some("good"), Some("999"), Permission::UserRead).await,
+            Err(AuthorizeError::OrganizationNotFound)
+        );
+        assert_eq!(
+            svc.authorize(Some("good"), Some("not an id".repeat(30).as_str()), Permission::UserRead).await,
+            Err(AuthorizeError::OrganizationNotFound)
         );
     }
 
@@ -153,11 +169,11 @@ mod tests {
         let svc = service(authenticating(iam, &["300"]));
         assert_eq!(
             svc.authorize(Some("good"), None, Permission::UserRead).await,
-            Err(AuthorizeError::PermissionDenied)
+            Err(AuthorizeError::OrganizationNotFound)
         );
         assert_eq!(
             svc.authorize(Some("good"), Some("100"), Permission::UserRead).await,
-            Err(AuthorizeError::PermissionDenied)
+            Err(AuthorizeError::OrganizationNotFound)
         );
         assert!(svc.authorize(Some("good"), Some("300"), Permission::UserRead).await.is_ok());
     }

@@ -1,10 +1,11 @@
 //! AddHumanUser and ImportHumanUser.
 
 use crate::authz::Acting;
-use crate::email::{EmailAddress, EmailError};
+use crate::email::EmailAddress;
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{NotificationId, UserId};
 use crate::password::{PasswordHash, PolicyViolation};
+use crate::person::{PersonName, PhoneNumber, ProfileText};
 use crate::ports::{SaveError, Unavailable};
 use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
 
@@ -24,8 +25,8 @@ pub struct Created {
 pub enum NewPassword {
     /// In clear text; checked against the policy and hashed with argon2id.
     Plain(String),
-    /// Already hashed elsewhere (ImportHumanUser), as a PHC string.
-    Hashed(String),
+    /// Already hashed elsewhere (ImportHumanUser).
+    Hashed(PasswordHash),
 }
 
 impl std::fmt::Debug for NewPassword {
@@ -37,32 +38,57 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
-/// What AddHumanUser and ImportHumanUser carry, as raw wire values: the use
-/// case validates them all before anything is read or written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The profile of a new user, each part already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProfile {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub nick_name: ProfileText,
+    /// Empty: "first last", as ZITADEL makes it.
+    pub display_name: ProfileText,
+    pub preferred_language: Option<Language>,
+    pub gender: Gender,
+}
+
+/// What AddHumanUser and ImportHumanUser carry, each value checked when it
+/// was made (at the wire's edge); the use case adds the password policy and
+/// the store's uniqueness of the user name.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewHumanUser {
-    pub user_name: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub nick_name: String,
-    pub display_name: String,
-    pub preferred_language: String,
-    pub gender: i32,
-    pub email: String,
+    pub user_name: UserName,
+    pub profile: NewProfile,
+    pub email: EmailAddress,
     pub email_verified: bool,
-    pub phone: String,
-    pub phone_verified: bool,
+    pub phone: Option<(PhoneNumber, bool)>,
     pub password: Option<NewPassword>,
     pub password_change_required: bool,
 }
 
+impl NewHumanUser {
+    /// A user with just the required parts: no password, an unverified
+    /// address, nothing else in the profile.
+    pub fn new(user_name: UserName, first_name: PersonName, last_name: PersonName, email: EmailAddress) -> Self {
+        Self {
+            user_name,
+            profile: NewProfile {
+                first_name,
+                last_name,
+                nick_name: ProfileText::default(),
+                display_name: ProfileText::default(),
+                preferred_language: None,
+                gender: Gender::Unspecified,
+            },
+            email,
+            email_verified: false,
+            phone: None,
+            password: None,
+            password_change_required: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateUserError {
-    /// A field is missing or malformed; `field` is its proto name.
-    #[error("{field}: {reason}")]
-    InvalidField { field: &'static str, reason: String },
-    #[error("email: {0}")]
-    InvalidEmail(EmailError),
     #[error("{0}")]
     PasswordPolicy(PolicyViolation),
     #[error("a user with this user name already exists in the organization")]
@@ -73,82 +99,45 @@ pub enum CreateUserError {
     Unavailable(#[from] Unavailable),
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> CreateUserError {
-    CreateUserError::InvalidField { field, reason: reason.into() }
-}
-
-fn bounded(field: &'static str, value: &str, required: bool) -> Result<String, CreateUserError> {
-    let value = value.trim();
-    if required && value.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > 200 {
-        return Err(invalid(field, "must be at most 200 characters"));
-    }
-    Ok(value.to_owned())
-}
-
-/// The validated parts of a new user.
-struct Validated {
-    user_name: UserName,
-    profile: Profile,
-    email: Email,
-    phone: Option<Phone>,
-    password_hash: Option<PasswordHash>,
-}
-
 impl UserService {
-    fn validate_new_user(&self, cmd: &NewHumanUser) -> Result<Validated, CreateUserError> {
-        let user_name = UserName::parse(&cmd.user_name).map_err(|r| invalid("user_name", r))?;
-        let first_name = bounded("profile.first_name", &cmd.first_name, true)?;
-        let last_name = bounded("profile.last_name", &cmd.last_name, true)?;
-        let nick_name = bounded("profile.nick_name", &cmd.nick_name, false)?;
-        let mut display_name = bounded("profile.display_name", &cmd.display_name, false)?;
-        if display_name.is_empty() {
-            display_name = format!("{first_name} {last_name}");
-        }
-        let preferred_language = match cmd.preferred_language.trim() {
-            "" => None,
-            tag => Some(Language::parse(tag).map_err(|r| invalid("profile.preferred_language", r))?),
-        };
-        let gender = Gender::from_number(cmd.gender).ok_or_else(|| invalid("profile.gender", "unknown value"))?;
-        let address = EmailAddress::parse(&cmd.email).map_err(CreateUserError::InvalidEmail)?;
-        let phone = match bounded("phone.phone", &cmd.phone, false)? {
-            number if number.is_empty() => None,
-            number => Some(Phone { number, verified: cmd.phone_verified }),
-        };
-        let password_hash = match &cmd.password {
-            None => None,
-            Some(NewPassword::Plain(p)) if p.is_empty() => None,
-            Some(NewPassword::Plain(p)) => {
-                self.policy.check(p).map_err(CreateUserError::PasswordPolicy)?;
-                Some(PasswordHash::create(p))
-            }
-            Some(NewPassword::Hashed(h)) => Some(PasswordHash::import(h).map_err(|r| invalid("hashed_password", r))?),
-        };
-        Ok(Validated {
-            user_name,
-            profile: Profile { first_name, last_name, nick_name, display_name, preferred_language, gender },
-            email: Email { address, verified: cmd.email_verified },
-            phone,
-            password_hash,
-        })
-    }
-
     /// Creates a human user in the acting organization. With a password and a
     /// verified email it is Active; otherwise it is Initial and its init email
     /// is due at once.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
     pub async fn create_human_user(&self, acting: &Acting, cmd: NewHumanUser) -> Result<Created, CreateUserError> {
-        let v = self.validate_new_user(&cmd)?;
-        let state = if v.password_hash.is_some() && v.email.verified { UserState::Active } else { UserState::Initial };
+        let password_hash = match cmd.password {
+            None => None,
+            Some(NewPassword::Plain(p)) if p.is_empty() => None,
+            Some(NewPassword::Plain(p)) => {
+                self.policy.check(&p).map_err(CreateUserError::PasswordPolicy)?;
+                Some(PasswordHash::create(&p))
+            }
+            Some(NewPassword::Hashed(h)) => Some(h),
+        };
+        let p = cmd.profile;
+        let (first_name, last_name) = (p.first_name.into_inner(), p.last_name.into_inner());
+        let display_name = match p.display_name.into_inner() {
+            empty if empty.is_empty() => format!("{first_name} {last_name}"),
+            given => given,
+        };
+        let profile = Profile {
+            first_name,
+            last_name,
+            nick_name: p.nick_name.into_inner(),
+            display_name,
+            preferred_language: p.preferred_language,
+            gender: p.gender,
+        };
+        let email = Email { address: cmd.email, verified: cmd.email_verified };
+        let phone = cmd.phone.map(|(number, verified)| Phone { number: number.into_inner(), verified });
+        let state = if password_hash.is_some() && email.verified { UserState::Active } else { UserState::Initial };
         let added = UserEvent::Added {
-            user_name: v.user_name,
-            profile: v.profile,
-            email: v.email,
-            phone: v.phone,
+            user_name: cmd.user_name,
+            profile,
+            email,
+            phone,
             state,
-            password_hash: v.password_hash,
+            password_hash,
             password_change_required: cmd.password_change_required,
         };
         for _ in 0..MAX_WRITE_ATTEMPTS {
@@ -187,13 +176,12 @@ mod tests {
     use crate::usecases::test_support::*;
 
     fn jane() -> NewHumanUser {
-        NewHumanUser {
-            user_name: "jane".into(),
-            first_name: "Jane".into(),
-            last_name: "Doe".into(),
-            email: "jane@example.com".into(),
-            ..NewHumanUser::default()
-        }
+        NewHumanUser::new(
+            UserName::parse("jane").unwrap(),
+            PersonName::parse("Jane").unwrap(),
+            PersonName::parse("Doe").unwrap(),
+            EmailAddress::parse("jane@example.com").unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -249,8 +237,8 @@ mod tests {
     #[tokio::test]
     async fn imported_hashes_are_kept() {
         let (repo, writes) = repo_with(None);
-        let phc = PasswordHash::create("imported-pw").as_phc().to_owned();
-        let cmd = NewHumanUser { email_verified: true, password: Some(NewPassword::Hashed(phc)), ..jane() };
+        let hash = PasswordHash::import(PasswordHash::create("imported-pw").as_phc()).unwrap();
+        let cmd = NewHumanUser { email_verified: true, password: Some(NewPassword::Hashed(hash)), ..jane() };
         service(repo, T0).create_human_user(&acting(), cmd).await.unwrap();
         let w = &writes.lock().unwrap()[0];
         assert!(w.user.password_hash.as_ref().unwrap().verify("imported-pw"));
@@ -258,30 +246,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_invalid_field_is_rejected_before_any_write() {
-        let cases: Vec<(NewHumanUser, &str)> = vec![
-            (NewHumanUser { user_name: "".into(), ..jane() }, "user_name"),
-            (NewHumanUser { user_name: "ja ne".into(), ..jane() }, "user_name"),
-            (NewHumanUser { first_name: " ".into(), ..jane() }, "profile.first_name"),
-            (NewHumanUser { last_name: "".into(), ..jane() }, "profile.last_name"),
-            (NewHumanUser { nick_name: "n".repeat(201), ..jane() }, "profile.nick_name"),
-            (NewHumanUser { preferred_language: "english!".into(), ..jane() }, "profile.preferred_language"),
-            (NewHumanUser { gender: 9, ..jane() }, "profile.gender"),
-            (NewHumanUser { password: Some(NewPassword::Hashed("x".into())), ..jane() }, "hashed_password"),
-        ];
-        for (cmd, field) in cases {
-            // A repository without expectations fails the test on any call.
-            let svc = service(crate::ports::MockUserRepository::new(), T0);
-            match svc.create_human_user(&acting(), cmd).await {
-                Err(CreateUserError::InvalidField { field: f, .. }) => assert_eq!(f, field),
-                other => panic!("{field}: {other:?}"),
-            }
-        }
+    async fn a_password_against_the_policy_is_refused_before_any_write() {
+        // A repository without expectations fails the test on any call.
         let svc = service(crate::ports::MockUserRepository::new(), T0);
-        let bad_email = NewHumanUser { email: "nope".into(), ..jane() };
-        assert!(matches!(svc.create_human_user(&acting(), bad_email).await, Err(CreateUserError::InvalidEmail(_))));
         let weak = NewHumanUser { password: Some(NewPassword::Plain("short".into())), ..jane() };
         assert!(matches!(svc.create_human_user(&acting(), weak).await, Err(CreateUserError::PasswordPolicy(_))));
+    }
+
+    #[tokio::test]
+    async fn the_display_name_defaults_to_first_and_last_name_and_phones_are_kept() {
+        let (repo, writes) = repo_with(None);
+        let mut cmd = jane();
+        cmd.profile.nick_name = ProfileText::parse(" JD ").unwrap();
+        cmd.phone = Some((PhoneNumber::parse("+41 79 123 45 67").unwrap(), true));
+        service(repo, T0).create_human_user(&acting(), cmd).await.unwrap();
+        let w = &writes.lock().unwrap()[0];
+        assert_eq!(w.user.profile.display_name, "Jane Doe");
+        assert_eq!(w.user.profile.nick_name, "JD");
+        assert_eq!(w.user.phone, Some(Phone { number: "+41791234567".into(), verified: true }));
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! GetUserByID.
 
 use crate::authz::Acting;
-use crate::ids::{IdError, OrgId, UserId};
+use crate::ids::{OrgId, UserId};
 use crate::notifications::{DeliveryState, Notification};
 use crate::ports::Unavailable;
 use crate::user::User;
@@ -10,8 +10,6 @@ use super::UserService;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GetUserError {
-    #[error("id: {0}")]
-    InvalidId(IdError),
     /// No such user in the acting organization (or deleted).
     #[error("user could not be found")]
     NotFound,
@@ -25,10 +23,9 @@ impl UserService {
         Ok(self.users.get(id).await?.filter(|u| u.visible_in(org)))
     }
 
-    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
-    pub async fn get_user(&self, acting: &Acting, id: &str) -> Result<User, GetUserError> {
-        let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
-        self.visible_user(&acting.org, &id).await?.ok_or(GetUserError::NotFound)
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = %id))]
+    pub async fn get_user(&self, acting: &Acting, id: &UserId) -> Result<User, GetUserError> {
+        self.visible_user(&acting.org, id).await?.ok_or(GetUserError::NotFound)
     }
 }
 
@@ -38,11 +35,10 @@ impl UserService {
     /// A user has at most one pending email: a newer one replaces it in the
     /// outbox before any dispatcher sees it. So an older email still queued
     /// was superseded; it is shown as such.
-    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = id))]
-    pub async fn list_notifications(&self, acting: &Acting, id: &str) -> Result<Vec<Notification>, GetUserError> {
-        let id = UserId::parse(id).map_err(GetUserError::InvalidId)?;
-        self.visible_user(&acting.org, &id).await?.ok_or(GetUserError::NotFound)?;
-        let mut list = self.notifications.list(&id).await?;
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = %id))]
+    pub async fn list_notifications(&self, acting: &Acting, id: &UserId) -> Result<Vec<Notification>, GetUserError> {
+        self.visible_user(&acting.org, id).await?.ok_or(GetUserError::NotFound)?;
+        let mut list = self.notifications.list(id).await?;
         for older in list.iter_mut().skip(1).filter(|n| n.state == DeliveryState::Queued) {
             older.state = DeliveryState::Superseded;
         }
@@ -61,10 +57,9 @@ mod tests {
         let (user, _) = initial_user();
         let (repo, _) = repo_with(Some(user.clone()));
         let svc = service(repo, T0);
-        assert_eq!(svc.get_user(&acting(), "200").await.unwrap(), user);
+        assert_eq!(svc.get_user(&acting(), &UserId::parse("200").unwrap()).await.unwrap(), user);
         let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
-        assert_eq!(svc.get_user(&elsewhere, "200").await, Err(GetUserError::NotFound));
-        assert_eq!(svc.get_user(&acting(), "").await, Err(GetUserError::InvalidId(IdError::Empty)));
+        assert_eq!(svc.get_user(&elsewhere, &UserId::parse("200").unwrap()).await, Err(GetUserError::NotFound));
     }
 
     #[tokio::test]
@@ -96,11 +91,19 @@ mod tests {
             codes(),
             crate::PasswordPolicy::default(),
         );
-        let states: Vec<_> =
-            svc.list_notifications(&acting(), "200").await.unwrap().into_iter().map(|n| n.state).collect();
+        let states: Vec<_> = svc
+            .list_notifications(&acting(), &UserId::parse("200").unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.state)
+            .collect();
         assert_eq!(states, [DeliveryState::Queued, DeliveryState::Superseded], "only the newest can still be pending");
         let elsewhere = crate::Acting { org: OrgId::parse("other").unwrap(), ..acting() };
-        assert_eq!(svc.list_notifications(&elsewhere, "200").await, Err(GetUserError::NotFound));
+        assert_eq!(
+            svc.list_notifications(&elsewhere, &UserId::parse("200").unwrap()).await,
+            Err(GetUserError::NotFound)
+        );
     }
 
     #[tokio::test]
@@ -108,8 +111,14 @@ mod tests {
         let (mut user, _) = initial_user();
         user.state = UserState::Deleted;
         let (repo, _) = repo_with(Some(user));
-        assert_eq!(service(repo, T0).get_user(&acting(), "200").await, Err(GetUserError::NotFound));
+        assert_eq!(
+            service(repo, T0).get_user(&acting(), &UserId::parse("200").unwrap()).await,
+            Err(GetUserError::NotFound)
+        );
         let (repo, _) = repo_with(None);
-        assert_eq!(service(repo, T0).get_user(&acting(), "200").await, Err(GetUserError::NotFound));
+        assert_eq!(
+            service(repo, T0).get_user(&acting(), &UserId::parse("200").unwrap()).await,
+            Err(GetUserError::NotFound)
+        );
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub use administration::{AdminError, Administration, FirstStart, IssuedToken};
 pub use authorize::AuthorizeError;
-pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword};
+pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword, NewProfile};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 // Not a use case; also here, where callers found it before it got its own module.
 pub use crate::token_authorizer::TokenAuthorizer;

@@ -1,9 +1,9 @@
 //! ResendHumanInitialization, with the contract's semantics 1–6.
 
 use crate::authz::Acting;
-use crate::email::{EmailAddress, EmailError};
+use crate::email::EmailAddress;
 use crate::events::{ObjectDetails, UserEvent};
-use crate::ids::{IdError, NotificationId, UserId};
+use crate::ids::{NotificationId, UserId};
 use crate::ports::{SaveError, Unavailable};
 use crate::throttle::Throttled;
 use crate::user::{UserState, UserWrite};
@@ -12,12 +12,6 @@ use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResendError {
-    #[error("the user id is missing")]
-    UserIdMissing,
-    #[error("user_id: {0}")]
-    InvalidUserId(IdError),
-    #[error("email: {0}")]
-    InvalidEmail(EmailError),
     /// Not in the acting organization, deleted, or not there at all.
     #[error("user could not be found")]
     NotFound,
@@ -36,24 +30,16 @@ pub enum ResendError {
 impl UserService {
     /// Issues a new init code (the old one stops working) and makes its email
     /// due, after changing the address when `email` names a different one.
-    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = user_id, email_given = email.is_some_and(|e| !e.is_empty())))]
+    #[tracing::instrument(skip_all, fields(org = %acting.org, user_id = %id, email_given = new_address.is_some()))]
     pub async fn resend_initialization(
         &self,
         acting: &Acting,
-        user_id: &str,
-        email: Option<&str>,
+        id: &UserId,
+        new_address: Option<EmailAddress>,
     ) -> Result<(ObjectDetails, NotificationId), ResendError> {
-        let id = UserId::parse(user_id).map_err(|e| match e {
-            IdError::Empty => ResendError::UserIdMissing,
-            other => ResendError::InvalidUserId(other),
-        })?;
-        let new_address = match email.map(str::trim).filter(|e| !e.is_empty()) {
-            None => None,
-            Some(raw) => Some(EmailAddress::parse(raw).map_err(ResendError::InvalidEmail)?),
-        };
         let mut charged = false;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let mut user = self.visible_user(&acting.org, &id).await?.ok_or(ResendError::NotFound)?;
+            let mut user = self.visible_user(&acting.org, id).await?.ok_or(ResendError::NotFound)?;
             if user.state != UserState::Initial {
                 return Err(ResendError::NotInitial);
             }
@@ -61,7 +47,7 @@ impl UserService {
             // invalid and refused calls change no counter.
             if !charged {
                 let recipient = new_address.as_ref().unwrap_or(&user.email.address);
-                self.throttle(self.throttle.resend_limits(&id, recipient)).await.map_err(|e| match e {
+                self.throttle(self.throttle.resend_limits(id, recipient)).await.map_err(|e| match e {
                     ThrottleError::Throttled(t) => ResendError::Throttled(t),
                     ThrottleError::Unavailable(u) => ResendError::Unavailable(u),
                 })?;
@@ -97,35 +83,29 @@ mod tests {
     use crate::usecases::test_support::*;
     use time::Duration;
 
-    #[tokio::test]
-    async fn user_id_missing_is_invalid_argument_and_reads_nothing() {
-        let svc = service(MockUserRepository::new(), T0);
-        assert_eq!(svc.resend_initialization(&acting(), "", None).await, Err(ResendError::UserIdMissing));
-        assert_eq!(
-            svc.resend_initialization(&acting(), &"1".repeat(201), None).await,
-            Err(ResendError::InvalidUserId(IdError::TooLong))
-        );
-        assert!(matches!(
-            svc.resend_initialization(&acting(), "200", Some("not-an-address")).await,
-            Err(ResendError::InvalidEmail(_))
-        ));
+    fn uid() -> UserId {
+        UserId::parse("200").unwrap()
+    }
+
+    fn addr(raw: &str) -> EmailAddress {
+        EmailAddress::parse(raw).unwrap()
     }
 
     #[tokio::test]
     async fn unknown_other_org_and_deleted_users_are_not_found() {
         let (repo, _) = repo_with(None);
-        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotFound));
+        assert_eq!(service(repo, T0).resend_initialization(&acting(), &uid(), None).await, Err(ResendError::NotFound));
 
         let (user, _) = initial_user();
         let (repo, writes) = repo_with(Some(user.clone()));
         let other = Acting { org: OrgId::parse("other").unwrap(), ..acting() };
-        assert_eq!(service(repo, T0).resend_initialization(&other, "200", None).await, Err(ResendError::NotFound));
+        assert_eq!(service(repo, T0).resend_initialization(&other, &uid(), None).await, Err(ResendError::NotFound));
         assert!(writes.lock().unwrap().is_empty());
 
         let mut deleted = user;
         deleted.state = UserState::Deleted;
         let (repo, _) = repo_with(Some(deleted));
-        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotFound));
+        assert_eq!(service(repo, T0).resend_initialization(&acting(), &uid(), None).await, Err(ResendError::NotFound));
     }
 
     #[tokio::test]
@@ -133,7 +113,10 @@ mod tests {
         let (mut user, _) = initial_user();
         user.state = UserState::Active;
         let (repo, writes) = repo_with(Some(user));
-        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::NotInitial));
+        assert_eq!(
+            service(repo, T0).resend_initialization(&acting(), &uid(), None).await,
+            Err(ResendError::NotInitial)
+        );
         assert!(writes.lock().unwrap().is_empty());
     }
 
@@ -144,7 +127,7 @@ mod tests {
         let (user, _) = initial_user();
         let (repo, writes) = repo_with(Some(user.clone()));
         let svc = service(repo, T0).with_throttling(limiter_denying("resend:user:200"), on);
-        let refused = svc.resend_initialization(&acting(), "200", None).await;
+        let refused = svc.resend_initialization(&acting(), &uid(), None).await;
         assert_eq!(
             refused,
             Err(ResendError::Throttled(Throttled {
@@ -156,7 +139,7 @@ mod tests {
 
         let (repo, writes) = repo_with(Some(user.clone()));
         let svc = service(repo, T0).with_throttling(limiter_denying("resend:rcpt:"), on);
-        let refused = svc.resend_initialization(&acting(), "200", Some("typo@example.con")).await;
+        let refused = svc.resend_initialization(&acting(), &uid(), Some(addr("typo@example.con"))).await;
         assert!(matches!(
             refused,
             Err(ResendError::Throttled(Throttled { reason: ThrottleReason::RecipientDailyCap, .. }))
@@ -170,8 +153,7 @@ mod tests {
         active.state = UserState::Active;
         let (repo, _) = repo_with(Some(active));
         let svc = service(repo, T0).with_throttling(std::sync::Arc::new(limiter), on);
-        assert_eq!(svc.resend_initialization(&acting(), "200", None).await, Err(ResendError::NotInitial));
-        assert!(matches!(svc.resend_initialization(&acting(), "", None).await, Err(ResendError::UserIdMissing)));
+        assert_eq!(svc.resend_initialization(&acting(), &uid(), None).await, Err(ResendError::NotInitial));
     }
 
     #[tokio::test]
@@ -189,7 +171,7 @@ mod tests {
         for email in [None, Some("JANE@example.com"), Some("other@example.com")] {
             let (repo, _) = repo_with(Some(user.clone()));
             let svc = service(repo, T0).with_throttling(limiter.clone(), ThrottleConfig::default());
-            svc.resend_initialization(&acting(), "200", email).await.unwrap();
+            svc.resend_initialization(&acting(), &uid(), email.map(addr)).await.unwrap();
         }
         let seen = seen.lock().unwrap();
         assert!(seen.iter().all(|keys| keys.len() == 2 && keys[0] == "resend:user:200"), "{seen:?}");
@@ -203,7 +185,7 @@ mod tests {
         let (user, old_code) = initial_user();
         let (repo, writes) = repo_with(Some(user));
         let later = T0 + Duration::minutes(5);
-        let (details, _) = service(repo, later).resend_initialization(&acting(), "200", None).await.unwrap();
+        let (details, _) = service(repo, later).resend_initialization(&acting(), &uid(), None).await.unwrap();
         let w = &writes.lock().unwrap()[0];
         assert_eq!(w.expected_sequence, 2);
         let kinds: Vec<_> = w.events.iter().map(|e| (e.sequence, e.event.kind())).collect();
@@ -222,7 +204,7 @@ mod tests {
     async fn same_email_given_again_changes_only_the_code() {
         let (user, _) = initial_user();
         let (repo, writes) = repo_with(Some(user));
-        service(repo, T0).resend_initialization(&acting(), "200", Some("jane@EXAMPLE.com")).await.unwrap();
+        service(repo, T0).resend_initialization(&acting(), &uid(), Some(addr("jane@EXAMPLE.com"))).await.unwrap();
         let w = &writes.lock().unwrap()[0];
         assert_eq!(w.events.len(), 1);
         assert_eq!(w.events[0].event.kind(), "user.initialization.code.added");
@@ -233,8 +215,10 @@ mod tests {
         let (mut user, _) = initial_user();
         user.email.verified = true;
         let (repo, writes) = repo_with(Some(user));
-        let (details, notification) =
-            service(repo, T0).resend_initialization(&acting(), "200", Some(" jane.doe@example.org ")).await.unwrap();
+        let (details, notification) = service(repo, T0)
+            .resend_initialization(&acting(), &uid(), Some(addr(" jane.doe@example.org ")))
+            .await
+            .unwrap();
         let w = &writes.lock().unwrap()[0];
         let kinds: Vec<_> = w.events.iter().map(|e| (e.sequence, e.event.kind())).collect();
         assert_eq!(kinds, [(3, "user.email.changed"), (4, "user.initialization.code.added")]);
@@ -256,12 +240,15 @@ mod tests {
             calls += 1;
             if calls == 1 { Err(SaveError::Conflict) } else { Ok(()) }
         });
-        assert!(service(repo, T0).resend_initialization(&acting(), "200", None).await.is_ok());
+        assert!(service(repo, T0).resend_initialization(&acting(), &uid(), None).await.is_ok());
 
         let mut repo = MockUserRepository::new();
         repo.expect_get().returning(move |_| Ok(Some(user.clone())));
         repo.expect_save().times(MAX_WRITE_ATTEMPTS).returning(|_| Err(SaveError::Conflict));
-        assert_eq!(service(repo, T0).resend_initialization(&acting(), "200", None).await, Err(ResendError::Contention));
+        assert_eq!(
+            service(repo, T0).resend_initialization(&acting(), &uid(), None).await,
+            Err(ResendError::Contention)
+        );
     }
 
     #[tokio::test]
@@ -269,7 +256,7 @@ mod tests {
         let mut repo = MockUserRepository::new();
         repo.expect_get().returning(|_| Err(Unavailable("timeout".into())));
         assert_eq!(
-            service(repo, T0).resend_initialization(&acting(), "200", None).await,
+            service(repo, T0).resend_initialization(&acting(), &uid(), None).await,
             Err(ResendError::Unavailable(Unavailable("timeout".into())))
         );
     }

@@ -68,18 +68,17 @@ async fn a_hundred_concurrent_resends_leave_one_valid_code() {
         },
         org,
     };
-    let cmd = NewHumanUser {
-        user_name: "busy".into(),
-        first_name: "B".into(),
-        last_name: "U".into(),
-        email: "busy@example.com".into(),
-        ..NewHumanUser::default()
-    };
+    let cmd = NewHumanUser::new(
+        onboard_domain::UserName::parse("busy").unwrap(),
+        onboard_domain::PersonName::parse("B").unwrap(),
+        onboard_domain::PersonName::parse("U").unwrap(),
+        onboard_domain::EmailAddress::parse("busy@example.com").unwrap(),
+    );
     let id = users.create_human_user(&acting, cmd).await.unwrap().user_id;
 
     let tasks: Vec<_> = (0..100)
         .map(|_| {
-            let (users, acting, id) = (users.clone(), acting.clone(), id.to_string());
+            let (users, acting, id) = (users.clone(), acting.clone(), id.clone());
             tokio::spawn(async move { users.resend_initialization(&acting, &id, None).await })
         })
         .collect();
