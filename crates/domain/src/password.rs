@@ -101,6 +101,18 @@ pub enum HashImportError {
     UnsupportedScheme(String),
     #[error("not a valid argon2 hash: {0}")]
     InvalidArgon2(String),
+    #[error("not a valid bcrypt hash ($2b$<cost>$<53 characters>)")]
+    InvalidBcrypt,
+}
+
+/// `$2?$<cost 04..31>$` and 22 characters of salt and 31 of hash in bcrypt's base64.
+fn is_bcrypt(encoded: &str) -> bool {
+    let mut parts = encoded.splitn(4, '$').skip(2);
+    let (Some(cost), Some(rest)) = (parts.next(), parts.next()) else { return false };
+    cost.parse::<u8>().is_ok_and(|c| (4..=31).contains(&c))
+        && cost.len() == 2
+        && rest.len() == 53
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
 }
 
 /// An argon2 hash in PHC string form.
@@ -135,6 +147,9 @@ impl PasswordHash {
         }
         if scheme.starts_with("argon2") {
             argon2::PasswordHash::new(encoded).map_err(|e| HashImportError::InvalidArgon2(e.to_string()))?;
+        }
+        if scheme.starts_with('2') && !is_bcrypt(encoded) {
+            return Err(HashImportError::InvalidBcrypt);
         }
         Ok(Self(encoded.to_owned()))
     }
@@ -209,6 +224,7 @@ mod tests {
         assert!(PasswordHash::import("$6$rounds=5000$salt$hash").is_ok());
         assert_eq!(PasswordHash::import("$md5$x"), Err(HashImportError::UnsupportedScheme("md5".into())));
         assert_eq!(PasswordHash::import("$2b$10$with space"), Err(HashImportError::NotModularCrypt));
+        assert_eq!(PasswordHash::import("$2b$10$tooshort"), Err(HashImportError::InvalidBcrypt));
         assert!(!format!("{hash:?}").contains("argon2"));
     }
 }

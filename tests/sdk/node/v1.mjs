@@ -124,8 +124,11 @@ const clients = [
   ),
 ];
 
+/** JSON that also shows 64-bit integers (bigint in @zitadel/client). */
+const show = (value) => JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+
 function ok(client, what, answer) {
-  assert.ok("ok" in answer, `${client.name}: ${what} failed: ${JSON.stringify(answer)}`);
+  assert.ok("ok" in answer, `${client.name}: ${what} failed: ${show(answer)}`);
   return answer.ok;
 }
 

@@ -21,7 +21,11 @@ const HUMAN: &str = "/management/v1/users/human";
 /// An organization id nobody created.
 const MISSING_ORG: &str = "404404404";
 const PERMISSION_DENIED: &str = "AUTH-5mWD2";
+const ORG_NOT_FOUND: &str = "AUTH-Bs7Ds";
+/// What a resend answers for a user not found; a read answers QUERY-Dfbg2.
 const USER_NOT_FOUND: &str = "COMMAND-2M9df";
+const USER_NOT_FOUND_QUERY: &str = "QUERY-Dfbg2";
+const TOKEN_INVALID: &str = "AUTH-7fs1e";
 
 // ---------------------------------------------------------------------------
 // The contract's permission table, written out again rather than taken from
@@ -144,7 +148,11 @@ enum Outcome {
     Allowed,
     /// 403, code 7, AUTH-5mWD2.
     Denied,
-    /// 404, code 5, COMMAND-2M9df: the user is not in the organization acted in.
+    /// 403, code 7, AUTH-Bs7Ds: the organization acted in does not exist
+    /// (told before the permission, as ZITADEL does).
+    NoSuchOrg,
+    /// 404, code 5, COMMAND-2M9df (resend) or QUERY-Dfbg2 (reads): the user
+    /// is not in the organization acted in.
     Hidden,
     /// Anything else, described.
     Unexpected(String),
@@ -155,6 +163,7 @@ impl Outcome {
         match self {
             Self::Allowed => "200".into(),
             Self::Denied => "403".into(),
+            Self::NoSuchOrg => "403 org".into(),
             Self::Hidden => "404".into(),
             Self::Unexpected(what) => what.clone(),
         }
@@ -177,7 +186,11 @@ fn classify(call: Call, reply: &Reply, org: &str, user: &str) -> Outcome {
     if is_error(reply, 403, 7, PERMISSION_DENIED) {
         return Outcome::Denied;
     }
-    if is_error(reply, 404, 5, USER_NOT_FOUND) {
+    if is_error(reply, 403, 7, ORG_NOT_FOUND) {
+        return Outcome::NoSuchOrg;
+    }
+    let not_found = if call.writes() { USER_NOT_FOUND } else { USER_NOT_FOUND_QUERY };
+    if is_error(reply, 404, 5, not_found) {
         return Outcome::Hidden;
     }
     if !reply.status.is_success() {
@@ -304,7 +317,7 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
                 };
                 let user = if column.foreign_user { foreign_user } else { own_user };
                 let expected = match column.acts_in {
-                    None => Outcome::Denied,
+                    None => Outcome::NoSuchOrg,
                     Some(side) if !contract_allows(*role, call.writes(), side == Side::Home) => Outcome::Denied,
                     Some(_) if column.foreign_user => Outcome::Hidden,
                     Some(_) => Outcome::Allowed,
@@ -349,13 +362,11 @@ async fn missing_malformed_unknown_expired_and_revoked_tokens_get_401_and_the_sa
     assert_eq!(send(&app, Call::GetUserByID, Some(&revoked), None, &user).await.status, 200, "valid before");
     app.revoke(&revoked).await;
 
-    // No bearer token at all: the header is absent, of another scheme, or empty.
-    let absent: [(&str, Option<&str>); 4] = [
-        ("no Authorization", None),
-        ("Basic", Some("Basic YWRtaW46YWRtaW4=")),
-        ("empty Bearer", Some("Bearer ")),
-        ("Bearer without space", Some("Bearer")),
-    ];
+    // No bearer token at all: the header is absent. ZITADEL answers a header
+    // of another scheme, or an empty bearer, as an invalid auth header.
+    let absent: [(&str, Option<&str>); 1] = [("no Authorization", None)];
+    let malformed: [(&str, &str); 3] =
+        [("Basic", "Basic YWRtaW46YWRtaW4="), ("empty Bearer", "Bearer "), ("Bearer without space", "Bearer")];
     // A bearer token that is not a valid one: each must answer exactly alike,
     // so a caller cannot tell a token that never existed from one that did.
     let invalid: [(&str, &str); 6] = [
@@ -381,10 +392,20 @@ async fn missing_malformed_unknown_expired_and_revoked_tokens_get_401_and_the_sa
                     reply.body
                 );
             }
+            for (case, authorization) in malformed {
+                let reply = raw_call(&app, call, Some(authorization), org, &user).await;
+                assert!(
+                    is_error(&reply, 401, 16, TOKEN_INVALID)
+                        && reply.body["message"] == "invalid auth header (AUTH-7fs1e)",
+                    "{call:?} {case} org={org:?}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            }
             for (case, token) in invalid {
                 let reply = send(&app, call, Some(token), org, &user).await;
                 assert!(
-                    is_error(&reply, 401, 16, "ONBOARD-TOKEN-INVALID"),
+                    is_error(&reply, 401, 16, TOKEN_INVALID),
                     "{call:?} {case} org={org:?}: {} {}",
                     reply.status,
                     reply.body
@@ -449,11 +470,7 @@ async fn identity_provider_jwts_act_as_their_roles_claim_says() {
     let theirs = created.body["userId"].as_str().unwrap();
     assert_eq!(send(&app, Call::GetUserByID, Some(&iam_owner), Some(&other), theirs).await.status, 200);
     // …but not in an organization that does not exist.
-    send(&app, Call::AddHumanUser, Some(&iam_owner), Some(MISSING_ORG), "").await.assert_error(
-        403,
-        7,
-        PERMISSION_DENIED,
-    );
+    send(&app, Call::AddHumanUser, Some(&iam_owner), Some(MISSING_ORG), "").await.assert_error(403, 7, ORG_NOT_FOUND);
 
     // A role onboard does not know gives nothing.
     let janitor = sign(TestKey::Ed, &claims(&home, json!({"PROJECT_JANITOR": {home.as_str(): "home.idp.example"}})));
@@ -495,12 +512,7 @@ async fn jwts_that_fail_any_check_get_401_and_the_same_answer_as_a_bad_pat() {
     for (case, token) in &cases {
         for call in [Call::AddHumanUser, Call::GetUserByID] {
             let reply = send(&app, call, Some(token), None, &user).await;
-            assert!(
-                is_error(&reply, 401, 16, "ONBOARD-TOKEN-INVALID"),
-                "{case} ({call:?}): {} {}",
-                reply.status,
-                reply.body
-            );
+            assert!(is_error(&reply, 401, 16, TOKEN_INVALID), "{case} ({call:?}): {} {}", reply.status, reply.body);
             bodies.push((case, reply.body));
         }
     }
@@ -526,7 +538,7 @@ async fn a_jwt_whose_home_organization_does_not_exist_acts_nowhere() {
             // Absent header (the home org) and the home org named by the header.
             for org in [None, Some(MISSING_ORG)] {
                 let reply = send(&app, call, Some(&token), org, &someone).await;
-                if !is_error(&reply, 403, 7, PERMISSION_DENIED) {
+                if !is_error(&reply, 403, 7, ORG_NOT_FOUND) {
                     wrong.push(format!("{role} {call:?} header={org:?}: {} {}", reply.status, reply.body));
                 }
             }
@@ -582,7 +594,7 @@ async fn grpc_web_refuses_like_http() {
     assert!(packed.contains("zitadel.v1.ErrorDetail") && packed.contains(PERMISSION_DENIED), "{packed}");
 
     // Unauthenticated: no token, and a token that does not exist.
-    for (token, id) in [(None, "ONBOARD-TOKEN-MISSING"), (Some("onb_never_issued"), "ONBOARD-TOKEN-INVALID")] {
+    for (token, id) in [(None, "ONBOARD-TOKEN-MISSING"), (Some("onb_never_issued"), TOKEN_INVALID)] {
         let (status, message, _) = grpc_web_get_user(&app, &user, token, None).await;
         assert_eq!(status, 16, "{token:?}: {message}");
         assert!(message.contains(id), "{token:?}: {message}");

@@ -44,7 +44,8 @@ async fn get_user_returns_the_full_user_in_gateway_json() {
             "human": {
                 "profile": {"firstName": "Max", "lastName": "Muster", "nickName": "mm", "displayName": "Max Muster", "preferredLanguage": "de", "gender": "GENDER_MALE"},
                 "email": {"email": "Max@example.com", "isEmailVerified": true},
-                "phone": {"phone": "+41 79 000 00 00"}
+                // In international form, as ZITADEL keeps it.
+                "phone": {"phone": "+41790000000"}
             }
         })
     );
@@ -102,10 +103,10 @@ async fn import_accepts_passwords_and_argon2_hashes_and_refuses_what_it_cannot_d
     let base = json!({"userName": "imp3", "profile": {"firstName": "I", "lastName": "P"}, "email": {"email": "imp3@example.com"}});
     for (extra, id) in [
         (json!({"requestPasswordlessRegistration": true}), "ONBOARD-FIELD-INVALID"),
-        (json!({"otpCode": "123"}), "ONBOARD-FIELD-INVALID"),
         (json!({"password": "X-long-passw0rd", "hashedPassword": {"value": hash}}), "ONBOARD-FIELD-INVALID"),
-        (json!({"hashedPassword": {"value": "$2b$10$notargon"}}), "ONBOARD-FIELD-INVALID"),
-        (json!({"password": "short"}), "ONBOARD-PASSWORD-POLICY"),
+        (json!({"hashedPassword": {"value": "$2b$10$notargon"}}), "USER-JDk4t"),
+        (json!({"hashedPassword": {"value": "md5:abc"}}), "USER-JDk4t"),
+        (json!({"password": "short"}), "DOMAIN-HuJf6"),
     ] {
         let mut body = base.clone();
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -120,16 +121,16 @@ async fn add_validates_every_field_and_changes_nothing_on_error() {
     let good =
         json!({"userName": "v", "profile": {"firstName": "F", "lastName": "L"}, "email": {"email": "v@example.com"}});
     let cases = [
-        (json!({"userName": ""}), "ONBOARD-FIELD-INVALID", "user_name"),
-        (json!({"profile": {"firstName": "", "lastName": "L"}}), "ONBOARD-FIELD-INVALID", "profile.first_name"),
+        (json!({"userName": ""}), "V2-zzad3", "Username"),
+        (json!({"profile": {"firstName": "", "lastName": "L"}}), "USER-UCej2", "Given name"),
         (
-            json!({"profile": {"firstName": "F", "lastName": "L", "preferredLanguage": "not a tag"}}),
+            json!({"profile": {"firstName": "F", "lastName": "L", "preferredLanguage": "not a language"}}),
             "ONBOARD-FIELD-INVALID",
-            "preferred_language",
+            "PreferredLanguage",
         ),
-        (json!({"email": {"email": "nope"}}), "ONBOARD-EMAIL-INVALID", "Email"),
-        (json!({"email": {}}), "ONBOARD-EMAIL-INVALID", "Email"),
-        (json!({"initialPassword": "short"}), "ONBOARD-PASSWORD-POLICY", "at least 8"),
+        (json!({"email": {"email": "nope"}}), "EMAIL-599BI", "Email is invalid"),
+        (json!({"email": {}}), "EMAIL-spblu", "Email is empty"),
+        (json!({"initialPassword": "short"}), "COMMA-HuJf6", "too short"),
     ];
     for (patch, id, mentions) in cases {
         let mut body = good.clone();
@@ -149,7 +150,7 @@ async fn add_validates_every_field_and_changes_nothing_on_error() {
     // And now it is taken, in any case.
     let mut upper = good;
     upper["userName"] = json!("V");
-    app.post(HUMAN, upper).await.assert_error(409, 6, "ONBOARD-USERNAME-TAKEN");
+    app.post(HUMAN, upper).await.assert_error(409, 6, "V3-DKcYh");
     app.stop().await;
 }
 
@@ -159,11 +160,11 @@ async fn resend_errors_follow_the_contract() {
     let id = app.create_user("re", "re@example.com").await;
     app.post(&resend_path("123456"), json!({})).await.assert_error(404, 5, "COMMAND-2M9df");
     let r = app.post(&resend_path(&id), json!({"email": "not-an-address"})).await;
-    r.assert_error(400, 3, "ONBOARD-EMAIL-INVALID");
+    r.assert_error(400, 3, "EMAIL-599BI");
     let long_id = "1".repeat(201);
     app.post(&resend_path(&long_id), json!({})).await.assert_error(400, 3, "ONBOARD-USERID-INVALID");
     let long_email = format!("{}@example.com", "a".repeat(65));
-    app.post(&resend_path(&id), json!({"email": long_email})).await.assert_error(400, 3, "ONBOARD-EMAIL-INVALID");
+    app.post(&resend_path(&id), json!({"email": long_email})).await.assert_error(400, 3, "EMAIL-599BI");
     // None of that changed the user.
     let user = app.get(&format!("/management/v1/users/{id}")).await;
     assert_eq!(user.body["user"]["human"]["email"]["email"], "re@example.com");
@@ -187,13 +188,16 @@ async fn tokens_are_required_and_checked() {
         16,
         "ONBOARD-TOKEN-MISSING",
     );
-    app.call(Method::GET, &get, Some("onb_unknown"), None, None).await.assert_error(401, 16, "ONBOARD-TOKEN-INVALID");
+    app.call(Method::GET, &get, Some("onb_unknown"), None, None).await.assert_error(401, 16, "AUTH-7fs1e");
+    // A header that is not a bearer credential is ZITADEL's "invalid auth header".
     let basic = app.client.get(app.url(&get)).header("authorization", "Basic YTpi").send().await.unwrap();
-    TestApp::reply(basic).await.assert_error(401, 16, "ONBOARD-TOKEN-MISSING");
+    let basic = TestApp::reply(basic).await;
+    basic.assert_error(401, 16, "AUTH-7fs1e");
+    assert_eq!(basic.body["message"], "invalid auth header (AUTH-7fs1e)");
     let revoked = app.token_with(&app.org, Role::OrgOwner, &app.org).await;
     assert_eq!(app.call(Method::GET, &get, Some(&revoked), None, None).await.status, 200);
     app.revoke(&revoked).await;
-    app.call(Method::GET, &get, Some(&revoked), None, None).await.assert_error(401, 16, "ONBOARD-TOKEN-INVALID");
+    app.call(Method::GET, &get, Some(&revoked), None, None).await.assert_error(401, 16, "AUTH-7fs1e");
     app.stop().await;
 }
 
@@ -218,12 +222,13 @@ async fn roles_and_organizations_decide_access() {
     let manager = app.token_with(&home, Role::OrgUserManager, &home).await;
     assert_eq!(app.call(Method::POST, &resend_path(&id), Some(&manager), None, Some(json!({}))).await.status, 200);
     app.call(Method::GET, &get, Some(&manager), Some(&other), None).await.assert_error(403, 7, "AUTH-5mWD2");
-    app.call(Method::GET, &get, Some(&manager), Some("404404404"), None).await.assert_error(403, 7, "AUTH-5mWD2");
+    // An organization that does not exist is told before the permission, as ZITADEL does.
+    app.call(Method::GET, &get, Some(&manager), Some("404404404"), None).await.assert_error(403, 7, "AUTH-Bs7Ds");
     assert_eq!(app.call(Method::GET, &get, Some(&manager), Some(&home), None).await.status, 200);
 
     // With a grant there, a user of another organization is hidden: 404, never 403.
     let outsider = app.token_with(&other, Role::OrgOwner, &other).await;
-    app.call(Method::GET, &get, Some(&outsider), None, None).await.assert_error(404, 5, "COMMAND-2M9df");
+    app.call(Method::GET, &get, Some(&outsider), None, None).await.assert_error(404, 5, "QUERY-Dfbg2");
     app.call(Method::POST, &resend_path(&id), Some(&outsider), None, Some(json!({}))).await.assert_error(
         404,
         5,
@@ -245,7 +250,7 @@ async fn roles_and_organizations_decide_access() {
     app.call(Method::GET, &format!("/management/v1/users/{theirs}"), Some(&app.token), None, None).await.assert_error(
         404,
         5,
-        "COMMAND-2M9df",
+        "QUERY-Dfbg2",
     );
     app.stop().await;
 }
@@ -267,12 +272,6 @@ async fn what_the_framework_rejects_is_in_the_contract_shape_too() {
         3,
         "ONBOARD-REQUEST-INVALID",
     );
-    send(Method::POST, resend_path(&id), Some("text/plain"), b"{}".to_vec()).await.assert_error(
-        400,
-        3,
-        "ONBOARD-REQUEST-INVALID",
-    );
-    send(Method::POST, resend_path(&id), None, b"{}".to_vec()).await.assert_error(400, 3, "ONBOARD-REQUEST-INVALID");
     send(Method::POST, resend_path(&id), Some("application/json"), b"[1,2]".to_vec()).await.assert_error(
         400,
         3,
@@ -301,6 +300,9 @@ async fn what_the_framework_rejects_is_in_the_contract_shape_too() {
     // Nothing of that reached the user: still sequence 3 (added, code, sent).
     let user = app.get(&format!("/management/v1/users/{id}")).await;
     assert_eq!(user.body["user"]["details"]["sequence"], "3");
+    // Any content type, or none, is read as JSON, as ZITADEL's gateway reads it.
+    assert_eq!(send(Method::POST, resend_path(&id), Some("text/plain"), b"{}".to_vec()).await.status, 200);
+    assert_eq!(send(Method::POST, resend_path(&id), None, b"{}".to_vec()).await.status, 200);
     app.stop().await;
 }
 

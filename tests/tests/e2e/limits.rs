@@ -110,17 +110,17 @@ async fn each_caller_has_its_own_request_budget() {
     let path = "/management/v1/users/nobody";
     for _ in 0..3 {
         let (r, _) = send(&app, Method::GET, path, &viewer, &[], None).await;
-        r.assert_error(404, 5, "COMMAND-2M9df");
+        r.assert_error(404, 5, "QUERY-Dfbg2");
     }
     let (r, headers) = send(&app, Method::GET, path, &viewer, &[], None).await;
     r.assert_error(429, 8, "ONBOARD-THROTTLED-CALLER-RATE");
     assert!((1..=2).contains(&retry_after(&headers)), "{headers:?}");
     // The admin's budget is its own.
     let (r, _) = send(&app, Method::GET, path, &app.token, &[], None).await;
-    r.assert_error(404, 5, "COMMAND-2M9df");
+    r.assert_error(404, 5, "QUERY-Dfbg2");
     // Unauthenticated calls are refused as such, not throttled.
     let (r, _) = send(&app, Method::GET, path, "onb_unknown", &[], None).await;
-    r.assert_error(401, 16, "ONBOARD-TOKEN-INVALID");
+    r.assert_error(401, 16, "AUTH-7fs1e");
     app.stop().await;
 }
 

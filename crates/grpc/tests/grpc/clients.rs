@@ -51,7 +51,7 @@ async fn the_generated_client_calls_every_method_over_h2c() {
     let err =
         client.get_user_by_id(authorized(mgmt::GetUserByIdRequest { id: "404".into() }, "nope")).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
-    assert_eq!(err.message(), "Token is invalid or expired (ONBOARD-TOKEN-INVALID)");
+    assert_eq!(err.message(), "Errors.Token.Invalid (AUTH-7fs1e)");
     assert!(!err.details().is_empty());
 }
 
@@ -127,7 +127,7 @@ async fn browsers_get_cors_for_grpc_web() {
     for status_header in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
         assert!(expose.to_str().unwrap().contains(status_header), "{status_header}");
     }
-    answer.failure(answer.status()).assert(5, "COMMAND-2M9df");
+    answer.failure(answer.status()).assert(5, "QUERY-Dfbg2");
 }
 
 #[tokio::test]
@@ -137,7 +137,7 @@ async fn other_requests_still_reach_the_http_application() {
     assert_eq!(health.status(), 200);
     let (status, body) = app.json(reqwest::Method::GET, "/management/v1/users/404", None, app.admin()).await;
     assert_eq!(status, 404, "{body}");
-    assert_eq!(body["details"][0]["id"], "COMMAND-2M9df");
+    assert_eq!(body["details"][0]["id"], "QUERY-Dfbg2");
 }
 
 /// gRPC needs HTTP/2; a gRPC request over HTTP/1.1 is refused, not served.

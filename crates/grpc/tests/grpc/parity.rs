@@ -115,7 +115,8 @@ async fn errors_carry_the_same_details_on_both_wires() {
         }
     }
 
-    let body = json!({"userName": "otp", "profile": {"firstName": "J", "lastName": "D"}, "email": {"email": "otp@example.com"}, "otpCode": "123456"});
+    // Passwordless registration, which onboard does not offer.
+    let body = json!({"userName": "otp", "profile": {"firstName": "J", "lastName": "D"}, "email": {"email": "otp@example.com"}, "requestPasswordlessRegistration": true});
     let json = app.json(Method::POST, "/management/v1/users/human/_import", Some(body), app.admin()).await;
     let req = mgmt::ImportHumanUserRequest {
         user_name: "otp".into(),
@@ -128,7 +129,7 @@ async fn errors_carry_the_same_details_on_both_wires() {
             email: "otp@example.com".into(),
             is_email_verified: false,
         }),
-        otp_code: "123456".into(),
+        request_passwordless_registration: true,
         ..Default::default()
     };
     for wire in WIRES {
