@@ -167,7 +167,11 @@ pub fn register_message(registry: &mut Registry, m: &MessageDescriptor, skip: &B
             .collect();
         s
     };
-    s.description = comment(&m.parent_file(), m.path());
+    s.description = match m.full_name() {
+        // The well-known type's own comment is a page about its binary form.
+        "google.protobuf.Any" => Some("A message and its type: `@type` names it, the other fields are its own."),
+        _ => comment(&m.parent_file(), m.path()),
+    };
     s.rust_typename = Some(leak(m.full_name()));
     registry.schemas.insert(name, s);
 }

@@ -16,12 +16,15 @@ pub static DESCRIPTOR_POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
     DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("the build script wrote a valid descriptor set")
 });
 
+// Generated code: prost's output is not held to the workspace's lints.
+#[allow(clippy::all)]
 pub mod google {
     pub mod rpc {
         include!(concat!(env!("OUT_DIR"), "/google.rpc.rs"));
     }
 }
 
+#[allow(clippy::all)]
 pub mod zitadel {
     /// `zitadel/object.proto` and `zitadel/message.proto`.
     pub mod v1 {

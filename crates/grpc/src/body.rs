@@ -49,6 +49,6 @@ impl http_body::Body for SyncBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.size_hint.clone()
+        self.size_hint
     }
 }

@@ -203,5 +203,11 @@ for (const client of clients) {
     userName: `${p}-jane`, profile: { firstName: "J", lastName: "D" }, email: { email: "j@example.com" },
   }), 6, "V3-DKcYh");
 
+  // A message over the size limit is refused before it is read in full; the
+  // client still sees the status (no reset of the stream instead).
+  refused(client, "a message over 64 KiB", await client.call("addHumanUser", {
+    userName: `${p}-big`, profile: { firstName: "B", lastName: "I", nickName: "x".repeat(70 * 1024) }, email: { email: "b@example.com" },
+  }), 8, "ONBOARD-BODY-TOO-LARGE");
+
   console.log(JSON.stringify({ client: client.name, added: added.userId, imported: imported.userId, email: `${p}-jane@example.com` }));
 }

@@ -244,3 +244,50 @@ async fn idempotency_keys_are_shared_by_nodes_on_one_redis() {
     b.stop().await;
     a.stop().await;
 }
+
+/// A resend over gRPC-Web with `idempotency-key` metadata: its grpc-status
+/// and the headers it answered with.
+async fn grpc_web_resend(app: &TestApp, user: &str, email: &str, key: &str) -> (i32, reqwest::header::HeaderMap) {
+    use onboard_grpc::pb::zitadel::management::v1::ResendHumanInitializationRequest;
+    use onboard_grpc::testing::{self as grpc_web, GrpcWebAnswer};
+    use prost::Message;
+    let message = ResendHumanInitializationRequest { user_id: user.into(), email: email.into() }.encode_to_vec();
+    let resp = app
+        .client
+        .post(app.url("/zitadel.management.v1.ManagementService/ResendHumanInitialization"))
+        .header("content-type", grpc_web::CONTENT_TYPE)
+        .header("x-grpc-web", "1")
+        .header("idempotency-key", key)
+        .bearer_auth(&app.token)
+        .body(grpc_web::frame(&message))
+        .send()
+        .await
+        .expect("gRPC-Web request sent");
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    let answer = GrpcWebAnswer::parse(status, headers.clone(), &resp.bytes().await.expect("body"));
+    if answer.status() != 0 {
+        answer.failure(answer.status()).assert(6, "ONBOARD-IDEMPOTENCY-KEY-REUSED");
+    }
+    (answer.status(), headers)
+}
+
+/// One key is one request whatever the protocol: a resend sent over JSON and
+/// retried over gRPC-Web is replayed, not resent.
+#[tokio::test]
+async fn an_idempotency_key_holds_across_json_and_grpc() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("idem-wire", "idem-wire@example.com").await;
+    let key = [("idempotency-key", "wire-1")];
+    let body = Some(json!({"email": "idem-wire2@example.com"}));
+    let (first, headers) = send(&app, Method::POST, &resend_path(&user), &app.token, &key, body).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let (status, grpc_headers) = grpc_web_resend(&app, &user, "idem-wire2@example.com", "wire-1").await;
+    assert_eq!(status, 0);
+    assert_eq!(grpc_headers["idempotent-replayed"], "true");
+    assert_eq!(grpc_headers["x-onboard-notification-id"], headers["x-onboard-notification-id"]);
+    // Another request under the key is refused on gRPC too.
+    let (status, _) = grpc_web_resend(&app, &user, "someone-else@example.com", "wire-1").await;
+    assert_eq!(status, 6);
+    let list = app.notifications(&user).await;
+    assert_eq!(list.len(), 2, "one email at creation, one resend: {list:?}");
+}

@@ -260,7 +260,8 @@ mod tests {
 
     #[test]
     fn each_invalid_field_gets_zitadels_id_for_the_method() {
-        let cases: Vec<(fn(&mut pb::AddHumanUserRequest), &str, &str)> = vec![
+        type Change = fn(&mut pb::AddHumanUserRequest);
+        let cases: Vec<(Change, &str, &str)> = vec![
             (|r| r.user_name = "  ".into(), "V2-zzad3", "COMMAND-00p2b"),
             (|r| r.profile.as_mut().unwrap().first_name.clear(), "USER-UCej2", "PROFILE-RF5z2"),
             (|r| r.profile.as_mut().unwrap().last_name = " ".into(), "USER-4hB7d", "PROFILE-DSUkN"),
