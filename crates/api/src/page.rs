@@ -17,6 +17,7 @@ mod form_token;
 mod i18n;
 mod view;
 
+use onboard_domain::InitLink;
 use onboard_domain::usecases::{
     InitPageContext, InitPageError, InitPageState, UserService, VerifyError, VerifyInitCode,
 };
@@ -31,7 +32,7 @@ use form_token::FormKey;
 use i18n::Lang;
 use view::{FormView, Frame, Notice, Outcome};
 
-pub const PATH: &str = "/ui/login/user/init";
+pub const PATH: &str = onboard_domain::init_link::INIT_PATH;
 /// Where a finished initialization lands, and where "already initialized" links to.
 pub const DONE_PATH: &str = "/ui/login/user/init/done";
 pub const STYLE_PATH: &str = "/ui/login/user/init/style.css";
@@ -42,30 +43,7 @@ const STYLESHEET: &str = include_str!("../assets/init.css");
 /// forms only to ourselves.
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The link's query, exactly as the email writes it.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-pub struct InitQuery {
-    #[serde(rename = "userID")]
-    user_id: String,
-    loginname: String,
-    code: String,
-    #[serde(rename = "orgID")]
-    org_id: String,
-    passwordset: String,
-}
-
-impl std::fmt::Debug for InitQuery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The code is a secret.
-        f.debug_struct("InitQuery")
-            .field("user_id", &self.user_id)
-            .field("org_id", &self.org_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What the form posts.
+/// What the form posts (the ids under the link's keys, `init_link::keys`).
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct InitForm {
@@ -124,15 +102,13 @@ fn with_cookies(resp: &mut Response, set_cookies: &[String]) {
     }
 }
 
-/// `path?userID=..&orgID=..`, and the link's other harmless fields.
-fn link(path: &str, user_id: &str, org_id: &str, extra: &[(&str, &str)]) -> String {
+/// `path?userID=..&orgID=..`, in the link's keys.
+fn link(path: &str, user_id: &str, org_id: &str) -> String {
+    use onboard_domain::init_link::keys;
     let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("userID", user_id);
-    for (k, v) in extra.iter().filter(|(_, v)| !v.is_empty()) {
-        query.append_pair(k, v);
-    }
+    query.append_pair(keys::USER_ID, user_id);
     if !org_id.is_empty() {
-        query.append_pair("orgID", org_id);
+        query.append_pair(keys::ORG_ID, org_id);
     }
     format!("{path}?{}", query.finish())
 }
@@ -191,7 +167,7 @@ async fn current_page(
     let outcome = match ctx.state {
         InitPageState::Ready => return form_page(req, users, &frame, &ctx, user_id, org_id, code, notice),
         InitPageState::AlreadyInitialized => {
-            Outcome::AlreadyInitialized { done_href: link(DONE_PATH, user_id, org_id, &[]) }
+            Outcome::AlreadyInitialized { done_href: link(DONE_PATH, user_id, org_id) }
         }
         InitPageState::NoCode => Outcome::NoCode,
         InitPageState::Expired => Outcome::Expired,
@@ -243,12 +219,12 @@ fn form_page(
 /// Shows the page. Reads, never writes: mail scanners, prefetches and HEAD
 /// requests that follow the link do no harm.
 #[handler]
-pub async fn show(req: &Request, Query(q): Query<InitQuery>, Data(users): Data<&UserService>) -> Response {
+pub async fn show(req: &Request, Data(users): Data<&UserService>) -> Response {
     let jar = Jar::for_request(req);
+    let q = InitLink::from_query(req.uri().query().unwrap_or_default());
     if !q.code.is_empty() {
         // POST/redirect/GET's cousin: the same link without the code.
-        let location =
-            link(PATH, &q.user_id, &q.org_id, &[("loginname", &q.loginname), ("passwordset", &q.passwordset)]);
+        let location = q.path_without_code();
         let carried: Vec<String> = jar.carry_code(&q.user_id, &q.code).into_iter().collect();
         return see_other(&location, &carried);
     }
@@ -285,7 +261,7 @@ pub async fn submit(req: &Request, Form(form): Form<InitForm>, Data(users): Data
         password: form.password.clone(),
     };
     match users.verify_init_code(input).await {
-        Ok(_) => see_other(&link(DONE_PATH, user_id, org_id, &[]), &[jar.clear_code()]),
+        Ok(_) => see_other(&link(DONE_PATH, user_id, org_id), &[jar.clear_code()]),
         // A wrong code is not shown again: the user types it afresh.
         Err(VerifyError::WrongCode { attempts_left }) => again("", Notice::WrongCode(attempts_left)).await,
         Err(VerifyError::PasswordRequired) => again(&form.code, Notice::PasswordRequired).await,
@@ -333,7 +309,7 @@ pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&
             let outcome = Outcome::Done { login_name: ctx.login_name.clone() };
             outcome_page(&frame_of(req, &ctx), &outcome, jar)
         }
-        Ok(_) => see_other(&link(PATH, &q.user_id, &q.org_id, &[]), &[]),
+        Ok(_) => see_other(&link(PATH, &q.user_id, &q.org_id), &[]),
         Err(InitPageError::MalformedLink | InitPageError::NotFound) => {
             outcome_page(&anonymous_frame(req), &Outcome::InvalidLink, jar)
         }

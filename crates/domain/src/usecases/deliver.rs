@@ -262,15 +262,14 @@ impl Dispatcher {
     }
 
     fn message(&self, user: &User, entry: &OutboxEntry) -> InitMessage {
-        let password_set = if user.password_hash.is_some() { "true" } else { "false" };
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("userID", user.id.as_str())
-            .append_pair("loginname", user.login_name())
-            .append_pair("code", entry.code.expose())
-            .append_pair("orgID", user.org.as_str())
-            .append_pair("passwordset", password_set)
-            .finish();
-        let link = format!("{}/ui/login/user/init?{query}", self.config.external_url.trim_end_matches('/'));
+        let link = crate::init_link::InitLink {
+            user_id: user.id.to_string(),
+            login_name: user.login_name().to_owned(),
+            code: entry.code.expose().to_owned(),
+            org_id: user.org.to_string(),
+            password_set: Some(user.password_hash.is_some()),
+        }
+        .url(&self.config.external_url);
         InitMessage {
             notification_id: entry.id.clone(),
             user_id: user.id.clone(),
