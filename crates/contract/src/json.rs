@@ -43,3 +43,32 @@ pub fn to_vec<T: ReflectMessage>(message: &T) -> Vec<u8> {
 pub fn to_value<T: ReflectMessage>(message: &T) -> serde_json::Value {
     serde_json::from_slice(&to_vec(message)).expect("to_vec writes JSON")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::zitadel::v1::{ListQuery, ObjectDetails};
+
+    #[test]
+    fn sixty_four_bit_integers_read_as_strings_or_numbers_and_write_as_strings() {
+        for body in [r#"{"offset":"18446744073709551615"}"#, r#"{"offset":18446744073709551615}"#] {
+            let q: ListQuery = parse(body.as_bytes()).unwrap();
+            assert_eq!(q.offset, u64::MAX, "{body}");
+        }
+        let d = ObjectDetails { sequence: 2, ..Default::default() };
+        assert_eq!(to_value(&d), serde_json::json!({"sequence": "2"}));
+    }
+
+    #[test]
+    fn both_name_styles_null_unknown_fields_and_empty_bodies() {
+        let q: ListQuery = parse(br#"{"limit":5,"asc":null,"unknown":[{}]}"#).unwrap();
+        assert_eq!((q.limit, q.asc), (5, false));
+        let d: ObjectDetails = parse(br#"{"resource_owner":"a","change_date":"2023-05-12T08:30:00.5Z"}"#).unwrap();
+        assert_eq!(d.resource_owner, "a");
+        assert_eq!(to_value(&d)["changeDate"], "2023-05-12T08:30:00.500Z");
+        assert_eq!(parse::<ListQuery>(b"").unwrap(), ListQuery::default());
+        assert_eq!(parse::<ListQuery>(b" \n").unwrap(), ListQuery::default());
+        assert!(parse::<ListQuery>(b"[]").is_err());
+        assert!(parse::<ListQuery>(br#"{"limit":"x"}"#).is_err());
+    }
+}

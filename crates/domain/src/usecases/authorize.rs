@@ -29,9 +29,8 @@ pub enum AuthorizeError {
 }
 
 impl UserService {
-    /// Who `token` stands for, without charging anything: for scoping what
-    /// belongs to a caller (idempotency keys).
-    pub async fn caller(&self, token: Option<&str>) -> Result<Principal, AuthorizeError> {
+    /// Who `token` stands for, without charging anything.
+    async fn caller(&self, token: Option<&str>) -> Result<Principal, AuthorizeError> {
         let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(AuthorizeError::MissingToken)?;
         self.authorizer.authenticate(token).await.map_err(|e| match e {
             AuthenticateError::InvalidToken => AuthorizeError::InvalidToken,
