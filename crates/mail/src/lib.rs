@@ -3,11 +3,15 @@
 //! user's preferred language, each overridable by a file in a folder given
 //! in the configuration.
 
+mod compose;
+
 use std::path::Path;
 
 use minijinja::{AutoEscape, Environment, context};
 use onboard_domain::Language;
 use onboard_domain::ports::InitMessage;
+
+pub use compose::{Composer, NOTIFICATION_HEADER};
 
 /// ZITADEL's subject, kept so filters on it keep working.
 pub const SUBJECT: &str = "Initialize User";

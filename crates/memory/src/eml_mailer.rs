@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
-use mail_builder::MessageBuilder;
-use onboard_domain::ports::{InitMessage, MailError, Mailer};
-use onboard_mail::{Templates, display_name};
 use std::sync::Arc;
+
+use async_trait::async_trait;
+use onboard_domain::ports::{InitMessage, MailError, Mailer};
+use onboard_mail::{Composer, Templates};
 
 #[derive(Debug, Clone)]
 pub struct EmlMailer {
@@ -18,41 +18,18 @@ pub struct EmlMailer {
 #[derive(Debug)]
 struct Shared {
     dir: PathBuf,
-    from_name: String,
-    from_address: String,
-    templates: Arc<Templates>,
+    composer: Composer,
 }
 
 impl EmlMailer {
     /// Writes into `dir`, which is created when missing.
     pub fn new(dir: impl Into<PathBuf>, from_name: &str, from_address: &str, templates: Arc<Templates>) -> Self {
-        let inner = Shared {
-            dir: dir.into(),
-            from_name: from_name.to_owned(),
-            from_address: from_address.to_owned(),
-            templates,
-        };
+        let inner = Shared { dir: dir.into(), composer: Composer::new(from_name, from_address, templates) };
         Self { inner: Arc::new(inner) }
     }
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
-    }
-}
-
-impl Shared {
-    fn render(&self, m: &InitMessage, message_id: &str) -> Result<Vec<u8>, String> {
-        let rendered = self.templates.render_message(m)?;
-        MessageBuilder::new()
-            .from((self.from_name.as_str(), self.from_address.as_str()))
-            .to((display_name(m), m.recipient.as_str()))
-            .subject(rendered.subject)
-            .message_id(message_id)
-            .header("X-Onboard-Notification-Id", mail_builder::headers::raw::Raw::new(m.notification_id.as_str()))
-            .text_body(rendered.text)
-            .html_body(rendered.html)
-            .write_to_vec()
-            .map_err(|e| e.to_string())
     }
 }
 
@@ -66,8 +43,9 @@ struct Prepared {
 
 impl Shared {
     fn prepare(&self, message: &InitMessage) -> Result<Prepared, MailError> {
-        let message_id = format!("{}@onboard", uuid::Uuid::new_v4());
-        let eml = self.render(message, &message_id).map_err(|e| MailError::Permanent(format!("render: {e}")))?;
+        let message_id = self.composer.message_id();
+        let eml =
+            self.composer.compose(message, &message_id).map_err(|e| MailError::Permanent(format!("render: {e}")))?;
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
         let name = format!("{stamp}-{}.eml", message.notification_id);
         Ok(Prepared { message_id, recipient: message.recipient.to_string(), name, eml })

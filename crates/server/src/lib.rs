@@ -22,6 +22,7 @@ use onboard_mail::Templates;
 use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore};
 use onboard_redis::{RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore};
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
+use onboard_smtp::SmtpMailer;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -167,6 +168,12 @@ fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
             settings.batch_limit = *batch;
             tracing::info!(%base_url, batch, "emails go through SendGrid");
             Arc::new(SendGridMailer::new(settings, templates).map_err(StartError::Config)?)
+        }
+        config::MailTransport::Smtp(settings) => {
+            let mailer = SmtpMailer::new(settings, &config.mail_from_name, &config.mail_from_address, templates)
+                .map_err(|e| StartError::Config(format!("smtp: {e}")))?;
+            tracing::info!(relay = %settings.url.host, port = settings.url.port, "emails go through SMTP");
+            Arc::new(mailer)
         }
     })
 }

@@ -19,3 +19,4 @@ mod protojson;
 mod redis;
 mod sdk_v1;
 mod sendgrid;
+mod smtp;

@@ -15,6 +15,7 @@ use super::mail::MailArgs;
 use super::redis::RedisArgs;
 use super::sendgrid::SendGridArgs;
 use super::server::ServerArgs;
+use super::smtp::SmtpArgs;
 use super::throttle::ThrottleArgs;
 
 /// onboard: the user-initialization service, wire-compatible with ZITADEL's
@@ -50,6 +51,8 @@ pub struct Settings {
     pub redis: RedisArgs,
     #[command(flatten)]
     pub sendgrid: SendGridArgs,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
     #[command(flatten)]
     pub delivery: DeliveryArgs,
     #[command(flatten)]

@@ -25,8 +25,9 @@ pub enum ConfigError {
     Conflict { one: &'static str, other: &'static str },
     #[error("invalid configuration: {setting} ({}) needs {needs} ({})", env_of(.setting), env_of(.needs))]
     Needs { setting: &'static str, needs: &'static str },
-    #[error("invalid configuration: sendgrid_api_key_file (ONBOARD_SENDGRID_API_KEY_FILE) {}: {reason}", .path.display())]
-    KeyFile { path: PathBuf, reason: String },
+    /// A file a setting names (a key, a password, a certificate) cannot be used.
+    #[error("invalid configuration: {setting} ({}) {}: {reason}", env_of(.setting), .path.display())]
+    KeyFile { setting: &'static str, path: PathBuf, reason: String },
     /// The config file cannot be read, is no TOML, or holds an unknown key.
     #[error("invalid configuration: config file {}: {reason}", .path.display())]
     File { path: PathBuf, reason: String },

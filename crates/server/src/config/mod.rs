@@ -17,6 +17,7 @@ mod readme;
 mod redis;
 mod sendgrid;
 mod server;
+mod smtp;
 mod throttle;
 
 use std::net::SocketAddr;
@@ -88,7 +89,12 @@ impl Config {
     }
 
     fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
-        let Settings { server, codes, mail, redis, sendgrid, delivery, throttle, jwt } = settings;
+        let Settings { server, codes, mail, redis, sendgrid, smtp, delivery, throttle, jwt } = settings;
+        let mail_transport = match (sendgrid.transport()?, smtp.settings()?) {
+            (MailTransport::Files, Some(relay)) => MailTransport::Smtp(relay),
+            (transport, None) => transport,
+            (_, Some(_)) => return Err(ConfigError::Conflict { one: "sendgrid_api_key", other: "smtp_url" }),
+        };
         Ok(Self {
             http_addr: server.http_addr,
             data_dir: server.data_dir.clone(),
@@ -108,7 +114,7 @@ impl Config {
             outbox_reclaim_after: redis.outbox_reclaim_after.get(),
             node_name: redis.node_name(),
             metrics: server.metrics,
-            mail_transport: sendgrid.transport()?,
+            mail_transport,
             sendgrid_webhook_key: sendgrid.webhook_key(),
             mail_templates: mail.mail_templates.clone(),
             delivery_max_attempts: delivery.delivery_max_attempts.get(),

@@ -34,7 +34,7 @@ pub struct SendGridArgs {
 }
 
 /// How emails leave.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum MailTransport {
     /// `.eml` files in the data folder's `mail/`.
     Files,
@@ -44,6 +44,22 @@ pub enum MailTransport {
         template_id: Option<String>,
         batch: usize,
     },
+    Smtp(onboard_smtp::SmtpSettings),
+}
+
+impl PartialEq for MailTransport {
+    /// The relay's settings compare by what they name, not their secrets.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Files, Self::Files) => true,
+            (
+                Self::SendGrid { api_key, base_url, template_id, batch },
+                Self::SendGrid { api_key: k, base_url: u, template_id: t, batch: b },
+            ) => (api_key, base_url, template_id, batch) == (k, u, t, b),
+            (Self::Smtp(a), Self::Smtp(b)) => a.url == b.url && a.timeout == b.timeout && a.pool_size == b.pool_size,
+            _ => false,
+        }
+    }
 }
 
 impl SendGridArgs {
@@ -72,7 +88,8 @@ impl SendGridArgs {
 }
 
 fn read_key(path: &std::path::Path) -> Result<Secret, ConfigError> {
-    let unusable = |reason: String| ConfigError::KeyFile { path: path.to_owned(), reason };
+    let unusable =
+        |reason: String| ConfigError::KeyFile { setting: "sendgrid_api_key_file", path: path.to_owned(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| unusable(e.to_string()))?;
     text.parse().map_err(|_| unusable("is empty".into()))
 }
