@@ -4,6 +4,7 @@
 
 mod admin;
 mod call;
+pub mod dev_mailbox;
 pub mod errors;
 mod health;
 mod limits;

@@ -161,6 +161,19 @@ mod tests {
     }
 
     #[test]
+    fn german_addresses_the_reader_formally_throughout() {
+        let r = Templates::builtin().render("de", values()).unwrap();
+        for part in [&r.text, &r.html] {
+            let words: Vec<String> =
+                part.split(|c: char| !c.is_alphabetic()).map(str::to_lowercase).filter(|w| !w.is_empty()).collect();
+            for informal in ["du", "dich", "dir", "dein", "deine", "deinen", "schliesse", "wähle"] {
+                assert!(!words.iter().any(|w| w == informal), "{informal:?} in {part}");
+            }
+            assert!(part.contains("Sie") && part.contains("Ihr"), "{part}");
+        }
+    }
+
+    #[test]
     fn files_override_the_built_in_templates_and_bad_ones_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("init.en.txt"), "Welcome {{ name }}: {{ link }}\n").unwrap();

@@ -55,6 +55,8 @@ pub struct Running {
     pub admin_pat_path: Option<PathBuf>,
     /// Administration of organizations and tokens in the configured store.
     pub admin: Administration,
+    /// Where the development mailbox shows the emails, when they go to files.
+    pub mailbox_url: Option<String>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     dispatchers: Vec<JoinHandle<()>>,
@@ -286,8 +288,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         };
         onboard_api::metrics::install(outbox_stats).map_err(StartError::Config)?;
     }
+    use poem::EndpointExt as _;
+    let http = onboard_api::app_with(users.clone(), webhook, Some(admin.clone()));
+    // The development mailbox, only where emails are files (it shows their codes).
+    let (http, mailbox_url): (poem::endpoint::BoxEndpoint<'static, poem::Response>, _) = match &config.mail_transport {
+        config::MailTransport::Files => (
+            onboard_api::dev_mailbox::with_mailbox(config.data_dir.join("mail"), http).boxed(),
+            Some(format!("{external_url}{}/", onboard_api::dev_mailbox::PATH)),
+        ),
+        _ => (http.map_to_response().boxed(), None),
+    };
     // gRPC and gRPC-Web (by content type) in front of the HTTP/JSON application, on one listener.
-    let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app_with(users, webhook, Some(admin.clone())));
+    let app = onboard_grpc::with_grpc(users, http);
     let mut stop_serving = watcher.clone();
     let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
         app,
@@ -300,7 +312,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map(|partition| tokio::spawn(deliver(dispatcher.clone(), partition, watcher.clone())))
         .collect();
     tracing::info!(%addr, %external_url, data_dir = %config.data_dir.display(), "onboard serving");
-    Ok(Running { addr, default_org, admin_pat_path, admin, shutdown, server, dispatchers })
+    Ok(Running { addr, default_org, admin_pat_path, admin, mailbox_url, shutdown, server, dispatchers })
 }
 
 /// The delivery loop of one outbox partition: a round whenever work may be

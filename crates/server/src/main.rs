@@ -55,6 +55,9 @@ async fn main() -> std::process::ExitCode {
     if let Some(path) = &running.admin_pat_path {
         println!("admin token (IAM_OWNER) written to {}", path.display());
     }
+    if let Some(url) = &running.mailbox_url {
+        println!("emails are written to files; read them at {url}");
+    }
     match running.run_until(shutdown_signal(&mut term, interrupt)).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -176,6 +176,34 @@ async fn phone_journey(client: &Client, app: &TestApp) {
     snap(client, "07-invalid-link-phone").await;
 }
 
+/// A newcomer reads the email in the development mailbox and follows its
+/// link to a finished initialization.
+async fn mailbox_journey(client: &Client, app: &TestApp) {
+    client.set_window_size(1280, 900).await.expect("desktop-sized window");
+    app.create_user("mailbox", "mailbox@example.com").await;
+    let mail = app.wait_for_mails("mailbox@example.com", 1).await.remove(0);
+    client.goto(&app.url("/_dev/mail/")).await.expect("mailbox opened");
+    let row = field(client, &format!("a[href='/_dev/mail/{}']", mail.file)).await;
+    assert_eq!(row.text().await.unwrap(), "Test User <mailbox@example.com>");
+    snap(client, "08-mailbox-list").await;
+    row.click().await.expect("email opened");
+    field(client, "iframe").await;
+    snap(client, "09-mailbox-email").await;
+    // The email's own button, inside the sandboxed frame, leads to the page.
+    let frame = field(client, "iframe").await;
+    frame.enter_frame().await.expect("into the email");
+    field(client, "a[href*='/ui/login/user/init']").await.click().await.expect("link followed");
+    // The link opened in the whole window; the frame is gone.
+    client.enter_parent_frame().await.expect("back to the window");
+    let code = field(client, "#code").await;
+    assert_eq!(code.prop("value").await.unwrap().as_deref(), Some(mail.code.as_str()), "code carried");
+    fill(client, "#password", GOOD).await;
+    fill(client, "#passwordConfirm", GOOD).await;
+    field(client, "button[type=submit]").await.click().await.expect("submitted");
+    assert!(text_of(client, ".success").await.contains("Your account is ready."));
+    snap(client, "10-mailbox-done").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_sets_up_the_account_in_a_real_browser() {
     let driver = start_driver().await;
@@ -189,6 +217,7 @@ async fn a_new_user_sets_up_the_account_in_a_real_browser() {
             tokio::time::timeout(BUDGET, async {
                 desktop_journey(&client, &app2).await;
                 phone_journey(&client, &app2).await;
+                mailbox_journey(&client, &app2).await;
             })
             .await
             .expect("the browser scenario finished in time");

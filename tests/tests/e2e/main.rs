@@ -14,6 +14,7 @@ mod browser;
 mod descriptors;
 mod lifecycle;
 mod limits;
+mod mailbox;
 mod page;
 mod protojson;
 mod redis;

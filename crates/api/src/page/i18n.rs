@@ -205,7 +205,7 @@ static DE: Texts = Texts {
     intro_new_password: "Geben Sie den Code aus Ihrer E-Mail ein und wählen Sie ein Passwort.",
     intro_has_password: "Geben Sie den Code aus Ihrer E-Mail ein, um Ihr Konto zu bestätigen. Sie haben bereits \
                          ein Passwort: Geben Sie nur dann ein neues ein, wenn Sie es ändern möchten.",
-    hello: "Hallo",
+    hello: "Guten Tag",
     code_label: "Code aus Ihrer E-Mail",
     code_hint: "Buchstaben und Ziffern, wie in der E-Mail angegeben.",
     password_label: "Neues Passwort",
