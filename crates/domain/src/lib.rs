@@ -25,6 +25,7 @@ pub mod token;
 pub mod token_authorizer;
 pub mod usecases;
 pub mod user;
+pub mod webhooks;
 
 pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};

@@ -12,6 +12,7 @@ mod mailer;
 mod notification_log;
 mod outbox;
 mod users;
+mod webhook_transport;
 
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
 pub use clock::Clock;
@@ -21,6 +22,7 @@ pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
 pub use outbox::{Outbox, OutboxStats};
 pub use users::{SaveError, UserRepository};
+pub use webhook_transport::{WebhookError, WebhookTransport};
 
 #[cfg(any(test, feature = "mock"))]
 pub use access::{MockAuthorizer, MockTokenVerifier};
@@ -38,6 +40,8 @@ pub use notification_log::MockNotificationLog;
 pub use outbox::{MockOutbox, MockOutboxStats};
 #[cfg(any(test, feature = "mock"))]
 pub use users::MockUserRepository;
+#[cfg(any(test, feature = "mock"))]
+pub use webhook_transport::MockWebhookTransport;
 
 pub use crate::accounts::TokenRecord;
 pub use crate::idempotency::{IdempotencyClaim, StoredAnswer};
