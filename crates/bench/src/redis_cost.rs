@@ -76,8 +76,27 @@ pub struct RedisCost {
 /// Commands onboard never sends itself, only its scripts do: left out of
 /// [`RedisCost::command_us_per_resend`] so that nothing counts twice.
 const ONLY_IN_SCRIPTS: &[&str] = &[
-    "hget", "hset", "hsetnx", "hdel", "hmget", "hexists", "rpush", "lrange", "set", "get", "del", "zadd", "zrem",
-    "zrangebyscore", "xadd", "xack", "xdel", "xrange", "xautoclaim", "pexpire", "exists",
+    "hget",
+    "hset",
+    "hsetnx",
+    "hdel",
+    "hmget",
+    "hexists",
+    "rpush",
+    "lrange",
+    "set",
+    "get",
+    "del",
+    "zadd",
+    "zrem",
+    "zrangebyscore",
+    "xadd",
+    "xack",
+    "xdel",
+    "xrange",
+    "xautoclaim",
+    "pexpire",
+    "exists",
 ];
 
 /// The cost of `resends` from the counters at the window's start, its end,

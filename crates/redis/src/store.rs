@@ -11,8 +11,10 @@ use time::{Duration, OffsetDateTime};
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
 use crate::keys::Keys;
+use crate::lua::{Call, Durability, Lua};
 use crate::millis::ms;
 use crate::stored::{RECIPIENT_FIELD, StoredNotification, notification_field, notification_id, rebuild, snapshot_due};
+use crate::user_cache::UserCache;
 
 /// A name claim whose user never appeared is free again after this long
 /// (the creating node died between claiming and writing).
@@ -24,30 +26,42 @@ const STALE_CLAIM_MS: i64 = 30_000;
 /// from their logs and keeps the records in the user hash.
 const LAYOUT: &str = "2";
 
+/// The scripts of users, names and the outbox. Those that take a batch
+/// (load, save, put_notification, complete) take items of one partition.
 struct Scripts {
-    load: Script,
-    save: Script,
-    put_notification: Script,
-    claim: Script,
-    complete: Script,
-    reschedule: Script,
-    claim_name: Script,
-    release_name: Script,
+    load: Lua,
+    save: Lua,
+    put_notification: Lua,
+    claim: Lua,
+    complete: Lua,
+    reschedule: Lua,
+    claim_name: Lua,
+    release_name: Lua,
 }
 
 impl Scripts {
     fn new() -> Self {
         Self {
-            load: Script::new(include_str!("lua/load.lua")),
-            save: Script::new(include_str!("lua/save.lua")),
-            put_notification: Script::new(include_str!("lua/put_notification.lua")),
-            claim: Script::new(include_str!("lua/claim.lua")),
-            complete: Script::new(include_str!("lua/complete.lua")),
-            reschedule: Script::new(include_str!("lua/reschedule.lua")),
-            claim_name: Script::new(include_str!("lua/claim_name.lua")),
-            release_name: Script::new(include_str!("lua/release_name.lua")),
+            load: Lua::new(include_str!("lua/load.lua")),
+            save: Lua::new(include_str!("lua/save.lua")),
+            put_notification: Lua::new(include_str!("lua/put_notification.lua")),
+            claim: Lua::new(include_str!("lua/claim.lua")),
+            complete: Lua::new(include_str!("lua/complete.lua")),
+            reschedule: Lua::new(include_str!("lua/reschedule.lua")),
+            claim_name: Lua::new(include_str!("lua/claim_name.lua")),
+            release_name: Lua::new(include_str!("lua/release_name.lua")),
         }
     }
+}
+
+/// Items grouped by their outbox partition (the slot of their keys), each
+/// with its index in the caller's order.
+fn by_partition<'a, T>(keys: &Keys, items: &'a [T], user: impl Fn(&T) -> &UserId) -> Vec<Vec<(usize, &'a T)>> {
+    let mut groups: std::collections::BTreeMap<usize, Vec<(usize, &T)>> = std::collections::BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        groups.entry(keys.partition_of(user(item))).or_default().push((i, item));
+    }
+    groups.into_values().collect()
 }
 
 /// Per partition: the dedicated connection of its blocking reads, and the
@@ -65,6 +79,7 @@ pub struct RedisStore {
     scripts: Scripts,
     consumer: String,
     partitions: Vec<PartitionState>,
+    cache: UserCache,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -133,6 +148,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             consumer: consumer.to_owned(),
             partitions: (0..stored).map(|_| PartitionState::default()).collect(),
+            cache: UserCache::new(redis.settings.user_cache),
             redis,
         })
     }
@@ -141,40 +157,109 @@ impl RedisStore {
     async fn claim_name(&self, user: &User) -> Result<bool, Unavailable> {
         let key = Keys::name(&user.org, &user.user_name.unique_key());
         let now = ms(OffsetDateTime::now_utc());
-        let mut conn = self.redis.conn();
-        let answer: String = self
-            .redis
-            .run(self.scripts.claim_name.key(&key).arg(user.id.as_str()).arg(now).invoke_async(&mut conn))
-            .await?;
+        let mut claim = self.scripts.claim_name.call();
+        claim.key(&key).arg(user.id.as_str()).arg(now);
+        let answer: String = claim.run(&self.redis, Durability::Replicated).await?;
         if answer == "ok" {
             return Ok(true);
         }
         // Taken: by a user that exists, or by a creation that died half-way?
         let (owner, at) = answer.rsplit_once('|').unwrap_or((&answer, "0"));
         let owner_exists = match UserId::parse(owner) {
-            Ok(owner) => self.redis.run(conn.hexists::<_, _, bool>(self.keys.user(&owner), "q")).await?,
+            Ok(owner) => {
+                let mut conn = self.redis.conn();
+                self.redis.run(conn.hexists::<_, _, bool>(self.keys.user(&owner), "q")).await?
+            }
             Err(_) => false,
         };
         let age = now - at.parse::<i64>().unwrap_or(0);
         if owner_exists || age < STALE_CLAIM_MS {
             return Ok(false);
         }
-        let retaken: String = self
-            .redis
-            .run(self.scripts.claim_name.key(&key).arg(user.id.as_str()).arg(now).arg(&answer).invoke_async(&mut conn))
-            .await?;
+        let mut retake = self.scripts.claim_name.call();
+        retake.key(&key).arg(user.id.as_str()).arg(now).arg(&answer);
+        let retaken: String = retake.run(&self.redis, Durability::Replicated).await?;
         Ok(retaken == "ok")
     }
 
     async fn release_name(&self, user: &User) {
         let key = Keys::name(&user.org, &user.user_name.unique_key());
-        let mut conn = self.redis.conn();
-        let released: Result<i64, _> =
-            self.redis.run(self.scripts.release_name.key(&key).arg(user.id.as_str()).invoke_async(&mut conn)).await;
-        if let Err(e) = released {
+        let mut release = self.scripts.release_name.call();
+        release.key(&key).arg(user.id.as_str());
+        if let Err(e) = release.run::<i64>(&self.redis, Durability::Local).await {
             // The claim goes stale and is taken over after STALE_CLAIM_MS.
             tracing::warn!(error = %e, "could not release a user name claim");
         }
+    }
+
+    /// Adds `write` to a call of the save script (see save.lua).
+    fn add_write(&self, call: &mut Call<'_>, write: &UserWrite) {
+        let user = &write.user;
+        call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
+        call.arg(write.events.len()).arg(write.expected_sequence).arg(user.sequence).arg(user.org.as_str());
+        call.arg(user.id.as_str());
+        if snapshot_due(write.expected_sequence, user.sequence) {
+            call.arg(encode(user));
+        } else {
+            call.arg("");
+        }
+        match &write.outbox {
+            Some(entry) => {
+                let queued = Notification::queued(entry);
+                call.arg(encode(entry))
+                    .arg(entry.id.as_str())
+                    .arg(notification_field(&entry.id))
+                    .arg(entry.recipient.as_str())
+                    .arg(encode(&StoredNotification::of(&queued, false)))
+                    .arg(encode(&StoredNotification::of(&queued, true)))
+            }
+            None => call.arg("").arg("").arg("").arg("").arg("").arg(""),
+        };
+        for event in &write.events {
+            call.arg(encode(event));
+        }
+    }
+
+    /// Saves writes of one partition in one script; one result per write.
+    async fn save_in_partition(&self, writes: &[&UserWrite], durability: Durability) -> Result<Vec<bool>, Unavailable> {
+        let Some(first) = writes.first() else { return Ok(Vec::new()) };
+        let p = self.keys.partition_of(&first.user.id);
+        let mut call = self.scripts.save.call();
+        call.key(Keys::stream(p)).key(Keys::retry(p));
+        for write in writes {
+            self.add_write(&mut call, write);
+        }
+        let saved: Vec<i64> = call.run(&self.redis, durability).await?;
+        if saved.len() != writes.len() {
+            return Err(Unavailable("redis: the save script answered for another number of writes".into()));
+        }
+        Ok(saved.into_iter().map(|s| s == 1).collect())
+    }
+
+    /// Keeps or forgets the written user by the write's outcome.
+    fn remember(&self, write: &UserWrite, saved: &Result<bool, Unavailable>) {
+        match saved {
+            Ok(true) => self.cache.put(&write.user, self.redis.failures()),
+            // A conflict: the stored user is another; a failure: unknown.
+            _ => self.cache.forget(&write.user.id),
+        }
+    }
+
+    /// Rebuilds a user from what load.lua answered for it.
+    fn rebuild(&self, id: &UserId, raw: &[Vec<u8>]) -> Result<Option<User>, Unavailable> {
+        let [sequence, org, snapshot, events @ ..] = raw else {
+            return Ok(None);
+        };
+        let sequence = std::str::from_utf8(sequence).ok().and_then(|q| q.parse().ok());
+        let org = std::str::from_utf8(org).ok().and_then(|g| OrgId::parse(g).ok());
+        let (Some(sequence), Some(org)) = (sequence, org) else {
+            return Err(Unavailable(format!("stored user {id} has no valid sequence or organization")));
+        };
+        let snapshot = if snapshot.is_empty() { None } else { Some(decode(snapshot)?) };
+        let events = events.iter().map(|bytes| decode(bytes)).collect::<Result<_, _>>()?;
+        let user = rebuild(id, org, sequence, snapshot, events)?;
+        self.cache.put(&user, self.redis.failures());
+        Ok(Some(user))
     }
 
     fn partition_state(&self, partition: usize) -> &PartitionState {
@@ -186,22 +271,34 @@ impl RedisStore {
 impl UserRepository for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %id))]
     async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
-        let mut conn = self.redis.conn();
-        let raw: Vec<Vec<u8>> = self
-            .redis
-            .run(self.scripts.load.key(self.keys.user(id)).key(self.keys.events(id)).invoke_async(&mut conn))
-            .await?;
-        let [sequence, org, snapshot, events @ ..] = raw.as_slice() else {
-            return Ok(None);
-        };
-        let sequence = std::str::from_utf8(sequence).ok().and_then(|q| q.parse().ok());
-        let org = std::str::from_utf8(org).ok().and_then(|g| OrgId::parse(g).ok());
-        let (Some(sequence), Some(org)) = (sequence, org) else {
-            return Err(Unavailable(format!("stored user {id} has no valid sequence or organization")));
-        };
-        let snapshot = if snapshot.is_empty() { None } else { Some(decode(snapshot)?) };
-        let events = events.iter().map(|bytes| decode(bytes)).collect::<Result<_, _>>()?;
-        rebuild(id, org, sequence, snapshot, events).map(Some)
+        Ok(self.get_many(std::slice::from_ref(id)).await?.pop().flatten())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = %id))]
+    async fn get_for_write(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
+        match self.cache.get(id, self.redis.failures()) {
+            Some(cached) => cached.map(Some),
+            None => self.get(id).await,
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
+    async fn get_many(&self, ids: &[UserId]) -> Result<Vec<Option<User>>, Unavailable> {
+        let mut users = vec![None; ids.len()];
+        for group in by_partition(&self.keys, ids, |id| id) {
+            let mut call = self.scripts.load.call();
+            for (_, id) in &group {
+                call.key(self.keys.user(id)).key(self.keys.events(id));
+            }
+            let raw: Vec<Vec<Vec<u8>>> = call.run(&self.redis, Durability::Local).await?;
+            if raw.len() != group.len() {
+                return Err(Unavailable("redis: the load script answered for another number of users".into()));
+            }
+            for ((i, id), raw) in group.into_iter().zip(raw) {
+                users[i] = self.rebuild(id, &raw)?;
+            }
+        }
+        Ok(users)
     }
 
     async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
@@ -216,57 +313,48 @@ impl UserRepository for RedisStore {
         if creating && !self.claim_name(&write.user).await? {
             return Err(SaveError::UserNameTaken);
         }
-        let user = &write.user;
-        let p = self.keys.partition_of(&user.id);
-        let mut invocation = self.scripts.save.prepare_invoke();
-        invocation
-            .key(self.keys.user(&user.id))
-            .key(self.keys.events(&user.id))
-            .key(Keys::stream(p))
-            .key(Keys::retry(p))
-            .key(self.keys.pending(&user.id))
-            .arg(write.expected_sequence)
-            .arg(user.sequence)
-            .arg(user.org.as_str())
-            .arg(user.id.as_str());
-        if snapshot_due(write.expected_sequence, user.sequence) {
-            invocation.arg(encode(user));
-        } else {
-            invocation.arg("");
-        }
-        match &write.outbox {
-            Some(entry) => {
-                let queued = Notification::queued(entry);
-                invocation
-                    .arg(encode(entry))
-                    .arg(entry.id.as_str())
-                    .arg(notification_field(&entry.id))
-                    .arg(entry.recipient.as_str())
-                    .arg(encode(&StoredNotification::of(&queued, false)))
-                    .arg(encode(&StoredNotification::of(&queued, true)))
-            }
-            None => invocation.arg("").arg("").arg("").arg("").arg("").arg(""),
-        };
-        for event in &write.events {
-            invocation.arg(encode(event));
-        }
-        let mut conn = self.redis.conn();
-        let saved: Result<i64, Unavailable> = self.redis.run(invocation.invoke_async(&mut conn)).await;
+        let saved = self.save_in_partition(&[&write], Durability::Replicated).await.map(|s| s[0]);
+        self.remember(&write, &saved);
         match saved {
-            Ok(1) => Ok(()),
-            Ok(_) => {
+            Ok(true) => Ok(()),
+            Ok(false) => {
                 if creating {
-                    self.release_name(user).await;
+                    self.release_name(&write.user).await;
                 }
                 Err(SaveError::Conflict)
             }
-            Err(e) => {
-                // Whether the script ran is unknown; a creation's name claim
-                // stays with its id, so a retry with the same id is not
-                // blocked and a stale one is taken over later.
-                Err(SaveError::Unavailable(e))
+            // Whether the script ran (or replicated) is unknown; a creation's
+            // name claim stays with its id, so a retry with the same id is not
+            // blocked and a stale one is taken over later.
+            Err(e) => Err(SaveError::Unavailable(e)),
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(writes = writes.len()))]
+    async fn save_many(&self, writes: Vec<UserWrite>) -> Vec<Result<(), SaveError>> {
+        // Creations claim names first; they go one by one.
+        if writes.iter().any(|w| w.expected_sequence == 0) {
+            let mut results = Vec::with_capacity(writes.len());
+            for write in writes {
+                results.push(self.save(write).await);
+            }
+            return results;
+        }
+        let mut results: Vec<Result<(), SaveError>> = (0..writes.len()).map(|_| Ok(())).collect();
+        for group in by_partition(&self.keys, &writes, |w| &w.user.id) {
+            let batch: Vec<&UserWrite> = group.iter().map(|(_, w)| *w).collect();
+            let saved = self.save_in_partition(&batch, Durability::Local).await;
+            for (n, (i, write)) in group.iter().enumerate() {
+                let one = saved.as_ref().map(|s| s[n]).map_err(Clone::clone);
+                self.remember(write, &one);
+                results[*i] = match one {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(SaveError::Conflict),
+                    Err(e) => Err(SaveError::Unavailable(e)),
+                };
             }
         }
+        results
     }
 
     async fn ping(&self) -> Result<(), Unavailable> {
@@ -278,20 +366,22 @@ impl UserRepository for RedisStore {
 #[async_trait]
 impl NotificationLog for RedisStore {
     async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
-        let mut conn = self.redis.conn();
-        self.redis
-            .run(
-                self.scripts
-                    .put_notification
-                    .key(self.keys.user(&notification.user_id))
-                    .arg(notification_field(&notification.id))
-                    .arg(notification.recipient.as_str())
-                    .arg(encode(&StoredNotification::of(notification, false)))
-                    .arg(encode(&StoredNotification::of(notification, true)))
-                    .invoke_async::<i64>(&mut conn),
-            )
-            .await
-            .map(drop)
+        self.put_many(std::slice::from_ref(notification)).await
+    }
+
+    async fn put_many(&self, notifications: &[Notification]) -> Result<(), Unavailable> {
+        for group in by_partition(&self.keys, notifications, |n| &n.user_id) {
+            let mut call = self.scripts.put_notification.call();
+            for (_, n) in group {
+                call.key(self.keys.user(&n.user_id))
+                    .arg(notification_field(&n.id))
+                    .arg(n.recipient.as_str())
+                    .arg(encode(&StoredNotification::of(n, false)))
+                    .arg(encode(&StoredNotification::of(n, true)));
+            }
+            call.run::<i64>(&self.redis, Durability::Local).await?;
+        }
+        Ok(())
     }
 
     async fn find(&self, user: &UserId, id: &NotificationId) -> Result<Option<Notification>, Unavailable> {
@@ -341,7 +431,7 @@ impl Outbox for RedisStore {
         let handed: Vec<String> =
             std::mem::take(&mut *self.partition_state(partition).handed_over.lock().unwrap_or_else(|e| e.into_inner()));
         let lease_ms = lease.whole_milliseconds().max(1);
-        let mut invocation = self.scripts.claim.prepare_invoke();
+        let mut invocation = self.scripts.claim.call();
         invocation
             .key(Keys::stream(partition))
             .key(Keys::retry(partition))
@@ -355,8 +445,7 @@ impl Outbox for RedisStore {
         for id in &handed {
             invocation.arg(id);
         }
-        let mut conn = self.redis.conn();
-        let flat: Vec<Vec<u8>> = match self.redis.run(invocation.invoke_async(&mut conn)).await {
+        let flat: Vec<Vec<u8>> = match invocation.run(&self.redis, Durability::Local).await {
             Ok(flat) => flat,
             Err(e) => {
                 // Keep what the blocking read handed over for the next try.
@@ -374,22 +463,23 @@ impl Outbox for RedisStore {
     }
 
     async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable> {
-        let p = self.keys.partition_of(&entry.user_id);
-        let mut conn = self.redis.conn();
-        self.redis
-            .run(
-                self.scripts
-                    .complete
-                    .key(Keys::stream(p))
-                    .key(self.keys.user(&entry.user_id))
+        self.complete_many(std::slice::from_ref(entry)).await
+    }
+
+    async fn complete_many(&self, entries: &[OutboxEntry]) -> Result<(), Unavailable> {
+        for group in by_partition(&self.keys, entries, |e| &e.user_id) {
+            let p = self.keys.partition_of(&group[0].1.user_id);
+            let mut call = self.scripts.complete.call();
+            call.key(Keys::stream(p)).arg(Keys::GROUP);
+            for (_, entry) in group {
+                call.key(self.keys.user(&entry.user_id))
                     .key(self.keys.pending(&entry.user_id))
-                    .arg(Keys::GROUP)
                     .arg(&entry.receipt)
-                    .arg(entry.id.as_str())
-                    .invoke_async::<i64>(&mut conn),
-            )
-            .await
-            .map(drop)
+                    .arg(entry.id.as_str());
+            }
+            call.run::<i64>(&self.redis, Durability::Local).await?;
+        }
+        Ok(())
     }
 
     async fn reschedule(
@@ -400,25 +490,18 @@ impl Outbox for RedisStore {
     ) -> Result<(), Unavailable> {
         let p = self.keys.partition_of(&entry.user_id);
         let updated = OutboxEntry { attempts, not_before, receipt: String::new(), ..entry.clone() };
-        let mut conn = self.redis.conn();
-        self.redis
-            .run(
-                self.scripts
-                    .reschedule
-                    .key(Keys::stream(p))
-                    .key(self.keys.user(&entry.user_id))
-                    .key(Keys::retry(p))
-                    .key(self.keys.pending(&entry.user_id))
-                    .arg(Keys::GROUP)
-                    .arg(&entry.receipt)
-                    .arg(entry.id.as_str())
-                    .arg(encode(&updated))
-                    .arg(ms(not_before))
-                    .arg(entry.user_id.as_str())
-                    .invoke_async::<i64>(&mut conn),
-            )
-            .await
-            .map(drop)
+        let mut call = self.scripts.reschedule.call();
+        call.key(Keys::stream(p))
+            .key(self.keys.user(&entry.user_id))
+            .key(Keys::retry(p))
+            .key(self.keys.pending(&entry.user_id))
+            .arg(Keys::GROUP)
+            .arg(&entry.receipt)
+            .arg(entry.id.as_str())
+            .arg(encode(&updated))
+            .arg(ms(not_before))
+            .arg(entry.user_id.as_str());
+        call.run::<i64>(&self.redis, Durability::Local).await.map(drop)
     }
 
     /// A blocking read of the partition's stream on a connection of its own.

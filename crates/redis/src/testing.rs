@@ -112,7 +112,15 @@ impl RedisServer {
     /// A replica of `primary`, without persistence; returns once it has the
     /// primary's data (`master_link_status:up`).
     pub fn replica_of(primary: &RedisServer) -> Self {
-        let replica = Self::with_args(&["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", &primary.port.to_string()]);
+        let replica = Self::with_args(&[
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--replicaof",
+            "127.0.0.1",
+            &primary.port.to_string(),
+        ]);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !replica.info("replication").contains("master_link_status:up") {
             assert!(Instant::now() < deadline, "the replica on port {} did not sync", replica.port);
@@ -246,8 +254,10 @@ impl RedisCluster {
         let cluster = Self { nodes };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            let all_ok =
-                cluster.nodes.iter().all(|n| ask(n.port, "CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")));
+            let all_ok = cluster
+                .nodes
+                .iter()
+                .all(|n| ask(n.port, "CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")));
             let replicas_synced = cluster.nodes.iter().all(|n| {
                 let info = n.info("replication");
                 info.contains("role:master") || info.contains("master_link_status:up")

@@ -12,7 +12,6 @@ use crate::outbox::{OutboxDepth, OutboxEntry};
 /// that dies becomes due again when its lease runs out. Entries are spread
 /// over [`Outbox::partitions`] partitions (by user), each drained on its own,
 /// so several dispatchers can share the work.
-#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
     /// How many partitions there are (at least 1); numbered from 0.
@@ -34,6 +33,16 @@ pub trait Outbox: Send + Sync {
     /// newer entry of the same user stays.
     async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable>;
 
+    /// Removes each of `entries` as [`Self::complete`] does; in one round
+    /// trip where the store can (entries of one partition, as one claim
+    /// returns them). By default one [`Self::complete`] after the other.
+    async fn complete_many(&self, entries: &[OutboxEntry]) -> Result<(), Unavailable> {
+        for entry in entries {
+            self.complete(entry).await?;
+        }
+        Ok(())
+    }
+
     /// Releases the lease on `entry` and makes it due again at `not_before`,
     /// with `attempts` recorded. An entry that is not there any more is not an error.
     async fn reschedule(
@@ -45,6 +54,31 @@ pub trait Outbox: Send + Sync {
 
     /// Returns when entries of `partition` may have become due, or after `max_wait`.
     async fn wait_for_work(&self, partition: usize, max_wait: std::time::Duration);
+}
+
+// Written out rather than derived, so the mock keeps `complete_many`'s default.
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    pub Outbox {}
+    #[async_trait]
+    impl Outbox for Outbox {
+        fn partitions(&self) -> usize;
+        async fn claim_due(
+            &self,
+            partition: usize,
+            now: OffsetDateTime,
+            limit: usize,
+            lease: Duration,
+        ) -> Result<Vec<OutboxEntry>, Unavailable>;
+        async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable>;
+        async fn reschedule(
+            &self,
+            entry: &OutboxEntry,
+            attempts: u32,
+            not_before: OffsetDateTime,
+        ) -> Result<(), Unavailable>;
+        async fn wait_for_work(&self, partition: usize, max_wait: std::time::Duration);
+    }
 }
 
 /// Answers how deep the outbox is. Cheap enough to call on every scrape.

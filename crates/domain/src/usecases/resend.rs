@@ -53,7 +53,8 @@ impl UserService {
         };
         let mut charged = false;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let mut user = self.visible_user(&acting.org, &id).await?.ok_or(ResendError::NotFound)?;
+            let user = self.users.get_for_write(&id).await?.filter(|u| u.visible_in(&acting.org));
+            let mut user = user.ok_or(ResendError::NotFound)?;
             if user.state != UserState::Initial {
                 return Err(ResendError::NotInitial);
             }
