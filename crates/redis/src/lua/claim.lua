@@ -3,7 +3,9 @@
 -- blocking read already handed to this consumer; then messages whose
 -- consumer stayed idle past the lease (a dead node's); then new messages.
 -- Messages whose entry was superseded (the user's pending notification id
--- differs) or completed are acknowledged and deleted, never returned.
+-- differs) or completed are acknowledged, never returned. Acknowledged
+-- messages leave the stream in whole nodes, trimmed below the oldest one
+-- still pending or not yet delivered: far cheaper than deleting each.
 -- KEYS: 1 outbox stream, 2 retry zset
 -- ARGV: 1 group, 2 consumer, 3 limit, 4 lease ms, 5 now ms,
 --       6 user key prefix, 7 pending entry key prefix,
@@ -57,7 +59,26 @@ for _, m in ipairs(messages) do
     table.insert(out, entry)
   else
     redis.call('XACK', KEYS[1], ARGV[1], id)
-    redis.call('XDEL', KEYS[1], id)
   end
+end
+
+-- Exactly when nothing is pending (the partition is idle: the entries go
+-- for good), in whole nodes otherwise (cheap under load).
+local floor, how = nil, '~'
+local pel = redis.call('XPENDING', KEYS[1], ARGV[1])
+if pel[1] > 0 then
+  floor = pel[2]
+else
+  how = '='
+
+  for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    for j = 1, #group, 2 do
+      if group[j] == 'name' and group[j + 1] ~= ARGV[1] then break end
+      if group[j] == 'last-delivered-id' then floor = group[j + 1] end
+    end
+  end
+end
+if floor then
+  redis.call('XTRIM', KEYS[1], 'MINID', how, floor)
 end
 return out

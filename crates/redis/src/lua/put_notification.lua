@@ -8,8 +8,10 @@
 -- ARGV: per record: field, recipient, record without recipient, with it
 for i, user in ipairs(KEYS) do
   local a = 4 * (i - 1)
-  redis.call('HSETNX', user, 'r', ARGV[a + 2])
-  if redis.call('HGET', user, 'r') == ARGV[a + 2] then
+  local usual = redis.call('HGET', user, 'r')
+  if not usual then
+    redis.call('HSET', user, 'r', ARGV[a + 2], ARGV[a + 1], ARGV[a + 3])
+  elseif usual == ARGV[a + 2] then
     redis.call('HSET', user, ARGV[a + 1], ARGV[a + 3])
   else
     redis.call('HSET', user, ARGV[a + 1], ARGV[a + 4])

@@ -21,26 +21,42 @@ for k = 3, #KEYS, 3 do
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
   local first = a + 12
   a = first + events
-  local current = tonumber(redis.call('HGET', user, 'q') or '0')
+  local stored = redis.call('HMGET', user, 'q', 'r')
+  local current = tonumber(stored[1] or '0')
   if current ~= tonumber(expected) then
     table.insert(results, 0)
   else
+    -- One HSET for every field the write sets, one RPUSH for its events:
+    -- each call a script makes costs about as much as a small command.
+    local fields = { 'q', new }
     if current == 0 then
-      redis.call('HSET', user, 'q', new, 'g', org)
-    else
-      redis.call('HSET', user, 'q', new)
+      table.insert(fields, 'g')
+      table.insert(fields, org)
     end
     if snapshot ~= '' then
-      redis.call('HSET', user, 's', snapshot, 'x', new)
+      table.insert(fields, 's')
+      table.insert(fields, snapshot)
+      table.insert(fields, 'x')
+      table.insert(fields, new)
     end
-    for i = first, a - 1 do
-      redis.call('RPUSH', log, ARGV[i])
+    if nid ~= '' then
+      local usual = stored[2]
+      if not usual then
+        usual = recipient
+        table.insert(fields, 'r')
+        table.insert(fields, recipient)
+      end
+      table.insert(fields, 'n')
+      table.insert(fields, nid)
+      table.insert(fields, field)
+      table.insert(fields, usual == recipient and plain or addressed)
+    end
+    redis.call('HSET', user, unpack(fields))
+    if events > 0 then
+      redis.call('RPUSH', log, unpack(ARGV, first, a - 1))
     end
     if nid ~= '' then
       redis.call('SET', pending, entry)
-      redis.call('HSETNX', user, 'r', recipient)
-      local record = redis.call('HGET', user, 'r') == recipient and plain or addressed
-      redis.call('HSET', user, 'n', nid, field, record)
       redis.call('ZREM', KEYS[2], uid)
       redis.call('XADD', KEYS[1], '*', 'u', uid, 'n', nid)
     end
