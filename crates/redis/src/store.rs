@@ -1,5 +1,6 @@
 //! Users, event logs and the outbox on Redis.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -80,6 +81,10 @@ pub struct RedisStore {
     consumer: String,
     partitions: Vec<PartitionState>,
     cache: UserCache,
+    /// The sequence each user had when a claim here just returned its
+    /// entry: a cached user at that sequence is the stored one then, and
+    /// answers the dispatcher's read that follows (see `get_many`).
+    claimed: Mutex<HashMap<UserId, u64>>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -149,6 +154,7 @@ impl RedisStore {
             consumer: consumer.to_owned(),
             partitions: (0..stored).map(|_| PartitionState::default()).collect(),
             cache: UserCache::new(redis.settings.user_cache),
+            claimed: Mutex::default(),
             redis,
         })
     }
@@ -271,7 +277,13 @@ impl RedisStore {
 impl UserRepository for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %id))]
     async fn get(&self, id: &UserId) -> Result<Option<User>, Unavailable> {
-        Ok(self.get_many(std::slice::from_ref(id)).await?.pop().flatten())
+        let mut call = self.scripts.load.call();
+        call.key(self.keys.user(id)).key(self.keys.events(id));
+        let raw: Vec<Vec<Vec<u8>>> = call.run(&self.redis, Durability::Local).await?;
+        match raw.first() {
+            Some(raw) => self.rebuild(id, raw),
+            None => Ok(None),
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %id))]
@@ -282,10 +294,29 @@ impl UserRepository for RedisStore {
         }
     }
 
+    /// Users whose entries a claim here just returned, at the sequence the
+    /// claim saw, come from the cache (as fresh as that claim); the others
+    /// are read.
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
     async fn get_many(&self, ids: &[UserId]) -> Result<Vec<Option<User>>, Unavailable> {
         let mut users = vec![None; ids.len()];
-        for group in by_partition(&self.keys, ids, |id| id) {
+        let mut unread = Vec::with_capacity(ids.len());
+        {
+            let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+            let failures = self.redis.failures();
+            for (i, id) in ids.iter().enumerate() {
+                let seen = claimed.remove(id);
+                match (seen, self.cache.get(id, failures)) {
+                    (Some(q), Some(Ok(user))) if user.sequence == q => users[i] = Some(user),
+                    _ => unread.push(i),
+                }
+            }
+        }
+        if unread.is_empty() {
+            return Ok(users);
+        }
+        let wanted: Vec<UserId> = unread.iter().map(|&i| ids[i].clone()).collect();
+        for group in by_partition(&self.keys, &wanted, |id| id) {
             let mut call = self.scripts.load.call();
             for (_, id) in &group {
                 call.key(self.keys.user(id)).key(self.keys.events(id));
@@ -295,7 +326,7 @@ impl UserRepository for RedisStore {
                 return Err(Unavailable("redis: the load script answered for another number of users".into()));
             }
             for ((i, id), raw) in group.into_iter().zip(raw) {
-                users[i] = self.rebuild(id, &raw)?;
+                users[unread[i]] = self.rebuild(id, &raw)?;
             }
         }
         Ok(users)
@@ -453,13 +484,23 @@ impl Outbox for RedisStore {
                 return Err(e);
             }
         };
-        flat.chunks_exact(2)
-            .map(|pair| {
-                let mut entry: OutboxEntry = decode(&pair[1])?;
-                entry.receipt = String::from_utf8_lossy(&pair[0]).into_owned();
-                Ok(entry)
+        let entries = flat
+            .chunks_exact(3)
+            .map(|claimed| {
+                let mut entry: OutboxEntry = decode(&claimed[1])?;
+                entry.receipt = String::from_utf8_lossy(&claimed[0]).into_owned();
+                let sequence = std::str::from_utf8(&claimed[2]).ok().and_then(|q| q.parse().ok()).unwrap_or(0);
+                Ok((entry, sequence))
             })
-            .collect()
+            .collect::<Result<Vec<(OutboxEntry, u64)>, Unavailable>>()?;
+        let mut seen = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 100_000 {
+            // Claims whose users were never read (a dispatcher that failed
+            // between the two); they are only hints.
+            seen.clear();
+        }
+        seen.extend(entries.iter().map(|(e, q)| (e.user_id.clone(), *q)));
+        Ok(entries.into_iter().map(|(e, _)| e).collect())
     }
 
     async fn complete(&self, entry: &OutboxEntry) -> Result<(), Unavailable> {

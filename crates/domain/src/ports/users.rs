@@ -41,6 +41,9 @@ pub trait UserRepository: Send + Sync {
 
     /// The users of `ids`, in order, as [`Self::get`] reads them; in one
     /// round trip where the store can (ids of one outbox partition, say).
+    /// For delivery: a user whose outbox entry this store just returned from
+    /// [`Outbox::claim_due`](super::Outbox::claim_due) may be answered as it
+    /// was when claimed.
     async fn get_many(&self, ids: &[UserId]) -> Result<Vec<Option<User>>, Unavailable> {
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
