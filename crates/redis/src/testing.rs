@@ -341,6 +341,11 @@ fn parse_cluster_node(line: &str) -> Option<ClusterNode> {
     })
 }
 
+/// The key of `user`'s hash in a store of `partitions` outbox partitions.
+pub fn user_key(partitions: usize, user: &onboard_domain::UserId) -> String {
+    crate::keys::Keys::new(partitions).user(user)
+}
+
 /// Values as the store encodes them, for the samples that pin the stored
 /// format (`tests/format/`, docs/redis.md).
 pub mod format {
