@@ -130,6 +130,19 @@ impl RedisServer {
     }
 
     fn launch(&mut self) {
+        // A free port may be taken by another test before the server binds
+        // it (a cluster node also needs port + 10000): such a server exits,
+        // and a fresh port is tried.
+        for _ in 0..5 {
+            if self.try_launch() {
+                return;
+            }
+            self.port = free_port();
+        }
+        panic!("redis-server did not start (last port {})", self.port);
+    }
+
+    fn try_launch(&mut self) -> bool {
         let child = Command::new("redis-server")
             .arg("--port")
             .arg(self.port.to_string())
@@ -141,16 +154,21 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        let child = match child {
+        let mut child = match child {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("{INSTALL_HINT}"),
             Err(e) => panic!("could not start redis-server: {e}"),
         };
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if ask(self.port, "PING").is_some_and(|r| r.starts_with("+PONG")) {
-                return;
+            if child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            // Answered by this child, not by another test's server that got the port.
+            let pid = format!("process_id:{}", child.id());
+            if command(self.port, "INFO server").is_some_and(|info| info.lines().any(|l| l.trim() == pid)) {
+                self.child = Some(child);
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -168,7 +186,7 @@ impl RedisServer {
     /// Starts it again on the same port and folder.
     pub fn restart(&mut self) {
         self.kill();
-        self.launch();
+        assert!(self.try_launch(), "redis-server could not start again on port {}", self.port);
     }
 
     /// `INFO memory`'s used_memory, in bytes.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use onboard_domain::ports::{AuthenticateError, Authorizer, Directory, UserRepository};
 use onboard_domain::usecases::{Administration, NewHumanUser, TokenAuthorizer, UserService};
 use onboard_domain::{
-    Acting, CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy,
-    Principal, Role, SystemClock,
+    Acting, CodeIssuer, CodeSecret, Grant, GrantScope, InitCodeConfig, OrgId, PasswordPolicy, Principal, Role,
+    SystemClock,
 };
 use onboard_redis::testing::{RedisCluster, RedisServer, info_fields};
 use onboard_redis::{RedisDirectory, RedisSettings, RedisTarget, connect};
@@ -159,11 +159,10 @@ async fn a_stale_cached_user_costs_a_retry_never_a_wrong_write() {
     let user = a.get(&id).await.unwrap().unwrap();
     assert_eq!(user.email.address.as_str(), "new@example.com", "A's write started from B's change");
     let kinds: Vec<_> = a.events(&id).await.unwrap().iter().map(|e| (e.sequence, e.event.kind())).collect();
-    assert_eq!(kinds[2..], [
-        (3, "user.email.changed"),
-        (4, "user.initialization.code.added"),
-        (5, "user.initialization.code.added")
-    ]);
+    assert_eq!(
+        kinds[2..],
+        [(3, "user.email.changed"), (4, "user.initialization.code.added"), (5, "user.initialization.code.added")]
+    );
     // Now A's cache is current: the next resend is one script call.
     let before = script_calls(&[server.port]);
     on_a.resend_initialization(&acting(&org), id.as_str(), None).await.unwrap();
