@@ -4,8 +4,21 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
-use super::Unavailable;
+use super::{SaveError, Unavailable};
+use crate::notifications::Notification;
 use crate::outbox::{OutboxDepth, OutboxEntry};
+use crate::user::UserWrite;
+
+/// An email the dispatcher mailed, and what its sending changes.
+#[derive(Debug, Clone)]
+pub struct Mailed {
+    /// Its claimed entry, done with now.
+    pub entry: OutboxEntry,
+    /// Its user's "code sent" event, from the state the round read.
+    pub write: UserWrite,
+    /// What became of it.
+    pub record: Notification,
+}
 
 /// The emails due, filled by [`UserRepository::save`](super::UserRepository::save) and drained by the
 /// dispatcher. Delivery is at least once: an entry claimed by a dispatcher
@@ -41,6 +54,18 @@ pub trait Outbox: Send + Sync {
             self.complete(entry).await?;
         }
         Ok(())
+    }
+
+    /// Settles mailed emails in one go, where the store can: completes each
+    /// entry, applies each write as [`UserRepository::save`](super::UserRepository::save)
+    /// would (all or nothing, and not at all when the user's sequence moved:
+    /// [`SaveError::Conflict`]) and keeps each record, in as few round trips
+    /// as the store can; one result per email, for its write. `None` when the
+    /// store offers no such thing (the default): the dispatcher then saves,
+    /// completes and records on its own.
+    async fn complete_mailed(&self, mailed: &[Mailed]) -> Option<Result<Vec<Result<(), SaveError>>, Unavailable>> {
+        let _ = mailed;
+        None
     }
 
     /// Releases the lease on `entry` and makes it due again at `not_before`,

@@ -8,7 +8,7 @@ use crate::events::UserEvent;
 use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
 use crate::outbox::OutboxEntry;
-use crate::ports::{Clock, MailError, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
+use crate::ports::{Clock, MailError, Mailed, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
 use crate::user::{User, UserState, UserWrite};
 
 use super::MAX_WRITE_ATTEMPTS;
@@ -101,8 +101,8 @@ fn verdict(entry: &OutboxEntry, user: Option<User>, now: OffsetDateTime) -> Verd
 /// What a round settles at its end, together.
 #[derive(Default)]
 struct Settled {
-    /// Mailed: each with the write of its "code sent" event.
-    sent: Vec<(OutboxEntry, UserWrite)>,
+    /// Mailed: each with the write of its "code sent" event and its record.
+    mailed: Vec<Mailed>,
     /// Done with: mailed, given up, or no longer worth mailing.
     completed: Vec<OutboxEntry>,
     /// What became of each email.
@@ -201,7 +201,23 @@ impl Dispatcher {
                 self.settle(entry, *user, result, now, &mut report, &mut settled).await?;
             }
         }
-        self.record_sent(settled.sent).await;
+        let mailed = std::mem::take(&mut settled.mailed);
+        match self.outbox.complete_mailed(&mailed).await {
+            Some(results) => {
+                for (m, result) in mailed.iter().zip(results?) {
+                    self.after_sent_write(&m.entry, result).await;
+                }
+            }
+            None => {
+                let mut sent = Vec::with_capacity(mailed.len());
+                for m in mailed {
+                    settled.completed.push(m.entry.clone());
+                    settled.records.push(m.record);
+                    sent.push((m.entry, m.write));
+                }
+                self.record_sent(sent).await;
+            }
+        }
         self.outbox.complete_many(&settled.completed).await?;
         self.keep_records(&settled.records).await;
         Ok(report)
@@ -242,14 +258,11 @@ impl Dispatcher {
                 let event =
                     UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
                 let recorded = user.record(event, self.clock.now());
-                settled
-                    .sent
-                    .push((entry.clone(), UserWrite { expected_sequence, user, events: vec![recorded], outbox: None }));
-                let id = provider_id.clone();
-                settled.done(&entry, DeliveryState::Sent, now, |n| {
-                    n.attempts = attempts;
-                    n.provider_message_id = Some(id).filter(|i| !i.is_empty());
-                });
+                let mut record = Notification::after_attempt(&entry, DeliveryState::Sent, now);
+                record.attempts = attempts;
+                record.provider_message_id = Some(provider_id.clone()).filter(|i| !i.is_empty());
+                let write = UserWrite { expected_sequence, user, events: vec![recorded], outbox: None };
+                settled.mailed.push(Mailed { entry, write, record });
                 return Ok(());
             }
             Err(MailError::Throttled { retry_after, .. }) => {
@@ -291,12 +304,18 @@ impl Dispatcher {
         let (entries, writes): (Vec<_>, Vec<_>) = sent.into_iter().unzip();
         let results = self.users.save_many(writes).await;
         for (entry, result) in entries.iter().zip(results) {
-            match result {
-                Ok(()) => {}
-                Err(SaveError::Conflict) => self.record_sent_alone(entry).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, notification = %entry.id, user_id = %entry.user_id, "could not record that the init email was sent");
-                }
+            self.after_sent_write(entry, result).await;
+        }
+    }
+
+    /// A user changed since the round read it is read again and written
+    /// alone; other failures are logged.
+    async fn after_sent_write(&self, entry: &OutboxEntry, result: Result<(), SaveError>) {
+        match result {
+            Ok(()) => {}
+            Err(SaveError::Conflict) => self.record_sent_alone(entry).await,
+            Err(e) => {
+                tracing::warn!(error = %e, notification = %entry.id, user_id = %entry.user_id, "could not record that the init email was sent");
             }
         }
     }

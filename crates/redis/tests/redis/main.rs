@@ -5,6 +5,7 @@
 mod behaviour;
 mod caching;
 mod concurrency;
+mod delivery;
 mod format;
 mod layout;
 mod limits;
