@@ -303,7 +303,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 /// failing, not on every round.
 async fn deliver(dispatcher: Dispatcher, partition: usize, mut shutdown: watch::Receiver<bool>) {
     const POLL: std::time::Duration = std::time::Duration::from_secs(1);
-    const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+    const GATHER: std::time::Duration = std::time::Duration::from_millis(25);
     // Deliveries by outcome (a no-op unless the metrics recorder is installed).
     fn record_deliveries(report: &onboard_domain::usecases::DeliveryReport) {
         let outcomes = [
