@@ -74,3 +74,28 @@ async fn mailed_emails_are_settled_in_one_call() {
         assert!(again.await.unwrap().is_empty(), "nothing is due any more");
     }
 }
+
+#[tokio::test]
+async fn the_outbox_depth_counts_what_waits_not_what_was_acknowledged() {
+    use onboard_domain::ports::OutboxStats;
+    let server = RedisServer::start();
+    let store = support::open(&server, "n").await.unwrap();
+    let stats = onboard_redis::RedisOutboxStats::new(onboard_redis::connect(support::settings(&server)).await.unwrap());
+    let org = OrgId::generate();
+    for name in ["d1", "d2", "d3"] {
+        store.save(new_user(&org, name).1).await.unwrap();
+    }
+    let depth = stats.depth().await.unwrap();
+    assert_eq!(depth.entries, 3, "not read yet");
+    assert!(depth.oldest_age.is_some());
+    let mut claimed = Vec::new();
+    for p in 0..store.partitions() {
+        claimed.extend(store.claim_due(p, OffsetDateTime::now_utc(), 100, Duration::seconds(30)).await.unwrap());
+    }
+    assert_eq!(stats.depth().await.unwrap().entries, 3, "read, not acknowledged");
+    store.complete_many(&claimed[..2]).await.unwrap();
+    assert_eq!(stats.depth().await.unwrap().entries, 1);
+    store.complete(&claimed[2]).await.unwrap();
+    let depth = stats.depth().await.unwrap();
+    assert_eq!((depth.entries, depth.oldest_age), (0, None));
+}
