@@ -405,33 +405,6 @@ impl UserRepository for RedisStore {
         }
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(writes = writes.len()))]
-    async fn save_many(&self, writes: Vec<UserWrite>) -> Vec<Result<(), SaveError>> {
-        // Creations claim names first; they go one by one.
-        if writes.iter().any(|w| w.expected_sequence == 0) {
-            let mut results = Vec::with_capacity(writes.len());
-            for write in writes {
-                results.push(self.save(write).await);
-            }
-            return results;
-        }
-        let mut results: Vec<Result<(), SaveError>> = (0..writes.len()).map(|_| Ok(())).collect();
-        for group in by_partition(&self.keys, &writes, |w| &w.user.id) {
-            let batch: Vec<&UserWrite> = group.iter().map(|(_, w)| *w).collect();
-            let saved = self.save_in_partition(&batch, Durability::Local).await;
-            for (n, (i, write)) in group.iter().enumerate() {
-                let one = saved.as_ref().map(|s| s[n]).map_err(Clone::clone);
-                self.remember(write, &one);
-                results[*i] = match one {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(SaveError::Conflict),
-                    Err(e) => Err(SaveError::Unavailable(e)),
-                };
-            }
-        }
-        results
-    }
-
     async fn ping(&self) -> Result<(), Unavailable> {
         let mut conn = self.redis.conn();
         self.redis.run(redis::cmd("PING").query_async::<()>(&mut conn)).await
@@ -444,6 +417,7 @@ impl NotificationLog for RedisStore {
         self.put_many(std::slice::from_ref(notification)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(records = notifications.len()))]
     async fn put_many(&self, notifications: &[Notification]) -> Result<(), Unavailable> {
         for group in by_partition(&self.keys, notifications, |n| &n.user_id) {
             let mut call = self.scripts.put_notification.call();
@@ -551,6 +525,8 @@ impl Outbox for RedisStore {
         self.complete_many(std::slice::from_ref(entry)).await
     }
 
+    // The entries carry codes: nothing of them is logged but their number.
+    #[tracing::instrument(level = "debug", skip_all, fields(entries = entries.len()))]
     async fn complete_many(&self, entries: &[OutboxEntry]) -> Result<(), Unavailable> {
         for group in by_partition(&self.keys, entries, |e| &e.user_id) {
             let p = self.keys.partition_of(&group[0].1.user_id);
@@ -569,6 +545,7 @@ impl Outbox for RedisStore {
 
     /// One script per partition: per email one `HMGET` and one `HSET` of
     /// the user hash, instead of one each in three scripts.
+    #[tracing::instrument(level = "debug", skip_all, fields(emails = mailed.len()))]
     async fn complete_mailed(&self, mailed: &[Mailed]) -> Option<Result<Vec<Result<(), SaveError>>, Unavailable>> {
         Some(self.settle_mailed(mailed).await)
     }
