@@ -6,6 +6,7 @@
 
 mod load;
 mod preload;
+mod redis_cost;
 mod report;
 mod scrape;
 mod server;
@@ -17,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
-use onboard_redis::testing::RedisServer;
+use onboard_redis::RedisTarget;
+use onboard_redis::testing::{RedisCluster, RedisServer};
 
 use crate::load::{Outcome, Shape, Target};
+use crate::redis_cost::RedisNodes;
 use crate::report::{Delivery, Load, Machine, RedisMemory, Report, Scenario};
-use crate::server::{SendGridSetup, ServerProcess, ServerSetup};
+use crate::server::{RedisSetup, SendGridSetup, ServerProcess, ServerSetup};
 
 // jemalloc rather than glibc malloc: under load glibc's arena locks and
 // consolidation took a fifth of the server's CPU (docs/performance.md).
@@ -45,14 +48,16 @@ struct Args {
     /// Seconds measured per endpoint.
     #[arg(long, default_value_t = 10)]
     duration: u64,
-    /// Stores to run on.
-    #[arg(long, value_delimiter = ',', default_value = "embedded,redis")]
+    /// Stores to run on: `redis` is one redis-server, `redis-cluster` three
+    /// masters, `redis-replicated` a primary and its replica with every
+    /// write waiting for the replica (`ONBOARD_REDIS_MIN_REPLICAS_ACK=1`).
+    #[arg(long, value_delimiter = ',', default_value = "embedded,redis,redis-cluster,redis-replicated")]
     stores: Vec<StoreKind>,
     /// Also run the embedded store with metrics off, to price them.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     metrics_comparison: bool,
-    /// User counts at which to measure Redis memory per user (empty: skip).
-    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    /// User counts at which to measure Redis memory per user (`--memory-users` alone: skip).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "100000,1000000")]
     memory_users: Vec<usize>,
     /// Also measure delivery from the outbox to a SendGrid-compatible server
     /// on loopback (`sendgrid-fake`), batched and unbatched.
@@ -81,6 +86,48 @@ enum Command {
 enum StoreKind {
     Embedded,
     Redis,
+    RedisCluster,
+    RedisReplicated,
+}
+
+/// The Redis servers a scenario runs on, stopped when dropped.
+enum RedisRun {
+    Standalone(RedisServer),
+    Cluster(RedisCluster),
+    /// The primary, then its replica.
+    Replicated(RedisServer, RedisServer),
+}
+
+impl RedisRun {
+    fn start(store: StoreKind) -> Option<Self> {
+        match store {
+            StoreKind::Embedded => None,
+            StoreKind::Redis => Some(Self::Standalone(RedisServer::start())),
+            StoreKind::RedisCluster => Some(Self::Cluster(RedisCluster::start(3))),
+            StoreKind::RedisReplicated => {
+                let primary = RedisServer::start();
+                let replica = RedisServer::replica_of(&primary);
+                Some(Self::Replicated(primary, replica))
+            }
+        }
+    }
+
+    fn setup(&self) -> RedisSetup {
+        match self {
+            Self::Standalone(s) => RedisSetup { target: RedisTarget::Url(s.url()), min_replicas_ack: 0 },
+            Self::Cluster(c) => RedisSetup { target: RedisTarget::Cluster(c.seeds()), min_replicas_ack: 0 },
+            Self::Replicated(p, _) => RedisSetup { target: RedisTarget::Url(p.url()), min_replicas_ack: 1 },
+        }
+    }
+
+    fn nodes(&self) -> RedisNodes {
+        let ports = match self {
+            Self::Standalone(s) => vec![s.port],
+            Self::Cluster(c) => c.nodes.iter().map(|n| n.port).collect(),
+            Self::Replicated(p, r) => vec![p.port, r.port],
+        };
+        RedisNodes { ports }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,7 +205,7 @@ async fn sendgrid_delivery(args: &Args, batch: usize) -> Result<String, String> 
     let fake = onboard_sendgrid::testing::FakeSendGrid::start("SG.bench").await;
     let data = data_dir(args)?;
     let setup = ServerSetup {
-        redis_url: None,
+        redis: None,
         metrics: true,
         sendgrid: Some(SendGridSetup { base_url: fake.base_url.clone(), api_key: fake.api_key.clone(), batch }),
     };
@@ -200,12 +247,15 @@ async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenar
     let name = match store {
         StoreKind::Embedded => "embedded",
         StoreKind::Redis => "redis",
+        StoreKind::RedisCluster => "redis-cluster",
+        StoreKind::RedisReplicated => "redis-replicated",
     };
     progress(&format!("{name} store, metrics {}: starting", if metrics { "on" } else { "off" }));
     let data = data_dir(args)?;
     // Dropped after the server (declared first), so the server never loses its Redis mid-run.
-    let redis = (store == StoreKind::Redis).then(RedisServer::start);
-    let setup = ServerSetup { redis_url: redis.as_ref().map(RedisServer::url), metrics, sendgrid: None };
+    let redis = RedisRun::start(store);
+    let setup = ServerSetup { redis: redis.as_ref().map(RedisRun::setup), metrics, sendgrid: None };
+    let nodes = redis.as_ref().map(RedisRun::nodes);
     let server = ServerProcess::start(&setup, data.path()).await?;
     let addr = server.addr;
     let mails = MailCount { addr, data_dir: data.path().to_owned(), metrics };
@@ -239,9 +289,11 @@ async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenar
     };
     let warm = load::run(addr, resend.clone(), warmup, counter.clone()).await;
     let sent_before = mails.sent().await;
+    let redis_start = nodes.as_ref().map(RedisNodes::counters);
     let started = Instant::now();
     let resend_load = measured(&server, addr, resend, shape, counter).await;
     let load_time = started.elapsed().as_secs_f64();
+    let redis_end = nodes.as_ref().map(RedisNodes::counters);
     let delivery = if metrics {
         let (handled_end, sent_end) = (mails.handled().await, mails.sent().await);
         let due = args.users as u64 + warm.ok + resend_load.ok;
@@ -257,7 +309,14 @@ async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenar
             mailer: "eml (embedded, .eml files)".into(),
         })
     } else {
+        mails.settle(Duration::from_secs(120)).await;
         None
+    };
+    let redis_cost = match (&nodes, redis_start, redis_end) {
+        (Some(nodes), Some(start), Some(end)) => {
+            Some(redis_cost::cost(nodes.ports.len(), &start, &end, &nodes.counters(), resend_load.ok))
+        }
+        _ => None,
     };
     let peak_rss = server.peak_rss();
     drop(server);
@@ -272,6 +331,7 @@ async fn scenario(args: &Args, store: StoreKind, metrics: bool) -> Result<Scenar
         resend: resend_load,
         server_peak_rss_mib: peak_rss as f64 / 1024.0 / 1024.0,
         delivery,
+        redis: redis_cost,
     })
 }
 

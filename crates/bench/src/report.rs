@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::redis_cost::RedisCost;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
     pub nproc: usize,
@@ -70,6 +72,8 @@ pub struct Scenario {
     pub ratio: f64,
     pub server_peak_rss_mib: f64,
     pub delivery: Option<Delivery>,
+    /// What the Redis servers spent on the resends (Redis scenarios only).
+    pub redis: Option<RedisCost>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,6 +134,25 @@ impl Report {
                     d.mailer, d.under_load_per_s, d.backlog_at_load_end
                 );
             }
+            if let Some(r) = &s.redis {
+                let _ = writeln!(
+                    out,
+                    "  redis-server ({} node{}): {:.1} µs CPU per resend in the window, {:.1} µs with its email \
+                     delivered; {:.1} µs inside commands",
+                    r.nodes,
+                    if r.nodes == 1 { "" } else { "s" },
+                    r.cpu_us_per_resend,
+                    r.cpu_us_per_resend_drained,
+                    r.command_us_per_resend
+                );
+                let top: Vec<String> = r
+                    .commands
+                    .iter()
+                    .take(8)
+                    .map(|c| format!("{} {:.2}× {:.1} µs", c.command, c.calls_per_resend, c.us_per_resend))
+                    .collect();
+                let _ = writeln!(out, "  per resend: {}", top.join(", "));
+            }
         }
         for r in &self.redis_memory {
             let _ = writeln!(out, "\nredis memory at {} Initial users: {:.0} bytes/user", r.users, r.bytes_per_user);
@@ -182,6 +205,17 @@ mod tests {
                     backlog_at_load_end: 0,
                     mailer: "eml".into(),
                 }),
+                redis: Some(RedisCost {
+                    nodes: 3,
+                    cpu_us_per_resend: 20.5,
+                    cpu_us_per_resend_drained: 31.25,
+                    command_us_per_resend: 12.0,
+                    commands: vec![crate::redis_cost::CommandCost {
+                        command: "evalsha".into(),
+                        calls_per_resend: 1.5,
+                        us_per_resend: 12.0,
+                    }],
+                }),
             }],
             redis_memory: vec![RedisMemory { users: 100_000, bytes_per_user: 950.4 }],
             metrics_cost: Some(-0.031),
@@ -193,6 +227,8 @@ mod tests {
         assert!(text.contains("ratio resend/baseline: 0.50"), "{text}");
         assert!(text.contains("data in /dev/shm"), "{text}");
         assert!(text.contains("drain no backlog"), "{text}");
+        assert!(text.contains("redis-server (3 nodes): 20.5 µs CPU per resend in the window, 31.2 µs"), "{text}");
+        assert!(text.contains("per resend: evalsha 1.50× 12.0 µs"), "{text}");
         assert!(text.contains("100000 Initial users: 950 bytes/user"), "{text}");
         assert!(text.contains("-3.1 %"), "{text}");
         let json: serde_json::Value = serde_json::to_value(&report).unwrap();

@@ -22,9 +22,18 @@ pub struct ServerProcess {
 /// emails go (`.eml` files, or a SendGrid-compatible server).
 #[derive(Debug, Clone)]
 pub struct ServerSetup {
-    pub redis_url: Option<String>,
+    pub redis: Option<RedisSetup>,
     pub metrics: bool,
     pub sendgrid: Option<SendGridSetup>,
+}
+
+/// The Redis the server keeps its state in.
+#[derive(Debug, Clone)]
+pub struct RedisSetup {
+    pub target: onboard_redis::RedisTarget,
+    /// Replicas every write waits for (`ONBOARD_REDIS_MIN_REPLICAS_ACK`); unset when 0, so
+    /// servers that predate the setting run too.
+    pub min_replicas_ack: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -65,10 +74,17 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
-        match &setup.redis_url {
-            Some(url) => cmd.env("ONBOARD_REDIS_URL", url),
-            None => cmd.env_remove("ONBOARD_REDIS_URL"),
+        cmd.env_remove("ONBOARD_REDIS_URL").env_remove("ONBOARD_REDIS_MIN_REPLICAS_ACK");
+        match setup.redis.as_ref().map(|r| (&r.target, r.min_replicas_ack)) {
+            Some((onboard_redis::RedisTarget::Url(url), _)) => cmd.env("ONBOARD_REDIS_URL", url),
+            Some((onboard_redis::RedisTarget::Cluster(seeds), _)) => {
+                cmd.env("ONBOARD_REDIS_CLUSTER_NODES", seeds.join(","))
+            }
+            None => &mut cmd,
         };
+        if let Some(ack) = setup.redis.as_ref().map(|r| r.min_replicas_ack).filter(|&n| n > 0) {
+            cmd.env("ONBOARD_REDIS_MIN_REPLICAS_ACK", ack.to_string());
+        }
         cmd.env_remove("ONBOARD_SENDGRID_API_KEY_FILE");
         match &setup.sendgrid {
             Some(sg) => cmd

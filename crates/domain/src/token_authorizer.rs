@@ -52,8 +52,9 @@ impl Authorizer for TokenAuthorizer {
                 None => Err(AuthenticateError::InvalidToken),
             };
         }
-        // Read on every call, never cached: revocations and grant changes
-        // hold on every node at once.
+        // Asked on every call, never cached here: revocations and grant
+        // changes hold on every node at once (a store that keeps credentials
+        // must drop them as the directory changes, as the Redis one does).
         match self.directory.credentials(&TokenDigest::of(token)).await? {
             Some((record, Some(account))) if record.is_valid_at(self.clock.now()) => Ok(account.principal()),
             _ => Err(AuthenticateError::InvalidToken),

@@ -1,5 +1,7 @@
 //! Organizations, service accounts and token digests on Redis: a hash each,
-//! under one tag, so listing them is one command.
+//! under one tag, so listing them is one command. Credentials, read on every
+//! call, are kept on the node until Redis says the directory changed
+//! ([`crate::credentials_cache`]).
 
 use std::sync::Arc;
 
@@ -7,16 +9,24 @@ use async_trait::async_trait;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
 use onboard_domain::{OrgId, Organization, ServiceAccount};
-use redis::{AsyncCommands, Script};
+use redis::AsyncCommands;
 
 use crate::codec::{decode, encode};
 use crate::conn::RedisConnection;
+use crate::credentials_cache::{self, CredentialsCache};
 use crate::keys::Keys;
+use crate::lua::{Durability, Lua};
 
 #[derive(Clone)]
 pub struct RedisDirectory {
     redis: Arc<RedisConnection>,
-    credentials: Arc<Script>,
+    scripts: Arc<Scripts>,
+    cache: Option<Arc<CredentialsCache>>,
+}
+
+struct Scripts {
+    credentials: Lua,
+    put_token: Lua,
 }
 
 impl std::fmt::Debug for RedisDirectory {
@@ -26,18 +36,54 @@ impl std::fmt::Debug for RedisDirectory {
 }
 
 impl RedisDirectory {
+    /// The directory, with credentials cached on this node and invalidated by
+    /// Redis (a connection of its own tracks the directory's keys). Must be
+    /// made inside a tokio runtime.
     pub fn new(redis: Arc<RedisConnection>) -> Self {
-        Self { redis, credentials: Arc::new(Script::new(include_str!("lua/credentials.lua"))) }
+        let cache = Arc::new(CredentialsCache::default());
+        credentials_cache::track(redis.clone(), &cache);
+        Self { cache: Some(cache), ..Self::uncached(redis) }
+    }
+
+    /// The directory without a cache: every call reads Redis (administration
+    /// from the command line, which authenticates nobody).
+    pub fn uncached(redis: Arc<RedisConnection>) -> Self {
+        let scripts = Scripts {
+            credentials: Lua::new(include_str!("lua/credentials.lua")),
+            put_token: Lua::new(include_str!("lua/put_token.lua")),
+        };
+        Self { redis, scripts: Arc::new(scripts), cache: None }
+    }
+
+    /// Returns after one round trip on the tracking connection, by when every
+    /// invalidation Redis sent before it has been applied; `false` while
+    /// tracking is not set up (credentials are then read from Redis).
+    pub async fn invalidations_applied(&self) -> bool {
+        match &self.cache {
+            Some(cache) => cache.caught_up().await,
+            None => false,
+        }
+    }
+
+    async fn read_credentials(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<(TokenRecord, Option<ServiceAccount>)>, Unavailable> {
+        let mut call = self.scripts.credentials.call();
+        call.key(Keys::TOKENS).key(Keys::TOKEN_ACCOUNTS).key(Keys::ACCOUNTS).arg(digest.to_hex());
+        let found: Option<(Vec<u8>, Option<Vec<u8>>)> = call.run(&self.redis, Durability::Local).await?;
+        let Some((record, account)) = found else { return Ok(None) };
+        Ok(Some((decode(&record)?, account.map(|a| decode(&a)).transpose()?)))
     }
 }
 
 #[async_trait]
 impl Directory for RedisDirectory {
     async fn create_organization(&self, name: &str) -> Result<OrgId, Unavailable> {
-        let mut conn = self.redis.conn();
         loop {
             let id = OrgId::generate();
-            let made: bool = self.redis.run(conn.hset_nx(Keys::ORGANIZATIONS, id.as_str(), name)).await?;
+            let made: bool =
+                self.redis.write(redis::cmd("HSETNX").arg(Keys::ORGANIZATIONS).arg(id.as_str()).arg(name)).await?;
             if made {
                 return Ok(id);
             }
@@ -61,8 +107,10 @@ impl Directory for RedisDirectory {
     }
 
     async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable> {
-        let mut conn = self.redis.conn();
-        self.redis.run(conn.hset(Keys::ACCOUNTS, &account.id, encode(account))).await
+        self.redis
+            .write(redis::cmd("HSET").arg(Keys::ACCOUNTS).arg(&account.id).arg(encode(account)))
+            .await
+            .map(|_: i64| ())
     }
 
     async fn account(&self, id: &str) -> Result<Option<ServiceAccount>, Unavailable> {
@@ -78,15 +126,9 @@ impl Directory for RedisDirectory {
     }
 
     async fn put_token(&self, digest: &TokenDigest, record: &TokenRecord) -> Result<(), Unavailable> {
-        let mut conn = self.redis.conn();
-        let hex = digest.to_hex();
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .hset(Keys::TOKENS, &hex, encode(record))
-            .ignore()
-            .hset(Keys::TOKEN_ACCOUNTS, &hex, &record.account)
-            .ignore();
-        self.redis.run(pipe.query_async::<()>(&mut conn)).await
+        let mut call = self.scripts.put_token.call();
+        call.key(Keys::TOKENS).key(Keys::TOKEN_ACCOUNTS).arg(digest.to_hex()).arg(encode(record)).arg(&record.account);
+        call.run::<i64>(&self.redis, Durability::Replicated).await.map(drop)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -94,12 +136,17 @@ impl Directory for RedisDirectory {
         &self,
         digest: &TokenDigest,
     ) -> Result<Option<(TokenRecord, Option<ServiceAccount>)>, Unavailable> {
-        let mut conn = self.redis.conn();
-        let mut invocation = self.credentials.key(Keys::TOKENS);
-        invocation.key(Keys::TOKEN_ACCOUNTS).key(Keys::ACCOUNTS).arg(digest.to_hex());
-        let found: Option<(Vec<u8>, Option<Vec<u8>>)> = self.redis.run(invocation.invoke_async(&mut conn)).await?;
-        let Some((record, account)) = found else { return Ok(None) };
-        Ok(Some((decode(&record)?, account.map(|a| decode(&a)).transpose()?)))
+        let Some(cache) = &self.cache else { return self.read_credentials(digest).await };
+        if let Some(hit) = cache.get(digest) {
+            return Ok(Some(hit));
+        }
+        let epoch = cache.epoch();
+        let found = self.read_credentials(digest).await?;
+        // Unknown tokens are not kept: callers could fill the cache with them.
+        if let (Some(epoch), Some(credentials)) = (epoch, &found) {
+            cache.keep(epoch, digest, credentials);
+        }
+        Ok(found)
     }
 
     async fn token(&self, digest: &TokenDigest) -> Result<Option<TokenRecord>, Unavailable> {
@@ -121,14 +168,16 @@ impl Directory for RedisDirectory {
     }
 
     async fn claim_first_start(&self) -> Result<bool, Unavailable> {
-        let mut conn = self.redis.conn();
-        self.redis.run(conn.set_nx(Keys::FIRST_START, 1)).await
+        self.redis
+            .write(redis::cmd("SET").arg(Keys::FIRST_START).arg(1).arg("NX"))
+            .await
+            .map(|set: Option<String>| set.is_some())
     }
 
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, Unavailable> {
         let key = Keys::secret(name);
+        let _: Option<String> = self.redis.write(redis::cmd("SET").arg(&key).arg(candidate).arg("NX")).await?;
         let mut conn = self.redis.conn();
-        let _: bool = self.redis.run(conn.set_nx(&key, candidate)).await?;
         let stored: Option<Vec<u8>> = self.redis.run(conn.get(&key)).await?;
         stored.ok_or_else(|| Unavailable(format!("secret {name} vanished")))
     }

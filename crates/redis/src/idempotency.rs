@@ -7,21 +7,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use onboard_domain::ports::{IdempotencyClaim, IdempotencyStore, StoredAnswer, Unavailable};
-use redis::Script;
 use time::OffsetDateTime;
 
 use crate::codec::{decode, encode};
 use crate::conn::RedisConnection;
 use crate::keys::Keys;
+use crate::lua::{Durability, Lua};
 use crate::millis::{SLACK_MS, ms, span_ms};
 
 /// Implements [`IdempotencyStore`]. Neither keys (they may carry caller
 /// data) nor fingerprints are ever logged.
 pub struct RedisIdempotencyStore {
     redis: Arc<RedisConnection>,
-    claim: Script,
-    complete: Script,
-    release: Script,
+    claim: Lua,
+    complete: Lua,
+    release: Lua,
 }
 
 impl std::fmt::Debug for RedisIdempotencyStore {
@@ -34,9 +34,9 @@ impl RedisIdempotencyStore {
     pub fn new(redis: Arc<RedisConnection>) -> Self {
         Self {
             redis,
-            claim: Script::new(include_str!("lua/idempotency_claim.lua")),
-            complete: Script::new(include_str!("lua/idempotency_complete.lua")),
-            release: Script::new(include_str!("lua/idempotency_release.lua")),
+            claim: Lua::new(include_str!("lua/idempotency_claim.lua")),
+            complete: Lua::new(include_str!("lua/idempotency_complete.lua")),
+            release: Lua::new(include_str!("lua/idempotency_release.lua")),
         }
     }
 }
@@ -52,19 +52,14 @@ impl IdempotencyStore for RedisIdempotencyStore {
         hold: time::Duration,
     ) -> Result<IdempotencyClaim, Unavailable> {
         let (now_ms, hold_ms) = (ms(now), span_ms(hold));
-        let mut conn = self.redis.conn();
-        let reply: Vec<Vec<u8>> = self
-            .redis
-            .run(
-                self.claim
-                    .key(Keys::idempotency(key))
-                    .arg(&fingerprint[..])
-                    .arg(now_ms)
-                    .arg(now_ms.saturating_add(hold_ms))
-                    .arg(hold_ms + SLACK_MS)
-                    .invoke_async(&mut conn),
-            )
-            .await?;
+        let mut call = self.claim.call();
+        call.key(Keys::idempotency(key))
+            .arg(&fingerprint[..])
+            .arg(now_ms)
+            .arg(now_ms.saturating_add(hold_ms))
+            .arg(hold_ms + SLACK_MS);
+        // Replicated: a hold lost in a failover would let a retry run beside the first try.
+        let reply: Vec<Vec<u8>> = call.run(&self.redis, Durability::Replicated).await?;
         match reply.first().map(Vec::as_slice) {
             Some(b"fresh") => Ok(IdempotencyClaim::Fresh),
             Some(b"inflight") => Ok(IdempotencyClaim::InFlight),
@@ -87,20 +82,15 @@ impl IdempotencyStore for RedisIdempotencyStore {
         keep: time::Duration,
     ) -> Result<(), Unavailable> {
         let (now_ms, keep_ms) = (ms(now), span_ms(keep));
-        let mut conn = self.redis.conn();
-        let stored: i64 = self
-            .redis
-            .run(
-                self.complete
-                    .key(Keys::idempotency(key))
-                    .arg(&fingerprint[..])
-                    .arg(now_ms)
-                    .arg(encode(answer))
-                    .arg(now_ms.saturating_add(keep_ms))
-                    .arg(keep_ms + SLACK_MS)
-                    .invoke_async(&mut conn),
-            )
-            .await?;
+        let mut call = self.complete.call();
+        call.key(Keys::idempotency(key))
+            .arg(&fingerprint[..])
+            .arg(now_ms)
+            .arg(encode(answer))
+            .arg(now_ms.saturating_add(keep_ms))
+            .arg(keep_ms + SLACK_MS);
+        // Replicated: the kept answer is what makes a client's retry safe.
+        let stored: i64 = call.run(&self.redis, Durability::Replicated).await?;
         if stored == 0 {
             // Its hold ran out and another request took the key, or it was
             // answered already; the answer that is kept stays the one replayed.
@@ -111,10 +101,8 @@ impl IdempotencyStore for RedisIdempotencyStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn release(&self, key: &str, fingerprint: &[u8; 32]) -> Result<(), Unavailable> {
-        let mut conn = self.redis.conn();
-        self.redis
-            .run(self.release.key(Keys::idempotency(key)).arg(&fingerprint[..]).invoke_async::<i64>(&mut conn))
-            .await
-            .map(drop)
+        let mut call = self.release.call();
+        call.key(Keys::idempotency(key)).arg(&fingerprint[..]);
+        call.run::<i64>(&self.redis, Durability::Local).await.map(drop)
     }
 }

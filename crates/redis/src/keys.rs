@@ -68,6 +68,9 @@ impl Keys {
         format!("onb:{{name:{org}:{unique_name}}}")
     }
 
+    /// What every directory key starts with: the prefix the nodes track
+    /// for their cache of credentials.
+    pub const DIRECTORY_PREFIX: &'static str = "onb:{dir}:";
     /// Organizations: a hash of id → name. Like the accounts and tokens, one
     /// key under the directory's tag: small, read on every call, listed by admins.
     pub const ORGANIZATIONS: &'static str = "onb:{dir}:orgs";

@@ -5,17 +5,20 @@
 
 mod codec;
 mod conn;
+mod credentials_cache;
 mod directory;
 mod format;
 mod idempotency;
 mod keys;
 mod limiter;
+mod lua;
 mod millis;
 mod stats;
 mod store;
 mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod user_cache;
 
 pub use conn::{RedisSettings, RedisTarget, connect};
 pub use directory::RedisDirectory;

@@ -8,10 +8,12 @@ use onboard_domain::ports::{OutboxDepth, OutboxStats, Unavailable};
 
 use crate::conn::RedisConnection;
 use crate::keys::Keys;
+use crate::lua::{Durability, Lua};
 
-/// Reads the outbox's depth with one pipeline (one slot) per partition.
+/// Reads the outbox's depth with one script (one slot) per partition.
 pub struct RedisOutboxStats {
     redis: Arc<RedisConnection>,
+    depth: Lua,
 }
 
 impl std::fmt::Debug for RedisOutboxStats {
@@ -22,7 +24,7 @@ impl std::fmt::Debug for RedisOutboxStats {
 
 impl RedisOutboxStats {
     pub fn new(redis: Arc<RedisConnection>) -> Self {
-        Self { redis }
+        Self { redis, depth: Lua::new(include_str!("lua/depth.lua")) }
     }
 }
 
@@ -33,22 +35,20 @@ fn stream_id_ms(id: &str) -> Option<u64> {
 
 #[async_trait]
 impl OutboxStats for RedisOutboxStats {
-    /// Entries: stream messages (sent ones are deleted, superseded ones stay
-    /// until a claim drops them) plus scheduled retries. Oldest age: from the
-    /// first stream message's id, which Redis stamps with its clock.
+    /// Entries: stream messages not yet read or not yet acknowledged by the
+    /// dispatchers, plus scheduled retries. Oldest age: from the oldest such
+    /// message's id, which Redis stamps with its clock.
     async fn depth(&self) -> Result<OutboxDepth, Unavailable> {
-        let mut conn = self.redis.conn();
         let mut entries = 0u64;
         let mut oldest_ms: Option<u64> = None;
         for p in 0..self.redis.settings.partitions.max(1) {
-            let stream = Keys::stream(p);
-            let mut pipe = redis::pipe();
-            pipe.cmd("XLEN").arg(&stream).cmd("ZCARD").arg(Keys::retry(p)).cmd("XRANGE").arg(&stream).arg("-").arg("+");
-            pipe.arg("COUNT").arg(1);
-            let (len, retries, first): (u64, u64, Vec<(String, redis::Value)>) =
-                self.redis.run(pipe.query_async(&mut conn)).await?;
-            entries += len + retries;
-            if let Some(ms) = first.first().and_then(|(id, _)| stream_id_ms(id)) {
+            let mut waiting = self.depth.call();
+            waiting.key(Keys::stream(p)).arg(Keys::GROUP);
+            let (count, oldest): (u64, String) = waiting.run(&self.redis, Durability::Local).await?;
+            let mut conn = self.redis.conn();
+            let retries: u64 = self.redis.run(redis::cmd("ZCARD").arg(Keys::retry(p)).query_async(&mut conn)).await?;
+            entries += count + retries;
+            if let Some(ms) = stream_id_ms(&oldest) {
                 oldest_ms = Some(oldest_ms.map_or(ms, |o| o.min(ms)));
             }
         }

@@ -24,6 +24,37 @@ fn ask(port: u16, command: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
+/// Sends one inline command and returns its whole reply: a bulk string's
+/// contents, or the line of any other reply.
+pub fn command(port: u16, command: &str) -> Option<String> {
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    conn.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let Some(line_end) = got.windows(2).position(|w| w == b"\r\n") else { continue };
+        if got[0] != b'$' {
+            return Some(String::from_utf8_lossy(&got[..line_end]).into_owned());
+        }
+        let len: usize = std::str::from_utf8(&got[1..line_end]).ok()?.parse().ok()?;
+        let body = line_end + 2;
+        if got.len() >= body + len {
+            return Some(String::from_utf8_lossy(&got[body..body + len]).into_owned());
+        }
+    }
+}
+
+/// The `field:value` lines of an `INFO` reply.
+pub fn info_fields(info: &str) -> impl Iterator<Item = (&str, &str)> {
+    info.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.trim_end().split_once(':'))
+}
+
 /// One `redis-server`.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -68,7 +99,50 @@ impl RedisServer {
         self.dir.path().to_owned()
     }
 
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// `INFO <section>`, whole.
+    pub fn info(&self, section: &str) -> String {
+        command(self.port, &format!("INFO {section}")).unwrap_or_default()
+    }
+
+    /// A replica of `primary`, without persistence; returns once it has the
+    /// primary's data (`master_link_status:up`).
+    pub fn replica_of(primary: &RedisServer) -> Self {
+        let replica = Self::with_args(&[
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--replicaof",
+            "127.0.0.1",
+            &primary.port.to_string(),
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !replica.info("replication").contains("master_link_status:up") {
+            assert!(Instant::now() < deadline, "the replica on port {} did not sync", replica.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        replica
+    }
+
     fn launch(&mut self) {
+        // A free port may be taken by another test before the server binds
+        // it (a cluster node also needs port + 10000): such a server exits,
+        // and a fresh port is tried.
+        for _ in 0..5 {
+            if self.try_launch() {
+                return;
+            }
+            self.port = free_port();
+        }
+        panic!("redis-server did not start (last port {})", self.port);
+    }
+
+    fn try_launch(&mut self) -> bool {
         let child = Command::new("redis-server")
             .arg("--port")
             .arg(self.port.to_string())
@@ -80,16 +154,21 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        let child = match child {
+        let mut child = match child {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("{INSTALL_HINT}"),
             Err(e) => panic!("could not start redis-server: {e}"),
         };
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if ask(self.port, "PING").is_some_and(|r| r.starts_with("+PONG")) {
-                return;
+            if child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            // Answered by this child, not by another test's server that got the port.
+            let pid = format!("process_id:{}", child.id());
+            if command(self.port, "INFO server").is_some_and(|info| info.lines().any(|l| l.trim() == pid)) {
+                self.child = Some(child);
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -107,7 +186,7 @@ impl RedisServer {
     /// Starts it again on the same port and folder.
     pub fn restart(&mut self) {
         self.kill();
-        self.launch();
+        assert!(self.try_launch(), "redis-server could not start again on port {}", self.port);
     }
 
     /// `INFO memory`'s used_memory, in bytes.
@@ -137,15 +216,34 @@ impl Drop for RedisServer {
     }
 }
 
-/// A local Redis Cluster of masters without replicas.
+/// A local Redis Cluster: masters, and as many replicas of each as asked.
 #[derive(Debug)]
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
 }
 
+/// One node as `CLUSTER NODES` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNode {
+    pub port: u16,
+    pub primary: bool,
+    /// Whether the others see it as failed.
+    pub failed: bool,
+    /// The slot ranges it serves (primaries only), inclusive.
+    pub slots: Vec<(u16, u16)>,
+}
+
 impl RedisCluster {
+    /// Masters without replicas, a node timeout of 2 s.
     pub fn start(masters: usize) -> Self {
-        let nodes: Vec<RedisServer> = (0..masters)
+        Self::start_with(masters, 0, 2000)
+    }
+
+    /// `masters` masters with `replicas` replicas each; `node_timeout_ms` is
+    /// how long a silent primary goes before its replica takes over.
+    pub fn start_with(masters: usize, replicas: usize, node_timeout_ms: u32) -> Self {
+        let timeout = node_timeout_ms.to_string();
+        let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
             .map(|_| {
                 RedisServer::with_args(&[
                     "--save",
@@ -157,7 +255,7 @@ impl RedisCluster {
                     "--cluster-config-file",
                     "nodes.conf",
                     "--cluster-node-timeout",
-                    "2000",
+                    &timeout,
                 ])
             })
             .collect();
@@ -167,16 +265,23 @@ impl RedisCluster {
             create.arg(node.addr());
         }
         let out = create
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .unwrap_or_else(|e| panic!("redis-cli --cluster create: {e}; {INSTALL_HINT}"));
         assert!(out.status.success(), "cluster create failed: {}", String::from_utf8_lossy(&out.stdout));
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let cluster = Self { nodes };
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            let all_ok =
-                nodes.iter().all(|n| ask(n.port, "CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")));
-            if all_ok {
-                return Self { nodes };
+            let all_ok = cluster
+                .nodes
+                .iter()
+                .all(|n| ask(n.port, "CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")));
+            let replicas_synced = cluster.nodes.iter().all(|n| {
+                let info = n.info("replication");
+                info.contains("role:master") || info.contains("master_link_status:up")
+            });
+            if all_ok && replicas_synced && cluster.topology().iter().filter(|n| n.primary).count() == masters {
+                return cluster;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -187,6 +292,76 @@ impl RedisCluster {
     pub fn seeds(&self) -> Vec<String> {
         self.nodes.iter().map(RedisServer::addr).collect()
     }
+
+    /// The cluster as the first running node sees it.
+    pub fn topology(&self) -> Vec<ClusterNode> {
+        let text = self.nodes.iter().filter(|n| n.pid().is_some()).find_map(|n| command(n.port, "CLUSTER NODES"));
+        text.unwrap_or_default().lines().filter_map(parse_cluster_node).collect()
+    }
+
+    /// The slot of `key` (hash tags included).
+    pub fn slot_of(&self, key: &str) -> u16 {
+        let node = self.nodes.iter().find(|n| n.pid().is_some()).expect("a running node");
+        command(node.port, &format!("CLUSTER KEYSLOT {key}"))
+            .and_then(|r| r.trim_start_matches(':').trim().parse().ok())
+            .expect("CLUSTER KEYSLOT answers")
+    }
+
+    /// The index in [`Self::nodes`] of the primary serving `slot` now.
+    pub fn primary_of(&self, slot: u16) -> Option<usize> {
+        let node = self
+            .topology()
+            .into_iter()
+            .find(|n| n.primary && !n.failed && n.slots.iter().any(|&(a, b)| (a..=b).contains(&slot)))?;
+        self.nodes.iter().position(|n| n.port == node.port)
+    }
+
+    /// Waits until every slot is served by a live primary again (after a
+    /// primary died, its replica was promoted); returns when that was seen.
+    pub fn wait_until_served(&self, limit: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let live: Vec<&RedisServer> = self.nodes.iter().filter(|n| n.pid().is_some()).collect();
+            let ok = live.iter().all(|n| ask(n.port, "CLUSTER INFO").is_some_and(|i| i.contains("cluster_state:ok")));
+            let served: u32 = self
+                .topology()
+                .iter()
+                .filter(|n| n.primary && !n.failed && live.iter().any(|l| l.port == n.port))
+                .flat_map(|n| n.slots.iter().map(|&(a, b)| u32::from(b - a) + 1))
+                .sum();
+            if ok && served == 16384 {
+                return Some(Instant::now());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+fn parse_cluster_node(line: &str) -> Option<ClusterNode> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let port = fields.get(1)?.split('@').next()?.rsplit(':').next()?.parse().ok()?;
+    let flags = fields.get(2)?;
+    let slots = fields
+        .iter()
+        .skip(8)
+        .filter(|s| !s.starts_with('['))
+        .filter_map(|s| match s.split_once('-') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => s.parse().ok().map(|a| (a, a)),
+        })
+        .collect();
+    Some(ClusterNode {
+        port,
+        primary: flags.contains("master"),
+        failed: flags.contains("fail") && !flags.contains("fail?"),
+        slots,
+    })
+}
+
+/// The key of `user`'s hash in a store of `partitions` outbox partitions.
+pub fn user_key(partitions: usize, user: &onboard_domain::UserId) -> String {
+    crate::keys::Keys::new(partitions).user(user)
 }
 
 /// Values as the store encodes them, for the samples that pin the stored

@@ -122,6 +122,8 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
 fn redis_settings(config: &Config, target: &onboard_redis::RedisTarget) -> RedisSettings {
     let mut settings = RedisSettings::new(target.clone());
     settings.timeout = config.redis_timeout;
+    settings.min_replicas_ack = config.redis_min_replicas_ack;
+    settings.user_cache = config.redis_user_cache;
     settings.partitions = config.outbox_partitions;
     settings.reclaim_after = config.outbox_reclaim_after;
     settings
@@ -136,7 +138,7 @@ pub async fn open_administration(config: &Config) -> Result<Option<Administratio
         // Only the directory: administering must not set up the outbox nor claim the first start.
         config::Store::Redis(target) => {
             let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
-            let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::new(redis));
+            let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::uncached(redis));
             Ok(Some(Administration::new(directory, Arc::new(SystemClock))))
         }
     }
@@ -320,6 +322,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 /// failing, not on every round.
 async fn deliver(dispatcher: Dispatcher, partition: usize, mut shutdown: watch::Receiver<bool>) {
     const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+    const GATHER: std::time::Duration = std::time::Duration::from_millis(25);
     // Deliveries by outcome (a no-op unless the metrics recorder is installed).
     fn record_deliveries(report: &onboard_domain::usecases::DeliveryReport) {
         let outcomes = [
@@ -334,8 +337,9 @@ async fn deliver(dispatcher: Dispatcher, partition: usize, mut shutdown: watch::
         }
     }
     let mut failing = false;
+    let batch = dispatcher.batch_size();
     loop {
-        let busy = tokio::select! {
+        let handled = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
             round = dispatcher.deliver_due(partition) => match round {
                 Ok(report) => {
@@ -344,21 +348,30 @@ async fn deliver(dispatcher: Dispatcher, partition: usize, mut shutdown: watch::
                         tracing::info!(partition, "delivery resumed");
                         failing = false;
                     }
-                    report.handled() > 0
+                    report.handled()
                 }
                 Err(e) => {
                     if !failing {
                         tracing::warn!(partition, error = %e, "delivery paused: store unavailable");
                         failing = true;
                     }
-                    false
+                    0
                 }
             },
         };
-        if !busy {
+        if handled == 0 {
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => return,
                 () = dispatcher.idle(partition, POLL) => {}
+            }
+        }
+        if handled < batch {
+            // Woken by one email, or done with a part of a batch: let more
+            // gather, so a round (six store calls however many emails it
+            // carries) is not spent on one. Emails wait that much longer.
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => return,
+                () = tokio::time::sleep(GATHER) => {}
             }
         }
     }

@@ -20,7 +20,7 @@ pub use directory::Directory;
 pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
-pub use outbox::{Outbox, OutboxStats};
+pub use outbox::{Mailed, Outbox, OutboxStats};
 pub use users::{SaveError, UserRepository};
 pub use webhook_transport::{WebhookError, WebhookTransport};
 

@@ -8,7 +8,7 @@ use crate::events::UserEvent;
 use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
 use crate::outbox::OutboxEntry;
-use crate::ports::{Clock, MailError, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
+use crate::ports::{Clock, MailError, Mailed, Mailer, NotificationLog, Outbox, SaveError, Unavailable, UserRepository};
 use crate::user::{User, UserState, UserWrite};
 
 use super::MAX_WRITE_ATTEMPTS;
@@ -85,6 +85,46 @@ enum Verdict {
     Expired,
 }
 
+/// Whether the email of `entry` is still worth sending to `user` (as read
+/// this round) at `now`.
+fn verdict(entry: &OutboxEntry, user: Option<User>, now: OffsetDateTime) -> Verdict {
+    let Some(user) = user else { return Verdict::Superseded };
+    let current = user.init_code.as_ref().filter(|c| c.generation == entry.code_generation);
+    match current {
+        _ if user.state != UserState::Initial => Verdict::Superseded,
+        None => Verdict::Superseded,
+        Some(code) if code.is_expired(now) => Verdict::Expired,
+        Some(_) => Verdict::Send(Box::new(user)),
+    }
+}
+
+/// What a round settles at its end, together.
+#[derive(Default)]
+struct Settled {
+    /// Mailed: each with the write of its "code sent" event and its record.
+    mailed: Vec<Mailed>,
+    /// Done with: mailed, given up, or no longer worth mailing.
+    completed: Vec<OutboxEntry>,
+    /// What became of each email.
+    records: Vec<Notification>,
+}
+
+impl Settled {
+    /// `entry` is done with, its email now in `state`.
+    fn done(
+        &mut self,
+        entry: &OutboxEntry,
+        state: DeliveryState,
+        at: OffsetDateTime,
+        update: impl FnOnce(&mut Notification),
+    ) {
+        let mut record = Notification::after_attempt(entry, state, at);
+        update(&mut record);
+        self.completed.push(entry.clone());
+        self.records.push(record);
+    }
+}
+
 impl Dispatcher {
     pub fn new(
         users: Arc<dyn UserRepository>,
@@ -97,20 +137,9 @@ impl Dispatcher {
         Self { users, outbox, notifications, mailer, clock, config }
     }
 
-    /// Records what became of an email. The record is for people looking;
-    /// failing to write it does not hold up delivery.
-    async fn note(
-        &self,
-        entry: &OutboxEntry,
-        state: DeliveryState,
-        at: OffsetDateTime,
-        update: impl FnOnce(&mut Notification),
-    ) {
-        let mut record = Notification::after_attempt(entry, state, at);
-        update(&mut record);
-        if let Err(e) = self.notifications.put(&record).await {
-            tracing::warn!(error = %e, notification = %entry.id, "could not record the delivery state");
-        }
+    /// Entries claimed per round at most.
+    pub fn batch_size(&self) -> usize {
+        self.config.batch_size.max(1)
     }
 
     /// The outbox's partitions; each is drained by its own loop.
@@ -123,85 +152,117 @@ impl Dispatcher {
         self.outbox.wait_for_work(partition, max_wait).await;
     }
 
-    /// One round in `partition`: claims what is due, drops what is no longer
-    /// worth sending, hands the rest to the mailer in one batch and settles
-    /// each entry by its result.
+    /// One round in `partition`: claims what is due, reads the users of the
+    /// batch at once, drops what is no longer worth sending, hands the rest
+    /// to the mailer in one batch and settles the batch together: its "code
+    /// sent" events, its completed entries and its records each in one call.
     #[tracing::instrument(skip(self))]
     pub async fn deliver_due(&self, partition: usize) -> Result<DeliveryReport, Unavailable> {
         let now = self.clock.now();
         let entries = self.outbox.claim_due(partition, now, self.config.batch_size, self.config.lease).await?;
         let mut report = DeliveryReport::default();
+        if entries.is_empty() {
+            return Ok(report);
+        }
+        let ids: Vec<_> = entries.iter().map(|e| e.user_id.clone()).collect();
+        let users = self.users.get_many(&ids).await?;
+        let mut settled = Settled::default();
         let mut sendable = Vec::with_capacity(entries.len());
-        for entry in entries {
-            match self.verdict(&entry, now).await? {
+        for (entry, user) in entries.into_iter().zip(users) {
+            match verdict(&entry, user, now) {
                 Verdict::Send(user) => {
                     let message = self.message(&user, &entry);
-                    sendable.push((entry, message));
+                    sendable.push((entry, user, message));
                 }
                 Verdict::Superseded => {
                     report.superseded += 1;
-                    self.outbox.complete(&entry).await?;
-                    self.note(&entry, DeliveryState::Superseded, now, |_| {}).await;
+                    settled.done(&entry, DeliveryState::Superseded, now, |_| {});
                 }
                 Verdict::Expired => {
                     tracing::info!(notification = %entry.id, "init code expired before it was sent; email dropped");
                     report.expired += 1;
-                    self.outbox.complete(&entry).await?;
-                    self.note(&entry, DeliveryState::Expired, now, |_| {}).await;
+                    settled.done(&entry, DeliveryState::Expired, now, |_| {});
                 }
             }
         }
-        if sendable.is_empty() {
-            return Ok(report);
+        if !sendable.is_empty() {
+            let sending: Vec<Notification> = sendable
+                .iter()
+                .map(|(entry, _, _)| {
+                    let mut n = Notification::after_attempt(entry, DeliveryState::Sending, now);
+                    n.attempts = entry.attempts + 1;
+                    n
+                })
+                .collect();
+            self.keep_records(&sending).await;
+            let messages: Vec<InitMessage> = sendable.iter().map(|(_, _, m)| m.clone()).collect();
+            let results = self.mailer.send_batch(&messages).await;
+            for ((entry, user, _), result) in sendable.into_iter().zip(results) {
+                self.settle(entry, *user, result, now, &mut report, &mut settled).await?;
+            }
         }
-        for (entry, _) in &sendable {
-            self.note(entry, DeliveryState::Sending, now, |n| n.attempts = entry.attempts + 1).await;
+        let mailed = std::mem::take(&mut settled.mailed);
+        match self.outbox.complete_mailed(&mailed).await {
+            Some(results) => {
+                for (m, result) in mailed.iter().zip(results?) {
+                    self.after_sent_write(&m.entry, result).await;
+                }
+            }
+            None => {
+                let mut sent = Vec::with_capacity(mailed.len());
+                for m in mailed {
+                    settled.completed.push(m.entry.clone());
+                    settled.records.push(m.record);
+                    sent.push((m.entry, m.write));
+                }
+                self.record_sent(sent).await;
+            }
         }
-        let messages: Vec<InitMessage> = sendable.iter().map(|(_, m)| m.clone()).collect();
-        let results = self.mailer.send_batch(&messages).await;
-        for ((entry, _), result) in sendable.into_iter().zip(results) {
-            self.settle(entry, result, now, &mut report).await?;
-        }
+        self.outbox.complete_many(&settled.completed).await?;
+        self.keep_records(&settled.records).await;
         Ok(report)
     }
 
-    async fn verdict(&self, entry: &OutboxEntry, now: OffsetDateTime) -> Result<Verdict, Unavailable> {
-        let Some(user) = self.users.get(&entry.user_id).await? else {
-            return Ok(Verdict::Superseded);
-        };
-        let current = user.init_code.as_ref().filter(|c| c.generation == entry.code_generation);
-        Ok(match current {
-            _ if user.state != UserState::Initial => Verdict::Superseded,
-            None => Verdict::Superseded,
-            Some(code) if code.is_expired(now) => Verdict::Expired,
-            Some(_) => Verdict::Send(Box::new(user)),
-        })
+    /// Records what became of emails. The records are for people looking;
+    /// failing to write them does not hold up delivery.
+    async fn keep_records(&self, records: &[Notification]) {
+        if records.is_empty() {
+            return;
+        }
+        if let Err(e) = self.notifications.put_many(records).await {
+            tracing::warn!(error = %e, emails = records.len(), "could not record the delivery state");
+        }
     }
 
-    /// Records the outcome of one send. At debug: one span per email is too
-    /// many at info; its warnings and errors name the email themselves.
+    /// Decides what happens to one sent (or failed) email: a sent one gets
+    /// its "code sent" event and is completed, a failed one given up or
+    /// rescheduled (at once: retries are few). At debug: one span per email
+    /// is too many at info; its warnings and errors name the email themselves.
     #[tracing::instrument(level = "debug", skip_all, fields(notification = %entry.id, user_id = %entry.user_id, attempt = entry.attempts + 1))]
     async fn settle(
         &self,
         entry: OutboxEntry,
+        mut user: User,
         result: Result<String, MailError>,
         now: OffsetDateTime,
         report: &mut DeliveryReport,
+        settled: &mut Settled,
     ) -> Result<(), Unavailable> {
         let attempts = entry.attempts + 1;
         let too_old = now - entry.enqueued_at >= self.config.max_age;
         let retry_at = match &result {
             Ok(provider_id) => {
                 tracing::debug!(recipient = %entry.recipient, provider_id, "init email sent");
-                self.record_sent(&entry).await;
                 report.sent += 1;
-                self.outbox.complete(&entry).await?;
-                let id = provider_id.clone();
-                self.note(&entry, DeliveryState::Sent, now, |n| {
-                    n.attempts = attempts;
-                    n.provider_message_id = Some(id).filter(|i| !i.is_empty());
-                })
-                .await;
+                let expected_sequence = user.sequence;
+                let event =
+                    UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
+                let recorded = user.record(event, self.clock.now());
+                let mut record = Notification::after_attempt(&entry, DeliveryState::Sent, now);
+                record.attempts = attempts;
+                record.provider_message_id = Some(provider_id.clone()).filter(|i| !i.is_empty());
+                let write = UserWrite { expected_sequence, user, events: vec![recorded], outbox: None };
+                settled.mailed.push(Mailed { entry, write, record });
                 return Ok(());
             }
             Err(MailError::Throttled { retry_after, .. }) => {
@@ -216,28 +277,51 @@ impl Dispatcher {
             // The dead letter: one clear line with the reason.
             tracing::error!(%error, notification = %entry.id, user_id = %entry.user_id, recipient = %entry.recipient, attempts, "init email given up");
             report.failed += 1;
-            self.outbox.complete(&entry).await?;
-            self.note(&entry, DeliveryState::Failed, now, |n| {
+            settled.done(&entry, DeliveryState::Failed, now, |n| {
                 n.attempts = attempts;
                 n.last_error = Some(error.to_string());
-            })
-            .await;
+            });
             return Ok(());
         }
         tracing::warn!(%error, notification = %entry.id, user_id = %entry.user_id, attempts, %retry_at, "init email failed; will retry");
         report.retrying += 1;
         self.outbox.reschedule(&entry, attempts, retry_at).await?;
-        self.note(&entry, DeliveryState::Queued, now, |n| {
-            n.attempts = attempts;
-            n.last_error = Some(error.to_string());
-        })
-        .await;
+        let mut record = Notification::after_attempt(&entry, DeliveryState::Queued, now);
+        record.attempts = attempts;
+        record.last_error = Some(error.to_string());
+        settled.records.push(record);
         Ok(())
     }
 
-    /// Appends "init code sent" to the user's log. The email is out either
-    /// way, so a failure here is logged and not retried by mailing again.
-    async fn record_sent(&self, entry: &OutboxEntry) {
+    /// Appends "init code sent" to the logs of the users mailed, all at once
+    /// from the state the round read; a user changed meanwhile is read again
+    /// and written alone. The emails are out either way, so a failure here is
+    /// logged and not retried by mailing again.
+    async fn record_sent(&self, sent: Vec<(OutboxEntry, UserWrite)>) {
+        if sent.is_empty() {
+            return;
+        }
+        let (entries, writes): (Vec<_>, Vec<_>) = sent.into_iter().unzip();
+        let results = self.users.save_many(writes).await;
+        for (entry, result) in entries.iter().zip(results) {
+            self.after_sent_write(entry, result).await;
+        }
+    }
+
+    /// A user changed since the round read it is read again and written
+    /// alone; other failures are logged.
+    async fn after_sent_write(&self, entry: &OutboxEntry, result: Result<(), SaveError>) {
+        match result {
+            Ok(()) => {}
+            Err(SaveError::Conflict) => self.record_sent_alone(entry).await,
+            Err(e) => {
+                tracing::warn!(error = %e, notification = %entry.id, user_id = %entry.user_id, "could not record that the init email was sent");
+            }
+        }
+    }
+
+    /// Appends "init code sent" to the user's log, reading it afresh each try.
+    async fn record_sent_alone(&self, entry: &OutboxEntry) {
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let mut user = match self.users.get(&entry.user_id).await {
                 Ok(Some(user)) => user,

@@ -39,7 +39,10 @@ impl UserService {
     ) -> Result<(ObjectDetails, NotificationId), ResendError> {
         let mut charged = false;
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            let mut user = self.visible_user(&acting.org, id).await?.ok_or(ResendError::NotFound)?;
+            // Read for the write that follows: a store may answer from its own copy, which the
+            // sequence check of the save confirms.
+            let user = self.users.get_for_write(id).await?.filter(|u| u.visible_in(&acting.org));
+            let mut user = user.ok_or(ResendError::NotFound)?;
             if user.state != UserState::Initial {
                 return Err(ResendError::NotInitial);
             }

@@ -1,15 +1,19 @@
--- Reads what a user is rebuilt from, in one consistent view: its sequence,
--- its organization, its snapshot (only a long log has one) and the events
--- after that snapshot (all of them without one).
--- KEYS: 1 user hash, 2 event list
--- Returns {} when there is no user, else
+-- Reads what users are rebuilt from, each in one consistent view: its
+-- sequence, its organization, its snapshot (only a long log has one) and
+-- the events after that snapshot (all of them without one).
+-- KEYS: per user, its hash and its event list (all of one partition)
+-- Returns per user {} when there is none, else
 -- {sequence, org id, snapshot or "", event, event, ...}.
-local h = redis.call('HMGET', KEYS[1], 'q', 'g', 's', 'x')
-if not h[1] then
-  return {}
-end
-local out = { h[1], h[2] or '', h[3] or '' }
-for _, e in ipairs(redis.call('LRANGE', KEYS[2], tonumber(h[4] or '0'), -1)) do
-  table.insert(out, e)
+local out = {}
+for i = 1, #KEYS, 2 do
+  local h = redis.call('HMGET', KEYS[i], 'q', 'g', 's', 'x')
+  local user = {}
+  if h[1] then
+    user = { h[1], h[2] or '', h[3] or '' }
+    for _, e in ipairs(redis.call('LRANGE', KEYS[i + 1], tonumber(h[4] or '0'), -1)) do
+      table.insert(user, e)
+    end
+  end
+  table.insert(out, user)
 end
 return out

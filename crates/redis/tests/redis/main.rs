@@ -3,10 +3,13 @@
 //! links once.
 
 mod behaviour;
+mod caching;
 mod concurrency;
+mod delivery;
 mod format;
 mod layout;
 mod limits;
+mod replication;
 mod samples;
 mod store_format;
 mod support;

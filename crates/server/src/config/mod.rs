@@ -52,6 +52,10 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub store: Store,
     pub redis_timeout: Duration,
+    /// Replicas each state-changing write waits for.
+    pub redis_min_replicas_ack: usize,
+    /// Users cached per node for the writes that follow.
+    pub redis_user_cache: usize,
     pub outbox_partitions: usize,
     pub outbox_reclaim_after: Duration,
     pub node_name: String,
@@ -110,6 +114,8 @@ impl Config {
             shutdown_timeout: server.shutdown_timeout.get(),
             store: redis.store()?,
             redis_timeout: redis.redis_timeout.get(),
+            redis_min_replicas_ack: redis.redis_min_replicas_ack.usize(),
+            redis_user_cache: redis.redis_user_cache.usize(),
             outbox_partitions: redis.outbox_partitions.usize(),
             outbox_reclaim_after: redis.outbox_reclaim_after.get(),
             node_name: redis.node_name(),

@@ -28,6 +28,12 @@ pub struct RedisArgs {
     /// How long an email may stay with a silent node before another takes it over.
     #[arg(long, env = "ONBOARD_OUTBOX_RECLAIM_AFTER", default_value = "60s")]
     pub outbox_reclaim_after: NonZeroSpan,
+    /// Replicas that must have each state-changing write (`WAIT`) before it is answered; 503 when they do not within the timeout.
+    #[arg(long, env = "ONBOARD_REDIS_MIN_REPLICAS_ACK", default_value = "0")]
+    pub redis_min_replicas_ack: Count<0, 16>,
+    /// Users this node keeps (about 250 bytes each) for writes that follow a read or write of the same user; 0: none.
+    #[arg(long, env = "ONBOARD_REDIS_USER_CACHE", default_value = "100000")]
+    pub redis_user_cache: Count<0, 100_000_000>,
     /// This node's name among the dispatchers, unique per running node; unset: host, pid and a random suffix.
     #[arg(long, env = "ONBOARD_NODE_NAME")]
     pub node_name: Option<String>,

@@ -1,6 +1,6 @@
 //! Emails per second through the SMTP mailer into a real SMTP server on
 //! loopback (aiosmtpd): a burst of 1,000 emails, one transaction each, over
-//! the pool. `cargo run --release -p onboard-smtp --features testing --example throughput`
+//! the pool. `cargo run --release -p onboard-smtp --features testing --example smtp_throughput`
 //! (add a number for another burst size).
 
 use std::sync::Arc;
