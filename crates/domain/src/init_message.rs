@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::branding::MessageBrand;
 use crate::email::EmailAddress;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::init_code::PlainCode;
@@ -22,4 +23,6 @@ pub struct InitMessage {
     pub link: String,
     pub expires_at: OffsetDateTime,
     pub language: Option<Language>,
+    /// The organization's branding; `None`: onboard's own look and sender.
+    pub brand: Option<MessageBrand>,
 }

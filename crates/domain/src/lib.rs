@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod authz;
+pub mod branding;
 pub mod email;
 pub mod events;
 pub mod idempotency;
@@ -29,6 +30,7 @@ pub mod webhooks;
 
 pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
+pub use branding::{Branding, BrandingDraft, Brandings, MessageBrand};
 pub use email::{EmailAddress, EmailError};
 pub use events::{ObjectDetails, RecordedEvent, UserEvent};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};

@@ -330,6 +330,141 @@ pub async fn check_directory<D: crate::ports::Directory>(directory: &D) {
     assert_eq!(first, vec![1; 32]);
     assert_eq!(directory.shared_secret("kit", &[2; 32]).await.unwrap(), first, "the first one stays");
     assert_eq!(directory.shared_secret("other", &[3; 32]).await.unwrap(), vec![3; 32]);
+
+    check_branding_storage(directory, &org, &other).await;
+}
+
+/// A branding with every field set, a logo and overrides in both languages.
+pub fn full_branding() -> crate::branding::Branding {
+    use crate::branding::{BrandingDraft, Logo, TemplatesDraft};
+    let draft = BrandingDraft {
+        display_name: Some("Acme Corporation".into()),
+        primary_color: Some("#b3261e".into()),
+        background_color: Some("#fffbfe".into()),
+        sender_name: Some("Acme IT".into()),
+        sender_address: Some("it@acme.example".into()),
+        reply_to: Some("help@acme.example".into()),
+        default_language: Some("de".into()),
+        templates: vec![
+            TemplatesDraft {
+                language: "en".into(),
+                subject: Some("Welcome to {{ org }}".into()),
+                text: Some("Hi {{ name }}: {{ link }}\n".into()),
+                html: Some("<p>Hi {{ name }}: <a href=\"{{ link }}\">start</a></p>\n".into()),
+                page: crate::branding::PageText::ALL
+                    .iter()
+                    .map(|k| (k.as_str().to_owned(), format!("Acme's {}.", k.as_str())))
+                    .collect(),
+            },
+            TemplatesDraft {
+                language: "de".into(),
+                page: vec![("setupTitle".into(), "Willkommen bei Acme".into())],
+                ..TemplatesDraft::default()
+            },
+        ],
+    };
+    let logo = Logo::parse(crate::testkit::SVG_LOGO.as_bytes().to_vec()).expect("the sample logo is an SVG");
+    draft.into_branding(Some(logo), T0, &|_, _, _| Ok(())).expect("the sample branding is valid")
+}
+
+/// A small SVG logo.
+pub const SVG_LOGO: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 24 24\" width=\"48\" \
+                            height=\"48\"><rect width=\"24\" height=\"24\" rx=\"5\" fill=\"#b3261e\"/>\
+                            <path d=\"M6 18 12 5l6 13h-3l-3-7-3 7z\" fill=\"#fff\"/></svg>\n";
+
+/// Branding is kept per organization, whole, and removed without trace.
+async fn check_branding_storage<D: crate::ports::Directory>(directory: &D, org: &OrgId, other: &OrgId) {
+    assert_eq!(directory.branding(org).await.unwrap(), None);
+    let full = full_branding();
+    directory.put_branding(org, &full).await.unwrap();
+    assert_eq!(directory.branding(org).await.unwrap(), Some(full.clone()));
+    assert_eq!(directory.branding(other).await.unwrap(), None, "per organization");
+    let bare = crate::branding::Branding { logo: None, overrides: Default::default(), ..full.clone() };
+    directory.put_branding(org, &bare).await.unwrap();
+    assert_eq!(directory.branding(org).await.unwrap(), Some(bare), "replaced whole");
+    directory.remove_branding(org).await.unwrap();
+    assert_eq!(directory.branding(org).await.unwrap(), None);
+    directory.remove_branding(org).await.unwrap();
+    assert_eq!(
+        directory.organization_name(org).await.unwrap().as_deref(),
+        Some("Acme"),
+        "the organization stays as it was"
+    );
+}
+
+/// Branding administered over `directory` (which needs no other content):
+/// set, read, logo set and removed, refused input changing nothing, and
+/// the cache dropping what changed.
+pub async fn check_branding_administration(directory: std::sync::Arc<dyn crate::ports::Directory>) {
+    use crate::authz::Principal;
+    use crate::branding::{BrandingDraft, LogoKind};
+    use crate::usecases::{AdminError, Administration};
+
+    struct AnyTemplate;
+    impl crate::ports::TemplateCheck for AnyTemplate {
+        fn check(&self, _: &str, _: crate::branding::EmailPart, source: &str) -> Result<(), String> {
+            if source.contains("{% if %}") { Err("syntax error".into()) } else { Ok(()) }
+        }
+    }
+    let admin = Administration::new(directory.clone(), std::sync::Arc::new(crate::SystemClock))
+        .with_template_check(std::sync::Arc::new(AnyTemplate));
+    let op = Principal::local_operator();
+    let org = admin.create_organization(&op, "Acme").await.unwrap();
+    let cache = admin.brandings();
+    assert_eq!(cache.get(&org).await.unwrap(), None);
+    assert_eq!(admin.branding(&op, &org).await.unwrap(), None);
+
+    let draft = BrandingDraft {
+        display_name: Some("Acme Corporation".into()),
+        primary_color: Some("#1d4ed8".into()),
+        background_color: Some("#ffffff".into()),
+        sender_name: Some("Acme IT".into()),
+        sender_address: Some("it@acme.example".into()),
+        ..BrandingDraft::default()
+    };
+    let set = admin.set_branding(&op, &org, draft.clone()).await.unwrap();
+    assert_eq!(admin.branding(&op, &org).await.unwrap(), Some(set.clone()));
+    assert_eq!(cache.get(&org).await.unwrap().as_deref(), Some(&set), "the cache was dropped");
+
+    let with_logo = admin.set_logo(&op, &org, SVG_LOGO.as_bytes().to_vec()).await.unwrap();
+    assert_eq!(with_logo.logo.as_ref().map(|l| l.kind()), Some(LogoKind::Svg));
+    assert_eq!(with_logo.display_name, set.display_name, "the rest stays");
+    // Setting the rest again keeps the logo.
+    let again = admin.set_branding(&op, &org, draft.clone()).await.unwrap();
+    assert_eq!(again.logo, with_logo.logo);
+
+    let low = BrandingDraft { primary_color: Some("#aaaaaa".into()), ..draft.clone() };
+    let refused = admin.set_branding(&op, &org, low).await.unwrap_err();
+    assert_eq!(
+        refused,
+        AdminError::Invalid(
+            "primaryColor, backgroundColor: the contrast of primary colour #aaaaaa on background colour #ffffff is \
+             2.32:1; WCAG AA needs at least 4.5:1"
+                .into()
+        )
+    );
+    assert!(matches!(admin.set_logo(&op, &org, b"GIF89a".to_vec()).await, Err(AdminError::Invalid(_))));
+    let bad_template = BrandingDraft {
+        templates: vec![crate::branding::TemplatesDraft {
+            language: "en".into(),
+            html: Some("{% if %}".into()),
+            ..Default::default()
+        }],
+        ..draft.clone()
+    };
+    assert!(matches!(admin.set_branding(&op, &org, bad_template).await, Err(AdminError::Invalid(_))));
+    assert_eq!(admin.branding(&op, &org).await.unwrap(), Some(again.clone()), "refusals change nothing");
+
+    let unknown = OrgId::generate();
+    assert!(matches!(admin.set_branding(&op, &unknown, draft).await, Err(AdminError::UnknownOrganization(_))));
+    assert_eq!(directory.branding(&unknown).await.unwrap(), None);
+
+    let without = admin.remove_logo(&op, &org).await.unwrap().unwrap();
+    assert_eq!(without.logo, None);
+    assert_eq!(without.display_name.as_deref(), Some("Acme Corporation"));
+    admin.remove_branding(&op, &org).await.unwrap();
+    assert_eq!(admin.branding(&op, &org).await.unwrap(), None);
+    assert_eq!(cache.get(&org).await.unwrap(), None);
 }
 
 /// Runs every check of the [`RateLimiter`](crate::ports::RateLimiter) port

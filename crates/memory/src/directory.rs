@@ -7,11 +7,12 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
-use onboard_domain::{OrgId, Organization, ServiceAccount};
+use onboard_domain::{Branding, OrgId, Organization, ServiceAccount};
 
 #[derive(Default)]
 struct State {
     organizations: HashMap<OrgId, String>,
+    brandings: HashMap<OrgId, Branding>,
     accounts: HashMap<String, ServiceAccount>,
     tokens: HashMap<TokenDigest, TokenRecord>,
     secrets: HashMap<String, Vec<u8>>,
@@ -60,6 +61,20 @@ impl Directory for InMemoryDirectory {
     async fn organizations(&self) -> Result<Vec<Organization>, Unavailable> {
         let state = self.lock();
         Ok(state.organizations.iter().map(|(id, name)| Organization { id: id.clone(), name: name.clone() }).collect())
+    }
+
+    async fn branding(&self, org: &OrgId) -> Result<Option<Branding>, Unavailable> {
+        Ok(self.lock().brandings.get(org).cloned())
+    }
+
+    async fn put_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), Unavailable> {
+        self.lock().brandings.insert(org.clone(), branding.clone());
+        Ok(())
+    }
+
+    async fn remove_branding(&self, org: &OrgId) -> Result<(), Unavailable> {
+        self.lock().brandings.remove(org);
+        Ok(())
     }
 
     async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable> {
@@ -112,5 +127,10 @@ mod tests {
     #[tokio::test]
     async fn behaves_as_every_directory_must() {
         onboard_domain::testkit::check_directory(&InMemoryDirectory::new()).await;
+    }
+
+    #[tokio::test]
+    async fn administers_branding_as_every_directory_must() {
+        onboard_domain::testkit::check_branding_administration(std::sync::Arc::new(InMemoryDirectory::new())).await;
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
-use onboard_domain::{OrgId, Organization, ServiceAccount};
+use onboard_domain::{Branding, OrgId, Organization, ServiceAccount};
 use redis::AsyncCommands;
 
 use crate::codec::{decode, encode};
@@ -104,6 +104,20 @@ impl Directory for RedisDirectory {
                 Ok(Organization { id, name })
             })
             .collect()
+    }
+
+    async fn branding(&self, org: &OrgId) -> Result<Option<Branding>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Option<Vec<u8>> = self.redis.run(conn.get(Keys::branding(org))).await?;
+        raw.map(|bytes| decode(&bytes)).transpose()
+    }
+
+    async fn put_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), Unavailable> {
+        self.redis.write(redis::cmd("SET").arg(Keys::branding(org)).arg(encode(branding))).await.map(|_: String| ())
+    }
+
+    async fn remove_branding(&self, org: &OrgId) -> Result<(), Unavailable> {
+        self.redis.write(redis::cmd("DEL").arg(Keys::branding(org))).await.map(|_: i64| ())
     }
 
     async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable> {

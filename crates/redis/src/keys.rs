@@ -82,6 +82,14 @@ impl Keys {
     /// and its account (the record itself is opaque to Lua).
     pub const TOKEN_ACCOUNTS: &'static str = "onb:{dir}:token-accounts";
 
+    /// An organization's branding (encoded), one key each: up to a 100 KiB
+    /// logo apiece, so kept out of the directory's hashes (read whole by
+    /// admins) and out of its prefix (whose changes drop every node's
+    /// cached credentials). Read through the nodes' short-lived cache.
+    pub fn branding(org: &OrgId) -> String {
+        format!("onb:{{brand:{org}}}")
+    }
+
     /// Secrets all nodes share, under the meta tag.
     pub fn secret(name: &str) -> String {
         format!("onb:{{meta}}:secret:{name}")

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::Unavailable;
 use crate::accounts::{Organization, ServiceAccount, TokenRecord};
+use crate::branding::Branding;
 use crate::ids::OrgId;
 use crate::token::TokenDigest;
 
@@ -20,6 +21,15 @@ pub trait Directory: Send + Sync {
 
     /// Every organization, in no particular order. Errors: [`Unavailable`].
     async fn organizations(&self) -> Result<Vec<Organization>, Unavailable>;
+
+    /// The organization's branding, `None` when it has none. Errors: [`Unavailable`].
+    async fn branding(&self, org: &OrgId) -> Result<Option<Branding>, Unavailable>;
+
+    /// Stores `branding` as the organization's, replacing any. Errors: [`Unavailable`].
+    async fn put_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), Unavailable>;
+
+    /// Removes the organization's branding; none there is no error. Errors: [`Unavailable`].
+    async fn remove_branding(&self, org: &OrgId) -> Result<(), Unavailable>;
 
     /// Stores `account` under its id, replacing any account there. Errors: [`Unavailable`].
     async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable>;

@@ -11,6 +11,7 @@ mod limits;
 mod mailer;
 mod notification_log;
 mod outbox;
+mod templates;
 mod users;
 mod webhook_transport;
 
@@ -21,6 +22,7 @@ pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
 pub use outbox::{Mailed, Outbox, OutboxStats};
+pub use templates::TemplateCheck;
 pub use users::{SaveError, UserRepository};
 pub use webhook_transport::{WebhookError, WebhookTransport};
 

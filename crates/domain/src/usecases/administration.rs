@@ -8,8 +8,9 @@ use time::OffsetDateTime;
 
 use crate::accounts::{Organization, ServiceAccount, TokenRecord};
 use crate::authz::{Grant, GrantScope, Permission, Principal, Role};
+use crate::branding::{BRANDING_TTL, Branding, BrandingDraft, Brandings, EmailPart, Logo};
 use crate::ids::{OrgId, UserId};
-use crate::ports::{Clock, Directory, Unavailable};
+use crate::ports::{Clock, Directory, TemplateCheck, Unavailable};
 use crate::token::{TokenDigest, generate_token};
 
 /// What the first start made: the default organization and an IAM_OWNER token.
@@ -56,6 +57,10 @@ pub enum AdminError {
     Unavailable(#[from] Unavailable),
 }
 
+fn invalid(e: crate::branding::BrandingError) -> AdminError {
+    AdminError::Invalid(e.to_string())
+}
+
 /// Longest organization or account name.
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -78,6 +83,8 @@ fn check_name(name: &str) -> Result<String, AdminError> {
 pub struct Administration {
     directory: Arc<dyn Directory>,
     clock: Arc<dyn Clock>,
+    brandings: Brandings,
+    templates: Option<Arc<dyn TemplateCheck>>,
 }
 
 impl std::fmt::Debug for Administration {
@@ -94,7 +101,101 @@ fn permit(caller: &Principal) -> Result<(), AdminError> {
 
 impl Administration {
     pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
-        Self { directory, clock }
+        let brandings = Brandings::new(directory.clone(), clock.clone(), BRANDING_TTL);
+        Self { directory, clock, brandings, templates: None }
+    }
+
+    /// Accepts email template overrides that `check` finds working. Without
+    /// it, branding that holds email templates is refused.
+    pub fn with_template_check(mut self, check: Arc<dyn TemplateCheck>) -> Self {
+        self.templates = Some(check);
+        self
+    }
+
+    /// The cache of branding this administration invalidates when it changes
+    /// one: what the page and the dispatcher of this node should read through.
+    pub fn brandings(&self) -> Brandings {
+        self.brandings.clone()
+    }
+
+    /// The organization's branding, as stored (not cached).
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject, org = %org))]
+    pub async fn branding(&self, caller: &Principal, org: &OrgId) -> Result<Option<Branding>, AdminError> {
+        permit(caller)?;
+        self.existing_org(org).await?;
+        Ok(self.directory.branding(org).await?)
+    }
+
+    /// Sets everything of the organization's branding but its logo (which
+    /// stays as it is) to `draft`: what the draft leaves out goes back to
+    /// onboard's default.
+    #[tracing::instrument(skip(self, caller, draft), fields(caller = %caller.subject, org = %org))]
+    pub async fn set_branding(
+        &self,
+        caller: &Principal,
+        org: &OrgId,
+        draft: BrandingDraft,
+    ) -> Result<Branding, AdminError> {
+        permit(caller)?;
+        let templates = self.templates.clone();
+        let check = move |lang: &str, part: EmailPart, source: &str| match &templates {
+            Some(t) => t.check(lang, part, source),
+            None => Err("email templates are not accepted by this server".to_owned()),
+        };
+        // Checked before anything is read, so a refusal names the input.
+        let checked = draft.clone().into_branding(None, self.clock.now(), &check).map_err(invalid)?;
+        self.existing_org(org).await?;
+        let logo = self.directory.branding(org).await?.and_then(|b| b.logo);
+        let branding = Branding { logo, ..checked };
+        self.store_branding(org, &branding).await?;
+        Ok(branding)
+    }
+
+    /// Sets the organization's logo (PNG, JPEG or SVG, recognised by its
+    /// bytes), keeping the rest of its branding.
+    #[tracing::instrument(skip(self, caller, bytes), fields(caller = %caller.subject, org = %org, bytes = bytes.len()))]
+    pub async fn set_logo(&self, caller: &Principal, org: &OrgId, bytes: Vec<u8>) -> Result<Branding, AdminError> {
+        permit(caller)?;
+        let logo = Logo::parse(bytes).map_err(|e| invalid(e.into()))?;
+        self.existing_org(org).await?;
+        let now = self.clock.now();
+        let current = match self.directory.branding(org).await? {
+            Some(b) => b,
+            None => BrandingDraft::default()
+                .into_branding(None, now, &|_: &str, _: EmailPart, _: &str| Ok(()))
+                .map_err(invalid)?,
+        };
+        let branding = Branding { logo: Some(logo), updated_at: now, ..current };
+        self.store_branding(org, &branding).await?;
+        Ok(branding)
+    }
+
+    /// Removes the organization's logo; the rest of its branding stays.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject, org = %org))]
+    pub async fn remove_logo(&self, caller: &Principal, org: &OrgId) -> Result<Option<Branding>, AdminError> {
+        permit(caller)?;
+        self.existing_org(org).await?;
+        let Some(current) = self.directory.branding(org).await? else { return Ok(None) };
+        let branding = Branding { logo: None, updated_at: self.clock.now(), ..current };
+        self.store_branding(org, &branding).await?;
+        Ok(Some(branding))
+    }
+
+    /// Removes the organization's branding: its emails and page look as
+    /// onboard's own again. Removing none is harmless.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject, org = %org))]
+    pub async fn remove_branding(&self, caller: &Principal, org: &OrgId) -> Result<(), AdminError> {
+        permit(caller)?;
+        self.existing_org(org).await?;
+        self.directory.remove_branding(org).await?;
+        self.brandings.invalidate(org);
+        Ok(())
+    }
+
+    async fn store_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), AdminError> {
+        self.directory.put_branding(org, branding).await?;
+        self.brandings.invalidate(org);
+        Ok(())
     }
 
     #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject))]

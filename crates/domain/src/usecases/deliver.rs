@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::branding::{Brandings, MessageBrand};
 use crate::events::UserEvent;
 use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
@@ -71,6 +72,7 @@ pub struct Dispatcher {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     config: DeliveryConfig,
+    brandings: Option<Brandings>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -134,7 +136,25 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         config: DeliveryConfig,
     ) -> Self {
-        Self { users, outbox, notifications, mailer, clock, config }
+        Self { users, outbox, notifications, mailer, clock, config, brandings: None }
+    }
+
+    /// Sends each email with its organization's branding, read through
+    /// `brandings`. Without it every email looks like onboard's.
+    pub fn with_brandings(mut self, brandings: Brandings) -> Self {
+        self.brandings = Some(brandings);
+        self
+    }
+
+    /// The branding of `user`'s organization for its email. A directory that
+    /// cannot say fails the round: sending from onboard's sender instead of
+    /// the organization's would be worse than sending a little later.
+    async fn brand_of(&self, user: &User) -> Result<Option<MessageBrand>, Unavailable> {
+        let Some(brandings) = &self.brandings else { return Ok(None) };
+        let Some(branding) = brandings.get(&user.org).await? else { return Ok(None) };
+        let logo_url =
+            branding.logo_path(&user.org).map(|p| format!("{}{p}", self.config.external_url.trim_end_matches('/')));
+        Ok(Some(MessageBrand { branding, logo_url }))
     }
 
     /// Entries claimed per round at most.
@@ -171,7 +191,8 @@ impl Dispatcher {
         for (entry, user) in entries.into_iter().zip(users) {
             match verdict(&entry, user, now) {
                 Verdict::Send(user) => {
-                    let message = self.message(&user, &entry);
+                    let mut message = self.message(&user, &entry);
+                    message.brand = self.brand_of(&user).await?;
                     sendable.push((entry, user, message));
                 }
                 Verdict::Superseded => {
@@ -365,6 +386,7 @@ impl Dispatcher {
             link,
             expires_at: user.init_code.as_ref().map_or(entry.enqueued_at, |c| c.expires_at),
             language: user.profile.preferred_language.clone(),
+            brand: None,
         }
     }
 

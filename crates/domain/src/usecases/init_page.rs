@@ -36,6 +36,17 @@ pub struct InitPageContext {
     pub has_password: bool,
 }
 
+/// The context and what the page is dressed in: the user's organization
+/// and its branding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitPageView {
+    pub context: InitPageContext,
+    pub org: OrgId,
+    /// `None` without branding, and when the directory cannot say (the page
+    /// then looks like onboard's).
+    pub branding: Option<std::sync::Arc<crate::branding::Branding>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InitPageError {
     /// The link lacks a user id, or its ids are malformed.
@@ -52,8 +63,13 @@ pub enum InitPageError {
 impl UserService {
     /// The init page's context for the link's `user_id` and `org_id` (empty:
     /// any organization, as the code check allows).
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn init_page_context(&self, user_id: &str, org_id: &str) -> Result<InitPageContext, InitPageError> {
+        self.init_page_view(user_id, org_id).await.map(|v| v.context)
+    }
+
+    /// [`UserService::init_page_context`] with the organization's branding.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn init_page_view(&self, user_id: &str, org_id: &str) -> Result<InitPageView, InitPageError> {
         let id = UserId::parse(user_id).map_err(|_| InitPageError::MalformedLink)?;
         let link_org = match org_id.trim() {
             "" => None,
@@ -86,13 +102,21 @@ impl UserService {
                 None
             }
         };
-        Ok(InitPageContext {
+        let branding = match self.branding_of(&user.org).await {
+            Ok(branding) => branding,
+            Err(unavailable) => {
+                tracing::warn!(reason = %unavailable.0, "init page: branding unavailable");
+                None
+            }
+        };
+        let context = InitPageContext {
             state,
             login_name: user.login_name().to_owned(),
             preferred_language: user.profile.preferred_language.clone(),
             organization_name,
             has_password: user.password_hash.is_some(),
-        })
+        };
+        Ok(InitPageView { context, org: user.org.clone(), branding })
     }
 }
 

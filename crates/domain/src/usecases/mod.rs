@@ -27,7 +27,7 @@ pub use idempotency::{
     IDEMPOTENCY_HOLD, IDEMPOTENCY_KEEP, IdempotencyError, IdempotencyStart, IdempotencyTicket,
     MAX_IDEMPOTENCY_KEY_CHARS,
 };
-pub use init_page::{InitPageContext, InitPageError, InitPageState};
+pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
@@ -65,6 +65,7 @@ pub struct UserService {
     limiter: Option<Arc<dyn RateLimiter>>,
     throttle: ThrottleConfig,
     idempotency: Option<Arc<dyn IdempotencyStore>>,
+    brandings: Option<crate::branding::Brandings>,
 }
 
 impl std::fmt::Debug for UserService {
@@ -92,6 +93,26 @@ impl UserService {
             limiter: None,
             throttle: ThrottleConfig::OFF,
             idempotency: None,
+            brandings: None,
+        }
+    }
+
+    /// Shows the init page in its organization's branding, read through
+    /// `brandings`. Without it the page looks like onboard's.
+    pub fn with_brandings(mut self, brandings: crate::branding::Brandings) -> Self {
+        self.brandings = Some(brandings);
+        self
+    }
+
+    /// The branding of `org`, through the cache, for what the init page
+    /// serves (logo, stylesheet); `None` without branding.
+    pub async fn branding_of(
+        &self,
+        org: &crate::ids::OrgId,
+    ) -> Result<Option<Arc<crate::branding::Branding>>, Unavailable> {
+        match &self.brandings {
+            Some(b) => b.get(org).await,
+            None => Ok(None),
         }
     }
 

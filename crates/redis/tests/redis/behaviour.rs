@@ -20,6 +20,7 @@ async fn standalone_redis_behaves_as_every_store_must() {
     let (store, directory, limiter, idempotency) = store_on(RedisTarget::Url(server.url())).await;
     onboard_domain::testkit::check_store(&store).await;
     onboard_domain::testkit::check_directory(&directory).await;
+    onboard_domain::testkit::check_branding_administration(std::sync::Arc::new(directory.clone())).await;
     onboard_domain::testkit::check_rate_limiter(&limiter).await;
     onboard_domain::testkit::check_idempotency_store(&idempotency).await;
 }

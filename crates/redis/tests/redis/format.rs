@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
+use onboard_domain::branding::{EmailPart, LogoKind, PageText};
 use onboard_domain::{DeliveryState, Gender, GrantScope, Role, UserEvent, UserState};
 use onboard_redis::testing::format::{StoredNotification, decode, encode};
 use serde::Serialize;
@@ -61,6 +62,7 @@ fn all_samples() -> Vec<Sample> {
     all.extend(samples::accounts().into_iter().map(|(name, v)| Sample::of("account", name, v)));
     all.extend(samples::tokens().into_iter().map(|(name, v)| Sample::of("token", name, v)));
     all.extend(samples::answers().into_iter().map(|(name, v)| Sample::of("idempotency-answer", name, v)));
+    all.extend(samples::brandings().into_iter().map(|(name, v)| Sample::of("branding", name, v)));
     all
 }
 
@@ -206,6 +208,12 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         .collect();
     let states: Vec<DeliveryState> = samples::notifications().into_iter().map(|(_, n, _)| n.state).collect();
     let grants: Vec<_> = samples::accounts().into_iter().flat_map(|(_, a)| a.grants).collect();
+    let brandings: Vec<_> = samples::brandings().into_iter().map(|(_, b)| b).collect();
+    let logo_kinds: Vec<LogoKind> = brandings.iter().filter_map(|b| b.logo.as_ref().map(|l| l.kind())).collect();
+    let parts: Vec<EmailPart> =
+        brandings.iter().flat_map(|b| b.overrides.values().flat_map(|o| o.email.keys().copied())).collect();
+    let page_texts: Vec<PageText> =
+        brandings.iter().flat_map(|b| b.overrides.values().flat_map(|o| o.page.keys().copied())).collect();
     let missing: Vec<String> = [
         uncovered::<UserEvent>("UserEvent", &events),
         uncovered::<UserState>("UserState", users.iter().map(|u| &u.state)),
@@ -213,6 +221,9 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         uncovered::<DeliveryState>("DeliveryState", &states),
         uncovered::<Role>("Role", grants.iter().map(|g| &g.role)),
         uncovered::<GrantScope>("GrantScope", grants.iter().map(|g| &g.scope)),
+        uncovered::<LogoKind>("LogoKind", &logo_kinds),
+        uncovered::<EmailPart>("EmailPart", &parts),
+        uncovered::<PageText>("PageText", &page_texts),
     ]
     .into_iter()
     .flatten()

@@ -265,3 +265,29 @@ pub fn answers() -> Vec<(&'static str, StoredAnswer)> {
         ),
     ]
 }
+
+/// Branding (`onb:{brand:<org>}`): one with every field set (logo, both
+/// languages' overrides), one with none; every `LogoKind` among them and
+/// in `logos`.
+pub fn brandings() -> Vec<(&'static str, onboard_domain::Branding)> {
+    let full = onboard_domain::testkit::full_branding();
+    let bare = onboard_domain::Branding {
+        display_name: None,
+        palette: None,
+        sender_name: None,
+        sender_address: None,
+        reply_to: None,
+        default_language: None,
+        overrides: Default::default(),
+        logo: None,
+        updated_at: ADDED,
+    };
+    let png = onboard_domain::branding::Logo::parse(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).unwrap();
+    let jpeg = onboard_domain::branding::Logo::parse(b"\xff\xd8\xff\xe0\0\x10JFIF".to_vec()).unwrap();
+    vec![
+        ("full", full),
+        ("bare", bare.clone()),
+        ("png-logo", onboard_domain::Branding { logo: Some(png), ..bare.clone() }),
+        ("jpeg-logo", onboard_domain::Branding { logo: Some(jpeg), ..bare }),
+    ]
+}

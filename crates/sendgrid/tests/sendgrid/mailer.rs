@@ -25,6 +25,7 @@ fn message(i: usize, language: Option<&str>) -> InitMessage {
         ),
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: language.map(|l| Language::parse(l).unwrap()),
+        brand: None,
     }
 }
 
