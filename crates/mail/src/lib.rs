@@ -135,6 +135,25 @@ mod tests {
         Values { name: "Jane <Doe>", link: "https://x/init?a=1&b=2", code: "ABC123", expires: "2026-01-04 12:00 UTC" }
     }
 
+    /// Without branding the emails are byte for byte what they were before
+    /// branding existed (`UPDATE=1` rewrites the expected files).
+    #[test]
+    fn unbranded_emails_keep_their_bytes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/unbranded");
+        for lang in LANGUAGES {
+            let r = Templates::builtin().render(lang, values()).unwrap();
+            for (kind, got) in [("txt", &r.text), ("html", &r.html)] {
+                let path = dir.join(format!("init.{lang}.{kind}"));
+                if std::env::var_os("UPDATE").is_some() {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(&path, got).unwrap();
+                }
+                assert_eq!(got, &std::fs::read_to_string(&path).unwrap(), "{}", path.display());
+            }
+            assert_eq!(r.subject, SUBJECT);
+        }
+    }
+
     #[test]
     fn english_is_the_default_and_html_values_are_escaped() {
         let r = Templates::builtin().render("en", values()).unwrap();
