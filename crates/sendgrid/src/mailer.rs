@@ -110,11 +110,28 @@ impl SendGridMailer {
         Ok(Self { http, endpoint, settings, templates })
     }
 
-    /// The v3 request for `batch` (all one language).
+    /// The v3 request for `batch` (all one language, and one organization
+    /// when branded: its sender, reply-to, look and words).
     fn request_body(&self, lang: &str, batch: &[&InitMessage]) -> Result<String, String> {
         let s = &self.settings;
-        let mut message =
-            Message::new(Email::new(&s.from_email).set_name(&s.from_name)).set_subject(onboard_mail::SUBJECT);
+        let brand = batch.first().and_then(|m| m.brand.as_ref());
+        let (from_name, from_email) = match batch.first() {
+            Some(m) => onboard_mail::sender(m, &s.from_name, &s.from_email),
+            None => (s.from_name.as_str(), s.from_email.as_str()),
+        };
+        // Rendered once for the batch, with placeholders SendGrid fills per recipient.
+        let (text, html) = match &s.template_id {
+            Some(_) => (None, None),
+            None => (
+                Some(self.templates.render_branded(lang, placeholders(&TEXT_KEYS), brand)?),
+                Some(self.templates.render_branded(lang, placeholders(&HTML_KEYS), brand)?.html),
+            ),
+        };
+        let subject = text.as_ref().map_or(onboard_mail::SUBJECT, |t| t.subject.as_str());
+        let mut message = Message::new(Email::new(from_email).set_name(from_name)).set_subject(subject);
+        if let Some(reply_to) = brand.and_then(|b| b.branding.reply_to.as_ref()) {
+            message = message.set_reply_to(Email::new(reply_to.as_str()));
+        }
         // Owned per-recipient strings the borrowed v3 types point into.
         let per_recipient: Vec<Recipient> = batch
             .iter()
@@ -146,17 +163,15 @@ impl SendGridMailer {
                 Recipient { subs, args, data }
             })
             .collect();
-        let (text, html);
-        match &s.template_id {
-            Some(template) => message = message.set_template_id(template),
-            None => {
-                text = self.templates.render(lang, placeholders(&TEXT_KEYS))?.text;
-                html = self.templates.render(lang, placeholders(&HTML_KEYS))?.html;
+        match (&s.template_id, &text, &html) {
+            (Some(template), _, _) => message = message.set_template_id(template),
+            (None, Some(text), Some(html)) => {
                 // SendGrid wants text/plain before text/html.
                 message = message
-                    .add_content(Content::new().set_content_type("text/plain").set_value(&text))
-                    .add_content(Content::new().set_content_type("text/html").set_value(&html));
+                    .add_content(Content::new().set_content_type("text/plain").set_value(&text.text))
+                    .add_content(Content::new().set_content_type("text/html").set_value(html));
             }
+            (None, _, _) => return Err("no content rendered".into()),
         }
         for (m, Recipient { subs, args, data }) in batch.iter().zip(&per_recipient) {
             let to = Email::new(m.recipient.as_str()).set_name(display_name(m));
@@ -269,20 +284,22 @@ impl Mailer for SendGridMailer {
             .unwrap_or_else(|| Err(MailError::Transient("no result".into())))
     }
 
-    /// Groups by template language (all together with a dynamic template),
-    /// then sends each group in calls of up to `batch_limit` recipients.
+    /// Groups by template language (all together with a dynamic template)
+    /// and, for branded emails, by organization, then sends each group in
+    /// calls of up to `batch_limit` recipients.
     async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
-        let mut groups: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        type Group<'m> = ((&'static str, Option<&'m onboard_domain::OrgId>), Vec<usize>);
+        let mut groups: Vec<Group<'_>> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            let lang =
-                if self.settings.template_id.is_some() { "" } else { Templates::language_for(m.language.as_ref()) };
-            match groups.iter_mut().find(|(l, _)| *l == lang) {
+            let lang = if self.settings.template_id.is_some() { "" } else { onboard_mail::language_of(m) };
+            let key = (lang, m.brand.as_ref().map(|_| &m.org_id));
+            match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, idx)) => idx.push(i),
-                None => groups.push((lang, vec![i])),
+                None => groups.push((key, vec![i])),
             }
         }
         let mut results: Vec<Option<Result<String, MailError>>> = vec![None; messages.len()];
-        for (lang, indices) in groups {
+        for ((lang, _), indices) in groups {
             for chunk in indices.chunks(self.settings.batch_limit) {
                 let batch: Vec<&InitMessage> = chunk.iter().map(|&i| &messages[i]).collect();
                 for (&i, r) in chunk.iter().zip(self.send_chunk(lang, &batch).await) {

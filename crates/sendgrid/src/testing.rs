@@ -36,6 +36,10 @@ pub struct Delivered {
     pub html: String,
     pub custom_args: Value,
     pub template_data: Value,
+    /// The call's `from` (name and email) and `reply_to` email, if any.
+    pub from_name: String,
+    pub from_email: String,
+    pub reply_to: Option<String>,
 }
 
 #[derive(Default)]
@@ -170,6 +174,9 @@ async fn mail_send(req: &Request, body: poem::Body, Data(state): Data<&Arc<State
                 html: substitute(&html, subs),
                 custom_args: p["custom_args"].clone(),
                 template_data: p["dynamic_template_data"].clone(),
+                from_name: json["from"]["name"].as_str().unwrap_or_default().to_owned(),
+                from_email: json["from"]["email"].as_str().unwrap_or_default().to_owned(),
+                reply_to: json["reply_to"]["email"].as_str().map(str::to_owned),
             });
         }
     }

@@ -75,6 +75,57 @@ async fn a_batch_is_one_call_per_language_with_each_recipients_own_values() {
 }
 
 #[tokio::test]
+async fn branded_emails_go_out_per_organization_with_its_sender_look_and_words() {
+    let fake = FakeSendGrid::start(KEY).await;
+    let mut branding = onboard_domain::testkit::full_branding();
+    branding.overrides.clear();
+    let brand = onboard_domain::MessageBrand {
+        branding: Arc::new(branding),
+        logo_url: Some("https://id.example.com/ui/login/user/init/brand/o2/logo?v=1".into()),
+    };
+    let branded = |i: usize, org: &str| InitMessage {
+        org_id: OrgId::parse(org).unwrap(),
+        language: Some(Language::parse("en").unwrap()),
+        brand: Some(brand.clone()),
+        ..message(i, None)
+    };
+    let messages = vec![branded(0, "o2"), message(1, None), branded(2, "o2"), branded(3, "o3")];
+    let results = mailer(&fake, |_| {}).send_batch(&messages).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(fake.accepted_calls(), 3, "one per organization, and one unbranded");
+    let got = fake.delivered();
+    for d in &got {
+        let branded = d.to != "user1@example.com";
+        assert_eq!(d.from_email, if branded { "it@acme.example" } else { "id@example.com" });
+        assert_eq!(d.from_name, if branded { "Acme IT" } else { "Example ID" });
+        assert_eq!(d.reply_to.as_deref(), branded.then_some("help@acme.example"));
+        assert_eq!(d.html.contains("background:#b3261e"), branded, "{}", d.html);
+        assert_eq!(d.html.contains("alt=\"Acme Corporation\""), branded);
+        assert_eq!(d.text.contains("-- \nAcme Corporation"), branded);
+    }
+    let d = got.iter().find(|d| d.to == "user2@example.com").unwrap();
+    assert!(d.text.contains("CODE02") && d.html.contains("User &lt;2&gt;"), "each recipient's own values");
+
+    // The organization's own subject, with a recipient's value in it.
+    let mut branding = onboard_domain::testkit::full_branding();
+    branding
+        .overrides
+        .get_mut("en")
+        .unwrap()
+        .email
+        .insert(onboard_domain::branding::EmailPart::Subject, "{{ org }}: welcome, {{ name }}".into());
+    let brand = onboard_domain::MessageBrand { branding: Arc::new(branding), logo_url: None };
+    let m = InitMessage { language: Some(Language::parse("en").unwrap()), brand: Some(brand), ..message(7, None) };
+    mailer(&fake, |_| {}).send_init(&m).await.unwrap();
+    let d = fake.delivered().into_iter().find(|d| d.to == "user7@example.com").unwrap();
+    assert_eq!(d.subject, "Acme Corporation: welcome, User <7>");
+    assert_eq!(
+        d.text,
+        "Hi User <7>: https://id.example.com/ui/login/user/init?userID=u7&loginname=user7&code=CODE07&orgID=o1&passwordset=false\n"
+    );
+}
+
+#[tokio::test]
 async fn batches_are_cut_at_the_limit() {
     let fake = FakeSendGrid::start(KEY).await;
     let messages: Vec<_> = (0..7).map(|i| message(i, None)).collect();
