@@ -33,6 +33,9 @@ pub struct Mail {
     pub file: String,
     pub notification_id: String,
     pub to: String,
+    /// The From name and address.
+    pub from: (String, String),
+    pub reply_to: Option<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -299,6 +302,12 @@ fn parse_mail(raw: &[u8]) -> Mail {
             .trim()
             .to_owned(),
         to: m.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_owned(),
+        from: m
+            .from()
+            .and_then(|a| a.first())
+            .map(|a| (a.name().unwrap_or_default().to_owned(), a.address().unwrap_or_default().to_owned()))
+            .unwrap_or_default(),
+        reply_to: m.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
         subject: m.subject().unwrap_or_default().to_owned(),
         text,
         html,

@@ -2,7 +2,11 @@
 //! accounts, their grants and personal access tokens. Every route needs a
 //! token whose principal holds `Permission::Administer` (IAM_OWNER).
 
+mod branding;
+mod branding_wire;
 mod wire;
+
+pub use branding::BrandingApi;
 
 use onboard_domain::usecases::{Administration, UserService};
 use onboard_domain::{OrgId, Permission, Principal, Role};
@@ -20,7 +24,7 @@ use wire::*;
 pub const PREFIX: &str = "/admin/v1";
 
 #[derive(Tags)]
-enum AdminTags {
+pub(crate) enum AdminTags {
     /// Organizations, service accounts, grants and personal access tokens
     /// (onboard's own API; IAM_OWNER only).
     Administration,
@@ -44,7 +48,7 @@ pub fn absent() -> Response {
 }
 
 /// The administration and the caller, once it proved to hold `Administer`.
-async fn administer<'a>(
+pub(crate) async fn administer<'a>(
     users: &UserService,
     admin: &'a Option<Administration>,
     call: &HttpCall,
@@ -63,7 +67,7 @@ fn role(raw: &str) -> Result<Role, ApiError> {
     Role::parse_named(raw).map_err(|e| invalid_field("role", &e.to_string()))
 }
 
-fn org_id(field: &str, raw: &str) -> Result<OrgId, ApiError> {
+pub(crate) fn org_id(field: &str, raw: &str) -> Result<OrgId, ApiError> {
     OrgId::parse(raw.trim()).map_err(|e| invalid_field(field, &e.to_string()))
 }
 

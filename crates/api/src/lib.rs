@@ -22,17 +22,18 @@ use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
 use poem_openapi::OpenApiService;
 
-pub use admin::AdminApi;
+pub use admin::{AdminApi, BrandingApi};
 pub use limits::MAX_BODY_BYTES;
 pub use management::ManagementApi;
 
 /// The OpenAPI service; its document is the same whatever the deployment.
-pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi), ()> {
-    OpenApiService::new((ManagementApi, AdminApi), "onboard Management API", env!("CARGO_PKG_VERSION")).description(
-        "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
-         administration of organizations, service accounts and tokens (/admin/v1, IAM_OWNER only). \
+pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi, BrandingApi), ()> {
+    OpenApiService::new((ManagementApi, AdminApi, BrandingApi), "onboard Management API", env!("CARGO_PKG_VERSION"))
+        .description(
+            "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
+         administration of organizations, their branding, service accounts and tokens (/admin/v1, IAM_OWNER only). \
          Every error answer has the shape {code, message, details}.",
-    )
+        )
 }
 
 /// The OpenAPI document in YAML, as served at `/openapi.yaml` and checked in
@@ -81,6 +82,8 @@ pub fn app_with(
         .at(page::PATH, get(page::show).post(page::submit))
         .at(page::DONE_PATH, get(page::done))
         .at(page::STYLE_PATH, get(page::style))
+        .at(page::LOGO_PATH, get(page::brand::logo))
+        .at(page::BRAND_STYLE_PATH, get(page::brand::style))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(metrics::serve))

@@ -12,6 +12,7 @@
 //! - Every answer is `no-store`, `no-referrer`, unframeable, and under a CSP
 //!   that allows our stylesheet and nothing else (no script at all).
 
+pub mod brand;
 mod cookies;
 mod form_token;
 mod i18n;
@@ -19,7 +20,7 @@ mod view;
 
 use onboard_domain::InitLink;
 use onboard_domain::usecases::{
-    InitPageContext, InitPageError, InitPageState, UserService, VerifyError, VerifyInitCode,
+    InitPageContext, InitPageError, InitPageState, InitPageView, UserService, VerifyError, VerifyInitCode,
 };
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::web::{Data, Form, Query};
@@ -30,18 +31,25 @@ use time::OffsetDateTime;
 use cookies::Jar;
 use form_token::FormKey;
 use i18n::Lang;
-use view::{FormView, Frame, Notice, Outcome};
+use view::{FormView, Frame, Notice, Outcome, PageBrand};
 
 pub const PATH: &str = onboard_domain::init_link::INIT_PATH;
 /// Where a finished initialization lands, and where "already initialized" links to.
 pub const DONE_PATH: &str = "/ui/login/user/init/done";
 pub const STYLE_PATH: &str = "/ui/login/user/init/style.css";
+/// The organization's logo and stylesheet (`brand`).
+pub const LOGO_PATH: &str = "/ui/login/user/init/brand/:org/logo";
+pub const BRAND_STYLE_PATH: &str = "/ui/login/user/init/brand/:org/style.css";
 
 const STYLESHEET: &str = include_str!("../assets/init.css");
 
 /// Our stylesheet and nothing else: no script, no inline style, no frames,
 /// forms only to ourselves.
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// [`CSP`] and images from ourselves: a branded page's logo.
+const CSP_WITH_LOGO: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// What the form posts (the ids under the link's keys, `init_link::keys`).
 #[derive(Default, Deserialize)]
@@ -87,6 +95,24 @@ fn respond(status: StatusCode, html: String, set_cookies: &[String]) -> Response
     resp
 }
 
+/// [`respond`], allowing the logo of `brand` when it has one.
+fn respond_branded(
+    status: StatusCode,
+    html: String,
+    set_cookies: &[String],
+    brand: Option<&PageBrand<'_>>,
+) -> Response {
+    let mut resp = respond(status, html, set_cookies);
+    if brand.is_some_and(|b| b.branding.logo.is_some()) {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP_WITH_LOGO));
+    }
+    resp
+}
+
+fn page_brand(view: &InitPageView) -> Option<PageBrand<'_>> {
+    view.branding.as_deref().map(|branding| PageBrand { branding, org: &view.org })
+}
+
 fn see_other(location: &str, set_cookies: &[String]) -> Response {
     let mut resp = Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, location).finish();
     with_cookies(&mut resp, set_cookies);
@@ -123,21 +149,33 @@ fn anonymous_frame(req: &Request) -> Frame {
     Frame { lang: Lang::negotiate(None, accept_language(req)), organization_name: None }
 }
 
-fn frame_of(req: &Request, ctx: &InitPageContext) -> Frame {
+/// The frame of a user's page: the organization's display name and
+/// default language when it is branded.
+fn frame_of(req: &Request, view: &InitPageView) -> Frame {
+    let ctx = &view.context;
+    let branding = view.branding.as_deref();
     Frame {
-        lang: Lang::negotiate(ctx.preferred_language.as_ref(), accept_language(req)),
-        organization_name: ctx.organization_name.clone(),
+        lang: Lang::negotiate_with_default(
+            ctx.preferred_language.as_ref(),
+            branding.and_then(|b| b.default_language.as_deref()),
+            accept_language(req),
+        ),
+        organization_name: branding.and_then(|b| b.display_name.clone()).or_else(|| ctx.organization_name.clone()),
     }
 }
 
 fn outcome_page(frame: &Frame, outcome: &Outcome, jar: Jar) -> Response {
+    outcome_page_branded(frame, None, outcome, jar)
+}
+
+fn outcome_page_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &Outcome, jar: Jar) -> Response {
     let status = match outcome {
         Outcome::AlreadyInitialized { .. } | Outcome::Done { .. } => StatusCode::OK,
         Outcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     // Every outcome page ends the code's use: the browser may forget it.
-    respond(status, view::outcome(frame, outcome), &[jar.clear_code()])
+    respond_branded(status, view::outcome_branded(frame, brand, outcome), &[jar.clear_code()], brand)
 }
 
 /// What the page shows now for the link's user: the form (with `notice`
@@ -152,8 +190,8 @@ async fn current_page(
     notice: Option<Notice>,
 ) -> Response {
     let jar = Jar::for_request(req);
-    let ctx = match users.init_page_context(user_id, org_id).await {
-        Ok(ctx) => ctx,
+    let page = match users.init_page_view(user_id, org_id).await {
+        Ok(page) => page,
         // One answer for an unknown user and a broken link: no hint whether a user exists.
         Err(InitPageError::MalformedLink | InitPageError::NotFound) => {
             return outcome_page(&anonymous_frame(req), &Outcome::InvalidLink, jar);
@@ -163,9 +201,13 @@ async fn current_page(
             return outcome_page(&anonymous_frame(req), &Outcome::Unavailable, jar);
         }
     };
-    let frame = frame_of(req, &ctx);
+    let frame = frame_of(req, &page);
+    let brand = page_brand(&page);
+    let ctx = &page.context;
     let outcome = match ctx.state {
-        InitPageState::Ready => return form_page(req, users, &frame, &ctx, user_id, org_id, code, notice),
+        InitPageState::Ready => {
+            return form_page(req, users, &frame, brand.as_ref(), ctx, user_id, org_id, code, notice);
+        }
         InitPageState::AlreadyInitialized => {
             Outcome::AlreadyInitialized { done_href: link(DONE_PATH, user_id, org_id) }
         }
@@ -174,7 +216,7 @@ async fn current_page(
         InitPageState::TooManyAttempts if notice == Some(Notice::WrongCode(0)) => Outcome::LastAttemptFailed,
         InitPageState::TooManyAttempts => Outcome::TooManyAttempts,
     };
-    outcome_page(&frame, &outcome, jar)
+    outcome_page_branded(&frame, brand.as_ref(), &outcome, jar)
 }
 
 /// The form, with a fresh token under the browser's key (a new key if it
@@ -184,6 +226,7 @@ fn form_page(
     req: &Request,
     users: &UserService,
     frame: &Frame,
+    brand: Option<&PageBrand<'_>>,
     ctx: &InitPageContext,
     user_id: &str,
     org_id: &str,
@@ -200,8 +243,9 @@ fn form_page(
         Some(Notice::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
         Some(_) => StatusCode::BAD_REQUEST,
     };
-    let html = view::form(
+    let html = view::form_branded(
         frame,
+        brand,
         &FormView {
             user_id,
             org_id,
@@ -213,7 +257,7 @@ fn form_page(
             policy: users.password_policy(),
         },
     );
-    respond(status, html, &[jar.set_form_key(&key)])
+    respond_branded(status, html, &[jar.set_form_key(&key)], brand)
 }
 
 /// Shows the page. Reads, never writes: mail scanners, prefetches and HEAD
@@ -304,10 +348,10 @@ impl std::fmt::Debug for DoneQuery {
 #[handler]
 pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&UserService>) -> Response {
     let jar = Jar::for_request(req);
-    match users.init_page_context(&q.user_id, &q.org_id).await {
-        Ok(ctx) if ctx.state == InitPageState::AlreadyInitialized => {
-            let outcome = Outcome::Done { login_name: ctx.login_name.clone() };
-            outcome_page(&frame_of(req, &ctx), &outcome, jar)
+    match users.init_page_view(&q.user_id, &q.org_id).await {
+        Ok(page) if page.context.state == InitPageState::AlreadyInitialized => {
+            let outcome = Outcome::Done { login_name: page.context.login_name.clone() };
+            outcome_page_branded(&frame_of(req, &page), page_brand(&page).as_ref(), &outcome, jar)
         }
         Ok(_) => see_other(&link(PATH, &q.user_id, &q.org_id), &[]),
         Err(InitPageError::MalformedLink | InitPageError::NotFound) => {

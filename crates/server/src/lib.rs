@@ -139,7 +139,7 @@ pub async fn open_administration(config: &Config) -> Result<Option<Administratio
         config::Store::Redis(target) => {
             let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
             let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::uncached(redis));
-            Ok(Some(Administration::new(directory, Arc::new(SystemClock))))
+            Ok(Some(Administration::new(directory, Arc::new(SystemClock)).with_template_check(templates(config)?)))
         }
     }
 }
@@ -148,12 +148,17 @@ fn std_to_time(d: std::time::Duration, name: &str) -> Result<time::Duration, Sta
     time::Duration::try_from(d).map_err(|e| StartError::Config(format!("{name}: {e}")))
 }
 
-/// The mailer the configuration asks for, with the templates it names.
-fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
-    let templates = Arc::new(match &config.mail_templates {
+/// The email templates the configuration names: what the mailer renders
+/// and what checks an organization's templates.
+fn templates(config: &Config) -> Result<Arc<Templates>, StartError> {
+    Ok(Arc::new(match &config.mail_templates {
         Some(dir) => Templates::with_overrides(dir).map_err(|e| StartError::Config(format!("mail_templates: {e}")))?,
         None => Templates::builtin(),
-    });
+    }))
+}
+
+/// The mailer the configuration asks for, with `templates`.
+fn mailer(config: &Config, templates: Arc<Templates>) -> Result<Arc<dyn Mailer>, StartError> {
     Ok(match &config.mail_transport {
         config::MailTransport::Files => Arc::new(EmlMailer::new(
             config.data_dir.join("mail"),
@@ -232,9 +237,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
     );
     let clock = Arc::new(SystemClock);
-    let admin = Administration::new(stores.directory.clone(), clock.clone());
+    let templates = templates(&config)?;
+    let admin = Administration::new(stores.directory.clone(), clock.clone()).with_template_check(templates.clone());
+    // One cache of branding per node, dropped by this node's administration.
+    let brandings = admin.brandings();
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();
-    let mailer = mailer(&config)?;
+    let mailer = mailer(&config, templates)?;
     let mut authorizer = TokenAuthorizer::new(stores.directory.clone(), clock.clone());
     if let Some(settings) = &config.jwt {
         let verifier = onboard_jwt::JwtVerifier::new(settings.clone())
@@ -247,7 +255,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let users =
         UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy)
             .with_throttling(stores.limiter.clone(), config.throttle)
-            .with_idempotency(stores.idempotency.clone());
+            .with_idempotency(stores.idempotency.clone())
+            .with_brandings(brandings.clone());
     let webhook = match &config.sendgrid_webhook_key {
         Some(key) => Some(
             SendGridWebhook::new(key, ProviderEvents::new(stores.notifications.clone()))
@@ -274,7 +283,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             max_age: std_to_time(config.delivery_max_age, "delivery_max_age")?,
             ..DeliveryConfig::default()
         },
-    );
+    )
+    .with_brandings(brandings);
     let (shutdown, watcher) = watch::channel(false);
 
     // Prometheus metrics at /metrics. The outbox depth is read at scrape time,

@@ -22,8 +22,20 @@ impl Lang {
     /// The user's preferred language when the page speaks it, else the
     /// browser's first acceptable choice, else English.
     pub fn negotiate(preferred: Option<&Language>, accept_language: Option<&str>) -> Self {
+        Self::negotiate_with_default(preferred, None, accept_language)
+    }
+
+    /// As [`Lang::negotiate`], with the organization's default language
+    /// (its branding's) between the user's and the browser's: the page
+    /// then speaks as the email did.
+    pub fn negotiate_with_default(
+        preferred: Option<&Language>,
+        default: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Self {
         preferred
             .and_then(|l| Self::from_primary(&l.primary()))
+            .or_else(|| default.and_then(Self::from_primary))
             .or_else(|| accept_language.and_then(Self::from_accept_language))
             .unwrap_or(Self::En)
     }
@@ -275,6 +287,14 @@ mod tests {
         assert_eq!(Lang::negotiate(None, Some("fr, it")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("de;q=abc, en;q=0.5")), Lang::En);
         assert_eq!(Lang::negotiate(None, None), Lang::En);
+    }
+
+    #[test]
+    fn the_organizations_default_comes_after_the_user_and_before_the_browser() {
+        assert_eq!(Lang::negotiate_with_default(None, Some("de"), Some("en")), Lang::De);
+        assert_eq!(Lang::negotiate_with_default(Some(&lang("en")), Some("de"), Some("de")), Lang::En);
+        assert_eq!(Lang::negotiate_with_default(Some(&lang("fr")), Some("de"), Some("en")), Lang::De);
+        assert_eq!(Lang::negotiate_with_default(None, None, Some("de")), Lang::De);
     }
 
     #[test]

@@ -2,9 +2,23 @@
 //! request or the store is escaped; there is no script, and the only
 //! stylesheet comes from [`super::STYLE_PATH`].
 
-use onboard_domain::{PasswordPolicy, PolicyViolation};
+use onboard_domain::branding::PageText;
+use onboard_domain::{Branding, OrgId, PasswordPolicy, PolicyViolation};
 
 use super::i18n::{Lang, Texts};
+
+/// The organization a page is dressed for: its logo, its colours (a
+/// stylesheet of its own, from our origin) and its words.
+#[derive(Debug, Clone, Copy)]
+pub struct PageBrand<'a> {
+    pub branding: &'a Branding,
+    pub org: &'a OrgId,
+}
+
+/// The organization's wording of `key` in `lang`, else `default`.
+fn said<'a>(brand: Option<&PageBrand<'a>>, lang: Lang, key: PageText, default: &'a str) -> &'a str {
+    brand.and_then(|b| b.branding.page_text(lang.tag(), key)).unwrap_or(default)
+}
 
 fn esc(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
@@ -95,7 +109,18 @@ pub enum Outcome {
     },
 }
 
-fn layout(frame: &Frame, title: &str, content: &str) -> String {
+fn layout(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &str) -> String {
+    let brand_style = brand
+        .and_then(|b| b.branding.style_path(b.org))
+        .map(|href| format!("<link rel=\"stylesheet\" href=\"{}\">", esc(&href)))
+        .unwrap_or_default();
+    let logo = brand
+        .and_then(|b| b.branding.logo_path(b.org))
+        .map(|src| {
+            let alt = frame.organization_name.as_deref().unwrap_or_default();
+            format!("<img class=\"logo\" src=\"{}\" alt=\"{}\" height=\"48\">", esc(&src), esc(alt))
+        })
+        .unwrap_or_default();
     let (org_line, full_title) = match &frame.organization_name {
         Some(org) => (format!("<p class=\"org\">{}</p>", esc(org)), format!("{title} – {org}")),
         None => (String::new(), title.to_owned()),
@@ -105,8 +130,8 @@ fn layout(frame: &Frame, title: &str, content: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
          <title>{full_title}</title>\
-         <link rel=\"stylesheet\" href=\"{style}?v={version}\"></head>\
-         <body><main class=\"card\">{org_line}<h1>{title}</h1>{content}</main></body></html>\n",
+         <link rel=\"stylesheet\" href=\"{style}?v={version}\">{brand_style}</head>\
+         <body><main class=\"card\">{logo}{org_line}<h1>{title}</h1>{content}</main></body></html>\n",
         lang = frame.lang.tag(),
         full_title = esc(&full_title),
         style = super::STYLE_PATH,
@@ -153,8 +178,15 @@ fn field_error(field: Field, notice: Option<&Notice>, t: &Texts) -> String {
     }
 }
 
+#[cfg(test)]
 pub fn form(frame: &Frame, v: &FormView<'_>) -> String {
+    form_branded(frame, None, v)
+}
+
+/// The form, in the organization's branding when given.
+pub fn form_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, v: &FormView<'_>) -> String {
     let t = frame.lang.texts();
+    let lang = frame.lang;
     let error_field = v.notice.and_then(Notice::field);
     let focus = error_field.unwrap_or(if v.code.is_empty() { Field::Code } else { Field::Password });
     let form_error = match v.notice {
@@ -176,9 +208,9 @@ pub fn form(frame: &Frame, v: &FormView<'_>) -> String {
     }
     let rules: String = rules.iter().map(|r| format!("<li>{}</li>", esc(r))).collect();
     let (intro, password_label, required) = if v.has_password {
-        (t.intro_has_password, t.password_label_optional, "")
+        (said(brand, lang, PageText::IntroHasPassword, t.intro_has_password), t.password_label_optional, "")
     } else {
-        (t.intro_new_password, t.password_label, " required")
+        (said(brand, lang, PageText::IntroNewPassword, t.intro_new_password), t.password_label, " required")
     };
     let content = format!(
         "<p class=\"lead\">{hello} <strong>{login}</strong>. {intro}</p>{form_error}\
@@ -217,15 +249,22 @@ pub fn form(frame: &Frame, v: &FormView<'_>) -> String {
         confirm_error = field_error(Field::Confirm, v.notice, t),
         confirm_attrs = field_attrs(Field::Confirm, None, error_field, focus),
         submit = esc(t.submit),
-        help = esc(t.help),
+        help = esc(said(brand, lang, PageText::Help, t.help)),
     );
-    layout(frame, t.setup_title, &content)
+    layout(frame, brand, said(brand, lang, PageText::SetupTitle, t.setup_title), &content)
 }
 
+#[cfg(test)]
 pub fn outcome(frame: &Frame, outcome: &Outcome) -> String {
+    outcome_branded(frame, None, outcome)
+}
+
+/// The page of `outcome`, in the organization's branding when given.
+pub fn outcome_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &Outcome) -> String {
     let t = frame.lang.texts();
+    let lang = frame.lang;
     let problem = |title: &str, text: &str| {
-        layout(frame, title, &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>", esc(text)))
+        layout(frame, brand, title, &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>", esc(text)))
     };
     match outcome {
         Outcome::InvalidLink => problem(t.invalid_title, t.invalid_text),
@@ -236,6 +275,7 @@ pub fn outcome(frame: &Frame, outcome: &Outcome) -> String {
         Outcome::Unavailable => problem(t.unavailable_title, t.unavailable),
         Outcome::AlreadyInitialized { done_href } => layout(
             frame,
+            brand,
             t.already_title,
             &format!(
                 "<p class=\"lead\">{}</p><p><a class=\"button\" href=\"{}\">{}</a></p>",
@@ -246,12 +286,13 @@ pub fn outcome(frame: &Frame, outcome: &Outcome) -> String {
         ),
         Outcome::Done { login_name } => layout(
             frame,
-            t.done_title,
+            brand,
+            said(brand, lang, PageText::DoneTitle, t.done_title),
             &format!(
                 "<p class=\"success\" role=\"status\"><strong>{}</strong><br>{}</p><p>{}</p>",
                 esc(login_name),
-                esc(t.done_text),
-                esc(t.done_next)
+                esc(said(brand, lang, PageText::DoneText, t.done_text)),
+                esc(said(brand, lang, PageText::DoneNext, t.done_next))
             ),
         ),
     }
