@@ -7,6 +7,7 @@ mod branding_wire;
 mod wire;
 
 pub use branding::BrandingApi;
+pub use branding_wire::BrandingView;
 
 use onboard_domain::usecases::{Administration, UserService};
 use onboard_domain::{OrgId, Permission, Principal, Role};

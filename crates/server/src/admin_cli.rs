@@ -10,9 +10,12 @@ mod output;
 
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand};
+use onboard_domain::branding::{EmailPart, TemplatesDraft};
 use onboard_domain::usecases::{AdminError, Administration};
-use onboard_domain::{OrgId, Principal, Role};
+use onboard_domain::{BrandingDraft, OrgId, Principal, Role};
 use time::OffsetDateTime;
 
 use crate::Config;
@@ -52,6 +55,124 @@ pub enum Action {
     Pat(PatAction),
     /// Organizations, service accounts with their grants, and tokens (never the tokens themselves).
     List,
+    /// An organization's branding: the look, sender and words of its emails and init page.
+    #[command(subcommand)]
+    Branding(BrandingAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrandingAction {
+    /// Show the organization's branding.
+    Show {
+        #[arg(value_parser = parse_org)]
+        org: OrgId,
+    },
+    /// Set everything of the organization's branding but its logo; what is
+    /// left out goes back to onboard's default.
+    Set(BrandingSetArgs),
+    /// Set the organization's logo from a PNG, JPEG or SVG file of at most 100 KiB.
+    Logo {
+        #[arg(value_parser = parse_org)]
+        org: OrgId,
+        file: PathBuf,
+    },
+    /// Remove the organization's logo, keeping the rest of its branding.
+    RemoveLogo {
+        #[arg(value_parser = parse_org)]
+        org: OrgId,
+    },
+    /// Remove the organization's branding altogether.
+    Remove {
+        #[arg(value_parser = parse_org)]
+        org: OrgId,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BrandingSetArgs {
+    #[arg(value_parser = parse_org)]
+    pub org: OrgId,
+    /// Shown instead of the organization's name.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Buttons and links, #rrggbb; its contrast with --background must be at least 4.5:1.
+    #[arg(long)]
+    pub primary: Option<String>,
+    /// The background of the page and the email, #rrggbb.
+    #[arg(long)]
+    pub background: Option<String>,
+    /// The From name of its emails.
+    #[arg(long)]
+    pub sender_name: Option<String>,
+    /// The From address of its emails.
+    #[arg(long)]
+    pub sender_address: Option<String>,
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    /// For users without a preferred language onboard speaks: en or de.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// An email template from a file, as LANG:PART=FILE with PART subject, text or html (repeatable).
+    #[arg(long = "template", value_parser = parse_template)]
+    pub templates: Vec<(String, EmailPart, PathBuf)>,
+    /// A page text, as LANG:NAME=TEXT with NAME one of setupTitle, introNewPassword,
+    /// introHasPassword, help, doneTitle, doneText, doneNext (repeatable).
+    #[arg(long = "page-text", value_parser = parse_page_text)]
+    pub page_texts: Vec<(String, String, String)>,
+}
+
+fn parse_template(raw: &str) -> Result<(String, EmailPart, PathBuf), String> {
+    let usage = || "expected LANG:PART=FILE, such as en:html=welcome.html".to_owned();
+    let (key, file) = raw.split_once('=').ok_or_else(usage)?;
+    let (lang, part) = key.split_once(':').ok_or_else(usage)?;
+    let part = EmailPart::ALL.into_iter().find(|p| p.as_str() == part.trim()).ok_or_else(usage)?;
+    Ok((lang.trim().to_owned(), part, PathBuf::from(file)))
+}
+
+fn parse_page_text(raw: &str) -> Result<(String, String, String), String> {
+    let usage = || "expected LANG:NAME=TEXT, such as en:help=\"Call 555 0100\"".to_owned();
+    let (key, text) = raw.split_once('=').ok_or_else(usage)?;
+    let (lang, name) = key.split_once(':').ok_or_else(usage)?;
+    Ok((lang.trim().to_owned(), name.trim().to_owned(), text.to_owned()))
+}
+
+impl BrandingSetArgs {
+    /// The draft these arguments describe, template files read.
+    fn draft(self) -> Result<BrandingDraft, AdminError> {
+        let mut templates: Vec<TemplatesDraft> = Vec::new();
+        fn of<'a>(templates: &'a mut Vec<TemplatesDraft>, lang: &str) -> &'a mut TemplatesDraft {
+            match templates.iter().position(|t| t.language == lang) {
+                Some(i) => &mut templates[i],
+                None => {
+                    templates.push(TemplatesDraft { language: lang.to_owned(), ..TemplatesDraft::default() });
+                    templates.last_mut().expect("just pushed")
+                }
+            }
+        }
+        for (lang, part, file) in self.templates {
+            let source = std::fs::read_to_string(&file)
+                .map_err(|e| AdminError::Invalid(format!("template {}: {e}", file.display())))?;
+            let t = of(&mut templates, &lang);
+            *match part {
+                EmailPart::Subject => &mut t.subject,
+                EmailPart::Text => &mut t.text,
+                EmailPart::Html => &mut t.html,
+            } = Some(source);
+        }
+        for (lang, name, text) in self.page_texts {
+            of(&mut templates, &lang).page.push((name, text));
+        }
+        Ok(BrandingDraft {
+            display_name: self.display_name,
+            primary_color: self.primary,
+            background_color: self.background,
+            sender_name: self.sender_name,
+            sender_address: self.sender_address,
+            reply_to: self.reply_to,
+            default_language: self.language,
+            templates,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +325,29 @@ pub async fn execute(admin: &Administration, operator: &Principal, action: Actio
             accounts: admin.service_accounts(operator, None).await?,
             tokens: admin.tokens(operator, None).await?,
         },
+        Action::Branding(BrandingAction::Show { org }) => {
+            let branding = admin.branding(operator, &org).await?;
+            Output::Branding { org, branding }
+        }
+        Action::Branding(BrandingAction::Set(args)) => {
+            let org = args.org.clone();
+            let branding = Some(admin.set_branding(operator, &org, args.draft()?).await?);
+            Output::Branding { org, branding }
+        }
+        Action::Branding(BrandingAction::Logo { org, file }) => {
+            let bytes =
+                std::fs::read(&file).map_err(|e| AdminError::Invalid(format!("logo {}: {e}", file.display())))?;
+            let branding = Some(admin.set_logo(operator, &org, bytes).await?);
+            Output::Branding { org, branding }
+        }
+        Action::Branding(BrandingAction::RemoveLogo { org }) => {
+            let branding = admin.remove_logo(operator, &org).await?;
+            Output::Branding { org, branding }
+        }
+        Action::Branding(BrandingAction::Remove { org }) => {
+            admin.remove_branding(operator, &org).await?;
+            Output::Branding { org, branding: None }
+        }
     })
 }
 

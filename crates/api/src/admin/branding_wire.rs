@@ -109,6 +109,11 @@ impl From<SetBrandingRequest> for BrandingDraft {
 }
 
 impl BrandingView {
+    /// The JSON the API answers with, for other front ends (the command line).
+    pub fn to_value(&self) -> serde_json::Value {
+        poem_openapi::types::ToJSON::to_json(self).unwrap_or_default()
+    }
+
     pub fn none(org: &OrgId) -> Self {
         Self {
             org_id: org.to_string(),

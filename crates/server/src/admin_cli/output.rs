@@ -3,7 +3,7 @@
 //! token appears only in the output of `pat issue`.
 
 use onboard_domain::usecases::IssuedToken;
-use onboard_domain::{Grant, GrantScope, Organization, ServiceAccount, TokenRecord};
+use onboard_domain::{Branding, Grant, GrantScope, OrgId, Organization, ServiceAccount, TokenRecord};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -28,6 +28,11 @@ pub enum Output {
         organizations: Vec<Organization>,
         accounts: Vec<ServiceAccount>,
         tokens: Vec<TokenRecord>,
+    },
+    /// An organization's branding (after a change, or shown); `None`: none.
+    Branding {
+        org: OrgId,
+        branding: Option<Branding>,
     },
 }
 
@@ -54,6 +59,7 @@ impl Output {
                 account_table(accounts),
                 token_table(tokens, now)
             ),
+            Self::Branding { org, branding } => branding_text(org, branding.as_ref()),
         }
     }
 
@@ -93,8 +99,51 @@ impl Output {
                 "serviceAccounts": accounts.iter().map(account_json).collect::<Vec<_>>(),
                 "pats": tokens.iter().map(token_json).collect::<Vec<_>>(),
             }),
+            Self::Branding { org, branding } => onboard_api::BrandingView::of(org, branding.as_ref()).to_value(),
         }
     }
+}
+
+/// One line per field set, names as in the HTTP API.
+fn branding_text(org: &OrgId, branding: Option<&Branding>) -> String {
+    let view = onboard_api::BrandingView::of(org, branding).to_value();
+    let Some(fields) = view.as_object() else { return String::new() };
+    if fields.len() <= 1 {
+        return format!("organization {org} has no branding\n");
+    }
+    let rows = fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != "templates")
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                Value::Object(logo) => format!(
+                    "{} {} bytes at {}",
+                    logo["contentType"].as_str().unwrap_or_default(),
+                    logo["bytes"],
+                    logo["path"].as_str().unwrap_or_default()
+                ),
+                other => other.to_string(),
+            };
+            vec![k.clone(), value]
+        })
+        .collect();
+    let mut text = table(&["FIELD", "VALUE"], rows);
+    for t in view["templates"].as_array().into_iter().flatten() {
+        let parts: Vec<&str> = ["subject", "text", "html"].into_iter().filter(|p| t.get(*p).is_some()).collect();
+        let pages: Vec<&String> = t["page"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
+        text.push_str(&format!(
+            "templates {}: email {}; page {}\n",
+            t["language"].as_str().unwrap_or_default(),
+            if parts.is_empty() { "built in".to_owned() } else { parts.join(", ") },
+            if pages.is_empty() {
+                "built in".to_owned()
+            } else {
+                pages.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            },
+        ));
+    }
+    text
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -92,3 +92,87 @@ fn the_embedded_store_is_administered_over_http_only() {
     assert!(err.contains("embedded store") && err.contains("/admin/v1"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn branding_set_on_the_command_line_dresses_the_page_of_a_server_on_that_redis() {
+    let redis = RedisServer::start();
+    let acme = one_line(&admin_ok(&redis, &["org", "create", "Acme"]));
+    let files = tempfile::tempdir().unwrap();
+    let subject = files.path().join("subject.txt");
+    std::fs::write(&subject, "Your {{ org }} account").unwrap();
+    let logo = files.path().join("logo.svg");
+    std::fs::write(&logo, onboard_domain::testkit::SVG_LOGO).unwrap();
+
+    let set = admin_ok(
+        &redis,
+        &[
+            "--json",
+            "branding",
+            "set",
+            &acme,
+            "--display-name",
+            "Acme Corporation",
+            "--primary",
+            "#B3261E",
+            "--background",
+            "#fffbfe",
+            "--sender-name",
+            "Acme IT",
+            "--sender-address",
+            "it@acme.example",
+            "--template",
+            &format!("en:subject={}", subject.display()),
+            "--page-text",
+            "en:help=Questions? Call 555 0100.",
+        ],
+    );
+    let set: Value = serde_json::from_str(&set).unwrap();
+    assert_eq!(set["orgId"], acme);
+    assert_eq!((&set["primaryColor"], &set["senderAddress"]), (&json!("#b3261e"), &json!("it@acme.example")));
+    assert_eq!(
+        set["templates"],
+        json!([{"language": "en", "subject": "Your {{ org }} account", "page": {"help": "Questions? Call 555 0100."}}])
+    );
+    let with_logo = admin_ok(&redis, &["branding", "logo", &acme, logo.to_str().unwrap()]);
+    assert!(with_logo.contains("image/svg+xml"), "{with_logo}");
+    let shown = admin_ok(&redis, &["branding", "show", &acme]);
+    assert!(shown.contains("Acme Corporation") && shown.contains("#fffbfe"), "{shown}");
+    assert!(shown.contains("templates en: email subject; page help"), "{shown}");
+
+    // Refusals: exit 1 with the reason, nothing changed.
+    let low = admin(&redis, &["branding", "set", &acme, "--primary", "#aaaaaa", "--background", "#ffffff"]);
+    assert_eq!(low.status.code(), Some(1));
+    let reason = String::from_utf8_lossy(&low.stderr);
+    assert!(reason.contains("is 2.32:1; WCAG AA needs at least 4.5:1"), "{reason}");
+    let broken = files.path().join("broken.html");
+    std::fs::write(&broken, "<p>{% if %}</p>").unwrap();
+    let bad = admin(&redis, &["branding", "set", &acme, "--template", &format!("en:html={}", broken.display())]);
+    assert_eq!(bad.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("templates[0].html: syntax error"));
+    let not_an_image = admin(&redis, &["branding", "logo", &acme, subject.to_str().unwrap()]);
+    assert_eq!(not_an_image.status.code(), Some(1));
+    assert_eq!(admin(&redis, &["branding", "set", &acme, "--template", "en:body=x"]).status.code(), Some(2));
+    assert_eq!(admin_ok(&redis, &["branding", "show", &acme]), shown, "refusals change nothing");
+
+    // A server on the same Redis shows it: the page, its logo.
+    let server = Server::start(&[("ONBOARD_REDIS_URL", &redis.url())]);
+    let token = server.admin_token();
+    let (status, body) = call(&server, "POST", "/management/v1/users/human", &token, Some(&acme), &new_user("ada"));
+    assert_eq!(status, 200, "{body}");
+    let user = body["userId"].as_str().unwrap();
+    let page = server.request("GET", &format!("/ui/login/user/init?userID={user}&orgID={acme}"), "", &[], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<p class=\"org\">Acme Corporation</p>"), "{}", page.body);
+    assert!(page.body.contains("Questions? Call 555 0100."));
+    assert!(page.body.contains(&format!("<img class=\"logo\" src=\"/ui/login/user/init/brand/{acme}/logo?v=")));
+    let served = server.request("GET", &format!("/ui/login/user/init/brand/{acme}/logo"), "", &[], "");
+    assert_eq!(served.status, 200);
+    assert!(
+        served.head.contains("content-type: image/svg+xml") && served.head.contains("x-content-type-options: nosniff")
+    );
+    assert_eq!(served.body, onboard_domain::testkit::SVG_LOGO);
+
+    let removed = admin_ok(&redis, &["branding", "remove", &acme]);
+    assert_eq!(removed, format!("organization {acme} has no branding\n"));
+    server.stop();
+}
