@@ -18,7 +18,7 @@ pub const PATH: &str = "/_dev/mail";
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 /// An email's own HTML: its inline styles and images, no scripts, links may
 /// leave the frame only when clicked.
-const EMAIL_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; base-uri 'none'; form-action 'none'; sandbox allow-popups allow-top-navigation-by-user-activation";
+const EMAIL_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https: 'self'; base-uri 'none'; form-action 'none'; sandbox allow-popups allow-top-navigation-by-user-activation";
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:62rem;padding:0 1rem;color:#1d2330}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde1e8}\

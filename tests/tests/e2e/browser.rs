@@ -204,6 +204,55 @@ async fn mailbox_journey(client: &Client, app: &TestApp) {
     snap(client, "10-mailbox-done").await;
 }
 
+/// Whether the image `css` finds was loaded and drawn (CSP let it in).
+async fn image_shown(client: &Client, css: &str) -> bool {
+    let script = format!("const i = document.querySelector({css:?}); return !!i && i.complete && i.naturalWidth > 0;");
+    client.execute(&script, vec![]).await.expect("script ran").as_bool().unwrap_or(false)
+}
+
+/// The computed `property` of the element `css` finds.
+async fn computed(client: &Client, css: &str, property: &str) -> String {
+    let script = format!("return getComputedStyle(document.querySelector({css:?})).getPropertyValue({property:?});");
+    client.execute(&script, vec![]).await.expect("script ran").as_str().unwrap_or_default().to_owned()
+}
+
+/// A user of a branded organization: the email in the mailbox and the page
+/// wear its logo, colours and name.
+async fn branded_journey(client: &Client, app: &TestApp) {
+    client.set_window_size(1280, 900).await.expect("desktop-sized window");
+    let org = app.create_org("Acme").await;
+    crate::branding::brand_as_acme(app, &org).await;
+    crate::branding::create_user_in(app, &org, "branded", "branded@acme.example").await;
+    let mail = app.wait_for_mails("branded@acme.example", 1).await.remove(0);
+    assert_eq!(mail.subject, "Your Acme Corporation account");
+
+    client.goto(&app.url(&format!("/_dev/mail/{}", mail.file))).await.expect("email opened");
+    let frame = field(client, "iframe").await;
+    snap(client, "11-branded-email").await;
+    frame.enter_frame().await.expect("into the email");
+    assert!(image_shown(client, "img").await, "the logo shows in the email");
+    assert_eq!(computed(client, "body", "background-color").await, "rgb(255, 251, 254)");
+    let button = "a[href*='/ui/login/user/init']";
+    assert_eq!(computed(client, button, "background-color").await, "rgb(179, 38, 30)");
+    client.enter_parent_frame().await.expect("back to the window");
+
+    client.goto(&mail.link).await.expect("link opened");
+    field(client, "#code").await;
+    assert_eq!(text_of(client, ".org").await.to_lowercase(), "acme corporation");
+    assert!(image_shown(client, "img.logo").await, "the logo shows on the page");
+    assert_eq!(computed(client, "body", "background-color").await, "rgb(255, 251, 254)");
+    assert_eq!(computed(client, "button[type=submit]", "background-color").await, "rgb(179, 38, 30)");
+    assert_eq!(computed(client, "button[type=submit]", "color").await, "rgb(255, 255, 255)");
+    assert_eq!(text_of(client, ".help").await, "Questions? Call the Acme desk on 555 0100.");
+    snap(client, "12-branded-page").await;
+    fill(client, "#password", GOOD).await;
+    fill(client, "#passwordConfirm", GOOD).await;
+    field(client, "button[type=submit]").await.click().await.expect("submitted");
+    assert!(text_of(client, ".success").await.contains("Your account is ready."));
+    assert!(image_shown(client, "img.logo").await);
+    snap(client, "13-branded-done").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_sets_up_the_account_in_a_real_browser() {
     let driver = start_driver().await;
@@ -218,6 +267,7 @@ async fn a_new_user_sets_up_the_account_in_a_real_browser() {
                 desktop_journey(&client, &app2).await;
                 phone_journey(&client, &app2).await;
                 mailbox_journey(&client, &app2).await;
+                branded_journey(&client, &app2).await;
             })
             .await
             .expect("the browser scenario finished in time");
