@@ -393,6 +393,36 @@ mod tests {
     }
 
     #[test]
+    fn a_branded_page_shows_the_organizations_logo_colours_and_words() {
+        let policy = PasswordPolicy::default();
+        let branding = onboard_domain::testkit::full_branding();
+        let org = OrgId::parse("100").unwrap();
+        let brand = PageBrand { branding: &branding, org: &org };
+        let frame = Frame { lang: Lang::En, organization_name: Some("Acme Corporation".into()) };
+        let html = form_branded(&frame, Some(&brand), &view(None, &policy));
+        let logo = format!(
+            "<img class=\"logo\" src=\"/ui/login/user/init/brand/100/logo?v={}\" alt=\"Acme Corporation\" height=\"48\">",
+            branding.logo.as_ref().unwrap().version()
+        );
+        assert!(html.contains(&format!("<main class=\"card\">{logo}<p class=\"org\">Acme Corporation</p>")), "{html}");
+        assert!(html.contains(
+            "<link rel=\"stylesheet\" href=\"/ui/login/user/init/brand/100/style.css?v=b3261efffbfe\"></head>"
+        ));
+        assert!(html.contains("<h1>Acme's setupTitle.</h1>") && html.contains("Acme's help."), "{html}");
+        assert!(!html.contains("<script") && !html.contains("style="), "still no inline script or style");
+        let done = outcome_branded(&frame, Some(&brand), &Outcome::Done { login_name: "jane".into() });
+        assert!(done.contains("Acme's doneTitle.") && done.contains("Acme's doneText.") && done.contains(&logo));
+        // German has only its title: the rest stays built in.
+        let de = Frame { lang: Lang::De, ..frame.clone() };
+        let html = form_branded(&de, Some(&brand), &view(None, &policy));
+        assert!(html.contains("<h1>Willkommen bei Acme</h1>") && html.contains("Probleme mit dem Code?"), "{html}");
+        // Without branding: nothing of it.
+        let plain = form(&frame, &view(None, &policy));
+        let head = format!("?v={}\"></head><body><main class=\"card\"><p class=\"org\">", env!("CARGO_PKG_VERSION"));
+        assert!(plain.contains(&head) && !plain.contains("brand/") && !plain.contains("<img"), "{plain}");
+    }
+
+    #[test]
     fn every_outcome_has_its_own_words_in_both_languages() {
         let outcomes = [
             Outcome::InvalidLink,

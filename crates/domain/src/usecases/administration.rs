@@ -549,4 +549,43 @@ mod tests {
             assert!(refused(admin.issue_token(c, "bot", &org, vec![], None).await), "{c:?}");
         }
     }
+
+    #[tokio::test]
+    async fn branding_is_administered_by_iam_owners_only_and_checked_before_anything_is_read() {
+        // A directory without expectations fails the test on any call.
+        let admin = Administration::new(Arc::new(MockDirectory::new()), clock_at(T0));
+        let org = OrgId::parse("100").unwrap();
+        let viewer = Principal {
+            subject: "svc".into(),
+            home_org: org.clone(),
+            grants: vec![Grant { scope: GrantScope::Organization(org.clone()), role: Role::OrgOwner }],
+        };
+        let draft = crate::branding::BrandingDraft::default;
+        assert_eq!(admin.branding(&viewer, &org).await, Err(AdminError::PermissionDenied));
+        assert_eq!(admin.set_branding(&viewer, &org, draft()).await, Err(AdminError::PermissionDenied));
+        assert_eq!(admin.set_logo(&viewer, &org, vec![1]).await, Err(AdminError::PermissionDenied));
+        assert_eq!(admin.remove_logo(&viewer, &org).await, Err(AdminError::PermissionDenied));
+        assert_eq!(admin.remove_branding(&viewer, &org).await, Err(AdminError::PermissionDenied));
+        let op = Principal::local_operator();
+        let low = crate::branding::BrandingDraft {
+            primary_color: Some("#777777".into()),
+            background_color: Some("#ffffff".into()),
+            ..draft()
+        };
+        assert!(
+            matches!(admin.set_branding(&op, &org, low).await, Err(AdminError::Invalid(m)) if m.contains("4.47:1"))
+        );
+        assert!(matches!(admin.set_logo(&op, &org, b"GIF89a".to_vec()).await, Err(AdminError::Invalid(_))));
+        // Without a template check, email templates are refused, not taken unchecked.
+        let with_template = crate::branding::BrandingDraft {
+            templates: vec![crate::branding::TemplatesDraft {
+                language: "en".into(),
+                text: Some("{{ link }}".into()),
+                ..Default::default()
+            }],
+            ..draft()
+        };
+        let refused = admin.set_branding(&op, &org, with_template).await;
+        assert!(matches!(&refused, Err(AdminError::Invalid(m)) if m.contains("not accepted")), "{refused:?}");
+    }
 }

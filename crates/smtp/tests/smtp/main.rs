@@ -64,6 +64,33 @@ async fn an_email_arrives_with_its_headers_both_parts_and_the_link() {
 }
 
 #[tokio::test]
+async fn a_branded_email_carries_its_organizations_sender_and_look_the_envelope_stays_ours() {
+    let server = SmtpServer::start(SmtpOptions::default());
+    let brand = onboard_domain::MessageBrand {
+        branding: Arc::new(onboard_domain::testkit::full_branding()),
+        logo_url: Some("https://id.example.com/ui/login/user/init/brand/o1/logo?v=1".into()),
+    };
+    let m = InitMessage {
+        language: Some(onboard_domain::Language::parse("de").unwrap()),
+        brand: Some(brand),
+        ..message(4, "user4@example.com")
+    };
+    mailer(&server.url(), |_| {}).send_init(&m).await.unwrap();
+    let got = server.wait_for(1, WAIT).await;
+    assert_eq!(got[0].from, "id@example.com", "bounces reach the operator");
+    let email = MessageParser::default().parse(&got[0].raw).expect("an RFC 5322 message");
+    let from = email.from().unwrap().first().unwrap();
+    assert_eq!((from.name(), from.address()), (Some("Acme IT"), Some("it@acme.example")));
+    assert_eq!(email.reply_to().unwrap().first().unwrap().address(), Some("help@acme.example"));
+    assert_eq!(email.subject(), Some("Initialize User"), "German has no subject of its own");
+    let html = email.body_html(0).unwrap();
+    assert!(html.contains("alt=\"Acme Corporation\"") && html.contains("background:#b3261e"), "{html}");
+    assert!(html.contains("Guten Tag User &lt;4&gt;"), "{html}");
+    let text = email.body_text(0).unwrap();
+    assert!(text.contains(&m.link) && text.contains("Acme Corporation"), "{text}");
+}
+
+#[tokio::test]
 async fn auth_plain_with_the_password_from_the_settings() {
     let auth = Some(("relay-user".to_owned(), "s3cret".to_owned()));
     let server = SmtpServer::start(SmtpOptions { auth, ..SmtpOptions::default() });
