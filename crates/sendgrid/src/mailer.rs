@@ -153,13 +153,26 @@ impl SendGridMailer {
                     ("onboard_notification_id".to_owned(), m.notification_id.to_string()),
                     ("onboard_user_id".to_owned(), m.user_id.to_string()),
                 ];
-                let data = serde_json::json!({
+                let mut data = serde_json::json!({
                     "code": m.code.expose(),
                     "link": m.link,
                     "login_name": m.login_name,
                     "display_name": name,
                     "expires": expires,
                 });
+                // A dynamic template can show the organization's look too.
+                if let Some(b) = &m.brand {
+                    if let Some(org) = &b.branding.display_name {
+                        data["org"] = org.as_str().into();
+                    }
+                    if let Some(url) = &b.logo_url {
+                        data["logo_url"] = url.as_str().into();
+                    }
+                    if let Some(p) = b.branding.palette {
+                        data["primary"] = p.primary().hex().into();
+                        data["background"] = p.background().hex().into();
+                    }
+                }
                 Recipient { subs, args, data }
             })
             .collect();

@@ -91,7 +91,7 @@ impl Logo {
 /// elsewhere, embedded documents. The logo is served with a CSP that
 /// forbids script and loads anyway; refusing them here keeps stored logos
 /// harmless wherever they are shown.
-const SVG_FORBIDDEN: [(&str, &str); 9] = [
+const SVG_FORBIDDEN: [(&str, &str); 15] = [
     ("<script", "holds a <script> element"),
     ("<foreignobject", "holds a <foreignObject> element"),
     ("<iframe", "holds an <iframe> element"),
@@ -101,6 +101,12 @@ const SVG_FORBIDDEN: [(&str, &str); 9] = [
     ("<!entity", "declares entities"),
     ("href=\"http", "links to another origin"),
     ("href='http", "links to another origin"),
+    ("href=\"//", "links to another origin"),
+    ("href='//", "links to another origin"),
+    ("url(http", "loads from another origin"),
+    ("url('http", "loads from another origin"),
+    ("url(\"http", "loads from another origin"),
+    ("@import", "imports a stylesheet"),
 ];
 
 fn check_svg(bytes: &[u8]) -> Result<(), LogoError> {
@@ -195,6 +201,9 @@ mod tests {
             "<rect ONCLICK = 'x'/>",
             "<image href=\"https://tracker.example/p.gif\"/>",
             "<iframe/>",
+            "<rect style=\"fill:url(https://tracker.example/p.svg#x)\"/>",
+            "<style>@import 'https://x.example/a.css';</style>",
+            "<use href=\"//x.example/s.svg#a\"/>",
         ] {
             assert!(matches!(Logo::parse(wrap(inner)), Err(LogoError::UnsafeSvg(_))), "{inner}");
         }

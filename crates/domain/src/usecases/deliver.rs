@@ -497,6 +497,57 @@ mod tests {
         assert_eq!(h.notes.lock().unwrap()[1].provider_message_id.as_deref(), Some("msg-1"));
     }
 
+    fn branded(logo: bool) -> crate::branding::Branding {
+        let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>".to_vec();
+        let logo = logo.then(|| crate::branding::Logo::parse(svg).unwrap());
+        let draft = crate::branding::BrandingDraft {
+            display_name: Some("Acme".into()),
+            sender_address: Some("it@acme.example".into()),
+            ..Default::default()
+        };
+        draft.into_branding(logo, T0, &|_, _, _| Ok(())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_branded_organizations_email_carries_its_branding_and_the_logos_address() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
+        let mut directory = crate::ports::MockDirectory::new();
+        directory.expect_branding().withf(|o| *o == org()).returning(|_| Ok(Some(branded(true))));
+        let brandings = Brandings::new(Arc::new(directory), clock_at(T0), crate::branding::BRANDING_TTL);
+        let dispatcher = h.dispatcher.clone().with_brandings(brandings);
+        assert_eq!(dispatcher.deliver_due(0).await.unwrap().sent, 1);
+        let sent = h.sent.lock().unwrap();
+        let brand = sent[0].brand.as_ref().expect("branded");
+        assert_eq!(brand.branding.display_name.as_deref(), Some("Acme"));
+        let version = brand.branding.logo.as_ref().unwrap().version();
+        assert_eq!(
+            brand.logo_url.as_deref(),
+            Some(format!("https://id.example.com/ui/login/user/init/brand/100/logo?v={version}").as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_directory_that_cannot_say_the_branding_fails_the_round_before_anything_is_sent() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
+        let mut directory = crate::ports::MockDirectory::new();
+        directory.expect_branding().returning(|_| Err(Unavailable("down".into())));
+        let brandings = Brandings::new(Arc::new(directory), clock_at(T0), crate::branding::BRANDING_TTL);
+        let dispatcher = h.dispatcher.clone().with_brandings(brandings);
+        assert_eq!(dispatcher.deliver_due(0).await, Err(Unavailable("down".into())));
+        assert!(h.sent.lock().unwrap().is_empty(), "nothing sent from the wrong sender");
+        assert!(h.completed.lock().unwrap().is_empty(), "the entry's lease runs out and it is tried again");
+    }
+
+    #[tokio::test]
+    async fn without_brandings_emails_go_unbranded() {
+        let (user, code) = initial_user();
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
+        h.dispatcher.deliver_due(0).await.unwrap();
+        assert!(h.sent.lock().unwrap()[0].brand.is_none());
+    }
+
     #[tokio::test]
     async fn an_older_code_is_not_mailed() {
         let (mut user, code) = initial_user();

@@ -126,6 +126,23 @@ async fn branded_emails_go_out_per_organization_with_its_sender_look_and_words()
 }
 
 #[tokio::test]
+async fn a_dynamic_template_gets_the_organizations_sender_and_look_as_data() {
+    let fake = FakeSendGrid::start(KEY).await;
+    let brand = onboard_domain::MessageBrand {
+        branding: Arc::new(onboard_domain::testkit::full_branding()),
+        logo_url: Some("https://id.example.com/ui/login/user/init/brand/o1/logo?v=1".into()),
+    };
+    let m = InitMessage { brand: Some(brand), ..message(8, None) };
+    mailer(&fake, |s| s.template_id = Some("d-0123456789".into())).send_init(&m).await.unwrap();
+    let d = fake.delivered().remove(0);
+    assert_eq!((d.from_email.as_str(), d.reply_to.as_deref()), ("it@acme.example", Some("help@acme.example")));
+    assert_eq!(d.template_data["org"], "Acme Corporation");
+    assert_eq!(d.template_data["logo_url"], "https://id.example.com/ui/login/user/init/brand/o1/logo?v=1");
+    assert_eq!((&d.template_data["primary"], &d.template_data["background"]), (&"#b3261e".into(), &"#fffbfe".into()));
+    assert_eq!(d.template_data["code"], "CODE08");
+}
+
+#[tokio::test]
 async fn batches_are_cut_at_the_limit() {
     let fake = FakeSendGrid::start(KEY).await;
     let messages: Vec<_> = (0..7).map(|i| message(i, None)).collect();
