@@ -4,10 +4,12 @@
 
 mod branding;
 mod branding_wire;
+mod webhooks;
 mod wire;
 
 pub use branding::BrandingApi;
 pub use branding_wire::BrandingView;
+pub use webhooks::{WebhookView, WebhookWithSecretView, WebhooksApi};
 
 use onboard_domain::usecases::{Administration, UserService};
 use onboard_domain::{OrgId, Permission, Principal, Role};

@@ -22,16 +22,16 @@ use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
 use poem_openapi::OpenApiService;
 
-pub use admin::{AdminApi, BrandingApi, BrandingView};
+pub use admin::{AdminApi, BrandingApi, BrandingView, WebhookView, WebhookWithSecretView, WebhooksApi};
 pub use limits::MAX_BODY_BYTES;
 pub use management::ManagementApi;
 
 /// The OpenAPI service; its document is the same whatever the deployment.
-pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi, BrandingApi), ()> {
-    OpenApiService::new((ManagementApi, AdminApi, BrandingApi), "onboard Management API", env!("CARGO_PKG_VERSION"))
+pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi, BrandingApi, WebhooksApi), ()> {
+    OpenApiService::new((ManagementApi, AdminApi, BrandingApi, WebhooksApi), "onboard Management API", env!("CARGO_PKG_VERSION"))
         .description(
             "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
-         administration of organizations, their branding, service accounts and tokens (/admin/v1, IAM_OWNER only). \
+         administration of organizations, their branding and webhook endpoints, service accounts and tokens (/admin/v1, IAM_OWNER only). \
          Every error answer has the shape {code, message, details}.",
         )
 }

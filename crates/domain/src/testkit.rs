@@ -578,3 +578,94 @@ pub async fn check_idempotency_store<S: crate::ports::IdempotencyStore>(store: &
     let after_hold = T0 + Duration::seconds(31);
     assert_eq!(store.claim(&key_c, &theirs, after_hold, hold).await.unwrap(), IdempotencyClaim::Fresh);
 }
+
+/// Runs the webhook endpoint checks against `endpoints` (which must hold
+/// none) and `directory`: the store directly, then administration over it
+/// (create, list, disable and enable, rotate with overlap, delete).
+pub async fn check_webhook_endpoints(
+    endpoints: std::sync::Arc<dyn crate::ports::WebhookEndpoints>,
+    directory: std::sync::Arc<dyn crate::ports::Directory>,
+) {
+    use crate::authz::Principal;
+    use crate::usecases::{AdminError, Administration};
+    use crate::webhooks::{EndpointUrl, EventType, WebhookEndpoint, WebhookSecret};
+
+    // The store itself: put replaces, lists filter by organization, remove says whether.
+    let (a, b) = (OrgId::generate(), OrgId::generate());
+    let secret = WebhookSecret::generate();
+    let stored = WebhookEndpoint {
+        id: "kit-wh-1".into(),
+        org: a.clone(),
+        url: EndpointUrl::parse("https://hooks.example.com/a").unwrap(),
+        event_types: vec![EventType::EmailBounced, EventType::InvitationExpired],
+        enabled: true,
+        secrets: vec![(secret.clone(), None), (WebhookSecret::generate(), Some(T0 + Duration::hours(1)))],
+        created_at: T0,
+    };
+    assert_eq!(endpoints.endpoint("kit-wh-1").await.unwrap(), None);
+    endpoints.put_endpoint(&stored).await.unwrap();
+    let other = WebhookEndpoint { id: "kit-wh-2".into(), org: b.clone(), event_types: vec![], ..stored.clone() };
+    endpoints.put_endpoint(&other).await.unwrap();
+    assert_eq!(endpoints.endpoint("kit-wh-1").await.unwrap().as_ref(), Some(&stored));
+    assert_eq!(endpoints.endpoints(Some(&a)).await.unwrap(), vec![stored.clone()]);
+    assert_eq!(endpoints.endpoints(None).await.unwrap().len(), 2);
+    let disabled = WebhookEndpoint { enabled: false, ..stored.clone() };
+    endpoints.put_endpoint(&disabled).await.unwrap();
+    assert_eq!(endpoints.endpoint("kit-wh-1").await.unwrap(), Some(disabled));
+    assert!(endpoints.remove_endpoint("kit-wh-1").await.unwrap());
+    assert!(!endpoints.remove_endpoint("kit-wh-1").await.unwrap());
+    assert!(endpoints.remove_endpoint("kit-wh-2").await.unwrap());
+    assert!(endpoints.endpoints(None).await.unwrap().is_empty());
+
+    // Administration over it.
+    let admin = Administration::new(directory.clone(), std::sync::Arc::new(crate::SystemClock))
+        .with_webhooks(endpoints.clone());
+    let op = Principal::local_operator();
+    let org = directory.create_organization("Hooked").await.unwrap();
+    let made = admin
+        .create_webhook(&op, &org, " https://hooks.example.com/in ", &["email.bounced".into(), "email.bounced".into()])
+        .await
+        .unwrap();
+    assert!(made.secret.starts_with("whsec_") && made.secret.len() > 40, "{}", made.secret);
+    assert!(!format!("{made:?}").contains(&made.secret));
+    let e = &made.endpoint;
+    assert_eq!(
+        (e.url.as_str(), e.event_types.as_slice(), e.enabled),
+        ("https://hooks.example.com/in", &[EventType::EmailBounced][..], true)
+    );
+    assert_eq!(admin.webhook(&op, &e.id).await.unwrap(), made.endpoint);
+    let every = admin.create_webhook(&op, &org, "http://10.0.0.1:8080/x", &[]).await.unwrap();
+    assert!(every.endpoint.wants(EventType::InvitationCompleted));
+    assert_eq!(admin.webhooks(&op, Some(&org)).await.unwrap().len(), 2);
+    assert!(admin.webhooks(&op, Some(&OrgId::generate())).await.unwrap().is_empty());
+    let unknown_org = admin.create_webhook(&op, &OrgId::generate(), "https://x.example.com", &[]).await;
+    assert!(matches!(unknown_org, Err(AdminError::UnknownOrganization(_))), "{unknown_org:?}");
+
+    let off = admin.set_webhook_enabled(&op, &e.id, false).await.unwrap();
+    assert!(!off.enabled && !off.wants(EventType::EmailBounced));
+    assert!(!admin.webhook(&op, &e.id).await.unwrap().enabled);
+    assert!(admin.set_webhook_enabled(&op, &e.id, true).await.unwrap().enabled);
+
+    // Rotation: the new secret signs at once, the old one until the overlap ends.
+    let old = e.secrets[0].0.clone();
+    let rotated = admin.rotate_webhook_secret(&op, &e.id, Duration::hours(2)).await.unwrap();
+    assert_ne!(rotated.secret, made.secret);
+    let now = OffsetDateTime::now_utc();
+    let stored = admin.webhook(&op, &e.id).await.unwrap();
+    let signing = stored.signing_secrets(now);
+    assert_eq!(signing.len(), 2);
+    assert_eq!(signing[0].shown(), rotated.secret);
+    assert_eq!(signing[1], &old);
+    assert_eq!(stored.signing_secrets(now + Duration::hours(3)).len(), 1);
+    // Rotating without overlap drops every earlier secret.
+    let again = admin.rotate_webhook_secret(&op, &e.id, Duration::ZERO).await.unwrap();
+    let stored = admin.webhook(&op, &e.id).await.unwrap();
+    assert_eq!(stored.secrets.len(), 1);
+    assert_eq!(stored.signing_secrets(now)[0].shown(), again.secret);
+
+    admin.delete_webhook(&op, &e.id).await.unwrap();
+    assert!(matches!(admin.webhook(&op, &e.id).await, Err(AdminError::UnknownWebhook(_))));
+    assert!(matches!(admin.delete_webhook(&op, &e.id).await, Err(AdminError::UnknownWebhook(_))));
+    assert!(matches!(admin.set_webhook_enabled(&op, "nope", true).await, Err(AdminError::UnknownWebhook(_))));
+    admin.delete_webhook(&op, &every.endpoint.id).await.unwrap();
+}

@@ -94,6 +94,13 @@ impl WebhookSecret {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
+
+    /// The secret as customers see it, once, when it is made: `whsec_` and
+    /// its base64, the form the Standard Webhooks libraries take.
+    pub fn shown(&self) -> String {
+        use base64::Engine;
+        format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
 }
 
 /// Why an endpoint URL was refused.

@@ -7,9 +7,11 @@ mod idempotency;
 mod limiter;
 mod stats;
 mod store;
+mod webhooks;
 
 pub use directory::InMemoryDirectory;
 pub use eml_mailer::EmlMailer;
 pub use idempotency::InMemoryIdempotencyStore;
 pub use limiter::InMemoryRateLimiter;
 pub use store::InMemoryStore;
+pub use webhooks::InMemoryWebhookEndpoints;

@@ -90,6 +90,10 @@ impl Keys {
         format!("onb:{{brand:{org}}}")
     }
 
+    /// Webhook endpoints: a hash of id → encoded endpoint (with its signing
+    /// secrets), under a tag of its own.
+    pub const WEBHOOK_ENDPOINTS: &'static str = "onb:{hooks}:endpoints";
+
     /// Secrets all nodes share, under the meta tag.
     pub fn secret(name: &str) -> String {
         format!("onb:{{meta}}:secret:{name}")

@@ -19,6 +19,7 @@ mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod user_cache;
+mod webhooks;
 
 pub use conn::{RedisSettings, RedisTarget, connect};
 pub use directory::RedisDirectory;
@@ -26,3 +27,4 @@ pub use idempotency::RedisIdempotencyStore;
 pub use limiter::RedisRateLimiter;
 pub use stats::RedisOutboxStats;
 pub use store::RedisStore;
+pub use webhooks::RedisWebhookEndpoints;

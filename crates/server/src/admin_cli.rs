@@ -58,6 +58,49 @@ pub enum Action {
     /// An organization's branding: the look, sender and words of its emails and init page.
     #[command(subcommand)]
     Branding(BrandingAction),
+    /// Webhook endpoints: where an organization's invitation events are posted, signed.
+    #[command(subcommand)]
+    Webhook(WebhookAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Create an endpoint; prints its id and its signing secret (whsec_…), shown only now.
+    Create {
+        #[arg(long, value_parser = parse_org)]
+        org: OrgId,
+        /// An absolute http or https URL without credentials.
+        url: String,
+        /// An event type to send, such as invitation.completed (repeatable) [default: every type].
+        #[arg(long = "event")]
+        events: Vec<String>,
+    },
+    /// List endpoints, by organization, oldest first (never their secrets).
+    List {
+        /// Only the endpoints of this organization.
+        #[arg(long, value_parser = parse_org)]
+        org: Option<OrgId>,
+    },
+    /// Show one endpoint.
+    Show { id: String },
+    /// Stop sending to an endpoint.
+    Disable { id: String },
+    /// Send to an endpoint again.
+    Enable { id: String },
+    /// Delete an endpoint and its secrets.
+    Delete { id: String },
+    /// Give an endpoint a new signing secret; prints its id and the new secret, shown only now.
+    RotateSecret {
+        id: String,
+        /// How long the secrets in use keep signing beside the new one (at most 7d).
+        #[arg(long, value_parser = parse_overlap, default_value = "24h")]
+        overlap: time::Duration,
+    },
+}
+
+fn parse_overlap(raw: &str) -> Result<time::Duration, String> {
+    let span = humantime::parse_duration(raw.trim()).map_err(|_| "expected a duration such as 24h or 0s".to_owned())?;
+    time::Duration::try_from(span).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -348,6 +391,24 @@ pub async fn execute(admin: &Administration, operator: &Principal, action: Actio
             admin.remove_branding(operator, &org).await?;
             Output::Branding { org, branding: None }
         }
+        Action::Webhook(WebhookAction::Create { org, url, events }) => {
+            Output::NewWebhook(admin.create_webhook(operator, &org, &url, &events).await?)
+        }
+        Action::Webhook(WebhookAction::List { org }) => Output::Webhooks(admin.webhooks(operator, org.as_ref()).await?),
+        Action::Webhook(WebhookAction::Show { id }) => Output::Webhook(admin.webhook(operator, &id).await?),
+        Action::Webhook(WebhookAction::Disable { id }) => {
+            Output::Webhook(admin.set_webhook_enabled(operator, &id, false).await?)
+        }
+        Action::Webhook(WebhookAction::Enable { id }) => {
+            Output::Webhook(admin.set_webhook_enabled(operator, &id, true).await?)
+        }
+        Action::Webhook(WebhookAction::Delete { id }) => {
+            admin.delete_webhook(operator, &id).await?;
+            Output::DeletedWebhook(id.trim().to_owned())
+        }
+        Action::Webhook(WebhookAction::RotateSecret { id, overlap }) => {
+            Output::NewWebhook(admin.rotate_webhook_secret(operator, &id, overlap).await?)
+        }
     })
 }
 
@@ -364,6 +425,7 @@ mod tests {
 
     fn admin() -> Administration {
         Administration::new(Arc::new(InMemoryDirectory::new()), Arc::new(SystemClock))
+            .with_webhooks(Arc::new(onboard_memory::InMemoryWebhookEndpoints::new()))
     }
 
     fn action(args: &[&str]) -> Action {
@@ -431,5 +493,46 @@ mod tests {
             panic!("not everything")
         };
         assert_eq!((organizations.len(), accounts.len(), tokens.len()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn webhook_commands_administer_endpoints() {
+        let admin = admin();
+        let op = Principal::local_operator();
+        let org = admin.create_organization(&op, "Acme").await.unwrap().to_string();
+        let create = ["webhook", "create", "--org", &org, "https://hooks.example.com/in", "--event", "email.bounced"];
+        let Output::NewWebhook(made) = execute(&admin, &op, action(&create)).await.unwrap() else {
+            panic!("not a new webhook")
+        };
+        let text = Output::NewWebhook(made.clone()).render(false, OffsetDateTime::now_utc());
+        assert_eq!(text, format!("{}\n{}\n", made.endpoint.id, made.secret));
+        assert!(made.secret.starts_with("whsec_"));
+        let id = made.endpoint.id.clone();
+        let off = execute(&admin, &op, action(&["webhook", "disable", &id])).await;
+        assert!(matches!(off, Ok(Output::Webhook(e)) if !e.enabled));
+        let Output::Webhooks(all) = execute(&admin, &op, action(&["webhook", "list", "--org", &org])).await.unwrap()
+        else {
+            panic!("not a list")
+        };
+        let listed = Output::Webhooks(all).render(true, OffsetDateTime::now_utc());
+        assert!(listed.contains("\"enabled\": false") && !listed.contains(&made.secret), "{listed}");
+        let Output::NewWebhook(rotated) =
+            execute(&admin, &op, action(&["webhook", "rotate-secret", &id, "--overlap", "1h"])).await.unwrap()
+        else {
+            panic!("not rotated")
+        };
+        assert_eq!(rotated.endpoint.secrets.len(), 2);
+        let too_long = execute(&admin, &op, action(&["webhook", "rotate-secret", &id, "--overlap", "8d"])).await;
+        assert!(matches!(too_long, Err(AdminError::Invalid(_))), "{too_long:?}");
+        let bad = execute(
+            &admin,
+            &op,
+            action(&["webhook", "create", "--org", &org, "https://x.example.com", "--event", "nope"]),
+        )
+        .await;
+        assert!(matches!(bad, Err(AdminError::Invalid(_))), "{bad:?}");
+        execute(&admin, &op, action(&["webhook", "delete", &id])).await.unwrap();
+        let gone = execute(&admin, &op, action(&["webhook", "show", &id])).await;
+        assert!(matches!(gone, Err(AdminError::UnknownWebhook(_))), "{gone:?}");
     }
 }

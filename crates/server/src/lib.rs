@@ -12,15 +12,20 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserRepository,
+    Directory, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserRepository, WebhookEndpoints,
 };
 use onboard_domain::usecases::{
     Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService,
 };
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_mail::Templates;
-use onboard_memory::{EmlMailer, InMemoryDirectory, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore};
-use onboard_redis::{RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore};
+use onboard_memory::{
+    EmlMailer, InMemoryDirectory, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore,
+    InMemoryWebhookEndpoints,
+};
+use onboard_redis::{
+    RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore, RedisWebhookEndpoints,
+};
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use onboard_smtp::SmtpMailer;
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -88,6 +93,7 @@ struct Stores {
     directory: Arc<dyn Directory>,
     limiter: Arc<dyn RateLimiter>,
     idempotency: Arc<dyn IdempotencyStore>,
+    webhook_endpoints: Arc<dyn WebhookEndpoints>,
 }
 
 async fn open_stores(config: &Config) -> Result<Stores, StartError> {
@@ -101,6 +107,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
                 directory: Arc::new(InMemoryDirectory::new()),
                 limiter: Arc::new(InMemoryRateLimiter::new()),
                 idempotency: Arc::new(InMemoryIdempotencyStore::new()),
+                webhook_endpoints: Arc::new(InMemoryWebhookEndpoints::new()),
             })
         }
         config::Store::Redis(target) => {
@@ -112,7 +119,8 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
                 notifications: store,
                 directory: Arc::new(RedisDirectory::new(redis.clone())),
                 limiter: Arc::new(RedisRateLimiter::new(redis.clone())),
-                idempotency: Arc::new(RedisIdempotencyStore::new(redis)),
+                idempotency: Arc::new(RedisIdempotencyStore::new(redis.clone())),
+                webhook_endpoints: Arc::new(RedisWebhookEndpoints::new(redis)),
             })
         }
     }
@@ -138,8 +146,12 @@ pub async fn open_administration(config: &Config) -> Result<Option<Administratio
         // Only the directory: administering must not set up the outbox nor claim the first start.
         config::Store::Redis(target) => {
             let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
-            let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::uncached(redis));
-            Ok(Some(Administration::new(directory, Arc::new(SystemClock)).with_template_check(templates(config)?)))
+            let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::uncached(redis.clone()));
+            Ok(Some(
+                Administration::new(directory, Arc::new(SystemClock))
+                    .with_template_check(templates(config)?)
+                    .with_webhooks(Arc::new(RedisWebhookEndpoints::new(redis))),
+            ))
         }
     }
 }
@@ -238,7 +250,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     );
     let clock = Arc::new(SystemClock);
     let templates = templates(&config)?;
-    let admin = Administration::new(stores.directory.clone(), clock.clone()).with_template_check(templates.clone());
+    let admin = Administration::new(stores.directory.clone(), clock.clone())
+        .with_template_check(templates.clone())
+        .with_webhooks(stores.webhook_endpoints.clone());
     // One cache of branding per node, dropped by this node's administration.
     let brandings = admin.brandings();
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();

@@ -13,7 +13,7 @@ const PREFIX: &str = "whsec_";
 
 /// The secret as customers see it, once, when it is made.
 pub fn display(secret: &WebhookSecret) -> String {
-    format!("{PREFIX}{}", STANDARD.encode(secret.expose()))
+    secret.shown()
 }
 
 /// Why a shown secret could not be read back.

@@ -9,3 +9,4 @@
 mod admin_routes;
 mod metrics;
 mod openapi_drift;
+mod webhook_routes;

@@ -140,6 +140,13 @@ impl From<AdminError> for Fault {
                 Fault::new(Code::PermissionDenied, ids::PERMISSION_DENIED, "No matching permissions found")
             }
             AdminError::Unavailable(r) => Fault::unavailable(&r),
+            AdminError::UnknownWebhook(_) => {
+                Fault::new(Code::NotFound, ids::ADMIN_WEBHOOK_NOT_FOUND, "Webhook endpoint could not be found")
+            }
+            // As if the routes did not exist, like administration when not served.
+            AdminError::WebhooksNotServed => {
+                Fault::new(Code::NotFound, ids::ROUTE_NOT_FOUND, "Not found: no such route")
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ mod notification_log;
 mod outbox;
 mod templates;
 mod users;
+mod webhook_endpoints;
 mod webhook_transport;
 
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
@@ -24,6 +25,7 @@ pub use notification_log::NotificationLog;
 pub use outbox::{Mailed, Outbox, OutboxStats};
 pub use templates::TemplateCheck;
 pub use users::{SaveError, UserRepository};
+pub use webhook_endpoints::WebhookEndpoints;
 pub use webhook_transport::{WebhookError, WebhookTransport};
 
 #[cfg(any(test, feature = "mock"))]
@@ -42,6 +44,8 @@ pub use notification_log::MockNotificationLog;
 pub use outbox::{MockOutbox, MockOutboxStats};
 #[cfg(any(test, feature = "mock"))]
 pub use users::MockUserRepository;
+#[cfg(any(test, feature = "mock"))]
+pub use webhook_endpoints::MockWebhookEndpoints;
 #[cfg(any(test, feature = "mock"))]
 pub use webhook_transport::MockWebhookTransport;
 

@@ -10,7 +10,7 @@ use crate::accounts::{Organization, ServiceAccount, TokenRecord};
 use crate::authz::{Grant, GrantScope, Permission, Principal, Role};
 use crate::branding::{BRANDING_TTL, Branding, BrandingDraft, Brandings, EmailPart, Logo};
 use crate::ids::{OrgId, UserId};
-use crate::ports::{Clock, Directory, TemplateCheck, Unavailable};
+use crate::ports::{Clock, Directory, TemplateCheck, Unavailable, WebhookEndpoints};
 use crate::token::{TokenDigest, generate_token};
 
 /// What the first start made: the default organization and an IAM_OWNER token.
@@ -55,6 +55,11 @@ pub enum AdminError {
     PermissionDenied,
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+    #[error("webhook endpoint {0} does not exist")]
+    UnknownWebhook(String),
+    /// Webhooks are not served by this server (no store for their endpoints).
+    #[error("webhooks are not served here")]
+    WebhooksNotServed,
 }
 
 fn invalid(e: crate::branding::BrandingError) -> AdminError {
@@ -85,6 +90,7 @@ pub struct Administration {
     clock: Arc<dyn Clock>,
     brandings: Brandings,
     templates: Option<Arc<dyn TemplateCheck>>,
+    pub(super) webhooks: Option<Arc<dyn WebhookEndpoints>>,
 }
 
 impl std::fmt::Debug for Administration {
@@ -95,14 +101,14 @@ impl std::fmt::Debug for Administration {
 
 /// Checked before anything else, so a caller without the permission learns
 /// nothing, not even whether its input was valid.
-fn permit(caller: &Principal) -> Result<(), AdminError> {
+pub(super) fn permit(caller: &Principal) -> Result<(), AdminError> {
     if caller.may_everywhere(Permission::Administer) { Ok(()) } else { Err(AdminError::PermissionDenied) }
 }
 
 impl Administration {
     pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
         let brandings = Brandings::new(directory.clone(), clock.clone(), BRANDING_TTL);
-        Self { directory, clock, brandings, templates: None }
+        Self { directory, clock, brandings, templates: None, webhooks: None }
     }
 
     /// Accepts email template overrides that `check` finds working. Without
@@ -110,6 +116,17 @@ impl Administration {
     pub fn with_template_check(mut self, check: Arc<dyn TemplateCheck>) -> Self {
         self.templates = Some(check);
         self
+    }
+
+    /// Administers webhook endpoints kept in `endpoints`. Without it, every
+    /// webhook use case answers [`AdminError::WebhooksNotServed`].
+    pub fn with_webhooks(mut self, endpoints: Arc<dyn WebhookEndpoints>) -> Self {
+        self.webhooks = Some(endpoints);
+        self
+    }
+
+    pub(super) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The cache of branding this administration invalidates when it changes
@@ -214,7 +231,7 @@ impl Administration {
         Ok(orgs)
     }
 
-    async fn existing_org(&self, org: &OrgId) -> Result<(), AdminError> {
+    pub(super) async fn existing_org(&self, org: &OrgId) -> Result<(), AdminError> {
         match self.directory.organization_name(org).await? {
             Some(_) => Ok(()),
             None => Err(AdminError::UnknownOrganization(org.to_string())),

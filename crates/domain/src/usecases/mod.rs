@@ -13,6 +13,7 @@ mod init_page;
 mod provider_events;
 mod resend;
 mod verify;
+mod webhook_admin;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView}
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
+pub use webhook_admin::{MAX_ENDPOINTS_PER_ORG, MAX_ROTATION_OVERLAP, NewWebhookSecret, parse_event_types};
 
 /// Why [`UserService::throttle`] refused.
 enum ThrottleError {

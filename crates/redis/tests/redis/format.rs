@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use onboard_domain::branding::{EmailPart, LogoKind, PageText};
+use onboard_domain::webhooks::EventType;
 use onboard_domain::{DeliveryState, Gender, GrantScope, Role, UserEvent, UserState};
 use onboard_redis::testing::format::{StoredNotification, decode, encode};
 use serde::Serialize;
@@ -63,6 +64,7 @@ fn all_samples() -> Vec<Sample> {
     all.extend(samples::tokens().into_iter().map(|(name, v)| Sample::of("token", name, v)));
     all.extend(samples::answers().into_iter().map(|(name, v)| Sample::of("idempotency-answer", name, v)));
     all.extend(samples::brandings().into_iter().map(|(name, v)| Sample::of("branding", name, v)));
+    all.extend(samples::webhook_endpoints().into_iter().map(|(name, v)| Sample::of("webhook-endpoint", name, v)));
     all
 }
 
@@ -214,6 +216,8 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         brandings.iter().flat_map(|b| b.overrides.values().flat_map(|o| o.email.keys().copied())).collect();
     let page_texts: Vec<PageText> =
         brandings.iter().flat_map(|b| b.overrides.values().flat_map(|o| o.page.keys().copied())).collect();
+    let event_types: Vec<EventType> =
+        samples::webhook_endpoints().into_iter().flat_map(|(_, e)| e.event_types).collect();
     let missing: Vec<String> = [
         uncovered::<UserEvent>("UserEvent", &events),
         uncovered::<UserState>("UserState", users.iter().map(|u| &u.state)),
@@ -224,6 +228,7 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         uncovered::<LogoKind>("LogoKind", &logo_kinds),
         uncovered::<EmailPart>("EmailPart", &parts),
         uncovered::<PageText>("PageText", &page_texts),
+        uncovered::<EventType>("EventType", &event_types),
     ]
     .into_iter()
     .flatten()
@@ -236,6 +241,7 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
     // The check itself sees every variant, not just the first few.
     assert_eq!(variant_count::<UserEvent>(), 8);
     assert_eq!(variant_count::<DeliveryState>(), 11);
+    assert_eq!(variant_count::<EventType>(), 11);
 }
 
 #[test]

@@ -291,3 +291,30 @@ pub fn brandings() -> Vec<(&'static str, onboard_domain::Branding)> {
         ("jpeg-logo", onboard_domain::Branding { logo: Some(jpeg), ..bare }),
     ]
 }
+
+/// Webhook endpoints (`onb:{hooks}:endpoints`): one wanting every event type
+/// with a secret in its overlap, one disabled naming every type.
+pub fn webhook_endpoints() -> Vec<(&'static str, onboard_domain::webhooks::WebhookEndpoint)> {
+    use onboard_domain::webhooks::{EndpointUrl, EventType, WebhookEndpoint, WebhookSecret};
+    let every = WebhookEndpoint {
+        id: "384598082123868960".into(),
+        org: org(),
+        url: EndpointUrl::parse("https://hooks.example.com/onboard").unwrap(),
+        event_types: vec![],
+        enabled: true,
+        secrets: vec![
+            (WebhookSecret::from_bytes(vec![7; 32]).unwrap(), None),
+            (WebhookSecret::from_bytes(vec![8; 24]).unwrap(), Some(LATER)),
+        ],
+        created_at: ADDED,
+    };
+    let named = WebhookEndpoint {
+        id: "384598082123868961".into(),
+        url: EndpointUrl::parse("http://10.1.2.3:8080/in?x=1").unwrap(),
+        event_types: EventType::ALL.to_vec(),
+        enabled: false,
+        secrets: vec![(WebhookSecret::from_bytes(vec![9; 64]).unwrap(), None)],
+        ..every.clone()
+    };
+    vec![("every-type", every), ("named-types", named)]
+}

@@ -2,7 +2,8 @@
 //! API's shapes (lowerCamelCase, unset fields omitted) with `--json`. A
 //! token appears only in the output of `pat issue`.
 
-use onboard_domain::usecases::IssuedToken;
+use onboard_domain::usecases::{IssuedToken, NewWebhookSecret};
+use onboard_domain::webhooks::WebhookEndpoint;
 use onboard_domain::{Branding, Grant, GrantScope, OrgId, Organization, ServiceAccount, TokenRecord};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -34,6 +35,12 @@ pub enum Output {
         org: OrgId,
         branding: Option<Branding>,
     },
+    /// A webhook endpoint just made or given a new secret: the text form is
+    /// the id and the secret, each on its line, for scripts.
+    NewWebhook(NewWebhookSecret),
+    Webhook(WebhookEndpoint),
+    Webhooks(Vec<WebhookEndpoint>),
+    DeletedWebhook(String),
 }
 
 impl Output {
@@ -60,6 +67,10 @@ impl Output {
                 token_table(tokens, now)
             ),
             Self::Branding { org, branding } => branding_text(org, branding.as_ref()),
+            Self::NewWebhook(n) => format!("{}\n{}\n", n.endpoint.id, n.secret),
+            Self::Webhook(e) => webhook_table(std::slice::from_ref(e)),
+            Self::Webhooks(all) => webhook_table(all),
+            Self::DeletedWebhook(id) => format!("{id}\n"),
         }
     }
 
@@ -74,6 +85,11 @@ impl Output {
                 issued.record.account,
                 issued.record.expires_at.map_or_else(|| "never".to_owned(), short_time)
             )),
+            Self::NewWebhook(n) => Some(format!(
+                "webhook endpoint {} of organization {}: its signing secret is shown only now",
+                n.endpoint.id, n.endpoint.org
+            )),
+            Self::DeletedWebhook(id) => Some(format!("deleted webhook endpoint {id}")),
             _ => None,
         }
     }
@@ -100,6 +116,10 @@ impl Output {
                 "pats": tokens.iter().map(token_json).collect::<Vec<_>>(),
             }),
             Self::Branding { org, branding } => onboard_api::BrandingView::of(org, branding.as_ref()).to_value(),
+            Self::NewWebhook(n) => onboard_api::WebhookWithSecretView::from(n.clone()).to_value(),
+            Self::Webhook(e) => onboard_api::WebhookView::from(e).to_value(),
+            Self::Webhooks(all) => list(all.iter().map(|e| onboard_api::WebhookView::from(e).to_value()).collect()),
+            Self::DeletedWebhook(id) => json!({ "id": id }),
         }
     }
 }
@@ -258,6 +278,28 @@ fn token_table(tokens: &[TokenRecord], now: OffsetDateTime) -> String {
         })
         .collect();
     table(&["ID", "ACCOUNT", "CREATED", "EXPIRES", "STATE"], rows)
+}
+
+fn webhook_table(endpoints: &[WebhookEndpoint]) -> String {
+    let rows = endpoints
+        .iter()
+        .map(|e| {
+            let types = if e.event_types.is_empty() {
+                "*".to_owned()
+            } else {
+                e.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+            };
+            vec![
+                e.id.clone(),
+                e.org.to_string(),
+                e.url.as_str().to_owned(),
+                types,
+                if e.enabled { "enabled" } else { "disabled" }.to_owned(),
+                short_time(e.created_at),
+            ]
+        })
+        .collect();
+    table(&["ID", "ORGANIZATION", "URL", "EVENTS", "STATE", "CREATED"], rows)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use super::sendgrid::SendGridArgs;
 use super::server::ServerArgs;
 use super::smtp::SmtpArgs;
 use super::throttle::ThrottleArgs;
+use super::webhooks::WebhookArgs;
 
 /// onboard: the user-initialization service, wire-compatible with ZITADEL's
 /// Management API v1.
@@ -59,6 +60,8 @@ pub struct Settings {
     pub throttle: ThrottleArgs,
     #[command(flatten)]
     pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 }
 
 /// The parsed command line, and which settings it (or the environment) gave,

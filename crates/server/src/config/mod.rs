@@ -19,6 +19,7 @@ mod sendgrid;
 mod server;
 mod smtp;
 mod throttle;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,9 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// JWT access tokens of an identity provider, accepted beside onboard's own tokens.
     pub jwt: Option<JwtSettings>,
+    /// Whether webhook endpoints may lead to loopback, link-local or private addresses.
+    pub webhook_allow_private: bool,
+    pub webhook_timeout: Duration,
 }
 
 /// The declared defaults.
@@ -93,7 +97,7 @@ impl Config {
     }
 
     fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
-        let Settings { server, codes, mail, redis, sendgrid, smtp, delivery, throttle, jwt } = settings;
+        let Settings { server, codes, mail, redis, sendgrid, smtp, delivery, throttle, jwt, webhooks } = settings;
         let mail_transport = match (sendgrid.transport()?, smtp.settings()?) {
             (MailTransport::Files, Some(relay)) => MailTransport::Smtp(relay),
             (transport, None) => transport,
@@ -129,6 +133,8 @@ impl Config {
             delivery_batch: delivery.delivery_batch.usize(),
             throttle: throttle.config(),
             jwt: jwt.settings()?,
+            webhook_allow_private: webhooks.webhook_allow_private,
+            webhook_timeout: webhooks.webhook_timeout.get(),
         })
     }
 

@@ -1,0 +1,19 @@
+//! Settings of the outbound webhooks: events posted to organizations' endpoints.
+
+use clap::Args;
+use clap::builder::BoolishValueParser;
+
+use super::duration::NonZeroSpan;
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookArgs {
+    /// Allow webhook endpoints on loopback, link-local and private addresses (`true` or `false`);
+    /// refused by default, so an endpoint cannot reach into the network onboard runs in.
+    #[arg(long, env = "ONBOARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set,
+        value_parser = BoolishValueParser::new())]
+    pub webhook_allow_private: bool,
+    /// Longest wait for an endpoint's answer, connecting included; longer counts as a failed attempt.
+    #[arg(long, env = "ONBOARD_WEBHOOK_TIMEOUT", default_value = "10s")]
+    pub webhook_timeout: NonZeroSpan,
+}
