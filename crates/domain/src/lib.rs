@@ -26,6 +26,7 @@ pub mod token;
 pub mod token_authorizer;
 pub mod usecases;
 pub mod user;
+pub mod webhook_events;
 pub mod webhooks;
 
 pub use accounts::{Organization, ServiceAccount, TokenRecord};

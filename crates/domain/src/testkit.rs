@@ -669,3 +669,164 @@ pub async fn check_webhook_endpoints(
     assert!(matches!(admin.set_webhook_enabled(&op, "nope", true).await, Err(AdminError::UnknownWebhook(_))));
     admin.delete_webhook(&op, &every.endpoint.id).await.unwrap();
 }
+
+/// The oldest webhook events of every partition of `queue`.
+async fn claim_all_hooks<Q: crate::ports::HookQueue>(
+    queue: &Q,
+    lease: Duration,
+) -> Vec<(usize, crate::webhook_events::HookEvent)> {
+    let mut all = Vec::new();
+    for p in 0..queue.hook_partitions() {
+        all.extend(queue.claim_hook_events(p, 100, lease).await.unwrap().into_iter().map(|e| (p, e)));
+    }
+    all
+}
+
+/// Runs the webhook queue checks against `store`, which must hold no events:
+/// saves and notification records record their events in the same write,
+/// refused writes none; claims return the oldest until acknowledged.
+pub async fn check_hook_queue<S: UserRepository + crate::ports::NotificationLog + crate::ports::HookQueue>(store: &S) {
+    use crate::notifications::{DeliveryState, Notification};
+    use crate::webhooks::EventType;
+    assert!(store.hook_partitions() >= 1);
+    let (mut user, write) = new_user(&OrgId::generate(), "hooked");
+    let entry = write.outbox.clone().unwrap();
+    store.save(write.clone()).await.unwrap();
+    // A refused write records nothing.
+    assert_eq!(store.save(write).await, Err(SaveError::Conflict));
+    let mut sent = Notification::after_attempt(&entry, DeliveryState::Sent, T0 + Duration::seconds(1));
+    store.put(&sent).await.unwrap();
+    // States that tell nothing to webhooks record nothing.
+    store.put(&Notification::after_attempt(&entry, DeliveryState::Deferred, T0)).await.unwrap();
+    sent.advance(DeliveryState::Bounced, T0 + Duration::seconds(2), Some("550 no such user".into()));
+    store.put(&sent).await.unwrap();
+    let expected = user.sequence;
+    let resend =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([5; 32]), expires_at: T0 + Duration::hours(72) }, T0);
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![resend], outbox: None })
+        .await
+        .unwrap();
+    let expected = user.sequence;
+    let done = user.record(UserEvent::InitCheckSucceeded, T0);
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![done], outbox: None })
+        .await
+        .unwrap();
+
+    let lease = Duration::milliseconds(500);
+    // Events of other checks' users may wait too: only this user's are looked at.
+    let mine = |all: Vec<(usize, crate::webhook_events::HookEvent)>| -> Vec<(usize, crate::webhook_events::HookEvent)> {
+        all.into_iter().filter(|(_, e)| e.user_id == user.id).collect()
+    };
+    let claimed = mine(claim_all_hooks(store, lease).await);
+    let types: Vec<EventType> = claimed.iter().map(|(_, e)| e.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::InvitationCreated,
+            EventType::EmailSent,
+            EventType::EmailBounced,
+            EventType::InvitationResent,
+            EventType::InvitationCompleted
+        ]
+    );
+    let (partition, created) = &claimed[0];
+    assert!(claimed.iter().all(|(p, e)| p == partition && e.user_id == user.id));
+    assert_eq!((created.sequence, created.notification_id.as_ref()), (2, Some(&entry.id)));
+    assert_eq!(claimed[2].1.reason.as_deref(), Some("550 no such user"));
+    assert_eq!(claimed[2].1.notification_id.as_ref(), Some(&entry.id));
+    assert_eq!((claimed[3].1.sequence, claimed[4].1.sequence), (3, 4));
+    let ids: std::collections::HashSet<&str> = claimed.iter().map(|(_, e)| e.id.as_str()).collect();
+    assert_eq!(ids.len(), 5, "each event has an id of its own");
+
+    // The same again until acknowledged; acknowledged: gone.
+    assert_eq!(mine(claim_all_hooks(store, lease).await), claimed);
+    let events: Vec<_> = claimed.iter().map(|(_, e)| e.clone()).collect();
+    store.ack_hook_events(*partition, &events[..2]).await.unwrap();
+    let again: Vec<EventType> =
+        mine(claim_all_hooks(store, lease).await).into_iter().map(|(_, e)| e.event_type).collect();
+    assert_eq!(again, [EventType::EmailBounced, EventType::InvitationResent, EventType::InvitationCompleted]);
+    store.ack_hook_events(*partition, &events).await.unwrap();
+    assert!(mine(claim_all_hooks(store, lease).await).is_empty());
+}
+
+async fn tokio_sleep(d: std::time::Duration) {
+    tokio::time::sleep(d).await;
+}
+
+/// Runs the webhook delivery store checks against `deliveries`, which must be empty.
+pub async fn check_hook_deliveries<D: crate::ports::HookDeliveries>(deliveries: &D) {
+    use crate::webhook_events::{HookData, HookDeliveryState, WebhookDelivery};
+    use crate::webhooks::EventType;
+    let delivery = |n: u32, endpoint: &str| WebhookDelivery {
+        id: format!("e{n}.{endpoint}"),
+        endpoint_id: endpoint.into(),
+        event_id: format!("e{n}"),
+        event_type: EventType::InvitationCreated,
+        at: T0,
+        data: HookData {
+            user_id: UserId::parse("1").unwrap(),
+            org: OrgId::parse("2").unwrap(),
+            login_name: "ada".into(),
+            email: EmailAddress::parse("ada@example.com").unwrap(),
+            notification_id: None,
+            reason: None,
+            sequence: u64::from(n),
+        },
+        state: HookDeliveryState::Pending,
+        attempts: 0,
+        next_attempt_at: T0,
+        last_attempt_at: None,
+        last_status: None,
+        last_error: None,
+        created_at: T0,
+    };
+    let ids = |ds: Vec<WebhookDelivery>| ds.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    for n in 1..=3 {
+        assert!(deliveries.add_delivery(&delivery(n, "kit-a")).await.unwrap());
+    }
+    assert!(deliveries.add_delivery(&delivery(1, "kit-b")).await.unwrap());
+    assert!(!deliveries.add_delivery(&delivery(1, "kit-a")).await.unwrap(), "added twice");
+    assert_eq!(ids(deliveries.pending_deliveries("kit-a", 10).await.unwrap()), ["e1.kit-a", "e2.kit-a", "e3.kit-a"]);
+    assert_eq!(ids(deliveries.pending_deliveries("kit-a", 2).await.unwrap()), ["e1.kit-a", "e2.kit-a"]);
+
+    // A retry keeps its place; a delivered or dead one leaves the pending.
+    let retried = WebhookDelivery {
+        attempts: 1,
+        last_status: Some(500),
+        next_attempt_at: T0 + Duration::seconds(5),
+        ..delivery(1, "kit-a")
+    };
+    deliveries.put_delivery(&retried).await.unwrap();
+    let done = WebhookDelivery {
+        state: HookDeliveryState::Delivered,
+        attempts: 1,
+        last_status: Some(204),
+        ..delivery(2, "kit-a")
+    };
+    deliveries.put_delivery(&done).await.unwrap();
+    let dead = WebhookDelivery { state: HookDeliveryState::DeadLetter, last_status: Some(400), ..delivery(3, "kit-a") };
+    deliveries.put_delivery(&dead).await.unwrap();
+    let pending = deliveries.pending_deliveries("kit-a", 10).await.unwrap();
+    assert_eq!(pending, vec![retried.clone()]);
+    assert_eq!(ids(deliveries.recent_deliveries("kit-a", 10).await.unwrap()), ["e3.kit-a", "e2.kit-a", "e1.kit-a"]);
+    assert_eq!(deliveries.delivery("kit-a", "e2.kit-a").await.unwrap(), Some(done));
+    assert_eq!(deliveries.delivery("kit-b", "e2.kit-a").await.unwrap(), None);
+    // Made pending again by hand: after the pending ones.
+    let again = WebhookDelivery { state: HookDeliveryState::Pending, ..dead };
+    deliveries.put_delivery(&again).await.unwrap();
+    assert_eq!(ids(deliveries.pending_deliveries("kit-a", 10).await.unwrap()), ["e1.kit-a", "e3.kit-a"]);
+    assert_eq!(ids(deliveries.pending_deliveries("kit-b", 10).await.unwrap()), ["e1.kit-b"]);
+
+    // One holder of an endpoint's lease at a time, until it runs out.
+    let now = OffsetDateTime::now_utc();
+    let ttl = Duration::milliseconds(500);
+    assert!(deliveries.lease_endpoint("kit-a", "node-1", now, ttl).await.unwrap());
+    assert!(deliveries.lease_endpoint("kit-a", "node-1", now, ttl).await.unwrap());
+    assert!(!deliveries.lease_endpoint("kit-a", "node-2", now, ttl).await.unwrap());
+    assert!(deliveries.lease_endpoint("kit-b", "node-2", now, ttl).await.unwrap());
+    tokio_sleep(std::time::Duration::from_millis(700)).await;
+    let later = OffsetDateTime::now_utc();
+    assert!(deliveries.lease_endpoint("kit-a", "node-2", later, ttl).await.unwrap());
+}

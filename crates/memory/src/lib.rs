@@ -14,4 +14,4 @@ pub use eml_mailer::EmlMailer;
 pub use idempotency::InMemoryIdempotencyStore;
 pub use limiter::InMemoryRateLimiter;
 pub use store::InMemoryStore;
-pub use webhooks::InMemoryWebhookEndpoints;
+pub use webhooks::{InMemoryHookDeliveries, InMemoryWebhookEndpoints};

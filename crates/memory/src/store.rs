@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use onboard_domain::ports::{NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite};
+use onboard_domain::ports::{
+    HookQueue, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+};
+use onboard_domain::webhook_events::{HookEvent, event_of_notification, events_of_write};
 use onboard_domain::{Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
@@ -16,6 +19,8 @@ struct State {
     events: HashMap<UserId, Vec<RecordedEvent>>,
     names: HashMap<(OrgId, String), UserId>,
     outbox: OutboxState,
+    /// The webhook events recorded, oldest first.
+    hooks: std::collections::VecDeque<HookEvent>,
 }
 
 /// Entries by id, the one pending entry of each user, and an index by due
@@ -125,6 +130,7 @@ impl UserRepository for InMemoryStore {
         if current != write.expected_sequence {
             return Err(SaveError::Conflict);
         }
+        let hooks = events_of_write(&write);
         let UserWrite { user, events, outbox, .. } = write;
         if current == 0 {
             let name = (user.org.clone(), user.user_name.unique_key());
@@ -133,6 +139,7 @@ impl UserRepository for InMemoryStore {
             }
             state.names.insert(name, user.id.clone());
         }
+        state.hooks.extend(hooks);
         state.events.entry(user.id.clone()).or_default().extend(events);
         state.users.insert(user.id.clone(), user);
         if let Some(entry) = outbox {
@@ -150,6 +157,9 @@ impl UserRepository for InMemoryStore {
 }
 
 fn put_notification(state: &mut State, notification: Notification) {
+    if let Some(event) = event_of_notification(&notification) {
+        state.hooks.push_back(event);
+    }
     let list = state.notifications.entry(notification.user_id.clone()).or_default();
     match list.iter_mut().find(|n| n.id == notification.id) {
         Some(existing) => *existing = notification,
@@ -173,6 +183,30 @@ impl NotificationLog for InMemoryStore {
         let mut list = self.lock().notifications.get(user).cloned().unwrap_or_default();
         list.reverse();
         Ok(list)
+    }
+}
+
+#[async_trait]
+impl HookQueue for InMemoryStore {
+    fn hook_partitions(&self) -> usize {
+        1
+    }
+
+    /// One process: it always holds the lease.
+    async fn claim_hook_events(
+        &self,
+        _partition: usize,
+        limit: usize,
+        _lease: Duration,
+    ) -> Result<Vec<HookEvent>, Unavailable> {
+        cooperate().await;
+        Ok(self.lock().hooks.iter().take(limit).cloned().collect())
+    }
+
+    async fn ack_hook_events(&self, _partition: usize, events: &[HookEvent]) -> Result<(), Unavailable> {
+        let done: std::collections::HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        self.lock().hooks.retain(|e| !done.contains(e.id.as_str()));
+        Ok(())
     }
 }
 

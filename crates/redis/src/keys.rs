@@ -64,6 +64,43 @@ impl Keys {
         format!("onb:{{p{partition}}}:retry")
     }
 
+    /// The partition's webhook events (a stream, field `e`: the encoded
+    /// event), appended by the same scripts that save the changes they follow.
+    pub fn hooks(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:hooks")
+    }
+
+    /// Which node fans the partition's webhook events out (its name, with a TTL).
+    pub fn hooks_lease(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:hooks-lease")
+    }
+
+    /// An endpoint's deliveries: a hash of delivery id → encoded delivery.
+    pub fn hook_deliveries(endpoint: &str) -> String {
+        format!("onb:{{wh:{endpoint}}}:d")
+    }
+
+    /// An endpoint's pending deliveries: a sorted set of ids by the order they were added in.
+    pub fn hook_pending(endpoint: &str) -> String {
+        format!("onb:{{wh:{endpoint}}}:pending")
+    }
+
+    /// An endpoint's deliveries, whatever their state: a sorted set of ids by
+    /// the order they were added in, trimmed to the newest few thousand.
+    pub fn hook_recent(endpoint: &str) -> String {
+        format!("onb:{{wh:{endpoint}}}:recent")
+    }
+
+    /// The counter that orders an endpoint's deliveries.
+    pub fn hook_order(endpoint: &str) -> String {
+        format!("onb:{{wh:{endpoint}}}:order")
+    }
+
+    /// Which node sends to the endpoint (its name, with a TTL).
+    pub fn hook_lease(endpoint: &str) -> String {
+        format!("onb:{{wh:{endpoint}}}:lease")
+    }
+
     pub fn name(org: &OrgId, unique_name: &str) -> String {
         format!("onb:{{name:{org}:{unique_name}}}")
     }
@@ -152,6 +189,7 @@ mod tests {
         assert!(keys.pending(&id).contains(&tag));
         assert!(Keys::stream(p).contains(&tag));
         assert!(Keys::retry(p).contains(&tag));
+        assert!(Keys::hooks(p).contains(&tag) && Keys::hooks_lease(p).contains(&tag));
     }
 
     #[test]

@@ -27,4 +27,4 @@ pub use idempotency::RedisIdempotencyStore;
 pub use limiter::RedisRateLimiter;
 pub use stats::RedisOutboxStats;
 pub use store::RedisStore;
-pub use webhooks::RedisWebhookEndpoints;
+pub use webhooks::{RedisHookDeliveries, RedisWebhookEndpoints};

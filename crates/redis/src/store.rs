@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+    HookQueue, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
 };
+use onboard_domain::webhook_events::{HookEvent, event_of_notification, events_of_write};
 use onboard_domain::{EmailAddress, Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
@@ -41,6 +42,7 @@ struct Scripts {
     claim_name: Lua,
     release_name: Lua,
     mailed: Lua,
+    lease: Lua,
 }
 
 impl Scripts {
@@ -55,6 +57,7 @@ impl Scripts {
             claim_name: Lua::new(include_str!("lua/claim_name.lua")),
             release_name: Lua::new(include_str!("lua/release_name.lua")),
             mailed: Lua::new(include_str!("lua/mailed.lua")),
+            lease: Lua::new(include_str!("lua/lease.lua")),
         }
     }
 }
@@ -239,6 +242,7 @@ impl RedisStore {
         for write in writes {
             self.add_write(&mut call, write);
         }
+        add_hooks(&mut call, p, writes.iter().map(|w| events_of_write(w)));
         let saved: Vec<i64> = call.run(&self.redis, durability).await?;
         if saved.len() != writes.len() {
             return Err(Unavailable("redis: the save script answered for another number of writes".into()));
@@ -280,6 +284,7 @@ impl RedisStore {
                     .arg(encode(&StoredNotification::of(record, false)))
                     .arg(encode(&StoredNotification::of(record, true)));
             }
+            add_hooks(&mut call, p, group.iter().map(|(_, m)| event_of_notification(&m.record).into_iter().collect()));
             let saved: Vec<i64> = call.run(&self.redis, Durability::Local).await?;
             if saved.len() != group.len() {
                 return Err(Unavailable("redis: the mailed script answered for another number of emails".into()));
@@ -411,6 +416,67 @@ impl UserRepository for RedisStore {
     }
 }
 
+/// Adds the webhook block's key and arguments to a call of save.lua,
+/// mailed.lua or put_notification.lua: the partition's webhook stream, and
+/// per item the number of its events and them.
+fn add_hooks(call: &mut Call<'_>, partition: usize, items: impl Iterator<Item = Vec<HookEvent>>) {
+    call.key(Keys::hooks(partition));
+    for events in items {
+        call.arg(events.len());
+        for e in &events {
+            call.arg(encode(e));
+        }
+    }
+}
+
+#[async_trait]
+impl HookQueue for RedisStore {
+    fn hook_partitions(&self) -> usize {
+        self.keys.partitions()
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn claim_hook_events(
+        &self,
+        partition: usize,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<HookEvent>, Unavailable> {
+        let mut call = self.scripts.lease.call();
+        call.key(Keys::hooks_lease(partition)).arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64);
+        if call.run::<i64>(&self.redis, Durability::Local).await? != 1 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.redis.conn();
+        let reply: redis::streams::StreamRangeReply =
+            self.redis.run(conn.xrange_count(Keys::hooks(partition), "-", "+", limit)).await?;
+        reply
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let bytes: Vec<u8> = entry
+                    .get("e")
+                    .ok_or_else(|| Unavailable(format!("redis: webhook event {} has no field e", entry.id)))?;
+                let mut event: HookEvent = decode(&bytes)?;
+                event.receipt = entry.id;
+                Ok(event)
+            })
+            .collect()
+    }
+
+    async fn ack_hook_events(&self, partition: usize, events: &[HookEvent]) -> Result<(), Unavailable> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("XDEL");
+        cmd.arg(Keys::hooks(partition));
+        for e in events {
+            cmd.arg(&e.receipt);
+        }
+        self.redis.write(&cmd).await.map(|_: i64| ())
+    }
+}
+
 #[async_trait]
 impl NotificationLog for RedisStore {
     async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
@@ -420,7 +486,10 @@ impl NotificationLog for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(records = notifications.len()))]
     async fn put_many(&self, notifications: &[Notification]) -> Result<(), Unavailable> {
         for group in by_partition(&self.keys, notifications, |n| &n.user_id) {
+            let p = self.keys.partition_of(&group[0].1.user_id);
             let mut call = self.scripts.put_notification.call();
+            let hooks: Vec<Vec<HookEvent>> =
+                group.iter().map(|(_, n)| event_of_notification(n).into_iter().collect()).collect();
             for (_, n) in group {
                 call.key(self.keys.user(&n.user_id))
                     .arg(notification_field(&n.id))
@@ -428,6 +497,7 @@ impl NotificationLog for RedisStore {
                     .arg(encode(&StoredNotification::of(n, false)))
                     .arg(encode(&StoredNotification::of(n, true)));
             }
+            add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;
         }
         Ok(())

@@ -525,5 +525,17 @@ pub async fn write_initial_users(
     if drained != n {
         return Err(format!("drained {drained} emails of {n}"));
     }
+    // And every webhook event, as after fan-out: they wait only until then.
+    use onboard_domain::ports::HookQueue;
+    for p in 0..store.hook_partitions() {
+        loop {
+            let events =
+                store.claim_hook_events(p, 1000, time::Duration::seconds(60)).await.map_err(|e| e.to_string())?;
+            if events.is_empty() {
+                break;
+            }
+            store.ack_hook_events(p, &events).await.map_err(|e| e.to_string())?;
+        }
+    }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod outbox;
 mod templates;
 mod users;
 mod webhook_endpoints;
+mod webhook_queue;
 mod webhook_transport;
 
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
@@ -26,6 +27,7 @@ pub use outbox::{Mailed, Outbox, OutboxStats};
 pub use templates::TemplateCheck;
 pub use users::{SaveError, UserRepository};
 pub use webhook_endpoints::WebhookEndpoints;
+pub use webhook_queue::{HookDeliveries, HookQueue};
 pub use webhook_transport::{WebhookError, WebhookTransport};
 
 #[cfg(any(test, feature = "mock"))]

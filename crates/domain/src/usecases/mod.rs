@@ -14,6 +14,7 @@ mod provider_events;
 mod resend;
 mod verify;
 mod webhook_admin;
+mod webhook_delivery;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 pub use webhook_admin::{MAX_ENDPOINTS_PER_ORG, MAX_ROTATION_OVERLAP, NewWebhookSecret, parse_event_types};
+pub use webhook_delivery::{HookRound, WebhookConfig, WebhookDispatcher};
 
 /// Why [`UserService::throttle`] refused.
 enum ThrottleError {

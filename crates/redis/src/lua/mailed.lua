@@ -5,14 +5,15 @@
 -- message and drops the user's pending entry if it is still this email's.
 -- One HMGET and one HSET of the user hash per email.
 -- KEYS: 1 outbox stream; then per email its user hash, event list and
---       pending entry (all of one partition)
+--       pending entry (all of one partition); last the webhook stream (see
+--       the block at the end)
 -- ARGV: 1 group; then per email: message id (or ""), notification id,
 --       expected sequence, new sequence, snapshot (or ""), the event, the
 --       record's field, recipient, record without recipient, with it
 -- Returns per email 1 when its event was appended, 0 when the sequence moved.
 local results = {}
 local a = 2
-for k = 2, #KEYS, 3 do
+for k = 2, #KEYS - 1, 3 do
   local user, log, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local message, nid, expected, new, snapshot = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local event, field, recipient, plain, addressed = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
@@ -52,5 +53,20 @@ for k = 2, #KEYS, 3 do
     redis.call('HDEL', user, 'n')
     redis.call('DEL', pending)
   end
+end
+
+-- Webhooks, a block of its own: the last key is the partition's webhook
+-- stream; after the arguments above, ARGV holds per email the number of
+-- webhook events it records, then those events (encoded). They join the
+-- stream with its record, in this one atomic write.
+local hooks = KEYS[#KEYS]
+for i = 1, #results do
+  local n = tonumber(ARGV[a])
+  if true then
+    for j = a + 1, a + n do
+      redis.call('XADD', hooks, '*', 'e', ARGV[j])
+    end
+  end
+  a = a + 1 + n
 end
 return results

@@ -4,9 +4,11 @@
 -- it out, which keeps a sent record (with the provider's message id) within
 -- hash-max-listpack-value, 64 bytes by default, and so the whole user hash
 -- a compact listpack.
--- KEYS: per record its user hash (all of one partition)
+-- KEYS: per record its user hash (all of one partition); last the webhook
+--       stream (see the block at the end)
 -- ARGV: per record: field, recipient, record without recipient, with it
-for i, user in ipairs(KEYS) do
+for i = 1, #KEYS - 1 do
+  local user = KEYS[i]
   local a = 4 * (i - 1)
   local usual = redis.call('HGET', user, 'r')
   if not usual then
@@ -17,4 +19,20 @@ for i, user in ipairs(KEYS) do
     redis.call('HSET', user, ARGV[a + 1], ARGV[a + 4])
   end
 end
-return #KEYS
+local a = 4 * (#KEYS - 1) + 1
+
+-- Webhooks, a block of its own: the last key is the partition's webhook
+-- stream; after the arguments above, ARGV holds per record the number of
+-- webhook events it records, then those events (encoded). They join the
+-- stream with it, in this one atomic write.
+local hooks = KEYS[#KEYS]
+for i = 1, #KEYS - 1 do
+  local n = tonumber(ARGV[a])
+  if true then
+    for j = a + 1, a + n do
+      redis.call('XADD', hooks, '*', 'e', ARGV[j])
+    end
+  end
+  a = a + 1 + n
+end
+return #KEYS - 1

@@ -5,7 +5,8 @@
 -- also recorded, as queued, among the user's notifications (see
 -- put_notification.lua for the recipient).
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
---       list and pending entry (all of one partition)
+--       list and pending entry (all of one partition); last the webhook
+--       stream (see the block at the end)
 -- ARGV: per write, in turn: the number of its events, expected sequence,
 --       new sequence, org id, user id, snapshot (or ""), outbox entry (or
 --       ""), notification id (or ""), its field, recipient, queued record
@@ -13,7 +14,7 @@
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local results = {}
 local a = 1
-for k = 3, #KEYS, 3 do
+for k = 3, #KEYS - 1, 3 do
   local user, log, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local events = tonumber(ARGV[a])
   local expected, new, org, uid, snapshot = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
@@ -62,5 +63,20 @@ for k = 3, #KEYS, 3 do
     end
     table.insert(results, 1)
   end
+end
+
+-- Webhooks, a block of its own: the last key is the partition's webhook
+-- stream; after the arguments above, ARGV holds per write the number of
+-- webhook events it records, then those events (encoded). They join the
+-- stream with the write when it is saved, in this one atomic write.
+local hooks = KEYS[#KEYS]
+for i = 1, #results do
+  local n = tonumber(ARGV[a])
+  if results[i] == 1 then
+    for j = a + 1, a + n do
+      redis.call('XADD', hooks, '*', 'e', ARGV[j])
+    end
+  end
+  a = a + 1 + n
 end
 return results

@@ -23,9 +23,10 @@ async fn standalone_redis_behaves_as_every_store_must() {
     onboard_domain::testkit::check_branding_administration(std::sync::Arc::new(directory.clone())).await;
     onboard_domain::testkit::check_rate_limiter(&limiter).await;
     onboard_domain::testkit::check_idempotency_store(&idempotency).await;
-    let endpoints = onboard_redis::RedisWebhookEndpoints::new(
-        connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap(),
-    );
+    let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
+    onboard_domain::testkit::check_hook_queue(&store).await;
+    onboard_domain::testkit::check_hook_deliveries(&onboard_redis::RedisHookDeliveries::new(redis.clone())).await;
+    let endpoints = onboard_redis::RedisWebhookEndpoints::new(redis);
     onboard_domain::testkit::check_webhook_endpoints(std::sync::Arc::new(endpoints), std::sync::Arc::new(directory))
         .await;
 }
@@ -38,9 +39,10 @@ async fn redis_cluster_behaves_as_every_store_must() {
     onboard_domain::testkit::check_directory(&directory).await;
     onboard_domain::testkit::check_rate_limiter(&limiter).await;
     onboard_domain::testkit::check_idempotency_store(&idempotency).await;
-    let endpoints = onboard_redis::RedisWebhookEndpoints::new(
-        connect(RedisSettings::new(RedisTarget::Cluster(cluster.seeds()))).await.unwrap(),
-    );
+    let redis = connect(RedisSettings::new(RedisTarget::Cluster(cluster.seeds()))).await.unwrap();
+    onboard_domain::testkit::check_hook_queue(&store).await;
+    onboard_domain::testkit::check_hook_deliveries(&onboard_redis::RedisHookDeliveries::new(redis.clone())).await;
+    let endpoints = onboard_redis::RedisWebhookEndpoints::new(redis);
     onboard_domain::testkit::check_webhook_endpoints(std::sync::Arc::new(endpoints), std::sync::Arc::new(directory))
         .await;
 }
