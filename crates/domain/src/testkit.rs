@@ -736,6 +736,8 @@ pub async fn check_hook_queue<S: UserRepository + crate::ports::NotificationLog 
     assert_eq!((created.sequence, created.notification_id.as_ref()), (2, Some(&entry.id)));
     assert_eq!(claimed[2].1.reason.as_deref(), Some("550 no such user"));
     assert_eq!(claimed[2].1.notification_id.as_ref(), Some(&entry.id));
+    // A record's event carries the user's sequence when it was kept.
+    assert_eq!((claimed[1].1.sequence, claimed[2].1.sequence), (2, 2));
     assert_eq!((claimed[3].1.sequence, claimed[4].1.sequence), (3, 4));
     let ids: std::collections::HashSet<&str> = claimed.iter().map(|(_, e)| e.id.as_str()).collect();
     assert_eq!(ids.len(), 5, "each event has an id of its own");

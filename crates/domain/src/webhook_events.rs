@@ -22,8 +22,9 @@ pub struct HookEvent {
     pub event_type: EventType,
     pub at: OffsetDateTime,
     pub user_id: UserId,
-    /// The user's sequence after the change it follows; 0 for what a
-    /// notification record says (filled in from the user when fanned out).
+    /// The user's sequence after the change it follows; for what a
+    /// notification record says, the user's sequence when the store kept
+    /// the record (filled in by the store, 0 until then).
     pub sequence: u64,
     pub email: EmailAddress,
     pub notification_id: Option<NotificationId>,

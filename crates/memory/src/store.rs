@@ -157,7 +157,8 @@ impl UserRepository for InMemoryStore {
 }
 
 fn put_notification(state: &mut State, notification: Notification) {
-    if let Some(event) = event_of_notification(&notification) {
+    if let Some(mut event) = event_of_notification(&notification) {
+        event.sequence = state.users.get(&notification.user_id).map_or(0, |u| u.sequence);
         state.hooks.push_back(event);
     }
     let list = state.notifications.entry(notification.user_id.clone()).or_default();

@@ -458,6 +458,11 @@ impl HookQueue for RedisStore {
                     .get("e")
                     .ok_or_else(|| Unavailable(format!("redis: webhook event {} has no field e", entry.id)))?;
                 let mut event: HookEvent = decode(&bytes)?;
+                if event.sequence == 0 {
+                    // The user's sequence when the record was kept, read by the script that kept it.
+                    let stored: Option<String> = entry.get("s");
+                    event.sequence = stored.and_then(|s| s.parse().ok()).unwrap_or(0);
+                }
                 event.receipt = entry.id;
                 Ok(event)
             })

@@ -5,6 +5,7 @@ pub mod admin_cli;
 pub mod config;
 mod secrets;
 pub mod telemetry;
+mod webhook_loops;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,19 +13,22 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserRepository, WebhookEndpoints,
+    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter,
+    UserRepository, WebhookEndpoints,
 };
 use onboard_domain::usecases::{
-    Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService,
+    Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService, WebhookConfig,
+    WebhookDispatcher,
 };
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_mail::Templates;
 use onboard_memory::{
-    EmlMailer, InMemoryDirectory, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore,
+    EmlMailer, InMemoryDirectory, InMemoryHookDeliveries, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore,
     InMemoryWebhookEndpoints,
 };
 use onboard_redis::{
-    RedisDirectory, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore, RedisWebhookEndpoints,
+    RedisDirectory, RedisHookDeliveries, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore,
+    RedisWebhookEndpoints,
 };
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 use onboard_smtp::SmtpMailer;
@@ -94,6 +98,8 @@ struct Stores {
     limiter: Arc<dyn RateLimiter>,
     idempotency: Arc<dyn IdempotencyStore>,
     webhook_endpoints: Arc<dyn WebhookEndpoints>,
+    hook_queue: Arc<dyn HookQueue>,
+    hook_deliveries: Arc<dyn HookDeliveries>,
 }
 
 async fn open_stores(config: &Config) -> Result<Stores, StartError> {
@@ -103,7 +109,9 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             Ok(Stores {
                 users: store.clone(),
                 outbox: store.clone(),
-                notifications: store,
+                notifications: store.clone(),
+                hook_queue: store,
+                hook_deliveries: Arc::new(InMemoryHookDeliveries::new()),
                 directory: Arc::new(InMemoryDirectory::new()),
                 limiter: Arc::new(InMemoryRateLimiter::new()),
                 idempotency: Arc::new(InMemoryIdempotencyStore::new()),
@@ -116,7 +124,9 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             Ok(Stores {
                 users: store.clone(),
                 outbox: store.clone(),
-                notifications: store,
+                notifications: store.clone(),
+                hook_queue: store,
+                hook_deliveries: Arc::new(RedisHookDeliveries::new(redis.clone())),
                 directory: Arc::new(RedisDirectory::new(redis.clone())),
                 limiter: Arc::new(RedisRateLimiter::new(redis.clone())),
                 idempotency: Arc::new(RedisIdempotencyStore::new(redis.clone())),
@@ -282,6 +292,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let external_url = config.external_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let lease = time::Duration::try_from(config.outbox_reclaim_after)
         .map_err(|e| StartError::Config(format!("outbox_reclaim_after: {e}")))?;
+    let hooks = webhook_dispatcher(&config, &stores, clock.clone())?;
     let dispatcher = Dispatcher::new(
         stores.users,
         stores.outbox,
@@ -334,11 +345,40 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         },
         Some(config.shutdown_timeout),
     ));
-    let dispatchers = (0..dispatcher.partitions())
+    let mut dispatchers: Vec<JoinHandle<()>> = (0..dispatcher.partitions())
         .map(|partition| tokio::spawn(deliver(dispatcher.clone(), partition, watcher.clone())))
         .collect();
+    dispatchers.extend(webhook_loops::spawn(hooks, watcher.clone()));
     tracing::info!(%addr, %external_url, data_dir = %config.data_dir.display(), "onboard serving");
     Ok(Running { addr, default_org, admin_pat_path, admin, mailbox_url, shutdown, server, dispatchers })
+}
+
+/// The webhook dispatcher over the configured stores and an HTTP sender.
+fn webhook_dispatcher(
+    config: &Config,
+    stores: &Stores,
+    clock: Arc<SystemClock>,
+) -> Result<WebhookDispatcher, StartError> {
+    let sender = onboard_webhooks::WebhookSender::new(onboard_webhooks::SenderSettings {
+        timeout: config.webhook_timeout,
+        allow_private: config.webhook_allow_private,
+    })
+    .map_err(StartError::Config)?;
+    let hook_config = WebhookConfig {
+        retry_base: std_to_time(config.webhook_retry_base, "webhook_retry_base")?,
+        retry_period: std_to_time(config.webhook_retry_period, "webhook_retry_period")?,
+        ..WebhookConfig::default()
+    };
+    Ok(WebhookDispatcher::new(
+        stores.hook_queue.clone(),
+        stores.hook_deliveries.clone(),
+        stores.webhook_endpoints.clone(),
+        stores.users.clone(),
+        Arc::new(sender),
+        clock,
+        hook_config,
+        &config.node_name,
+    ))
 }
 
 /// The delivery loop of one outbox partition: a round whenever work may be

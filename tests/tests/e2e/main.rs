@@ -22,3 +22,4 @@ mod redis;
 mod sdk_v1;
 mod sendgrid;
 mod smtp;
+mod webhooks;

@@ -24,13 +24,15 @@ local a = 4 * (#KEYS - 1) + 1
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per record the number of
 -- webhook events it records, then those events (encoded). They join the
--- stream with it, in this one atomic write.
+-- stream (field e) with it, in this one atomic write, each with the
+-- user's sequence then (field s).
 local hooks = KEYS[#KEYS]
 for i = 1, #KEYS - 1 do
   local n = tonumber(ARGV[a])
-  if true then
+  do
+    local sequence = n > 0 and (redis.call('HGET', KEYS[i], 'q') or '0') or '0'
     for j = a + 1, a + n do
-      redis.call('XADD', hooks, '*', 'e', ARGV[j])
+      redis.call('XADD', hooks, '*', 'e', ARGV[j], 's', sequence)
     end
   end
   a = a + 1 + n

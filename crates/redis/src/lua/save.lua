@@ -68,13 +68,15 @@ end
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per write the number of
 -- webhook events it records, then those events (encoded). They join the
--- stream with the write when it is saved, in this one atomic write.
+-- stream (field e) with the write when it is saved, in this one atomic write, each with the
+-- user's sequence then (field s).
 local hooks = KEYS[#KEYS]
 for i = 1, #results do
   local n = tonumber(ARGV[a])
   if results[i] == 1 then
+    local sequence = n > 0 and (redis.call('HGET', KEYS[3 * i], 'q') or '0') or '0'
     for j = a + 1, a + n do
-      redis.call('XADD', hooks, '*', 'e', ARGV[j])
+      redis.call('XADD', hooks, '*', 'e', ARGV[j], 's', sequence)
     end
   end
   a = a + 1 + n

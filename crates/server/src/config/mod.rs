@@ -77,6 +77,8 @@ pub struct Config {
     /// Whether webhook endpoints may lead to loopback, link-local or private addresses.
     pub webhook_allow_private: bool,
     pub webhook_timeout: Duration,
+    pub webhook_retry_base: Duration,
+    pub webhook_retry_period: Duration,
 }
 
 /// The declared defaults.
@@ -135,6 +137,8 @@ impl Config {
             jwt: jwt.settings()?,
             webhook_allow_private: webhooks.webhook_allow_private,
             webhook_timeout: webhooks.webhook_timeout.get(),
+            webhook_retry_base: webhooks.webhook_retry_base.get(),
+            webhook_retry_period: webhooks.webhook_retry_period.get(),
         })
     }
 

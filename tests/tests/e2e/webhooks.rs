@@ -1,0 +1,215 @@
+//! Outbound webhooks against a receiver on loopback that verifies every
+//! signature with the published `standardwebhooks` npm package (not with
+//! onboard's own code) and records what it got.
+
+use std::time::Duration;
+
+use onboard_redis::RedisTarget;
+use onboard_redis::testing::RedisServer;
+use onboard_tests::sdk::{ScriptOutput, run_node};
+use onboard_tests::{TestApp, on_redis, submit_init_form};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A server that may post to loopback, retrying after 100 ms, 200 ms, …
+async fn spawn(redis: Option<&RedisServer>, allow_private: bool) -> TestApp {
+    let store = redis.map(|r| on_redis(RedisTarget::Url(r.url())));
+    TestApp::spawn_with(move |config| {
+        if let Some(store) = store {
+            store(config);
+        }
+        config.webhook_allow_private = allow_private;
+        config.webhook_retry_base = Duration::from_millis(100);
+    })
+    .await
+}
+
+/// An endpoint of the app's organization at `port` for `types`; its id and secret.
+async fn endpoint(app: &TestApp, port: u16, types: Value) -> (String, String) {
+    let made = app
+        .post(
+            "/admin/v1/webhooks",
+            json!({"orgId": app.org, "url": format!("http://127.0.0.1:{port}/hooks"), "eventTypes": types}),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    (made.body["id"].as_str().unwrap().to_owned(), made.body["secret"].as_str().unwrap().to_owned())
+}
+
+/// The receiver, listening on `port` until `expect` requests were answered 2xx
+/// (or, with a plan failing every request, were made at all).
+fn receiver(
+    port: u16,
+    secrets: &[&str],
+    plan: Value,
+    expect: usize,
+    linger_ms: u64,
+    deadline_ms: u64,
+) -> JoinHandle<ScriptOutput> {
+    let secrets = serde_json::to_string(secrets).unwrap();
+    tokio::spawn(async move {
+        let env = [
+            ("PORT", port.to_string()),
+            ("SECRETS", secrets),
+            ("PLAN", plan.to_string()),
+            ("EXPECT", expect.to_string()),
+            ("LINGER", linger_ms.to_string()),
+            ("DEADLINE", deadline_ms.to_string()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run_node("webhook_receiver.mjs", &[], &env).await
+    })
+}
+
+/// The requests the receiver recorded, and whether it gave up waiting.
+fn requests(out: ScriptOutput) -> (Vec<Value>, bool) {
+    let mut lines = out.lines;
+    let done = lines.pop().expect("the receiver's last line");
+    assert_eq!(done["done"], true, "{done}");
+    (lines, done["timedOut"] == true)
+}
+
+fn types_of(requests: &[&Value]) -> Vec<String> {
+    requests.iter().map(|r| r["body"]["type"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// Create, resend, complete: what the endpoint receives, all verified, in order.
+async fn lifecycle(app: TestApp) {
+    let port = free_port();
+    let (_, secret) = endpoint(&app, port, json!([])).await;
+    let got = receiver(port, &[&secret], json!({}), 5, 1500, 60_000);
+
+    let id = app.create_user("hooked", "hooked@example.com").await;
+    app.wait_for_mails("hooked@example.com", 1).await;
+    app.wait_for_sequence(&id, 3).await;
+    let resent = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    let second = app.wait_for_mails("hooked@example.com", 2).await.remove(1);
+    let (status, html) = submit_init_form(&app, &second.link, &second.code, "A-good-passw0rd", "A-good-passw0rd").await;
+    assert_eq!(status, 200, "{html}");
+
+    let (requests, timed_out) = requests(got.await.unwrap());
+    assert!(!timed_out, "{requests:#?}");
+    assert!(requests.iter().all(|r| r["verified"] == json!([true]) && r["status"] == 204), "{requests:#?}");
+    assert!(requests.iter().all(|r| r["method"] == "POST" && r["contentType"] == "application/json"));
+    let all: Vec<&Value> = requests.iter().collect();
+    let types = types_of(&all);
+    assert_eq!(types.len(), 5, "no duplicates here: {types:?}");
+    assert_eq!(types.first().map(String::as_str), Some("invitation.created"));
+    assert_eq!(types.last().map(String::as_str), Some("invitation.completed"));
+    let mut sorted = types.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["email.sent", "email.sent", "invitation.completed", "invitation.created", "invitation.resent"]);
+    let resent_at = types.iter().position(|t| t == "invitation.resent").unwrap();
+    assert_eq!(types[resent_at + 1..].iter().filter(|t| *t == "email.sent").count(), 1, "{types:?}");
+    // In the order of the user's sequence.
+    let sequences: Vec<u64> = requests.iter().map(|r| r["body"]["data"]["sequence"].as_u64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|w| w[0] <= w[1]), "{sequences:?}");
+    let created = &requests[0]["body"];
+    assert_eq!(created["data"]["userId"], id.as_str());
+    assert_eq!(created["data"]["orgId"], app.org.as_str());
+    assert_eq!(created["data"]["loginName"], "hooked");
+    assert_eq!(created["data"]["email"], "hooked@example.com");
+    assert_eq!(created["data"]["sequence"], 2);
+    assert!(created["data"]["notificationId"].is_string(), "{created}");
+    assert!(created["timestamp"].as_str().unwrap().ends_with('Z'), "{created}");
+    let ids: std::collections::HashSet<&str> = requests.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5);
+    // Never a code, a token or a password.
+    for r in &requests {
+        let body = r["body"].to_string();
+        for secret in [second.code.as_str(), "A-good-passw0rd", app.token.as_str()] {
+            assert!(!body.contains(secret), "{body}");
+        }
+        assert!(!body.contains("\"code\""), "{body}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_lifecycle_produces_its_events_in_order_on_the_embedded_store() {
+    lifecycle(spawn(None, true).await).await;
+}
+
+#[tokio::test]
+async fn the_lifecycle_produces_its_events_in_order_on_redis() {
+    let redis = RedisServer::start();
+    lifecycle(spawn(Some(&redis), true).await).await;
+}
+
+/// The endpoint answers 500 to the first five requests: every event still
+/// arrives, each user's in order, after retries.
+async fn retried_in_order(app: TestApp) {
+    let port = free_port();
+    let (_, secret) = endpoint(&app, port, json!(["invitation.created", "invitation.resent"])).await;
+    let got = receiver(port, &[&secret], json!({"status": 500, "first": 5}), 6, 1500, 60_000);
+    let mut users = Vec::new();
+    for name in ["ret-a", "ret-b"] {
+        users.push(app.create_user(name, &format!("{name}@example.com")).await);
+    }
+    for id in &users {
+        for _ in 0..2 {
+            let r = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+    let (requests, timed_out) = requests(got.await.unwrap());
+    assert!(!timed_out, "{requests:#?}");
+    assert!(requests.iter().all(|r| r["verified"] == json!([true])), "{requests:#?}");
+    assert_eq!(requests.iter().filter(|r| r["status"] == 500).count(), 5);
+    let accepted: Vec<&Value> = requests.iter().filter(|r| r["status"] == 204).collect();
+    for id in &users {
+        let mine: Vec<&Value> =
+            accepted.iter().copied().filter(|r| r["body"]["data"]["userId"] == id.as_str()).collect();
+        assert_eq!(types_of(&mine), ["invitation.created", "invitation.resent", "invitation.resent"], "{mine:#?}");
+        let sequences: Vec<u64> = mine.iter().map(|r| r["body"]["data"]["sequence"].as_u64().unwrap()).collect();
+        assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    }
+    // A retried message keeps its id, so receivers can tell a retry from a new event.
+    let failed_ids: Vec<&str> =
+        requests.iter().filter(|r| r["status"] == 500).map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(failed_ids.iter().all(|id| accepted.iter().any(|r| r["id"] == *id)), "{failed_ids:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_gets_every_event_in_order_after_retries_on_the_embedded_store() {
+    retried_in_order(spawn(None, true).await).await;
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_gets_every_event_in_order_after_retries_on_redis() {
+    let redis = RedisServer::start();
+    retried_in_order(spawn(Some(&redis), true).await).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_answering_400_is_not_retried() {
+    let app = spawn(None, true).await;
+    let port = free_port();
+    let (_, secret) = endpoint(&app, port, json!(["invitation.created"])).await;
+    let got = receiver(port, &[&secret], json!({"status": 400}), 1, 2000, 60_000);
+    app.create_user("refused", "refused@example.com").await;
+    let (requests, timed_out) = requests(got.await.unwrap());
+    assert!(!timed_out);
+    assert_eq!(requests.len(), 1, "one attempt, then the dead letter: {requests:#?}");
+    assert_eq!(requests[0]["status"], 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_on_a_private_address_is_refused() {
+    let app = spawn(None, false).await;
+    let port = free_port();
+    let (_, secret) = endpoint(&app, port, json!([])).await;
+    let got = receiver(port, &[&secret], json!({}), 1, 0, 3000);
+    app.create_user("private", "private@example.com").await;
+    app.wait_for_mails("private@example.com", 1).await;
+    let (requests, timed_out) = requests(got.await.unwrap());
+    assert!(timed_out && requests.is_empty(), "{requests:#?}");
+    app.stop().await;
+}
