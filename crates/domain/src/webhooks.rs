@@ -21,6 +21,8 @@ pub enum EventType {
     InvitationCompleted,
     InvitationExpired,
     InvitationWithdrawn,
+    /// A test event sent by hand; no endpoint subscribes to it (not in [`Self::ALL`]).
+    WebhookTest,
 }
 
 impl EventType {
@@ -52,9 +54,11 @@ impl EventType {
             Self::InvitationCompleted => "invitation.completed",
             Self::InvitationExpired => "invitation.expired",
             Self::InvitationWithdrawn => "invitation.withdrawn",
+            Self::WebhookTest => "webhook.test",
         }
     }
 
+    /// One of [`Self::ALL`] by its name: what endpoints may subscribe to.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
@@ -208,6 +212,7 @@ mod tests {
         }
         assert_eq!(EventType::InvitationCreated.as_str(), "invitation.created");
         assert_eq!(EventType::parse("invitation.exploded"), None);
+        assert_eq!(EventType::parse("webhook.test"), None, "nobody subscribes to the test event");
     }
 
     #[test]

@@ -160,7 +160,8 @@ pub async fn open_administration(config: &Config) -> Result<Option<Administratio
             Ok(Some(
                 Administration::new(directory, Arc::new(SystemClock))
                     .with_template_check(templates(config)?)
-                    .with_webhooks(Arc::new(RedisWebhookEndpoints::new(redis))),
+                    .with_webhooks(Arc::new(RedisWebhookEndpoints::new(redis.clone())))
+                    .with_hook_deliveries(Arc::new(RedisHookDeliveries::new(redis))),
             ))
         }
     }
@@ -262,7 +263,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let templates = templates(&config)?;
     let admin = Administration::new(stores.directory.clone(), clock.clone())
         .with_template_check(templates.clone())
-        .with_webhooks(stores.webhook_endpoints.clone());
+        .with_webhooks(stores.webhook_endpoints.clone())
+        .with_hook_deliveries(stores.hook_deliveries.clone());
     // One cache of branding per node, dropped by this node's administration.
     let brandings = admin.brandings();
     let (default_org, admin_pat_path) = first_start(&admin, &config).await?.unzip();

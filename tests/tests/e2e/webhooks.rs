@@ -17,6 +17,10 @@ fn free_port() -> u16 {
 
 /// A server that may post to loopback, retrying after 100 ms, 200 ms, …
 async fn spawn(redis: Option<&RedisServer>, allow_private: bool) -> TestApp {
+    spawn_retrying_for(redis, allow_private, Duration::from_secs(24 * 3600)).await
+}
+
+async fn spawn_retrying_for(redis: Option<&RedisServer>, allow_private: bool, period: Duration) -> TestApp {
     let store = redis.map(|r| on_redis(RedisTarget::Url(r.url())));
     TestApp::spawn_with(move |config| {
         if let Some(store) = store {
@@ -24,8 +28,24 @@ async fn spawn(redis: Option<&RedisServer>, allow_private: bool) -> TestApp {
         }
         config.webhook_allow_private = allow_private;
         config.webhook_retry_base = Duration::from_millis(100);
+        config.webhook_retry_period = period;
     })
     .await
+}
+
+/// The endpoint's deliveries, newest first, once `ready` holds for them (within 10 s).
+async fn deliveries_when(app: &TestApp, endpoint: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = app.get(&format!("/admin/v1/webhooks/{endpoint}/deliveries")).await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        let all = listed.body["result"].as_array().cloned().unwrap_or_default();
+        if ready(&all) {
+            return all;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries never got there: {all:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// An endpoint of the app's organization at `port` for `types`; its id and secret.
@@ -66,7 +86,7 @@ fn receiver(
 }
 
 /// The requests the receiver recorded, and whether it gave up waiting.
-fn requests(out: ScriptOutput) -> (Vec<Value>, bool) {
+fn recorded(out: ScriptOutput) -> (Vec<Value>, bool) {
     let mut lines = out.lines;
     let done = lines.pop().expect("the receiver's last line");
     assert_eq!(done["done"], true, "{done}");
@@ -92,7 +112,7 @@ async fn lifecycle(app: TestApp) {
     let (status, html) = submit_init_form(&app, &second.link, &second.code, "A-good-passw0rd", "A-good-passw0rd").await;
     assert_eq!(status, 200, "{html}");
 
-    let (requests, timed_out) = requests(got.await.unwrap());
+    let (requests, timed_out) = recorded(got.await.unwrap());
     assert!(!timed_out, "{requests:#?}");
     assert!(requests.iter().all(|r| r["verified"] == json!([true]) && r["status"] == 204), "{requests:#?}");
     assert!(requests.iter().all(|r| r["method"] == "POST" && r["contentType"] == "application/json"));
@@ -157,7 +177,7 @@ async fn retried_in_order(app: TestApp) {
             assert_eq!(r.status, 200, "{}", r.body);
         }
     }
-    let (requests, timed_out) = requests(got.await.unwrap());
+    let (requests, timed_out) = recorded(got.await.unwrap());
     assert!(!timed_out, "{requests:#?}");
     assert!(requests.iter().all(|r| r["verified"] == json!([true])), "{requests:#?}");
     assert_eq!(requests.iter().filter(|r| r["status"] == 500).count(), 5);
@@ -187,17 +207,98 @@ async fn a_failing_endpoint_gets_every_event_in_order_after_retries_on_redis() {
     retried_in_order(spawn(Some(&redis), true).await).await;
 }
 
-#[tokio::test]
-async fn an_endpoint_answering_400_is_not_retried() {
-    let app = spawn(None, true).await;
+/// 400: one attempt, a dead letter that shows in the deliveries, sent
+/// again by hand once the endpoint takes it; and a test event on request.
+async fn dead_letter_retried_by_hand(app: TestApp) {
     let port = free_port();
-    let (_, secret) = endpoint(&app, port, json!(["invitation.created"])).await;
+    let (id, secret) = endpoint(&app, port, json!(["invitation.created"])).await;
     let got = receiver(port, &[&secret], json!({"status": 400}), 1, 2000, 60_000);
     app.create_user("refused", "refused@example.com").await;
-    let (requests, timed_out) = requests(got.await.unwrap());
+    let (requests, timed_out) = recorded(got.await.unwrap());
     assert!(!timed_out);
     assert_eq!(requests.len(), 1, "one attempt, then the dead letter: {requests:#?}");
     assert_eq!(requests[0]["status"], 400);
+    let listed = deliveries_when(&app, &id, |all| all.first().is_some_and(|d| d["status"] == "dead_letter")).await;
+    let dead = &listed[0];
+    assert_eq!((dead["attempts"].as_u64(), dead["lastResponseCode"].as_u64()), (Some(1), Some(400)), "{dead}");
+    assert_eq!(dead["eventType"], "invitation.created");
+    assert!(dead["lastAttemptAt"].is_string() && dead.get("nextAttemptAt").is_none(), "{dead}");
+
+    // Retried by hand once the endpoint takes it; then a test event.
+    let got = receiver(port, &[&secret], json!({}), 2, 1000, 60_000);
+    let delivery = dead["id"].as_str().unwrap();
+    let retried = app.post(&format!("/admin/v1/webhooks/{id}/deliveries/{delivery}/_retry"), json!({})).await;
+    assert_eq!((retried.status.as_u16(), retried.body["status"].as_str()), (200, Some("pending")), "{}", retried.body);
+    let test = app.post(&format!("/admin/v1/webhooks/{id}/_test"), json!({})).await;
+    assert_eq!((test.status.as_u16(), test.body["eventType"].as_str()), (200, Some("webhook.test")), "{}", test.body);
+    let (requests, timed_out) = recorded(got.await.unwrap());
+    assert!(!timed_out, "{requests:#?}");
+    // Of different users (the test event has none), so in either order.
+    let all: Vec<&Value> = requests.iter().collect();
+    let mut types = types_of(&all);
+    types.sort();
+    assert_eq!(types, ["invitation.created", "webhook.test"]);
+    assert!(requests.iter().all(|r| r["verified"] == json!([true])));
+    let again = requests.iter().find(|r| r["body"]["type"] == "invitation.created").unwrap();
+    assert_eq!(again["id"], dead["eventId"], "the same webhook-id as the first attempt");
+    let listed = deliveries_when(&app, &id, |all| all.iter().all(|d| d["status"] == "delivered")).await;
+    assert_eq!(listed.len(), 2);
+    // The first attempt, and at least one more (more while the receiver was starting).
+    assert!(listed.iter().find(|d| d["id"] == delivery).unwrap()["attempts"].as_u64().unwrap() >= 2);
+    let unknown = app.post(&format!("/admin/v1/webhooks/{id}/deliveries/nope/_retry"), json!({})).await;
+    unknown.assert_error(404, 5, "ONBOARD-WEBHOOK-DELIVERY-NOT-FOUND");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_answering_400_gets_a_dead_letter_retried_by_hand_on_the_embedded_store() {
+    dead_letter_retried_by_hand(spawn(None, true).await).await;
+}
+
+#[tokio::test]
+async fn an_endpoint_answering_400_gets_a_dead_letter_retried_by_hand_on_redis() {
+    let redis = RedisServer::start();
+    dead_letter_retried_by_hand(spawn(Some(&redis), true).await).await;
+}
+
+#[tokio::test]
+async fn both_secrets_sign_while_a_rotation_overlaps_then_only_the_new_one() {
+    let app = spawn(None, true).await;
+    let port = free_port();
+    let (id, old) = endpoint(&app, port, json!([])).await;
+    let rotated = app.post(&format!("/admin/v1/webhooks/{id}/_rotate_secret"), json!({"overlapSeconds": 3600})).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    let got = receiver(port, &[&old, &new], json!({}), 1, 500, 60_000);
+    app.post(&format!("/admin/v1/webhooks/{id}/_test"), json!({})).await;
+    let (requests, _) = recorded(got.await.unwrap());
+    assert_eq!(requests[0]["verified"], json!([true, true]), "{requests:#?}");
+    assert_eq!(requests[0]["signatures"], 2);
+
+    let rotated = app.post(&format!("/admin/v1/webhooks/{id}/_rotate_secret"), json!({"overlapSeconds": 0})).await;
+    let newest = rotated.body["secret"].as_str().unwrap().to_owned();
+    let got = receiver(port, &[&old, &new, &newest], json!({}), 1, 500, 60_000);
+    app.post(&format!("/admin/v1/webhooks/{id}/_test"), json!({})).await;
+    let (requests, _) = recorded(got.await.unwrap());
+    assert_eq!(requests[0]["verified"], json!([false, false, true]), "{requests:#?}");
+    assert_eq!(requests[0]["signatures"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_the_whole_retry_period_is_disabled() {
+    let app = spawn_retrying_for(None, true, Duration::from_secs(2)).await;
+    let port = free_port();
+    let (id, secret) = endpoint(&app, port, json!(["invitation.created"])).await;
+    let got = receiver(port, &[&secret], json!({"status": 503}), 3, 3000, 60_000);
+    app.create_user("down", "down@example.com").await;
+    let listed = deliveries_when(&app, &id, |all| all.first().is_some_and(|d| d["status"] == "dead_letter")).await;
+    assert!(listed[0]["attempts"].as_u64().unwrap() >= 3, "{listed:#?}");
+    assert_eq!(listed[0]["lastResponseCode"], 503);
+    let endpoint = app.get(&format!("/admin/v1/webhooks/{id}")).await;
+    assert_eq!(endpoint.body["enabled"], false, "{}", endpoint.body);
+    let (requests, _) = recorded(got.await.unwrap());
+    assert!(requests.iter().all(|r| r["status"] == 503));
     app.stop().await;
 }
 
@@ -209,7 +310,7 @@ async fn an_endpoint_on_a_private_address_is_refused() {
     let got = receiver(port, &[&secret], json!({}), 1, 0, 3000);
     app.create_user("private", "private@example.com").await;
     app.wait_for_mails("private@example.com", 1).await;
-    let (requests, timed_out) = requests(got.await.unwrap());
+    let (requests, timed_out) = recorded(got.await.unwrap());
     assert!(timed_out && requests.is_empty(), "{requests:#?}");
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 //! enable, delete, and rotate the secret with an overlap.
 
 use onboard_domain::usecases::{Administration, NewWebhookSecret, UserService};
+use onboard_domain::webhook_events::{HookDeliveryState, WebhookDelivery};
 use onboard_domain::webhooks::WebhookEndpoint;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -131,6 +132,52 @@ pub struct DeletedWebhookView {
     pub id: String,
 }
 
+/// One event's delivery to the endpoint.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "adminWebhookDelivery", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct DeliveryView {
+    pub id: String,
+    /// The `webhook-id` the endpoint receives, the same on every attempt.
+    pub event_id: String,
+    pub event_type: String,
+    /// pending, delivered or dead_letter.
+    pub status: String,
+    pub attempts: u32,
+    /// The endpoint's status on the last attempt, when it answered.
+    pub last_response_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<Timestamp>,
+    /// When a pending delivery is tried next.
+    pub next_attempt_at: Option<Timestamp>,
+    pub user_id: String,
+    pub created_at: Timestamp,
+}
+
+impl From<&WebhookDelivery> for DeliveryView {
+    fn from(d: &WebhookDelivery) -> Self {
+        Self {
+            id: d.id.clone(),
+            event_id: d.event_id.clone(),
+            event_type: d.event_type.as_str().to_owned(),
+            status: d.state.as_str().to_owned(),
+            attempts: d.attempts,
+            last_response_code: d.last_status,
+            last_error: d.last_error.clone(),
+            last_attempt_at: d.last_attempt_at.map(Timestamp),
+            next_attempt_at: (d.state == HookDeliveryState::Pending).then_some(Timestamp(d.next_attempt_at)),
+            user_id: d.data.user_id.to_string(),
+            created_at: Timestamp(d.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "adminListWebhookDeliveriesResponse", rename_all = "camelCase")]
+pub struct ListDeliveriesResponse {
+    /// Newest first.
+    pub result: Vec<DeliveryView>,
+}
+
 type Admin<'a> = Data<&'a Option<Administration>>;
 
 #[OpenApi(prefix_path = "/admin/v1", tag = "AdminTags::Administration")]
@@ -251,5 +298,70 @@ impl WebhooksApi {
         }
         let overlap = time::Duration::seconds(seconds);
         Ok(Json(admin.rotate_webhook_secret(&caller, &id.0, overlap).await?.into()))
+    }
+
+    /// List an endpoint's deliveries
+    ///
+    /// Newest first, with each one's status (pending, delivered,
+    /// dead_letter), attempts and the endpoint's last answer.
+    #[oai(path = "/webhooks/:id/deliveries", method = "get", operation_id = "AdminService_ListWebhookDeliveries")]
+    async fn list_deliveries(
+        &self,
+        Data(users): Data<&UserService>,
+        Data(admin): Admin<'_>,
+        call: HttpCall,
+        /// The endpoint's id.
+        id: Path<String>,
+        /// At most this many, 1 to 1000 [default: 100].
+        limit: Query<Option<u32>>,
+    ) -> Result<Json<ListDeliveriesResponse>, ApiError> {
+        let (admin, caller) = administer(users, admin, &call).await?;
+        let limit = limit.0.unwrap_or(100);
+        if !(1..=onboard_domain::usecases::MAX_DELIVERIES_LISTED as u32).contains(&limit) {
+            return Err(invalid_field("limit", "must be 1 to 1000"));
+        }
+        let found = admin.webhook_deliveries(&caller, &id.0, limit as usize).await?;
+        Ok(Json(ListDeliveriesResponse { result: found.iter().map(Into::into).collect() }))
+    }
+
+    /// Retry a delivery
+    ///
+    /// A delivered or dead-lettered delivery is sent again, after the
+    /// endpoint's pending ones, with a whole retry period of its own.
+    #[oai(
+        path = "/webhooks/:id/deliveries/:deliveryId/_retry",
+        method = "post",
+        operation_id = "AdminService_RetryWebhookDelivery"
+    )]
+    async fn retry_delivery(
+        &self,
+        Data(users): Data<&UserService>,
+        Data(admin): Admin<'_>,
+        call: HttpCall,
+        /// The endpoint's id.
+        id: Path<String>,
+        /// The delivery's id.
+        #[oai(name = "deliveryId")]
+        delivery_id: Path<String>,
+    ) -> Result<Json<DeliveryView>, ApiError> {
+        let (admin, caller) = administer(users, admin, &call).await?;
+        Ok(Json((&admin.retry_webhook_delivery(&caller, &id.0, &delivery_id.0).await?).into()))
+    }
+
+    /// Send a test event
+    ///
+    /// Queues a `webhook.test` event for the endpoint, whatever types it
+    /// receives; its delivery (in the answer, and listed) shows what became of it.
+    #[oai(path = "/webhooks/:id/_test", method = "post", operation_id = "AdminService_SendTestWebhook")]
+    async fn send_test(
+        &self,
+        Data(users): Data<&UserService>,
+        Data(admin): Admin<'_>,
+        call: HttpCall,
+        /// The endpoint's id.
+        id: Path<String>,
+    ) -> Result<Json<DeliveryView>, ApiError> {
+        let (admin, caller) = administer(users, admin, &call).await?;
+        Ok(Json((&admin.send_test_webhook(&caller, &id.0).await?).into()))
     }
 }

@@ -143,6 +143,9 @@ impl From<AdminError> for Fault {
             AdminError::UnknownWebhook(_) => {
                 Fault::new(Code::NotFound, ids::ADMIN_WEBHOOK_NOT_FOUND, "Webhook endpoint could not be found")
             }
+            AdminError::UnknownWebhookDelivery(_) => {
+                Fault::new(Code::NotFound, ids::ADMIN_WEBHOOK_DELIVERY_NOT_FOUND, "Webhook delivery could not be found")
+            }
             // As if the routes did not exist, like administration when not served.
             AdminError::WebhooksNotServed => {
                 Fault::new(Code::NotFound, ids::ROUTE_NOT_FOUND, "Not found: no such route")

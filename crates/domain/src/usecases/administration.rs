@@ -60,6 +60,8 @@ pub enum AdminError {
     /// Webhooks are not served by this server (no store for their endpoints).
     #[error("webhooks are not served here")]
     WebhooksNotServed,
+    #[error("webhook delivery {0} does not exist")]
+    UnknownWebhookDelivery(String),
 }
 
 fn invalid(e: crate::branding::BrandingError) -> AdminError {
@@ -91,6 +93,7 @@ pub struct Administration {
     brandings: Brandings,
     templates: Option<Arc<dyn TemplateCheck>>,
     pub(super) webhooks: Option<Arc<dyn WebhookEndpoints>>,
+    pub(super) hook_deliveries: Option<Arc<dyn crate::ports::HookDeliveries>>,
 }
 
 impl std::fmt::Debug for Administration {
@@ -108,7 +111,7 @@ pub(super) fn permit(caller: &Principal) -> Result<(), AdminError> {
 impl Administration {
     pub fn new(directory: Arc<dyn Directory>, clock: Arc<dyn Clock>) -> Self {
         let brandings = Brandings::new(directory.clone(), clock.clone(), BRANDING_TTL);
-        Self { directory, clock, brandings, templates: None, webhooks: None }
+        Self { directory, clock, brandings, templates: None, webhooks: None, hook_deliveries: None }
     }
 
     /// Accepts email template overrides that `check` finds working. Without
@@ -122,6 +125,14 @@ impl Administration {
     /// webhook use case answers [`AdminError::WebhooksNotServed`].
     pub fn with_webhooks(mut self, endpoints: Arc<dyn WebhookEndpoints>) -> Self {
         self.webhooks = Some(endpoints);
+        self
+    }
+
+    /// Shows and retries deliveries kept in `deliveries`, and sends test
+    /// events through it. Without it those use cases answer
+    /// [`AdminError::WebhooksNotServed`].
+    pub fn with_hook_deliveries(mut self, deliveries: Arc<dyn crate::ports::HookDeliveries>) -> Self {
+        self.hook_deliveries = Some(deliveries);
         self
     }
 

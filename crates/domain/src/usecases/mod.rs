@@ -33,7 +33,9 @@ pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView}
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
-pub use webhook_admin::{MAX_ENDPOINTS_PER_ORG, MAX_ROTATION_OVERLAP, NewWebhookSecret, parse_event_types};
+pub use webhook_admin::{
+    MAX_DELIVERIES_LISTED, MAX_ENDPOINTS_PER_ORG, MAX_ROTATION_OVERLAP, NewWebhookSecret, parse_event_types,
+};
 pub use webhook_delivery::{HookRound, WebhookConfig, WebhookDispatcher};
 
 /// Why [`UserService::throttle`] refused.

@@ -9,7 +9,8 @@ use time::Duration;
 use super::administration::{AdminError, Administration, permit};
 use crate::authz::Principal;
 use crate::ids::{OrgId, UserId};
-use crate::ports::WebhookEndpoints;
+use crate::ports::{HookDeliveries, WebhookEndpoints};
+use crate::webhook_events::{HookData, HookDeliveryState, WebhookDelivery};
 use crate::webhooks::{EndpointUrl, EventType, WebhookEndpoint, WebhookSecret};
 
 /// Most endpoints one organization may have: each event is posted to every
@@ -113,7 +114,8 @@ impl Administration {
     }
 
     /// Enables or disables the endpoint. A disabled endpoint is sent
-    /// nothing; what it would have been sent meanwhile is not kept for it.
+    /// nothing: events meanwhile are not kept for it, and deliveries pending
+    /// when it was disabled wait until it is enabled again.
     #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject))]
     pub async fn set_webhook_enabled(
         &self,
@@ -176,6 +178,94 @@ impl Administration {
     }
 }
 
+/// Most deliveries one listing shows.
+pub const MAX_DELIVERIES_LISTED: usize = 1000;
+
+impl Administration {
+    fn deliveries_store(&self) -> Result<&Arc<dyn HookDeliveries>, AdminError> {
+        self.hook_deliveries.as_ref().ok_or(AdminError::WebhooksNotServed)
+    }
+
+    /// The endpoint's deliveries, newest first: up to `limit` (at most
+    /// [`MAX_DELIVERIES_LISTED`]) of the newest the store keeps.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject))]
+    pub async fn webhook_deliveries(
+        &self,
+        caller: &Principal,
+        endpoint: &str,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>, AdminError> {
+        permit(caller)?;
+        let endpoint = self.existing_webhook(endpoint).await?;
+        let limit = limit.clamp(1, MAX_DELIVERIES_LISTED);
+        Ok(self.deliveries_store()?.recent_deliveries(&endpoint.id, limit).await?)
+    }
+
+    /// Makes a delivered or dead-lettered delivery pending again, after the
+    /// endpoint's other pending ones, with a whole retry period of its own.
+    /// A pending one stays as it is.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject))]
+    pub async fn retry_webhook_delivery(
+        &self,
+        caller: &Principal,
+        endpoint: &str,
+        delivery: &str,
+    ) -> Result<WebhookDelivery, AdminError> {
+        permit(caller)?;
+        let endpoint = self.existing_webhook(endpoint).await?;
+        let store = self.deliveries_store()?;
+        let delivery = delivery.trim();
+        let mut found = store
+            .delivery(&endpoint.id, delivery)
+            .await?
+            .ok_or_else(|| AdminError::UnknownWebhookDelivery(delivery.to_owned()))?;
+        if found.state != HookDeliveryState::Pending {
+            let now = self.clock().now();
+            found.state = HookDeliveryState::Pending;
+            found.next_attempt_at = now;
+            found.created_at = now;
+            store.put_delivery(&found).await?;
+        }
+        Ok(found)
+    }
+
+    /// Queues a `webhook.test` event for the endpoint (whatever types it
+    /// wants), delivered as any other: its delivery shows what became of it.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject))]
+    pub async fn send_test_webhook(&self, caller: &Principal, endpoint: &str) -> Result<WebhookDelivery, AdminError> {
+        permit(caller)?;
+        let endpoint = self.existing_webhook(endpoint).await?;
+        let store = self.deliveries_store()?;
+        let now = self.clock().now();
+        let event_id = format!("test.{}", UserId::generate());
+        let delivery = WebhookDelivery {
+            id: format!("{event_id}.{}", endpoint.id),
+            endpoint_id: endpoint.id.clone(),
+            event_id,
+            event_type: EventType::WebhookTest,
+            at: now,
+            data: HookData {
+                user_id: UserId::parse("0").expect("a valid id"),
+                org: endpoint.org.clone(),
+                login_name: "onboard.test".into(),
+                email: crate::email::EmailAddress::parse("test@example.com").expect("a valid address"),
+                notification_id: None,
+                reason: None,
+                sequence: 0,
+            },
+            state: HookDeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_attempt_at: None,
+            last_status: None,
+            last_error: None,
+            created_at: now,
+        };
+        store.add_delivery(&delivery).await?;
+        Ok(delivery)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +294,9 @@ mod tests {
         denied(admin.set_webhook_enabled(&owner_of_org, "1", false).await.map(drop));
         denied(admin.delete_webhook(&owner_of_org, "1").await);
         denied(admin.rotate_webhook_secret(&owner_of_org, "1", Duration::hours(1)).await.map(drop));
+        denied(admin.webhook_deliveries(&owner_of_org, "1", 10).await.map(drop));
+        denied(admin.retry_webhook_delivery(&owner_of_org, "1", "d").await.map(drop));
+        denied(admin.send_test_webhook(&owner_of_org, "1").await.map(drop));
     }
 
     #[tokio::test]

@@ -147,6 +147,26 @@ impl WebhookDispatcher {
         Ok(added)
     }
 
+    /// An endpoint that failed a delivery for a whole retry period is
+    /// disabled (re-read, so a change made meanwhile is kept), with one
+    /// error line; an administrator enables it again.
+    async fn disable_failing(&self, endpoint_id: &str, last: &WebhookDelivery) -> Result<(), Unavailable> {
+        let Some(mut endpoint) = self.endpoints.endpoint(endpoint_id).await? else { return Ok(()) };
+        if endpoint.enabled {
+            endpoint.enabled = false;
+            self.endpoints.put_endpoint(&endpoint).await?;
+            tracing::error!(
+                endpoint = %endpoint_id,
+                org = %endpoint.org,
+                url = %endpoint.url.as_str(),
+                last_status = ?last.last_status,
+                last_error = ?last.last_error,
+                "webhook endpoint disabled: it failed for the whole retry period"
+            );
+        }
+        Ok(())
+    }
+
     fn delivery_of(&self, event: &HookEvent, endpoint: &WebhookEndpoint, data: HookData) -> WebhookDelivery {
         let now = self.clock.now();
         WebhookDelivery {
@@ -185,12 +205,20 @@ impl WebhookDispatcher {
         let pending = self.deliveries.pending_deliveries(endpoint_id, self.config.batch).await?;
         let mut held: HashSet<String> = HashSet::new();
         let mut next: Option<OffsetDateTime> = None;
+        let started = now;
+        let mut exhausted = false;
         for mut d in pending {
             let user = d.data.user_id.as_str().to_owned();
             if held.contains(&user) {
                 continue;
             }
             let now = self.clock.now();
+            // The lease must outlast the round: another node takes the
+            // endpoint over once it runs out.
+            if now - started > self.config.lease / 2 {
+                next = Some(now);
+                break;
+            }
             if d.next_attempt_at > now {
                 held.insert(user);
                 next = Some(next.map_or(d.next_attempt_at, |n| n.min(d.next_attempt_at)));
@@ -218,6 +246,7 @@ impl WebhookDispatcher {
                     if now + wait > d.created_at + self.config.retry_period {
                         d.state = HookDeliveryState::DeadLetter;
                         round.dead_lettered += 1;
+                        exhausted = true;
                     } else {
                         d.next_attempt_at = now + wait;
                         held.insert(user);
@@ -236,7 +265,31 @@ impl WebhookDispatcher {
                 tracing::warn!(endpoint = %endpoint_id, delivery = %d.id, error = ?d.last_error, "webhook delivery dead-lettered");
             }
             self.deliveries.put_delivery(&d).await?;
+            if exhausted {
+                self.disable_failing(endpoint_id, &d).await?;
+                return Ok((round, None));
+            }
         }
         Ok((round, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_cap_less_up_to_a_fifth_at_random() {
+        let config = WebhookConfig::default();
+        for (attempts, full) in [(1, 5), (2, 10), (3, 20), (8, 640), (12, 3600), (40, 3600)] {
+            for _ in 0..50 {
+                let wait = config.backoff(attempts);
+                let full = Duration::seconds(full);
+                assert!(wait <= full && wait >= full * 0.8, "attempt {attempts}: {wait}");
+            }
+        }
+        // Thirty attempts spread over most of a day: an endpoint down for hours is tried all along.
+        let total: Duration = (1..=30).map(|a| config.backoff(a)).sum();
+        assert!(total > Duration::hours(18), "{total}");
     }
 }

@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 use onboard_domain::branding::{EmailPart, LogoKind, PageText};
+use onboard_domain::webhook_events::HookDeliveryState;
 use onboard_domain::webhooks::EventType;
 use onboard_domain::{DeliveryState, Gender, GrantScope, Role, UserEvent, UserState};
 use onboard_redis::testing::format::{StoredNotification, decode, encode};
@@ -65,6 +66,8 @@ fn all_samples() -> Vec<Sample> {
     all.extend(samples::answers().into_iter().map(|(name, v)| Sample::of("idempotency-answer", name, v)));
     all.extend(samples::brandings().into_iter().map(|(name, v)| Sample::of("branding", name, v)));
     all.extend(samples::webhook_endpoints().into_iter().map(|(name, v)| Sample::of("webhook-endpoint", name, v)));
+    all.extend(samples::hook_events().into_iter().map(|(name, v)| Sample::of("webhook-event", name, v)));
+    all.extend(samples::hook_deliveries().into_iter().map(|(name, v)| Sample::of("webhook-delivery", name, v)));
     all
 }
 
@@ -216,8 +219,12 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         brandings.iter().flat_map(|b| b.overrides.values().flat_map(|o| o.email.keys().copied())).collect();
     let page_texts: Vec<PageText> =
         brandings.iter().flat_map(|b| b.overrides.values().flat_map(|o| o.page.keys().copied())).collect();
-    let event_types: Vec<EventType> =
-        samples::webhook_endpoints().into_iter().flat_map(|(_, e)| e.event_types).collect();
+    let event_types: Vec<EventType> = samples::webhook_endpoints()
+        .into_iter()
+        .flat_map(|(_, e)| e.event_types)
+        .chain(samples::hook_deliveries().into_iter().map(|(_, d)| d.event_type))
+        .collect();
+    let hook_states: Vec<HookDeliveryState> = samples::hook_deliveries().into_iter().map(|(_, d)| d.state).collect();
     let missing: Vec<String> = [
         uncovered::<UserEvent>("UserEvent", &events),
         uncovered::<UserState>("UserState", users.iter().map(|u| &u.state)),
@@ -229,6 +236,7 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         uncovered::<EmailPart>("EmailPart", &parts),
         uncovered::<PageText>("PageText", &page_texts),
         uncovered::<EventType>("EventType", &event_types),
+        uncovered::<HookDeliveryState>("HookDeliveryState", &hook_states),
     ]
     .into_iter()
     .flatten()
@@ -241,7 +249,8 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
     // The check itself sees every variant, not just the first few.
     assert_eq!(variant_count::<UserEvent>(), 8);
     assert_eq!(variant_count::<DeliveryState>(), 11);
-    assert_eq!(variant_count::<EventType>(), 11);
+    assert_eq!(variant_count::<EventType>(), 12);
+    assert_eq!(variant_count::<HookDeliveryState>(), 3);
 }
 
 #[test]

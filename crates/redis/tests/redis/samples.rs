@@ -318,3 +318,79 @@ pub fn webhook_endpoints() -> Vec<(&'static str, onboard_domain::webhooks::Webho
     };
     vec![("every-type", every), ("named-types", named)]
 }
+
+/// Webhook events as the partitions' streams hold them (field `e`): one from
+/// a write, one from a notification record with its reason.
+pub fn hook_events() -> Vec<(&'static str, onboard_domain::webhook_events::HookEvent)> {
+    use onboard_domain::webhook_events::HookEvent;
+    use onboard_domain::webhooks::EventType;
+    let created = HookEvent {
+        id: "384598082123868958.1.invitation.created".into(),
+        event_type: EventType::InvitationCreated,
+        at: ADDED,
+        user_id: user_id(),
+        sequence: 2,
+        email: address("jane@example.com"),
+        notification_id: Some(notification_id()),
+        reason: None,
+        receipt: String::new(),
+    };
+    let bounced = HookEvent {
+        id: "384598082123868959.email.bounced".into(),
+        event_type: EventType::EmailBounced,
+        at: LATER,
+        sequence: 0,
+        notification_id: None,
+        reason: Some("550 5.1.1 no such user".into()),
+        ..created.clone()
+    };
+    vec![("created", created), ("bounced", bounced)]
+}
+
+/// Webhook deliveries (`onb:{wh:<endpoint>}:d`): pending before its first
+/// attempt, delivered, dead-lettered after an answer, the test event.
+pub fn hook_deliveries() -> Vec<(&'static str, onboard_domain::webhook_events::WebhookDelivery)> {
+    use onboard_domain::webhook_events::{HookData, HookDeliveryState, WebhookDelivery};
+    use onboard_domain::webhooks::EventType;
+    let pending = WebhookDelivery {
+        id: "384598082123868958.1.invitation.created.384598082123868960".into(),
+        endpoint_id: "384598082123868960".into(),
+        event_id: "384598082123868958.1.invitation.created".into(),
+        event_type: EventType::InvitationCreated,
+        at: ADDED,
+        data: HookData {
+            user_id: user_id(),
+            org: org(),
+            login_name: "jane".into(),
+            email: address("jane@example.com"),
+            notification_id: Some(notification_id()),
+            reason: None,
+            sequence: 2,
+        },
+        state: HookDeliveryState::Pending,
+        attempts: 0,
+        next_attempt_at: ADDED,
+        last_attempt_at: None,
+        last_status: None,
+        last_error: None,
+        created_at: ADDED,
+    };
+    let delivered = WebhookDelivery {
+        state: HookDeliveryState::Delivered,
+        attempts: 3,
+        last_attempt_at: Some(LATER),
+        last_status: Some(204),
+        ..pending.clone()
+    };
+    let dead = WebhookDelivery {
+        state: HookDeliveryState::DeadLetter,
+        attempts: 1,
+        last_attempt_at: Some(LATER),
+        last_status: Some(400),
+        last_error: Some("answered 400".into()),
+        data: HookData { reason: Some("550 5.1.1 no such user".into()), notification_id: None, ..pending.data.clone() },
+        ..pending.clone()
+    };
+    let test = WebhookDelivery { event_type: EventType::WebhookTest, event_id: "test.1".into(), ..pending.clone() };
+    vec![("pending", pending), ("delivered", delivered), ("dead-letter", dead), ("test-event", test)]
+}
