@@ -10,6 +10,7 @@ mod redis_cost;
 mod report;
 mod scrape;
 mod server;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,6 +81,13 @@ enum Command {
     /// (the bench starts itself this way).
     #[command(hide = true)]
     Serve,
+    /// Webhook events per second to a receiver on loopback, one endpoint,
+    /// on the embedded store and on one redis-server.
+    Webhooks {
+        /// Events (one new user each).
+        #[arg(long, default_value_t = 5000)]
+        events: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +150,18 @@ fn main() -> std::process::ExitCode {
         return server::serve();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    if let Some(Command::Webhooks { events }) = args.command {
+        return match runtime.block_on(webhook_bench(events)) {
+            Ok(text) => {
+                print!("{text}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("onboard-bench: {e}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
     match runtime.block_on(bench(&args)) {
         Ok(report) => {
             if args.json {
@@ -156,6 +176,39 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(1)
         }
     }
+}
+
+async fn webhook_bench(events: usize) -> Result<String, String> {
+    use onboard_memory::{InMemoryDirectory, InMemoryHookDeliveries, InMemoryStore, InMemoryWebhookEndpoints};
+    let store = Arc::new(InMemoryStore::new());
+    let embedded = webhooks::events_per_second(
+        webhooks::HookStores {
+            users: store.clone(),
+            queue: store,
+            deliveries: Arc::new(InMemoryHookDeliveries::new()),
+            endpoints: Arc::new(InMemoryWebhookEndpoints::new()),
+            directory: Arc::new(InMemoryDirectory::new()),
+        },
+        events,
+    )
+    .await?;
+    let server = RedisServer::start();
+    let redis = onboard_redis::connect(onboard_redis::RedisSettings::new(RedisTarget::Url(server.url()))).await?;
+    let store = Arc::new(onboard_redis::RedisStore::open(redis.clone(), "bench").await?);
+    let on_redis = webhooks::events_per_second(
+        webhooks::HookStores {
+            users: store.clone(),
+            queue: store,
+            deliveries: Arc::new(onboard_redis::RedisHookDeliveries::new(redis.clone())),
+            endpoints: Arc::new(onboard_redis::RedisWebhookEndpoints::new(redis.clone())),
+            directory: Arc::new(onboard_redis::RedisDirectory::uncached(redis)),
+        },
+        events,
+    )
+    .await?;
+    Ok(format!(
+        "webhooks, {events} events to one endpoint on loopback: embedded {embedded:.0} events/s, redis {on_redis:.0} events/s\n"
+    ))
 }
 
 async fn bench(args: &Args) -> Result<Report, String> {
