@@ -24,8 +24,8 @@ local a = 4 * (#KEYS - 1) + 1
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per record the number of
 -- webhook events it records, then those events (encoded). They join the
--- stream (field e) with it, in this one atomic write, each with the
--- user's sequence then (field s).
+-- stream (field e) with it, in this one atomic write, each with the user's
+-- sequence then (field s).
 local hooks = KEYS[#KEYS]
 for i = 1, #KEYS - 1 do
   local n = tonumber(ARGV[a])

@@ -68,8 +68,8 @@ end
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per write the number of
 -- webhook events it records, then those events (encoded). They join the
--- stream (field e) with the write when it is saved, in this one atomic write, each with the
--- user's sequence then (field s).
+-- stream (field e) with the write when it is saved, in this one atomic
+-- write, each with the user's sequence then (field s).
 local hooks = KEYS[#KEYS]
 for i = 1, #results do
   local n = tonumber(ARGV[a])
