@@ -9,7 +9,7 @@ mod wire;
 
 pub use branding::BrandingApi;
 pub use branding_wire::BrandingView;
-pub use webhooks::{WebhookView, WebhookWithSecretView, WebhooksApi};
+pub use webhooks::{DeliveryView, WebhookView, WebhookWithSecretView, WebhooksApi};
 
 use onboard_domain::usecases::{Administration, UserService};
 use onboard_domain::{OrgId, Permission, Principal, Role};

@@ -22,7 +22,7 @@ use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
 use poem_openapi::OpenApiService;
 
-pub use admin::{AdminApi, BrandingApi, BrandingView, WebhookView, WebhookWithSecretView, WebhooksApi};
+pub use admin::{AdminApi, BrandingApi, BrandingView, DeliveryView, WebhookView, WebhookWithSecretView, WebhooksApi};
 pub use limits::MAX_BODY_BYTES;
 pub use management::ManagementApi;
 

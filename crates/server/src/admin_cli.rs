@@ -89,6 +89,17 @@ pub enum WebhookAction {
     Enable { id: String },
     /// Delete an endpoint and its secrets.
     Delete { id: String },
+    /// An endpoint's deliveries, newest first: status, attempts, the last answer.
+    Deliveries {
+        id: String,
+        /// At most this many (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Send a delivered or dead-lettered delivery again.
+    Retry { id: String, delivery: String },
+    /// Queue a webhook.test event for an endpoint; prints its delivery.
+    Test { id: String },
     /// Give an endpoint a new signing secret; prints its id and the new secret, shown only now.
     RotateSecret {
         id: String,
@@ -406,6 +417,15 @@ pub async fn execute(admin: &Administration, operator: &Principal, action: Actio
             admin.delete_webhook(operator, &id).await?;
             Output::DeletedWebhook(id.trim().to_owned())
         }
+        Action::Webhook(WebhookAction::Deliveries { id, limit }) => {
+            Output::Deliveries(admin.webhook_deliveries(operator, &id, limit).await?)
+        }
+        Action::Webhook(WebhookAction::Retry { id, delivery }) => {
+            Output::Deliveries(vec![admin.retry_webhook_delivery(operator, &id, &delivery).await?])
+        }
+        Action::Webhook(WebhookAction::Test { id }) => {
+            Output::Deliveries(vec![admin.send_test_webhook(operator, &id).await?])
+        }
         Action::Webhook(WebhookAction::RotateSecret { id, overlap }) => {
             Output::NewWebhook(admin.rotate_webhook_secret(operator, &id, overlap).await?)
         }
@@ -531,6 +551,8 @@ mod tests {
         )
         .await;
         assert!(matches!(bad, Err(AdminError::Invalid(_))), "{bad:?}");
+        let no_deliveries = execute(&admin, &op, action(&["webhook", "test", &id])).await;
+        assert!(matches!(no_deliveries, Err(AdminError::WebhooksNotServed)), "{no_deliveries:?}");
         execute(&admin, &op, action(&["webhook", "delete", &id])).await.unwrap();
         let gone = execute(&admin, &op, action(&["webhook", "show", &id])).await;
         assert!(matches!(gone, Err(AdminError::UnknownWebhook(_))), "{gone:?}");

@@ -153,6 +153,13 @@ pub struct DeliveryView {
     pub created_at: Timestamp,
 }
 
+impl DeliveryView {
+    /// The JSON the API answers with (the command line's `--json`).
+    pub fn to_value(&self) -> serde_json::Value {
+        poem_openapi::types::ToJSON::to_json(self).unwrap_or_default()
+    }
+}
+
 impl From<&WebhookDelivery> for DeliveryView {
     fn from(d: &WebhookDelivery) -> Self {
         Self {

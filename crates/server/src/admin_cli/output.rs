@@ -3,6 +3,7 @@
 //! token appears only in the output of `pat issue`.
 
 use onboard_domain::usecases::{IssuedToken, NewWebhookSecret};
+use onboard_domain::webhook_events::WebhookDelivery;
 use onboard_domain::webhooks::WebhookEndpoint;
 use onboard_domain::{Branding, Grant, GrantScope, OrgId, Organization, ServiceAccount, TokenRecord};
 use serde_json::{Value, json};
@@ -41,6 +42,7 @@ pub enum Output {
     Webhook(WebhookEndpoint),
     Webhooks(Vec<WebhookEndpoint>),
     DeletedWebhook(String),
+    Deliveries(Vec<WebhookDelivery>),
 }
 
 impl Output {
@@ -71,6 +73,7 @@ impl Output {
             Self::Webhook(e) => webhook_table(std::slice::from_ref(e)),
             Self::Webhooks(all) => webhook_table(all),
             Self::DeletedWebhook(id) => format!("{id}\n"),
+            Self::Deliveries(all) => delivery_table(all),
         }
     }
 
@@ -120,6 +123,7 @@ impl Output {
             Self::Webhook(e) => onboard_api::WebhookView::from(e).to_value(),
             Self::Webhooks(all) => list(all.iter().map(|e| onboard_api::WebhookView::from(e).to_value()).collect()),
             Self::DeletedWebhook(id) => json!({ "id": id }),
+            Self::Deliveries(all) => list(all.iter().map(|d| onboard_api::DeliveryView::from(d).to_value()).collect()),
         }
     }
 }
@@ -278,6 +282,23 @@ fn token_table(tokens: &[TokenRecord], now: OffsetDateTime) -> String {
         })
         .collect();
     table(&["ID", "ACCOUNT", "CREATED", "EXPIRES", "STATE"], rows)
+}
+
+fn delivery_table(deliveries: &[WebhookDelivery]) -> String {
+    let rows = deliveries
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.clone(),
+                d.event_type.as_str().to_owned(),
+                d.state.as_str().to_owned(),
+                d.attempts.to_string(),
+                d.last_status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                d.last_attempt_at.map_or_else(|| "-".to_owned(), short_time),
+            ]
+        })
+        .collect();
+    table(&["ID", "EVENT", "STATUS", "ATTEMPTS", "LAST CODE", "LAST ATTEMPT"], rows)
 }
 
 fn webhook_table(endpoints: &[WebhookEndpoint]) -> String {

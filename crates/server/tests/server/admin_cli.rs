@@ -176,3 +176,33 @@ fn branding_set_on_the_command_line_dresses_the_page_of_a_server_on_that_redis()
     assert_eq!(removed, format!("organization {acme} has no branding\n"));
     server.stop();
 }
+
+#[test]
+fn webhook_endpoints_are_administered_on_the_command_line() {
+    let redis = RedisServer::start();
+    let acme = one_line(&admin_ok(&redis, &["org", "create", "Acme"]));
+    let made = admin_ok(
+        &redis,
+        &["webhook", "create", "--org", &acme, "https://hooks.example.com/in", "--event", "email.bounced"],
+    );
+    let lines: Vec<&str> = made.lines().collect();
+    let [id, secret] = lines.as_slice() else { panic!("id and secret: {made:?}") };
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let listed: Value =
+        serde_json::from_str(&admin_ok(&redis, &["--json", "webhook", "list", "--org", &acme])).unwrap();
+    assert_eq!(listed["result"][0]["id"], *id);
+    assert_eq!(listed["result"][0]["eventTypes"], json!(["email.bounced"]));
+    assert!(!listed.to_string().contains(&secret[6..]), "never the secret: {listed}");
+    // A test event waits, pending, for a server to send it.
+    let test: Value = serde_json::from_str(&admin_ok(&redis, &["--json", "webhook", "test", id])).unwrap();
+    assert_eq!(test["result"][0]["eventType"], "webhook.test");
+    let deliveries: Value = serde_json::from_str(&admin_ok(&redis, &["--json", "webhook", "deliveries", id])).unwrap();
+    assert_eq!(deliveries["result"][0]["status"], "pending", "{deliveries}");
+    let text = admin_ok(&redis, &["webhook", "disable", id]);
+    assert!(text.contains("disabled"), "{text}");
+    let rotated = admin_ok(&redis, &["webhook", "rotate-secret", id, "--overlap", "1h"]);
+    assert!(rotated.lines().nth(1).is_some_and(|s| s.starts_with("whsec_") && s != *secret), "{rotated}");
+    assert_eq!(one_line(&admin_ok(&redis, &["webhook", "delete", id])), *id);
+    assert_eq!(admin(&redis, &["webhook", "show", id]).status.code(), Some(1));
+    assert_eq!(admin(&redis, &["webhook", "create", "--org", &acme, "ftp://x"]).status.code(), Some(1));
+}
