@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use crate::email::EmailAddress;
 use crate::ids::{NotificationId, OrgId};
 use crate::init_code::CodeHash;
+use crate::invite::CodeDelivery;
 use crate::password::PasswordHash;
 use crate::user::{Email, Phone, Profile, UserName, UserState};
 
@@ -39,6 +40,25 @@ pub enum UserEvent {
     PasswordChanged {
         hash: PasswordHash,
     },
+    // Variants below were added later: postcard stores a variant by its
+    // index, so new ones go at the end (docs/redis.md).
+    /// A new code replaced any earlier one, to be delivered as `delivery`
+    /// says (the v2 API's invite code; [`UserEvent::InitCodeAdded`] is this
+    /// with the plain mailed delivery).
+    InviteCodeAdded {
+        hash: CodeHash,
+        expires_at: OffsetDateTime,
+        delivery: CodeDelivery,
+    },
+    /// The code was proven without setting a password: it is used up, and
+    /// the user stays Initial until it has one.
+    InviteCheckSucceeded,
+    /// A password set by an administrator, who says whether it must be
+    /// changed at the next sign-in.
+    PasswordSet {
+        hash: PasswordHash,
+        change_required: bool,
+    },
 }
 
 impl UserEvent {
@@ -53,6 +73,9 @@ impl UserEvent {
             Self::InitCheckFailed => "user.initialization.check.failed",
             Self::InitCheckSucceeded => "user.initialization.check.succeeded",
             Self::PasswordChanged { .. } => "user.password.changed",
+            Self::InviteCodeAdded { .. } => "user.invite.code.added",
+            Self::InviteCheckSucceeded => "user.invite.check.succeeded",
+            Self::PasswordSet { .. } => "user.password.set",
         }
     }
 }

@@ -64,6 +64,40 @@ pub async fn check_store<S: UserRepository + Outbox + crate::ports::Notification
     outbox_leases_reschedules_and_completes(store).await;
     outbox_wakes_a_waiting_dispatcher(store).await;
     notifications_are_recorded_and_listed(store).await;
+    a_codes_delivery_survives_a_long_log(store).await;
+}
+
+/// A code's delivery (the v2 API's link template, say) is what the user reads
+/// back, however long its log grew since: it is not in a snapshot's format.
+async fn a_codes_delivery_survives_a_long_log<S: UserRepository>(store: &S) {
+    use crate::invite::{CodeDelivery, UrlTemplate};
+    let (mut user, write) = new_user(&OrgId::generate(), "templated");
+    store.save(write).await.unwrap();
+    let delivery = CodeDelivery::MailedWith {
+        url_template: Some(UrlTemplate::parse("https://app.example.com/i?c={{.Code}}").unwrap()),
+        application_name: Some("Shop".into()),
+    };
+    let expected = user.sequence;
+    let added = UserEvent::InviteCodeAdded {
+        hash: CodeHash([6; 32]),
+        expires_at: T0 + Duration::hours(72),
+        delivery: delivery.clone(),
+    };
+    let event = user.record(added, T0);
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![event], outbox: None })
+        .await
+        .unwrap();
+    // Past two multiples of any snapshot interval up to 16, one write at a time.
+    for _ in 0..40 {
+        let expected = user.sequence;
+        let event = user.record(UserEvent::InitCheckFailed, T0);
+        let write = UserWrite { expected_sequence: expected, user: user.clone(), events: vec![event], outbox: None };
+        store.save(write).await.unwrap();
+    }
+    let read = store.get(&user.id).await.unwrap().unwrap();
+    assert_eq!(read.init_code.as_ref().map(|c| &c.delivery), Some(&delivery));
+    assert_eq!(read, user);
 }
 
 async fn notifications_are_recorded_and_listed<S: UserRepository + Outbox + crate::ports::NotificationLog>(store: &S) {

@@ -208,7 +208,7 @@ impl RedisStore {
         call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
         call.arg(write.events.len()).arg(write.expected_sequence).arg(user.sequence).arg(user.org.as_str());
         call.arg(user.id.as_str());
-        if snapshot_due(write.expected_sequence, user.sequence) {
+        if snapshot_due(write.expected_sequence, user.sequence) && user.snapshot_safe() {
             call.arg(encode(user));
         } else {
             call.arg("");
@@ -269,7 +269,7 @@ impl RedisStore {
                 };
                 call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
                 call.arg(&entry.receipt).arg(entry.id.as_str()).arg(write.expected_sequence).arg(user.sequence);
-                if snapshot_due(write.expected_sequence, user.sequence) {
+                if snapshot_due(write.expected_sequence, user.sequence) && user.snapshot_safe() {
                     call.arg(encode(user));
                 } else {
                     call.arg("");

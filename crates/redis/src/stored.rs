@@ -19,7 +19,11 @@ use time::OffsetDateTime;
 /// plus one write's. An Initial user (three events) has none.
 pub const SNAPSHOT_EVERY: u64 = 16;
 
-/// Whether a write from `expected` to `new` stores a snapshot.
+/// Whether a write from `expected` to `new` stores a snapshot (of a user
+/// whose snapshot would hold all of it, [`User::snapshot_safe`]: a code's
+/// delivery is not in the snapshot's format, so a user holding such a code
+/// is rebuilt from an earlier snapshot and the events since, that code's
+/// event among them).
 pub fn snapshot_due(expected: u64, new: u64) -> bool {
     new / SNAPSHOT_EVERY > expected / SNAPSHOT_EVERY
 }

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use onboard_domain::usecases::{
-    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError,
+    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, InviteError, InviteVerifyError,
+    ResendError, SetPasswordError,
 };
 use onboard_domain::{PolicyViolation, ThrottleReason, Throttled};
 
@@ -100,8 +101,86 @@ pub fn creation(e: CreateUserError, how: Creation) -> Fault {
         CreateUserError::UserNameTaken => {
             Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
         }
+        CreateUserError::UserIdTaken => {
+            Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
+        }
+        CreateUserError::OriginNotAllowed => origin_not_allowed(),
         CreateUserError::Contention => contention(),
         CreateUserError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+fn origin_not_allowed() -> Fault {
+    invalid(ids::URL_ORIGIN_NOT_ALLOWED, "The URL template's origin is not allowed")
+}
+
+/// Which v2 method an [`InviteError`] came from: ZITADEL's ids differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invitation {
+    Create,
+    Resend,
+}
+
+/// CreateInviteCode's and ResendInviteCode's errors.
+pub fn invitation(e: InviteError, how: Invitation) -> Fault {
+    let resend = how == Invitation::Resend;
+    match e {
+        InviteError::NotFound => Fault::new(
+            Code::FailedPrecondition,
+            if resend { ids::RESEND_INVITE_USER_NOT_FOUND } else { ids::INVITE_USER_NOT_FOUND },
+            "User could not be found",
+        ),
+        InviteError::NotInitial => Fault::new(
+            Code::FailedPrecondition,
+            if resend { ids::RESEND_INVITE_ALREADY_INITIALIZED } else { ids::INVITE_ALREADY_INITIALIZED },
+            "User is already initialized",
+        ),
+        InviteError::NoCodeToResend => {
+            Fault::new(Code::FailedPrecondition, ids::INVITE_CODE_NOT_FOUND, "Code not found")
+        }
+        InviteError::OriginNotAllowed => origin_not_allowed(),
+        InviteError::Contention => contention(),
+        InviteError::Throttled(t) => t.into(),
+        InviteError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+impl From<InviteVerifyError> for Fault {
+    fn from(e: InviteVerifyError) -> Self {
+        match e {
+            InviteVerifyError::NotFound => {
+                Fault::new(Code::FailedPrecondition, ids::VERIFY_INVITE_USER_NOT_FOUND, "User could not be found")
+            }
+            InviteVerifyError::AlreadyInitialized => {
+                Fault::new(Code::FailedPrecondition, ids::INVITE_ALREADY_INITIALIZED, "User is already initialized")
+            }
+            InviteVerifyError::Used => {
+                Fault::new(Code::FailedPrecondition, ids::INVITE_CODE_USED, "The code was already used")
+            }
+            InviteVerifyError::Expired => Fault::new(Code::FailedPrecondition, ids::CODE_EXPIRED, "Code is expired"),
+            InviteVerifyError::TooManyAttempts => Fault::new(
+                Code::FailedPrecondition,
+                ids::CODE_ATTEMPTS_EXHAUSTED,
+                "Too many wrong attempts; create a new invite code",
+            ),
+            InviteVerifyError::WrongCode { .. } => invalid(ids::INVITE_CODE_INVALID, "Code is invalid"),
+            InviteVerifyError::Contention => contention(),
+            InviteVerifyError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<SetPasswordError> for Fault {
+    fn from(e: SetPasswordError) -> Self {
+        match e {
+            SetPasswordError::NotFound => {
+                Fault::new(Code::NotFound, ids::USER_NOT_FOUND_COMMAND, "User could not be found")
+            }
+            SetPasswordError::PasswordPolicy(v) => password_policy(v, Creation::Add),
+            SetPasswordError::WrongCurrentPassword => invalid(ids::CURRENT_PASSWORD_INVALID, "Password is invalid"),
+            SetPasswordError::Contention => contention(),
+            SetPasswordError::Unavailable(r) => Fault::unavailable(&r),
+        }
     }
 }
 

@@ -93,6 +93,9 @@ fn verdict(entry: &OutboxEntry, user: Option<User>, now: OffsetDateTime) -> Verd
     match current {
         _ if user.state != UserState::Initial => Verdict::Superseded,
         None => Verdict::Superseded,
+        // A returned code is the caller's to deliver; no entry is made for
+        // one, and none is ever mailed.
+        Some(code) if code.delivery.is_returned() => Verdict::Superseded,
         Some(code) if code.is_expired(now) => Verdict::Expired,
         Some(_) => Verdict::Send(Box::new(user)),
     }
@@ -346,14 +349,19 @@ impl Dispatcher {
     }
 
     fn message(&self, user: &User, entry: &OutboxEntry) -> InitMessage {
-        let link = crate::init_link::InitLink {
-            user_id: user.id.to_string(),
-            login_name: user.login_name().to_owned(),
-            code: entry.code.expose().to_owned(),
-            org_id: user.org.to_string(),
-            password_set: Some(user.password_hash.is_some()),
-        }
-        .url(&self.config.external_url);
+        let template = user.init_code.as_ref().and_then(|c| c.delivery.url_template());
+        let link = match template {
+            // The integrator's own link (the v2 API's `url_template`).
+            Some(t) => t.fill(user.id.as_str(), entry.code.expose(), user.org.as_str()),
+            None => crate::init_link::InitLink {
+                user_id: user.id.to_string(),
+                login_name: user.login_name().to_owned(),
+                code: entry.code.expose().to_owned(),
+                org_id: user.org.to_string(),
+                password_set: Some(user.password_hash.is_some()),
+            }
+            .url(&self.config.external_url),
+        };
         InitMessage {
             notification_id: entry.id.clone(),
             user_id: user.id.clone(),

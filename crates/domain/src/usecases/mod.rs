@@ -10,6 +10,7 @@ mod deliver;
 mod get_user;
 mod idempotency;
 mod init_page;
+mod invite;
 mod provider_events;
 mod resend;
 mod verify;
@@ -28,6 +29,7 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_CHARS,
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState};
+pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
@@ -43,6 +45,7 @@ use time::OffsetDateTime;
 use crate::events::{RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
+use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
 use crate::ports::{Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
@@ -65,6 +68,9 @@ pub struct UserService {
     limiter: Option<Arc<dyn RateLimiter>>,
     throttle: ThrottleConfig,
     idempotency: Option<Arc<dyn IdempotencyStore>>,
+    /// Origins (`https://app.example.com`) a link template may point at;
+    /// `None` allows any.
+    invite_origins: Option<Arc<[String]>>,
 }
 
 impl std::fmt::Debug for UserService {
@@ -92,6 +98,25 @@ impl UserService {
             limiter: None,
             throttle: ThrottleConfig::OFF,
             idempotency: None,
+            invite_origins: None,
+        }
+    }
+
+    /// Restricts link templates to `origins` (`scheme://host[:port]`,
+    /// compared without regard to case), so a stolen token cannot aim codes
+    /// at another site. An empty list allows no template at all.
+    pub fn with_invite_origins(mut self, origins: Vec<String>) -> Self {
+        let origins: Vec<String> =
+            origins.iter().map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).collect();
+        self.invite_origins = Some(origins.into());
+        self
+    }
+
+    /// Whether `delivery` may be used: its template's origin is allowed.
+    fn delivery_allowed(&self, delivery: &CodeDelivery) -> bool {
+        match (delivery.url_template(), &self.invite_origins) {
+            (Some(t), Some(allowed)) => allowed.iter().any(|o| *o == t.origin()),
+            _ => true,
         }
     }
 
@@ -138,20 +163,41 @@ impl UserService {
     /// Issues a new init code to `user` (recording it) and returns the email
     /// that carries it, due now.
     fn issue_init_code(&self, user: &mut User, now: OffsetDateTime) -> (RecordedEvent, OutboxEntry) {
+        let (event, _, entry) = self.issue_code(user, now, CodeDelivery::Mailed);
+        (event, entry.expect("a mailed code has its email"))
+    }
+
+    /// A new code delivered as `delivery` says: its event, the code, and the
+    /// email it makes due (none for a returned code). The plain mailed code
+    /// is recorded as it always was, so stores of earlier versions read it.
+    fn issue_code(
+        &self,
+        user: &mut User,
+        now: OffsetDateTime,
+        delivery: CodeDelivery,
+    ) -> (RecordedEvent, crate::init_code::PlainCode, Option<OutboxEntry>) {
         let (code, hash, expires_at) = self.codes.issue(&user.id, now);
-        let event = user.record(UserEvent::InitCodeAdded { hash, expires_at }, now);
+        let returned = delivery.is_returned();
+        let event = match delivery {
+            CodeDelivery::Mailed => UserEvent::InitCodeAdded { hash, expires_at },
+            delivery => UserEvent::InviteCodeAdded { hash, expires_at, delivery },
+        };
+        let event = user.record(event, now);
+        if returned {
+            return (event, code, None);
+        }
         let entry = OutboxEntry {
             id: NotificationId::generate(),
             user_id: user.id.clone(),
             recipient: user.email.address.clone(),
-            code,
+            code: code.clone(),
             code_generation: user.sequence,
             enqueued_at: now,
             attempts: 0,
             not_before: now,
             receipt: String::new(),
         };
-        (event, entry)
+        (event, code, Some(entry))
     }
 
     /// Whether every port answers.

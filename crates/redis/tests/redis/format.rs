@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
-use onboard_domain::{DeliveryState, Gender, GrantScope, Role, UserEvent, UserState};
+use onboard_domain::{CodeDelivery, DeliveryState, Gender, GrantScope, Role, UserEvent, UserState};
 use onboard_redis::testing::format::{StoredNotification, decode, encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -206,6 +206,13 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         .collect();
     let states: Vec<DeliveryState> = samples::notifications().into_iter().map(|(_, n, _)| n.state).collect();
     let grants: Vec<_> = samples::accounts().into_iter().flat_map(|(_, a)| a.grants).collect();
+    let deliveries: Vec<CodeDelivery> = events
+        .iter()
+        .filter_map(|e| match e {
+            UserEvent::InviteCodeAdded { delivery, .. } => Some(delivery.clone()),
+            _ => None,
+        })
+        .collect();
     let missing: Vec<String> = [
         uncovered::<UserEvent>("UserEvent", &events),
         uncovered::<UserState>("UserState", users.iter().map(|u| &u.state)),
@@ -213,6 +220,7 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         uncovered::<DeliveryState>("DeliveryState", &states),
         uncovered::<Role>("Role", grants.iter().map(|g| &g.role)),
         uncovered::<GrantScope>("GrantScope", grants.iter().map(|g| &g.scope)),
+        uncovered::<CodeDelivery>("CodeDelivery", &deliveries),
     ]
     .into_iter()
     .flatten()
@@ -223,7 +231,8 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         missing.join(", ")
     );
     // The check itself sees every variant, not just the first few.
-    assert_eq!(variant_count::<UserEvent>(), 8);
+    assert_eq!(variant_count::<UserEvent>(), 11);
+    assert_eq!(variant_count::<CodeDelivery>(), 3);
     assert_eq!(variant_count::<DeliveryState>(), 11);
 }
 
