@@ -25,14 +25,14 @@ impl Management {
 }
 
 /// The call's credentials, organization and idempotency key, from the metadata.
-fn call<T>(request: &Request<T>) -> Call {
+pub(crate) fn call<T>(request: &Request<T>) -> Call {
     Call::from_lookup(|key| request.metadata().get(key).map(|v| v.as_bytes()))
 }
 
 /// The answer with the metadata the JSON side sends as headers.
 // tonic's trait methods return `Result<_, Status>`; boxing here would only move the size.
 #[allow(clippy::result_large_err)]
-fn respond<T>(answer: Result<Answer<T>, onboard_contract::Fault>) -> Result<Response<T>, Status> {
+pub(crate) fn respond<T>(answer: Result<Answer<T>, onboard_contract::Fault>) -> Result<Response<T>, Status> {
     let answer = answer.map_err(status)?;
     let mut response = Response::new(answer.message);
     if let Some(value) = answer.notification.and_then(|n| n.as_str().parse().ok()) {
@@ -113,7 +113,7 @@ impl ManagementService for Management {
 }
 
 /// A method of the service that onboard does not serve (yet).
-fn not_served(method: &str) -> Status {
+pub(crate) fn not_served(method: &str) -> Status {
     status(onboard_contract::Fault::new(
         onboard_contract::Code::Unimplemented,
         onboard_contract::fault::ids::UNIMPLEMENTED,

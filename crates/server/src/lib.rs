@@ -248,6 +248,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy)
             .with_throttling(stores.limiter.clone(), config.throttle)
             .with_idempotency(stores.idempotency.clone());
+    let users = match config.invite_url_origins.clone() {
+        Some(origins) => users.with_invite_origins(origins),
+        None => users,
+    };
     let webhook = match &config.sendgrid_webhook_key {
         Some(key) => Some(
             SendGridWebhook::new(key, ProviderEvents::new(stores.notifications.clone()))

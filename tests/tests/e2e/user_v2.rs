@@ -1,0 +1,330 @@
+//! ZITADEL's v2 User Service on the one port: Connect (JSON and binary
+//! protobuf), REST (grpc-gateway's mapping), gRPC and gRPC-Web, all on the
+//! users and codes of the v1 API. The invitation end to end: returned and
+//! mailed codes, the integrator's link template, resends, wrong, expired and
+//! used codes, the password, and every error in each protocol's shape.
+
+use std::time::Duration;
+
+use base64::Engine;
+use onboard_contract::pb::zitadel::user::v2 as pb;
+use onboard_contract::pb::zitadel::v1::ErrorDetail;
+use onboard_grpc::pb::zitadel::user::v2::user_service_client::UserServiceClient;
+use onboard_grpc::testing::{self as grpc_web, GrpcWebAnswer};
+use onboard_tests::{Reply, TestApp};
+use prost::Message;
+use serde_json::{Value, json};
+
+const SERVICE: &str = "/zitadel.user.v2.UserService";
+const TEMPLATE: &str = "https://app.example.com/invite?user={{.UserID}}&code={{.Code}}&org={{.OrgID}}";
+
+/// A Connect unary call with JSON: the HTTP status and the body.
+pub async fn connect(app: &TestApp, method: &str, token: Option<&str>, body: Value) -> Reply {
+    let mut req = app
+        .client
+        .post(app.url(&format!("{SERVICE}/{method}")))
+        .header("content-type", "application/json")
+        .header("connect-protocol-version", "1")
+        .body(body.to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    TestApp::reply(req.send().await.expect("request sent")).await
+}
+
+/// Asserts Connect's error body: the code's name, "<text> (<id>)", and the
+/// `zitadel.v1.ErrorDetail` in `details` (binary, base64) saying the same.
+#[track_caller]
+pub fn assert_connect_error(reply: &Reply, status: u16, code: &str, id: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.body["code"], code, "{}", reply.body);
+    let detail = &reply.body["details"][0];
+    assert_eq!(detail["type"], "zitadel.v1.ErrorDetail", "{}", reply.body);
+    let value = base64::engine::general_purpose::STANDARD_NO_PAD.decode(detail["value"].as_str().unwrap()).unwrap();
+    let decoded = ErrorDetail::decode(value.as_slice()).unwrap();
+    assert_eq!(decoded.id, id, "{}", reply.body);
+    assert_eq!(reply.body["message"], format!("{} ({id})", decoded.message), "{}", reply.body);
+}
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// An AddHumanUser body for a new user in `org`, its email as `verification` says.
+fn new_user(org: &str, email: &str, verification: Value) -> Value {
+    let mut email_part = json!({"email": email});
+    if let Value::Object(v) = verification {
+        email_part.as_object_mut().unwrap().extend(v);
+    }
+    json!({
+        "organization": {"orgId": org},
+        "profile": {"givenName": "Vera", "familyName": "Two"},
+        "email": email_part,
+    })
+}
+
+#[tokio::test]
+async fn connect_json_runs_a_returned_invitation_to_an_active_user() {
+    let app = TestApp::spawn().await;
+    let t = Some(app.token.as_str());
+    let email = format!("{}@example.com", unique("returned"));
+    let created = connect(&app, "AddHumanUser", t, new_user(&app.org, &email, json!({"returnCode": {}}))).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["userId"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["details"]["resourceOwner"], app.org);
+    let email_code = created.body["emailCode"].as_str().expect("returnCode returns the code").to_owned();
+
+    let got = connect(&app, "GetUserByID", t, json!({"userId": id})).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let user = &got.body["user"];
+    assert_eq!(user["state"], "USER_STATE_INITIAL");
+    assert_eq!(user["username"], email.as_str(), "the user name defaults to the address");
+    assert_eq!(user["human"]["email"]["isVerified"], Value::Null);
+    assert_eq!(user["human"]["profile"]["givenName"], "Vera");
+
+    // A new returned code replaces the first; a returned code is never resent.
+    let invite = connect(&app, "CreateInviteCode", t, json!({"userId": id, "returnCode": {}})).await;
+    assert_eq!(invite.status, 200, "{}", invite.body);
+    let code = invite.body["inviteCode"].as_str().unwrap().to_owned();
+    let resend = connect(&app, "ResendInviteCode", t, json!({"userId": id})).await;
+    assert_connect_error(&resend, 400, "failed_precondition", "COMMAND-Wr3gq");
+
+    let verify = |code: &str| json!({"userId": id, "verificationCode": code});
+    if email_code != code {
+        let stale = connect(&app, "VerifyInviteCode", t, verify(&email_code)).await;
+        assert_connect_error(&stale, 400, "invalid_argument", "COMMAND-Wgn4q");
+    }
+    let wrong = connect(&app, "VerifyInviteCode", t, verify("WRONG1")).await;
+    assert_connect_error(&wrong, 400, "invalid_argument", "COMMAND-Wgn4q");
+    let ok = connect(&app, "VerifyInviteCode", t, verify(&code)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let again = connect(&app, "VerifyInviteCode", t, verify(&code)).await;
+    assert_connect_error(&again, 400, "failed_precondition", "ONBOARD-INVITE-CODE-USED");
+
+    // Verified, still without a password: Initial until SetPassword.
+    let got = connect(&app, "GetUserByID", t, json!({"userId": id})).await;
+    assert_eq!(got.body["user"]["state"], "USER_STATE_INITIAL");
+    assert_eq!(got.body["user"]["human"]["email"]["isVerified"], true);
+    let weak = connect(&app, "SetPassword", t, json!({"userId": id, "newPassword": {"password": "short"}})).await;
+    assert_connect_error(&weak, 400, "invalid_argument", "COMMA-HuJf6");
+    let set = json!({"userId": id, "newPassword": {"password": "Secret-passw0rd!", "changeRequired": false}});
+    let set = connect(&app, "SetPassword", t, set).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let got = connect(&app, "GetUserByID", t, json!({"userId": id})).await;
+    assert_eq!(got.body["user"]["state"], "USER_STATE_ACTIVE", "{}", got.body);
+    assert_eq!(got.body["user"]["human"]["passwordChangeRequired"], Value::Null);
+    let late = connect(&app, "CreateInviteCode", t, json!({"userId": id, "returnCode": {}})).await;
+    assert_connect_error(&late, 400, "failed_precondition", "COMMAND-EF34g");
+
+    // Nothing was ever mailed for a returned code.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.mails().iter().all(|m| m.to != email), "a returned code was mailed");
+}
+
+#[tokio::test]
+async fn connect_refuses_in_its_own_shape() {
+    let app = TestApp::spawn().await;
+    let t = Some(app.token.as_str());
+    let none = connect(&app, "GetUserByID", None, json!({"userId": "1"})).await;
+    assert_connect_error(&none, 401, "unauthenticated", "ONBOARD-TOKEN-MISSING");
+    let missing = connect(&app, "GetUserByID", t, json!({"userId": "404404"})).await;
+    assert_connect_error(&missing, 404, "not_found", "QUERY-Dfbg2");
+    let unknown = connect(&app, "CreateInviteCode", t, json!({"userId": "404404", "returnCode": {}})).await;
+    assert_connect_error(&unknown, 400, "failed_precondition", "COMMAND-Wgvn4");
+    let no_id = connect(&app, "CreateInviteCode", t, json!({"returnCode": {}})).await;
+    assert_connect_error(&no_id, 400, "invalid_argument", "COMMAND-4jio3");
+    let verify = connect(&app, "VerifyInviteCode", t, json!({"userId": "404404", "verificationCode": "X"})).await;
+    assert_connect_error(&verify, 400, "failed_precondition", "COMMAND-F5g2h");
+    let bad_json = app
+        .client
+        .post(app.url(&format!("{SERVICE}/GetUserByID")))
+        .header("content-type", "application/json")
+        .bearer_auth(&app.token)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_connect_error(&TestApp::reply(bad_json).await, 400, "invalid_argument", "ONBOARD-REQUEST-INVALID");
+    let unserved = connect(&app, "ListUsers", t, json!({})).await;
+    assert_connect_error(&unserved, 501, "unimplemented", "ONBOARD-UNIMPLEMENTED");
+    let nowhere = connect(&app, "NoSuchMethod", t, json!({})).await;
+    assert_connect_error(&nowhere, 404, "unimplemented", "ONBOARD-ROUTE-NOT-FOUND");
+    let template = json!({"sendCode": {"urlTemplate": "https://app.example.com/{{.Password}}"}});
+    let bad = connect(&app, "AddHumanUser", t, new_user(&app.org, "t@example.com", template)).await;
+    assert_connect_error(&bad, 400, "invalid_argument", "DOMAIN-oGh5e");
+    let relative = json!({"sendCode": {"urlTemplate": "/invite?code={{.Code}}"}});
+    let bad = connect(&app, "AddHumanUser", t, new_user(&app.org, "t@example.com", relative)).await;
+    assert_connect_error(&bad, 400, "invalid_argument", "DOMAIN-oGh5e");
+}
+
+#[tokio::test]
+async fn a_template_link_is_mailed_and_resends_keep_it_over_rest() {
+    let app = TestApp::spawn().await;
+    let email = format!("{}@example.com", unique("templated"));
+    // REST: 201 on create, the plain mailed invitation first.
+    let body = json!({"profile": {"givenName": "Tem", "familyName": "Plate"}, "email": {"email": email}});
+    let created = app.post("/v2/users/human", body).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["userId"].as_str().unwrap().to_owned();
+    assert!(created.body.get("emailCode").is_none());
+    let first = app.wait_for_mails(&email, 1).await;
+    assert!(first[0].link.contains("/ui/login/user/init?"), "{}", first[0].link);
+
+    let invite = json!({"sendCode": {"urlTemplate": TEMPLATE, "applicationName": "Example Shop"}});
+    let r = app.post(&format!("/v2/users/{id}/invite_code"), invite).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("inviteCode").is_none(), "a mailed code is not returned: {}", r.body);
+    let mails = app.wait_for_mails(&email, 2).await;
+    let second = &mails[1];
+    let expected = format!("https://app.example.com/invite?user={id}&code={}&org={}", second.code, app.org);
+    assert_eq!(second.link, expected);
+
+    // The resend mails a new code with the same template; the earlier one stops working.
+    let r = app.post(&format!("/v2/users/{id}/invite_code/resend"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mails = app.wait_for_mails(&email, 3).await;
+    let third = &mails[2];
+    assert_eq!(third.link, format!("https://app.example.com/invite?user={id}&code={}&org={}", third.code, app.org));
+    let verify = |code: &str| json!({"verificationCode": code});
+    let stale = app.post(&format!("/v2/users/{id}/invite_code/verify"), verify(&second.code)).await;
+    stale.assert_error(400, 3, "COMMAND-Wgn4q");
+    let ok = app.post(&format!("/v2/users/{id}/invite_code/verify"), verify(&third.code)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let set =
+        app.post(&format!("/v2/users/{id}/password"), json!({"newPassword": {"password": "Secret-passw0rd!"}})).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let got = app.get(&format!("/v2/users/{id}")).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["user"]["state"], "USER_STATE_ACTIVE");
+    // The same user through v1: one model.
+    let v1 = app.get(&format!("/management/v1/users/{id}")).await;
+    assert_eq!(v1.body["user"]["state"], "USER_STATE_ACTIVE");
+    assert_eq!(v1.body["user"]["human"]["email"]["isEmailVerified"], true);
+    let missing = app.get("/v2/users/404404").await;
+    missing.assert_error(404, 5, "QUERY-Dfbg2");
+}
+
+#[tokio::test]
+async fn expired_codes_and_foreign_origins_are_refused() {
+    let app = TestApp::spawn_with(|c| {
+        c.code_lifetime = Duration::from_secs(1);
+        c.invite_url_origins = Some(vec!["https://app.example.com".into()]);
+    })
+    .await;
+    let t = Some(app.token.as_str());
+    let email = format!("{}@example.com", unique("expiring"));
+    let created = connect(&app, "AddHumanUser", t, new_user(&app.org, &email, json!({"returnCode": {}}))).await;
+    let id = created.body["userId"].as_str().unwrap().to_owned();
+    let code = created.body["emailCode"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let late = connect(&app, "VerifyInviteCode", t, json!({"userId": id, "verificationCode": code})).await;
+    assert_connect_error(&late, 400, "failed_precondition", "CODE-QvUQ4P");
+
+    let foreign = json!({"userId": id, "sendCode": {"urlTemplate": "https://evil.example.net/i?c={{.Code}}"}});
+    let r = connect(&app, "CreateInviteCode", t, foreign).await;
+    assert_connect_error(&r, 400, "invalid_argument", "ONBOARD-URL-ORIGIN-NOT-ALLOWED");
+    let allowed = json!({"userId": id, "sendCode": {"urlTemplate": TEMPLATE}});
+    let r = connect(&app, "CreateInviteCode", t, allowed).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mails = app.wait_for_mails(&email, 1).await;
+    assert!(mails[0].link.starts_with("https://app.example.com/invite?"), "{}", mails[0].link);
+}
+
+/// A Connect call with binary protobuf.
+async fn connect_proto<T: Message + Default>(app: &TestApp, method: &str, message: &impl Message) -> T {
+    let resp = app
+        .client
+        .post(app.url(&format!("{SERVICE}/{method}")))
+        .header("content-type", "application/proto")
+        .bearer_auth(&app.token)
+        .body(message.encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/proto");
+    T::decode(resp.bytes().await.unwrap()).unwrap()
+}
+
+/// `message` as a gRPC request with the admin's token.
+fn auth<T>(app: &TestApp, message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut().insert("authorization", format!("Bearer {}", app.token).parse().unwrap());
+    r
+}
+
+/// A gRPC-Web call: the answer's status and its message bytes.
+async fn grpc_web_call(app: &TestApp, method: &str, message: &impl Message) -> GrpcWebAnswer {
+    let resp = app
+        .client
+        .post(app.url(&format!("{SERVICE}/{method}")))
+        .header("content-type", grpc_web::CONTENT_TYPE)
+        .header("x-grpc-web", "1")
+        .bearer_auth(&app.token)
+        .body(grpc_web::frame(&message.encode_to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    GrpcWebAnswer::parse(status, headers, &resp.bytes().await.unwrap())
+}
+
+#[tokio::test]
+async fn grpc_grpc_web_and_connect_proto_serve_the_same_users() {
+    let app = TestApp::spawn().await;
+    let email = format!("{}@example.com", unique("wire"));
+    let add = pb::AddHumanUserRequest {
+        profile: Some(pb::SetHumanProfile {
+            given_name: "Wire".into(),
+            family_name: "Format".into(),
+            ..Default::default()
+        }),
+        email: Some(pb::SetHumanEmail {
+            email: email.clone(),
+            verification: Some(pb::set_human_email::Verification::ReturnCode(pb::ReturnEmailVerificationCode {})),
+        }),
+        ..Default::default()
+    };
+    let created: pb::AddHumanUserResponse = connect_proto(&app, "AddHumanUser", &add).await;
+    assert!(created.email_code.is_some());
+    let id = created.user_id.clone();
+
+    // gRPC over HTTP/2, with tonic's generated client.
+    let channel = tonic::transport::Channel::from_shared(app.base.clone()).unwrap().connect().await.unwrap();
+    let mut client = UserServiceClient::new(channel);
+    let invite = pb::CreateInviteCodeRequest {
+        user_id: id.clone(),
+        verification: Some(pb::create_invite_code_request::Verification::ReturnCode(pb::ReturnInviteCode {})),
+    };
+    let code = client.create_invite_code(auth(&app, invite)).await.unwrap().into_inner().invite_code.unwrap();
+    let wrong = pb::VerifyInviteCodeRequest { user_id: id.clone(), verification_code: "WRONG1".into() };
+    let status = client.verify_invite_code(auth(&app, wrong)).await.unwrap_err();
+    let failure = grpc_web::Failure::from_parts(status.code() as i32, status.message().to_owned(), status.details());
+    failure.assert(3, "COMMAND-Wgn4q");
+
+    // gRPC-Web: the right code, then the state as each protocol reads it.
+    let right = pb::VerifyInviteCodeRequest { user_id: id.clone(), verification_code: code };
+    let answer = grpc_web_call(&app, "VerifyInviteCode", &right).await;
+    assert_eq!(answer.status(), 0);
+    let unknown = pb::GetUserByIdRequest { user_id: "404404".into() };
+    grpc_web_call(&app, "GetUserByID", &unknown).await.failure(5).assert(5, "QUERY-Dfbg2");
+    let get = pb::GetUserByIdRequest { user_id: id.clone() };
+    let answer = grpc_web_call(&app, "GetUserByID", &get).await;
+    let user = pb::GetUserByIdResponse::decode(answer.message().unwrap()).unwrap().user.unwrap();
+    assert_eq!(user.state, pb::UserState::Initial as i32);
+    assert_eq!(user.state, 5, "v2's number for Initial");
+    let set = pb::SetPasswordRequest {
+        user_id: id.clone(),
+        new_password: Some(pb::Password { password: "Secret-passw0rd!".into(), change_required: true }),
+        verification: None,
+    };
+    client.set_password(auth(&app, set)).await.unwrap();
+    let got: pb::GetUserByIdResponse = connect_proto(&app, "GetUserByID", &get).await;
+    let user = got.user.unwrap();
+    assert_eq!(user.state, pb::UserState::Active as i32);
+    let Some(pb::user::Type::Human(human)) = user.r#type else { panic!("a human") };
+    assert!(human.password_change_required);
+    assert!(human.email.unwrap().is_verified);
+}
