@@ -1,4 +1,4 @@
-//! Who may do what, where: every role × method × organization against the
+//! Who may do what, where: every role × method (v1 and the v2 User Service) × organization against the
 //! contract's permission table, then the ways a bearer token (onboard's own
 //! or an identity provider's JWT) is refused, and gRPC-Web parity for two of
 //! those answers.
@@ -58,24 +58,51 @@ enum Call {
     ResendHumanInitialization,
     GetUserByID,
     ListUserNotifications,
+    // The v2 User Service, over its REST mapping.
+    V2AddHumanUser,
+    V2GetUserByID,
+    V2CreateInviteCode,
+    V2ResendInviteCode,
+    V2VerifyInviteCode,
+    V2SetPassword,
 }
 
 impl Call {
-    const ALL: [Call; 5] = [
+    const ALL: [Call; 11] = [
         Call::AddHumanUser,
         Call::ImportHumanUser,
         Call::ResendHumanInitialization,
         Call::GetUserByID,
         Call::ListUserNotifications,
+        Call::V2AddHumanUser,
+        Call::V2GetUserByID,
+        // Before the resend and the verification: a new mailed code, so
+        // there is one to resend and its wrong attempts start again.
+        Call::V2CreateInviteCode,
+        Call::V2ResendInviteCode,
+        Call::V2VerifyInviteCode,
+        Call::V2SetPassword,
     ];
 
     fn writes(self) -> bool {
-        matches!(self, Self::AddHumanUser | Self::ImportHumanUser | Self::ResendHumanInitialization)
+        !matches!(self, Self::GetUserByID | Self::ListUserNotifications | Self::V2GetUserByID)
     }
 
     /// Whether the call names an existing user (so it can name someone else's).
     fn addresses_a_user(self) -> bool {
-        !matches!(self, Self::AddHumanUser | Self::ImportHumanUser)
+        !matches!(self, Self::AddHumanUser | Self::ImportHumanUser | Self::V2AddHumanUser)
+    }
+
+    /// What the call answers for a user it cannot see: status, code, id.
+    /// ZITADEL's v2 invitation commands answer it as a failed precondition.
+    fn hidden(self) -> (u16, i64, &'static str) {
+        match self {
+            Self::GetUserByID | Self::ListUserNotifications | Self::V2GetUserByID => (404, 5, USER_NOT_FOUND_QUERY),
+            Self::V2CreateInviteCode => (400, 9, "COMMAND-Wgvn4"),
+            Self::V2ResendInviteCode => (400, 9, "COMMAND-H3b2a"),
+            Self::V2VerifyInviteCode => (400, 9, "COMMAND-F5g2h"),
+            _ => (404, 5, USER_NOT_FOUND),
+        }
     }
 }
 
@@ -106,6 +133,28 @@ fn route(call: Call, user: &str) -> (Method, String, Option<Value>) {
         }
         Call::GetUserByID => (Method::GET, format!("{users}/{user}"), None),
         Call::ListUserNotifications => (Method::GET, format!("{users}/{user}/notifications"), None),
+        Call::V2AddHumanUser => {
+            let name = unique("access-v2");
+            let body = json!({
+                "username": name,
+                "profile": {"givenName": "Access", "familyName": "Matrix"},
+                "email": {"email": format!("{name}@example.com")},
+            });
+            (Method::POST, "/v2/users/human".to_owned(), Some(body))
+        }
+        Call::V2GetUserByID => (Method::GET, format!("/v2/users/{user}"), None),
+        Call::V2CreateInviteCode => {
+            (Method::POST, format!("/v2/users/{user}/invite_code"), Some(json!({"sendCode": {}})))
+        }
+        Call::V2ResendInviteCode => (Method::POST, format!("/v2/users/{user}/invite_code/resend"), Some(json!({}))),
+        Call::V2VerifyInviteCode => {
+            (Method::POST, format!("/v2/users/{user}/invite_code/verify"), Some(json!({"verificationCode": "WRONG1"})))
+        }
+        Call::V2SetPassword => (
+            Method::POST,
+            format!("/v2/users/{user}/password"),
+            Some(json!({"newPassword": {"password": "Access-Matrix-1!"}})),
+        ),
     }
 }
 
@@ -189,9 +238,13 @@ fn classify(call: Call, reply: &Reply, org: &str, user: &str) -> Outcome {
     if is_error(reply, 403, 7, ORG_NOT_FOUND) {
         return Outcome::NoSuchOrg;
     }
-    let not_found = if call.writes() { USER_NOT_FOUND } else { USER_NOT_FOUND_QUERY };
-    if is_error(reply, 404, 5, not_found) {
+    let (status, code, not_found) = call.hidden();
+    if is_error(reply, status, code, not_found) {
         return Outcome::Hidden;
+    }
+    // The verification reached the code (a wrong one, on purpose).
+    if call == Call::V2VerifyInviteCode && is_error(reply, 400, 3, "COMMAND-Wgn4q") {
+        return Outcome::Allowed;
     }
     if !reply.status.is_success() {
         let id = reply.body["details"][0]["id"].as_str().unwrap_or("?");
@@ -204,6 +257,12 @@ fn classify(call: Call, reply: &Reply, org: &str, user: &str) -> Outcome {
         Call::ResendHumanInitialization => b["details"]["resourceOwner"] == org,
         Call::GetUserByID => b["user"]["id"] == user && b["user"]["details"]["resourceOwner"] == org,
         Call::ListUserNotifications => b["result"].is_array(),
+        Call::V2AddHumanUser => reply.status == 201 && b["userId"].is_string() && b["details"]["resourceOwner"] == org,
+        Call::V2GetUserByID => b["user"]["userId"] == user && b["user"]["details"]["resourceOwner"] == org,
+        Call::V2CreateInviteCode | Call::V2ResendInviteCode | Call::V2SetPassword => {
+            b["details"]["resourceOwner"] == org
+        }
+        Call::V2VerifyInviteCode => false,
     };
     if fine { Outcome::Allowed } else { Outcome::Unexpected(format!("{} body?", reply.status.as_u16())) }
 }
@@ -332,8 +391,8 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
     let labels: Vec<&str> = columns.iter().map(|c| c.label).collect();
     let wrong = cells.iter().filter(|c| c.expected != c.got).count();
     assert_eq!(wrong, 0, "{wrong} of {} cells differ from the contract:\n{}", cells.len(), render(&cells, &labels));
-    // 8 callers × (2 creating methods × 4 columns + 3 addressing methods × 6 columns).
-    assert_eq!(cells.len(), 8 * (2 * 4 + 3 * 6));
+    // 8 callers × (3 creating methods × 4 columns + 8 addressing methods × 6 columns).
+    assert_eq!(cells.len(), 8 * (3 * 4 + 8 * 6));
     app.stop().await;
 }
 
