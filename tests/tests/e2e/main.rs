@@ -18,6 +18,7 @@ mod mailbox;
 mod page;
 mod protojson;
 mod redis;
+mod sdk_python;
 mod sdk_v1;
 mod sendgrid;
 mod smtp;
