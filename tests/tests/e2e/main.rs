@@ -20,6 +20,7 @@ mod protojson;
 mod redis;
 mod sdk_python;
 mod sdk_v1;
+mod sdk_v2;
 mod sendgrid;
 mod smtp;
 mod user_v2;
