@@ -328,3 +328,67 @@ async fn grpc_grpc_web_and_connect_proto_serve_the_same_users() {
     assert!(human.password_change_required);
     assert!(human.email.unwrap().is_verified);
 }
+
+#[tokio::test]
+async fn created_by_v2_resent_by_v1_and_completed_on_the_page() {
+    let app = TestApp::spawn().await;
+    let t = Some(app.token.as_str());
+    let email = format!("{}@example.com", unique("v2-then-v1"));
+    let body = new_user(&app.org, &email, json!({"sendCode": {"urlTemplate": TEMPLATE}}));
+    let created = connect(&app, "AddHumanUser", t, body).await;
+    let id = created.body["userId"].as_str().unwrap().to_owned();
+    let templated = app.wait_for_mails(&email, 1).await.remove(0);
+    assert!(templated.link.starts_with("https://app.example.com/invite?"), "{}", templated.link);
+
+    // v1's resend mails onboard's own link (its page), and replaces the v2 code.
+    let resent = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    let mail = app.wait_for_mails(&email, 2).await.remove(1);
+    assert!(mail.link.contains("/ui/login/user/init?"), "{}", mail.link);
+    let (status, html) =
+        onboard_tests::submit_init_form(&app, &mail.link, &mail.code, "A-good-passw0rd", "A-good-passw0rd").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("is ready"), "{html}");
+
+    let got = connect(&app, "GetUserByID", t, json!({"userId": id})).await;
+    assert_eq!(got.body["user"]["state"], "USER_STATE_ACTIVE", "{}", got.body);
+    assert_eq!(got.body["user"]["human"]["email"]["isVerified"], true);
+    let verify = json!({"userId": id, "verificationCode": templated.code});
+    let late = connect(&app, "VerifyInviteCode", t, verify).await;
+    assert_connect_error(&late, 400, "failed_precondition", "COMMAND-EF34g");
+}
+
+#[tokio::test]
+async fn created_by_v1_invited_by_v2_proven_by_v2_or_on_the_page() {
+    let app = TestApp::spawn().await;
+    let t = Some(app.token.as_str());
+    // Proven over v2, then the password over v2.
+    let first = app.create_user(&unique("v1-then-v2"), &format!("{}@example.com", unique("v1-then-v2"))).await;
+    let invite = connect(&app, "CreateInviteCode", t, json!({"userId": first, "returnCode": {}})).await;
+    let code = invite.body["inviteCode"].as_str().unwrap().to_owned();
+    let ok = connect(&app, "VerifyInviteCode", t, json!({"userId": first, "verificationCode": code})).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let set = json!({"userId": first, "newPassword": {"password": "Secret-passw0rd!"}});
+    assert_eq!(connect(&app, "SetPassword", t, set).await.status, 200);
+    let v1 = app.get(&format!("/management/v1/users/{first}")).await;
+    assert_eq!(v1.body["user"]["state"], "USER_STATE_ACTIVE", "{}", v1.body);
+
+    // A code returned by v2 works on the page too (one live code, whichever API made it).
+    let email = format!("{}@example.com", unique("v1-page"));
+    let second = app.create_user(&unique("v1-page"), &email).await;
+    let mailed = app.wait_for_mails(&email, 1).await.remove(0);
+    let invite = connect(&app, "CreateInviteCode", t, json!({"userId": second, "returnCode": {}})).await;
+    let code = invite.body["inviteCode"].as_str().unwrap().to_owned();
+    let page = format!("/ui/login/user/init?userID={second}&orgID={}", app.org);
+    // The mailed code was replaced by the returned one.
+    let (status, _) =
+        onboard_tests::submit_init_form(&app, &page, &mailed.code, "A-good-passw0rd", "A-good-passw0rd").await;
+    assert_eq!(status, 400);
+    let (status, html) =
+        onboard_tests::submit_init_form(&app, &page, &code, "A-good-passw0rd", "A-good-passw0rd").await;
+    assert_eq!(status, 200, "{html}");
+    let got = connect(&app, "GetUserByID", t, json!({"userId": second})).await;
+    assert_eq!(got.body["user"]["state"], "USER_STATE_ACTIVE", "{}", got.body);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.mails().iter().filter(|m| m.to == email).count(), 1, "the returned code was not mailed");
+}
