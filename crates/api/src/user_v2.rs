@@ -180,7 +180,9 @@ impl UserV2Api {
         _idempotency_key: IdempotencyKey,
         body: ProtoBody<ResendInviteCodeBody>,
     ) -> Result<Answered<pb::ResendInviteCodeResponse>, ApiError> {
-        let request = pb::ResendInviteCodeRequest { user_id: user_id.0, ..body.into_inner() };
+        // The message has no field but the path's: the body is read (and must be JSON) for nothing else.
+        drop(body);
+        let request = pb::ResendInviteCodeRequest { user_id: user_id.0 };
         answered(user_v2::resend_invite_code(users, &call.0, request).await)
     }
 
