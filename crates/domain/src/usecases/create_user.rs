@@ -9,7 +9,7 @@ use crate::person::{PersonName, PhoneNumber, ProfileText};
 use crate::ports::{SaveError, Unavailable};
 use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
 
-use super::{MAX_WRITE_ATTEMPTS, UserService};
+use super::{MAX_WRITE_ATTEMPTS, UserService, stamped};
 
 /// What creating a user made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +140,7 @@ impl UserService {
             password_hash,
             password_change_required: cmd.password_change_required,
         };
+        let editor = acting.principal.editor();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
             let (mut user, first) = User::create(UserId::generate(), acting.org.clone(), added.clone(), now);
@@ -155,6 +156,7 @@ impl UserService {
                 details: user.details(),
                 notification: outbox.as_ref().map(|e| e.id.clone()),
             };
+            let events = stamped(events, &editor);
             match self.users.save(UserWrite { expected_sequence: 0, user, events, outbox }).await {
                 Ok(()) => {
                     tracing::info!(user_id = %created.user_id, ?state, "user created");
