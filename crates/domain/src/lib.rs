@@ -26,12 +26,13 @@ pub mod token;
 pub mod token_authorizer;
 pub mod usecases;
 pub mod user;
+pub mod user_query;
 pub mod webhooks;
 
 pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
 pub use email::{EmailAddress, EmailError};
-pub use events::{ObjectDetails, RecordedEvent, UserEvent};
+pub use events::{Editor, ObjectDetails, RecordedEvent, UserEvent};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use ids::{IdError, NotificationId, OrgId, UserId};
 pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
@@ -47,3 +48,6 @@ pub use system_clock::SystemClock;
 pub use throttle::{ThrottleConfig, ThrottleReason, Throttled};
 pub use token_authorizer::TokenAuthorizer;
 pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
+pub use user_query::{
+    LimitExceeded, Page, PageLimits, TextField, TextMethod, UserPage, UserQuery, UserSearch, UserSort, UserType,
+};

@@ -215,7 +215,7 @@ impl User {
             created_at: at,
             changed_at: at,
         };
-        (user, RecordedEvent { sequence: 1, at, event: added })
+        (user, RecordedEvent { sequence: 1, at, event: added, editor: None })
     }
 
     /// Applies `event` and returns it with the next sequence number: the one
@@ -267,10 +267,14 @@ impl User {
                 self.password_hash = Some(hash.clone());
                 self.password_change_required = false;
             }
+            UserEvent::Removed => {
+                self.init_code = None;
+                self.state = UserState::Deleted;
+            }
         }
         self.sequence = sequence;
         self.changed_at = at;
-        RecordedEvent { sequence, at, event }
+        RecordedEvent { sequence, at, event, editor: None }
     }
 
     pub fn details(&self) -> ObjectDetails {

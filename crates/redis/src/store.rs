@@ -16,7 +16,9 @@ use crate::conn::{Conn, RedisConnection};
 use crate::keys::Keys;
 use crate::lua::{Call, Durability, Lua};
 use crate::millis::ms;
-use crate::stored::{RECIPIENT_FIELD, StoredNotification, notification_field, notification_id, rebuild, snapshot_due};
+use crate::stored::{
+    RECIPIENT_FIELD, StoredNotification, decode_event, notification_field, notification_id, rebuild, snapshot_due,
+};
 use crate::user_cache::UserCache;
 
 /// A name claim whose user never appeared is free again after this long
@@ -306,7 +308,7 @@ impl RedisStore {
             return Err(Unavailable(format!("stored user {id} has no valid sequence or organization")));
         };
         let snapshot = if snapshot.is_empty() { None } else { Some(decode(snapshot)?) };
-        let events = events.iter().map(|bytes| decode(bytes)).collect::<Result<_, _>>()?;
+        let events = events.iter().map(|bytes| decode_event(bytes)).collect::<Result<_, _>>()?;
         let user = rebuild(id, org, sequence, snapshot, events)?;
         self.cache.put(&user, self.redis.failures());
         Ok(Some(user))
@@ -379,7 +381,7 @@ impl UserRepository for RedisStore {
     async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
         let mut conn = self.redis.conn();
         let raw: Vec<Vec<u8>> = self.redis.run(conn.lrange(self.keys.events(id), 0, -1)).await?;
-        raw.iter().map(|bytes| decode(bytes)).collect()
+        raw.iter().map(|bytes| decode_event(bytes)).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %write.user.id, expected = write.expected_sequence))]

@@ -422,6 +422,7 @@ mod tests {
         let org = OrgId::parse("100").unwrap();
         let holding = |scope, role| Principal {
             subject: "svc".into(),
+            name: String::new(),
             home_org: org.clone(),
             grants: vec![Grant { scope, role }],
         };

@@ -11,7 +11,7 @@ use crate::person::{PersonName, PhoneNumber, ProfileText};
 use crate::ports::{SaveError, Unavailable};
 use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
 
-use super::{MAX_WRITE_ATTEMPTS, UserService};
+use super::{MAX_WRITE_ATTEMPTS, UserService, stamped};
 
 /// What creating a user made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +160,7 @@ impl UserService {
             password_hash,
             password_change_required: cmd.password_change_required,
         };
+        let editor = acting.principal.editor();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
             let id = cmd.user_id.clone().unwrap_or_else(UserId::generate);
@@ -178,6 +179,7 @@ impl UserService {
                 notification: outbox.as_ref().map(|e| e.id.clone()),
                 code,
             };
+            let events = stamped(events, &editor);
             match self.users.save(UserWrite { expected_sequence: 0, user, events, outbox }).await {
                 Ok(()) => {
                     tracing::info!(user_id = %created.user_id, ?state, "user created");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::events::UserEvent;
+use crate::events::{Editor, UserEvent};
 use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
 use crate::outbox::OutboxEntry;
@@ -83,6 +83,7 @@ enum Verdict {
     Send(Box<User>),
     Superseded,
     Expired,
+    Withdrawn,
 }
 
 /// Whether the email of `entry` is still worth sending to `user` (as read
@@ -91,6 +92,7 @@ fn verdict(entry: &OutboxEntry, user: Option<User>, now: OffsetDateTime) -> Verd
     let Some(user) = user else { return Verdict::Superseded };
     let current = user.init_code.as_ref().filter(|c| c.generation == entry.code_generation);
     match current {
+        _ if user.state == UserState::Deleted => Verdict::Withdrawn,
         _ if user.state != UserState::Initial => Verdict::Superseded,
         None => Verdict::Superseded,
         // A returned code is the caller's to deliver; no entry is made for
@@ -181,6 +183,11 @@ impl Dispatcher {
                     report.superseded += 1;
                     settled.done(&entry, DeliveryState::Superseded, now, |_| {});
                 }
+                Verdict::Withdrawn => {
+                    // Counted with the superseded: not sent because of a later write.
+                    report.superseded += 1;
+                    settled.done(&entry, DeliveryState::Withdrawn, now, |_| {});
+                }
                 Verdict::Expired => {
                     tracing::info!(notification = %entry.id, "init code expired before it was sent; email dropped");
                     report.expired += 1;
@@ -260,7 +267,7 @@ impl Dispatcher {
                 let expected_sequence = user.sequence;
                 let event =
                     UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
-                let recorded = user.record(event, self.clock.now());
+                let recorded = user.record(event, self.clock.now()).by(&Editor::notification());
                 let mut record = Notification::after_attempt(&entry, DeliveryState::Sent, now);
                 record.attempts = attempts;
                 record.provider_message_id = Some(provider_id.clone()).filter(|i| !i.is_empty());
@@ -336,7 +343,7 @@ impl Dispatcher {
             };
             let expected_sequence = user.sequence;
             let event = UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
-            let recorded = user.record(event, self.clock.now());
+            let recorded = user.record(event, self.clock.now()).by(&Editor::notification());
             match self.users.save(UserWrite { expected_sequence, user, events: vec![recorded], outbox: None }).await {
                 Ok(()) => return,
                 Err(SaveError::Conflict) => continue,
@@ -456,6 +463,20 @@ mod tests {
         let dispatcher =
             Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(log), Arc::new(mailer), clock_at(now), config);
         Harness { completed, rescheduled, sent, writes, notes, dispatcher }
+    }
+
+    #[tokio::test]
+    async fn a_removed_users_email_is_withdrawn_unsent() {
+        let (mut user, code) = initial_user();
+        let entry = entry_for(&user, &code);
+        user.record(UserEvent::Removed, T0);
+        let h = harness(user, entry, T0, Ok("msg-1".into()));
+        let report = h.dispatcher.deliver_due(0).await.unwrap();
+        assert_eq!(report, DeliveryReport { superseded: 1, ..DeliveryReport::default() });
+        assert!(h.sent.lock().unwrap().is_empty());
+        assert_eq!(h.completed.lock().unwrap().len(), 1);
+        let notes = h.notes.lock().unwrap();
+        assert_eq!(notes.iter().map(|n| n.state).collect::<Vec<_>>(), [DeliveryState::Withdrawn]);
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use crate::ports::{SaveError, Unavailable};
 use crate::throttle::Throttled;
 use crate::user::{User, UserState, UserWrite};
 
-use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService};
+use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService, stamped};
 
 /// CreateInviteCode's and ResendInviteCode's errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -178,7 +178,8 @@ impl UserService {
             let (event, code, outbox) = self.issue_code(&mut user, now, delivery);
             let details = user.details();
             let notification = outbox.as_ref().map(|e| e.id.clone());
-            match self.users.save(UserWrite { expected_sequence, user, events: vec![event], outbox }).await {
+            let events = stamped(vec![event], &acting.principal.editor());
+            match self.users.save(UserWrite { expected_sequence, user, events, outbox }).await {
                 Ok(()) => {
                     return Ok(InviteCreated { details, code: returned.then_some(code), notification });
                 }
@@ -233,6 +234,7 @@ impl UserService {
                 events.push(user.record(UserEvent::InitCheckFailed, now));
             }
             let details = user.details();
+            let events = stamped(events, &acting.principal.editor());
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: None }).await {
                 Ok(()) if matched => return Ok(details),
                 Ok(()) => {
@@ -278,6 +280,7 @@ impl UserService {
                 events.push(user.record(UserEvent::InitCheckSucceeded, now));
             }
             let details = user.details();
+            let events = stamped(events, &acting.principal.editor());
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: None }).await {
                 Ok(()) => return Ok(details),
                 Err(e) => {

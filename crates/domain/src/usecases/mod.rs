@@ -5,13 +5,16 @@
 
 mod administration;
 mod authorize;
+mod changes;
 mod create_user;
 mod deliver;
 mod get_user;
 mod idempotency;
 mod init_page;
 mod invite;
+mod list_users;
 mod provider_events;
+mod remove_user;
 mod resend;
 mod verify;
 
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 pub use administration::{AdminError, Administration, FirstStart, IssuedToken};
 pub use authorize::AuthorizeError;
+pub use changes::{ChangeQuery, Changes};
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword, NewProfile};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 // Not a use case; also here, where callers found it before it got its own module.
@@ -30,7 +34,9 @@ pub use idempotency::{
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState};
 pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
+pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
+pub use remove_user::RemoveUserError;
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 
@@ -42,13 +48,15 @@ enum ThrottleError {
 
 use time::OffsetDateTime;
 
-use crate::events::{RecordedEvent, UserEvent};
+use crate::events::{Editor, RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
 use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
-use crate::ports::{Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
+use crate::ports::{
+    Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserIndex, UserRepository,
+};
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
 
@@ -56,10 +64,16 @@ use crate::user::User;
 /// in first. Each try reads the user afresh, so all rules are checked again.
 pub const MAX_WRITE_ATTEMPTS: usize = 8;
 
+/// `events`, each made by `editor`.
+fn stamped(events: Vec<RecordedEvent>, editor: &Editor) -> Vec<RecordedEvent> {
+    events.into_iter().map(|e| e.by(editor)).collect()
+}
+
 /// The use cases of the Management API and the init page.
 #[derive(Clone)]
 pub struct UserService {
     users: Arc<dyn UserRepository>,
+    index: Option<Arc<dyn UserIndex>>,
     notifications: Arc<dyn NotificationLog>,
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
@@ -90,6 +104,7 @@ impl UserService {
     ) -> Self {
         Self {
             users,
+            index: None,
             notifications,
             authorizer,
             clock,
@@ -118,6 +133,13 @@ impl UserService {
             (Some(t), Some(allowed)) => allowed.iter().any(|o| *o == t.origin()),
             _ => true,
         }
+    }
+
+    /// Finds users through `index` (the users' store's own): what ListUsers,
+    /// IsUserUnique and GetUserByLoginNameGlobal need.
+    pub fn with_index(mut self, index: Arc<dyn UserIndex>) -> Self {
+        self.index = Some(index);
+        self
     }
 
     /// Throttles calls and resends as `config` says, counting in `limiter`
@@ -236,6 +258,7 @@ pub(crate) mod test_support {
         Acting {
             principal: Principal {
                 subject: "admin".into(),
+                name: "Admin".into(),
                 home_org: org(),
                 grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
             },

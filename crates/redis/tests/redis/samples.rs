@@ -6,7 +6,7 @@
 
 use onboard_domain::ports::{OutboxEntry, StoredAnswer};
 use onboard_domain::{
-    CodeDelivery, CodeHash, DeliveryState, Email, EmailAddress, Gender, Grant, GrantScope, InitCode, Language,
+    CodeDelivery, CodeHash, DeliveryState, Editor, Email, EmailAddress, Gender, Grant, GrantScope, InitCode, Language,
     Notification, NotificationId, OrgId, PasswordHash, Phone, PlainCode, Profile, RecordedEvent, Role, ServiceAccount,
     TokenRecord, UrlTemplate, User, UserEvent, UserId, UserName, UserState,
 };
@@ -119,7 +119,7 @@ pub fn users() -> Vec<(&'static str, User)> {
 }
 
 fn event(sequence: u64, event: UserEvent) -> RecordedEvent {
-    RecordedEvent { sequence, at: if sequence == 1 { ADDED } else { LATER }, event }
+    RecordedEvent { sequence, at: if sequence == 1 { ADDED } else { LATER }, event, editor: None }
 }
 
 /// Log entries (the user's event list): one per variant, `user.added` with
@@ -147,6 +147,12 @@ pub fn events() -> Vec<(&'static str, RecordedEvent)> {
         ("init-check-failed", event(6, UserEvent::InitCheckFailed)),
         ("init-check-succeeded", event(7, UserEvent::InitCheckSucceeded)),
         ("password-changed", event(200, UserEvent::PasswordChanged { hash: password() })),
+        ("removed", event(8, UserEvent::Removed)),
+        (
+            "init-code-added-by-editor",
+            event(4, UserEvent::InitCodeAdded { hash: CodeHash([0x5A; 32]), expires_at: EXPIRES })
+                .by(&Editor::new("384598082123866113", "Importer")),
+        ),
         ("invite-code-added-mailed", invite(8, CodeDelivery::Mailed)),
         (
             "invite-code-added-template",
@@ -241,6 +247,7 @@ pub fn notifications() -> Vec<(&'static str, Notification, bool)> {
         ("failed", Notification { attempts: 5, last_error: error("401 unauthorized"), ..notification(Failed) }, false),
         ("superseded", Notification { attempts: 0, ..notification(Superseded) }, false),
         ("expired", Notification { attempts: 3, ..notification(Expired) }, false),
+        ("withdrawn", Notification { attempts: 0, ..notification(Withdrawn) }, false),
     ]
 }
 
