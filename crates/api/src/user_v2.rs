@@ -123,6 +123,42 @@ impl UserV2Api {
         Ok(ProtoJson(answer.message))
     }
 
+    /// Search Users
+    ///
+    /// Search for users of the organization acted in. By default 100
+    /// results are returned (at most 1000), newest first.
+    #[oai(path = "/", method = "post", operation_id = "UserService_ListUsers")]
+    async fn list_users(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The organization whose users are listed; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+        body: ProtoJson<pb::ListUsersRequest>,
+    ) -> Result<ProtoJson<pb::ListUsersResponse>, ApiError> {
+        Ok(ProtoJson(user_v2::list_users(users, &call.0, body.0).await?.message))
+    }
+
+    /// Delete user
+    ///
+    /// The user is deleted: its invite code stops working, an email still
+    /// queued is not sent, and its user name is free again.
+    #[oai(path = "/:user_id", method = "delete", operation_id = "UserService_DeleteUser")]
+    async fn delete_user(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The id of the user.
+        user_id: Path<String>,
+        /// The organization the user is looked up in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+    ) -> Result<ProtoJson<pb::DeleteUserResponse>, ApiError> {
+        let request = pb::DeleteUserRequest { user_id: user_id.0 };
+        Ok(ProtoJson(user_v2::delete_user(users, &call.0, request).await?.message))
+    }
+
     /// `GET /v2/users/human` is GetUserByID of a user with id "human", as
     /// grpc-gateway routes it.
     #[oai(path = "/human", method = "get", hidden)]

@@ -147,11 +147,8 @@ pub async fn serve(users: &UserService, mut req: Request) -> Response {
         "ResendInviteCode" => unary!(pb::ResendInviteCodeRequest, user_v2::resend_invite_code),
         "VerifyInviteCode" => unary!(pb::VerifyInviteCodeRequest, user_v2::verify_invite_code),
         "SetPassword" => unary!(pb::SetPasswordRequest, user_v2::set_password),
-        "ListUsers" | "DeleteUser" => error_response(&Fault::new(
-            Code::Unimplemented,
-            ids::UNIMPLEMENTED,
-            format!("{method} is not served by onboard"),
-        )),
+        "ListUsers" => unary!(pb::ListUsersRequest, user_v2::list_users),
+        "DeleteUser" => unary!(pb::DeleteUserRequest, user_v2::delete_user),
         _ => {
             // Connect answers an unknown procedure with 404.
             let mut resp = error_response(&Fault::new(

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::pb::zitadel::user::v2 as pb;
 use crate::pb::zitadel::user::v2::user_service_server::UserService as UserServiceV2;
-use crate::service::{call, not_served, respond};
+use crate::service::{call, respond};
 
 /// The service implementation over the use cases.
 #[derive(Debug, Clone)]
@@ -42,8 +42,13 @@ impl UserServiceV2 for UsersV2 {
         respond(user_v2::get_user_by_id(&self.users, &call, request.into_inner()).await)
     }
 
-    async fn list_users(&self, _: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
-        Err(not_served("ListUsers"))
+    #[tracing::instrument(skip_all, fields(rpc = "v2.ListUsers"))]
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let call = call(&request);
+        respond(user_v2::list_users(&self.users, &call, request.into_inner()).await)
     }
 
     #[tracing::instrument(skip_all, fields(rpc = "v2.CreateInviteCode"))]
@@ -82,7 +87,12 @@ impl UserServiceV2 for UsersV2 {
         respond(user_v2::set_password(&self.users, &call, request.into_inner()).await)
     }
 
-    async fn delete_user(&self, _: Request<pb::DeleteUserRequest>) -> Result<Response<pb::DeleteUserResponse>, Status> {
-        Err(not_served("DeleteUser"))
+    #[tracing::instrument(skip_all, fields(rpc = "v2.DeleteUser"))]
+    async fn delete_user(
+        &self,
+        request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
+        let call = call(&request);
+        respond(user_v2::delete_user(&self.users, &call, request.into_inner()).await)
     }
 }

@@ -65,10 +65,12 @@ enum Call {
     V2ResendInviteCode,
     V2VerifyInviteCode,
     V2SetPassword,
+    V2ListUsers,
+    V2DeleteUser,
 }
 
 impl Call {
-    const ALL: [Call; 11] = [
+    const ALL: [Call; 13] = [
         Call::AddHumanUser,
         Call::ImportHumanUser,
         Call::ResendHumanInitialization,
@@ -82,15 +84,18 @@ impl Call {
         Call::V2ResendInviteCode,
         Call::V2VerifyInviteCode,
         Call::V2SetPassword,
+        Call::V2ListUsers,
+        // Each cell deletes a user of its own (see `target`).
+        Call::V2DeleteUser,
     ];
 
     fn writes(self) -> bool {
-        !matches!(self, Self::GetUserByID | Self::ListUserNotifications | Self::V2GetUserByID)
+        !matches!(self, Self::GetUserByID | Self::ListUserNotifications | Self::V2GetUserByID | Self::V2ListUsers)
     }
 
     /// Whether the call names an existing user (so it can name someone else's).
     fn addresses_a_user(self) -> bool {
-        !matches!(self, Self::AddHumanUser | Self::ImportHumanUser | Self::V2AddHumanUser)
+        !matches!(self, Self::AddHumanUser | Self::ImportHumanUser | Self::V2AddHumanUser | Self::V2ListUsers)
     }
 
     /// What the call answers for a user it cannot see: status, code, id.
@@ -101,6 +106,7 @@ impl Call {
             Self::V2CreateInviteCode => (400, 9, "COMMAND-Wgvn4"),
             Self::V2ResendInviteCode => (400, 9, "COMMAND-H3b2a"),
             Self::V2VerifyInviteCode => (400, 9, "COMMAND-F5g2h"),
+            Self::V2DeleteUser => (404, 5, "COMMAND-bd4ir1mblj"),
             _ => (404, 5, USER_NOT_FOUND),
         }
     }
@@ -155,6 +161,8 @@ fn route(call: Call, user: &str) -> (Method, String, Option<Value>) {
             format!("/v2/users/{user}/password"),
             Some(json!({"newPassword": {"password": "Access-Matrix-1!"}})),
         ),
+        Call::V2ListUsers => (Method::POST, "/v2/users".to_owned(), Some(json!({"query": {"limit": 5}}))),
+        Call::V2DeleteUser => (Method::DELETE, format!("/v2/users/{user}"), None),
     }
 }
 
@@ -263,6 +271,13 @@ fn classify(call: Call, reply: &Reply, org: &str, user: &str) -> Outcome {
             b["details"]["resourceOwner"] == org
         }
         Call::V2VerifyInviteCode => false,
+        Call::V2ListUsers => {
+            b["result"]
+                .as_array()
+                .is_some_and(|users| !users.is_empty() && users.iter().all(|u| u["details"]["resourceOwner"] == org))
+                && b["details"]["totalResult"].is_string()
+        }
+        Call::V2DeleteUser => b["details"]["resourceOwner"] == org,
     };
     if fine { Outcome::Allowed } else { Outcome::Unexpected(format!("{} body?", reply.status.as_u16())) }
 }
@@ -375,6 +390,15 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
                     None => (MISSING_ORG, &home_user, &other_user),
                 };
                 let user = if column.foreign_user { foreign_user } else { own_user };
+                // A deletion gets a user of its own, in the organization of the one it names.
+                let fresh;
+                let user = if call == Call::V2DeleteUser {
+                    let owner = if user == &home_user { home.as_str() } else { other.as_str() };
+                    fresh = create_in(&app, owner).await;
+                    &fresh
+                } else {
+                    user
+                };
                 let expected = match column.acts_in {
                     None => Outcome::NoSuchOrg,
                     Some(side) if !contract_allows(*role, call.writes(), side == Side::Home) => Outcome::Denied,
@@ -391,8 +415,8 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
     let labels: Vec<&str> = columns.iter().map(|c| c.label).collect();
     let wrong = cells.iter().filter(|c| c.expected != c.got).count();
     assert_eq!(wrong, 0, "{wrong} of {} cells differ from the contract:\n{}", cells.len(), render(&cells, &labels));
-    // 8 callers × (3 creating methods × 4 columns + 8 addressing methods × 6 columns).
-    assert_eq!(cells.len(), 8 * (3 * 4 + 8 * 6));
+    // 8 callers × (4 methods naming no user × 4 columns + 9 addressing methods × 6 columns).
+    assert_eq!(cells.len(), 8 * (4 * 4 + 9 * 6));
     app.stop().await;
 }
 

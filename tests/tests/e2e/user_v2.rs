@@ -13,6 +13,7 @@ use onboard_grpc::pb::zitadel::user::v2::user_service_client::UserServiceClient;
 use onboard_grpc::testing::{self as grpc_web, GrpcWebAnswer};
 use onboard_tests::{Reply, TestApp};
 use prost::Message;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const SERVICE: &str = "/zitadel.user.v2.UserService";
@@ -147,8 +148,6 @@ async fn connect_refuses_in_its_own_shape() {
         .await
         .unwrap();
     assert_connect_error(&TestApp::reply(bad_json).await, 400, "invalid_argument", "ONBOARD-REQUEST-INVALID");
-    let unserved = connect(&app, "ListUsers", t, json!({})).await;
-    assert_connect_error(&unserved, 501, "unimplemented", "ONBOARD-UNIMPLEMENTED");
     let nowhere = connect(&app, "NoSuchMethod", t, json!({})).await;
     assert_connect_error(&nowhere, 404, "unimplemented", "ONBOARD-ROUTE-NOT-FOUND");
     let template = json!({"sendCode": {"urlTemplate": "https://app.example.com/{{.Password}}"}});
@@ -391,4 +390,53 @@ async fn created_by_v1_invited_by_v2_proven_by_v2_or_on_the_page() {
     assert_eq!(got.body["user"]["state"], "USER_STATE_ACTIVE", "{}", got.body);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.mails().iter().filter(|m| m.to == email).count(), 1, "the returned code was not mailed");
+}
+
+#[tokio::test]
+async fn list_initial_users_and_delete_one() {
+    let app = TestApp::spawn().await;
+    let t = Some(app.token.as_str());
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let email = format!("{}@example.com", unique(&format!("listed{i}")));
+        let created = connect(&app, "AddHumanUser", t, new_user(&app.org, &email, json!({"returnCode": {}}))).await;
+        ids.push(created.body["userId"].as_str().unwrap().to_owned());
+    }
+    // One of them finishes: it leaves the Initial users.
+    let code = connect(&app, "CreateInviteCode", t, json!({"userId": ids[0], "returnCode": {}})).await;
+    let code = code.body["inviteCode"].as_str().unwrap().to_owned();
+    connect(&app, "VerifyInviteCode", t, json!({"userId": ids[0], "verificationCode": code})).await;
+    let set = json!({"userId": ids[0], "newPassword": {"password": "Secret-passw0rd!"}});
+    assert_eq!(connect(&app, "SetPassword", t, set).await.status, 200);
+
+    let initial = json!({"queries": [{"stateQuery": {"state": "USER_STATE_INITIAL"}}], "query": {"asc": true}});
+    let listed = connect(&app, "ListUsers", t, initial.clone()).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let found: Vec<&str> =
+        listed.body["result"].as_array().unwrap().iter().map(|u| u["userId"].as_str().unwrap()).collect();
+    assert_eq!(found, [ids[1].as_str(), ids[2].as_str()], "Initial users, oldest first: {}", listed.body);
+    assert_eq!(listed.body["details"]["totalResult"], "2");
+    assert!(listed.body["result"].as_array().unwrap().iter().all(|u| u["state"] == "USER_STATE_INITIAL"));
+
+    // REST: DELETE /v2/users/{id}; the user is gone everywhere, its code dead.
+    let deleted = app.call(Method::DELETE, &format!("/v2/users/{}", ids[1]), Some(&app.token), None, None).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.body["details"]["resourceOwner"], app.org);
+    let again = app.call(Method::DELETE, &format!("/v2/users/{}", ids[1]), Some(&app.token), None, None).await;
+    again.assert_error(404, 5, "COMMAND-bd4ir1mblj");
+    let gone = connect(&app, "GetUserByID", t, json!({"userId": ids[1]})).await;
+    assert_connect_error(&gone, 404, "not_found", "QUERY-Dfbg2");
+    let listed = app.post("/v2/users", initial).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["details"]["totalResult"], "1", "{}", listed.body);
+    assert_eq!(listed.body["result"][0]["userId"], ids[2].as_str());
+
+    // A limit above v2's maximum, and a deletion by a viewer.
+    let big = connect(&app, "ListUsers", t, json!({"query": {"limit": 1001}})).await;
+    assert_connect_error(&big, 400, "invalid_argument", "ONBOARD-LIST-LIMIT-EXCEEDED");
+    let viewer = app.token_with(&app.org, onboard_domain::Role::OrgOwnerViewer, &app.org).await;
+    let denied = connect(&app, "DeleteUser", Some(&viewer), json!({"userId": ids[2]})).await;
+    assert_connect_error(&denied, 403, "permission_denied", "AUTH-5mWD2");
+    let no_id = connect(&app, "DeleteUser", t, json!({})).await;
+    assert_connect_error(&no_id, 400, "invalid_argument", "COMMAND-vaipl7s13l");
 }

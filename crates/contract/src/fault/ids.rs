@@ -47,6 +47,8 @@ pub const VERIFY_INVITE_USER_NOT_FOUND: &str = "COMMAND-F5g2h";
 pub const INVITE_CODE_INVALID: &str = "COMMAND-Wgn4q";
 /// An expired code (ZITADEL's `crypto.VerifyCode`).
 pub const CODE_EXPIRED: &str = "CODE-QvUQ4P";
+pub const DELETE_USER_ID_MISSING: &str = "COMMAND-vaipl7s13l";
+pub const DELETE_USER_NOT_FOUND: &str = "COMMAND-bd4ir1mblj";
 /// A link template that does not parse (ZITADEL's `domain.renderURLTemplate`).
 pub const URL_TEMPLATE_INVALID: &str = "DOMAIN-oGh5e";
 
@@ -59,6 +61,10 @@ pub const INVITE_CODE_USED: &str = "ONBOARD-INVITE-CODE-USED";
 /// VerifyInviteCode after as many wrong attempts as the page allows.
 pub const CODE_ATTEMPTS_EXHAUSTED: &str = "ONBOARD-CODE-ATTEMPTS-EXHAUSTED";
 pub const PASSWORD_MISSING: &str = "ONBOARD-PASSWORD-MISSING";
+/// A listing's `limit` above its maximum.
+pub const LIST_LIMIT_EXCEEDED: &str = "ONBOARD-LIST-LIMIT-EXCEEDED";
+/// A listing's query tree nested too deep.
+pub const LIST_QUERY_TOO_DEEP: &str = "ONBOARD-LIST-QUERY-TOO-DEEP";
 /// SetPassword's `current_password` is not the user's.
 pub const CURRENT_PASSWORD_INVALID: &str = "ONBOARD-PASSWORD-INVALID";
 /// No `authorization` at all: ZITADEL answers this one without a detail.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use onboard_domain::usecases::{
     AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, InviteError, InviteVerifyError,
-    ResendError, SetPasswordError,
+    ListUsersError, RemoveUserError, ResendError, SetPasswordError,
 };
 use onboard_domain::{PolicyViolation, ThrottleReason, Throttled};
 
@@ -167,6 +167,26 @@ impl From<InviteVerifyError> for Fault {
             InviteVerifyError::Contention => contention(),
             InviteVerifyError::Unavailable(r) => Fault::unavailable(&r),
         }
+    }
+}
+
+/// The v2 ListUsers' errors.
+pub fn v2_listing(e: ListUsersError) -> Fault {
+    match e {
+        ListUsersError::TooDeep => invalid(
+            ids::LIST_QUERY_TOO_DEEP,
+            format!("Invalid queries: nested deeper than {}", onboard_domain::user_query::MAX_QUERY_DEPTH),
+        ),
+        ListUsersError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+/// The v2 DeleteUser's errors (ZITADEL's `RemoveUserV2`).
+pub fn v2_deletion(e: RemoveUserError) -> Fault {
+    match e {
+        RemoveUserError::NotFound => Fault::new(Code::NotFound, ids::DELETE_USER_NOT_FOUND, "User could not be found"),
+        RemoveUserError::Contention => contention(),
+        RemoveUserError::Unavailable(r) => Fault::unavailable(&r),
     }
 }
 

@@ -3,6 +3,7 @@
 //! v1 user and an invite code is the init code: these methods run the same
 //! use cases (and the same `serve`) as the Management API's.
 
+mod listing;
 mod render;
 mod requests;
 
@@ -10,11 +11,12 @@ use onboard_domain::Permission;
 use onboard_domain::usecases::UserService;
 
 use crate::call::Call;
-use crate::fault::{Fault, Invitation, ids, invitation};
+use crate::fault::{Fault, Invitation, ids, invitation, v2_deletion, v2_listing};
 use crate::pb::zitadel::user::v2 as pb;
 use crate::serve::{Answer, Method, Outcome, serve};
 
-pub use render::{details, state, user};
+pub use listing::{query, search};
+pub use render::{details, list_details, state, user};
 pub use requests::{add_command, invite_delivery, organization, set_password_input, user_id};
 
 pub const SERVICE: &str = "zitadel.user.v2.UserService";
@@ -40,10 +42,20 @@ pub mod methods {
     pub const RESEND_INVITE_CODE: Method = method("ResendInviteCode", Permission::UserWrite, true);
     pub const VERIFY_INVITE_CODE: Method = method("VerifyInviteCode", Permission::UserWrite, false);
     pub const SET_PASSWORD: Method = method("SetPassword", Permission::UserWrite, false);
+    pub const LIST_USERS: Method = method("ListUsers", Permission::UserRead, false);
+    pub const DELETE_USER: Method = method("DeleteUser", Permission::UserDelete, false);
 
     /// Every method served, for routing and the access matrix.
-    pub const ALL: [Method; 6] =
-        [ADD_HUMAN_USER, GET_USER_BY_ID, CREATE_INVITE_CODE, RESEND_INVITE_CODE, VERIFY_INVITE_CODE, SET_PASSWORD];
+    pub const ALL: [Method; 8] = [
+        ADD_HUMAN_USER,
+        GET_USER_BY_ID,
+        LIST_USERS,
+        CREATE_INVITE_CODE,
+        RESEND_INVITE_CODE,
+        VERIFY_INVITE_CODE,
+        SET_PASSWORD,
+        DELETE_USER,
+    ];
 }
 
 pub async fn add_human_user(
@@ -141,6 +153,38 @@ pub async fn set_password(
         let input = set_password_input(r)?;
         let done = users.set_password(&acting, &id, input).await?;
         Ok(Outcome::new(pb::SetPasswordResponse { details: Some(details(done)) }))
+    })
+    .await
+}
+
+pub async fn list_users(
+    users: &UserService,
+    call: &Call,
+    request: pb::ListUsersRequest,
+) -> Result<Answer<pb::ListUsersResponse>, Fault> {
+    serve(users, call, &methods::LIST_USERS, request, |acting, r| async move {
+        let sorting_column = r.sorting_column;
+        let search = search(r, &acting.org)?;
+        let page = users.list_users(&acting, &search).await.map_err(v2_listing)?;
+        let message = pb::ListUsersResponse {
+            details: Some(list_details(page.total, time::OffsetDateTime::now_utc())),
+            sorting_column,
+            result: page.users.into_iter().map(user).collect(),
+        };
+        Ok(Outcome::new(message))
+    })
+    .await
+}
+
+pub async fn delete_user(
+    users: &UserService,
+    call: &Call,
+    request: pb::DeleteUserRequest,
+) -> Result<Answer<pb::DeleteUserResponse>, Fault> {
+    serve(users, call, &methods::DELETE_USER, request, |acting, r| async move {
+        let id = user_id(&r.user_id, ids::DELETE_USER_ID_MISSING, "DeleteUserRequest.UserId")?;
+        let done = users.remove_user(&acting, &id).await.map_err(v2_deletion)?;
+        Ok(Outcome::new(pb::DeleteUserResponse { details: Some(details(done)) }))
     })
     .await
 }

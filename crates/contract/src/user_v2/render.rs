@@ -20,6 +20,12 @@ pub fn details(d: ObjectDetails) -> object_pb::Details {
     }
 }
 
+/// A listing's details: how many users match, and when it was read (the
+/// store is read directly, so there is no projection sequence to report).
+pub fn list_details(total: u64, at: OffsetDateTime) -> object_pb::ListDetails {
+    object_pb::ListDetails { total_result: total, processed_sequence: 0, timestamp: Some(timestamp(at)) }
+}
+
 /// v2's numbers differ from v1's (Initial is 5, not 6), and v2 has no
 /// Suspend: a suspended user is shown as inactive.
 pub fn state(s: UserState) -> pb::UserState {
