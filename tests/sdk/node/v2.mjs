@@ -4,7 +4,8 @@
 // HTTP/1.1 (createClientTransport from @zitadel/client/web). Each client
 // runs a returned invitation to an Active user, a mailed one with the
 // integrator's link template (its link read from the delivered email) and a
-// resend, a wrong, an expired and a used code, and the errors with the
+// resend, a wrong, an expired and a used code, a listing of Initial users
+// and a deletion, and the errors with the
 // zitadel.v1.ErrorDetail id the client reports.
 //
 // Input (environment): ONBOARD_URL, ONBOARD_TOKEN (IAM_OWNER), ONBOARD_ORG,
@@ -190,5 +191,28 @@ for (const [name, transport] of transports) {
     "CODE-QvUQ4P",
   );
 
-  console.log(JSON.stringify({ client: name, returned: id, returned_email: returned, templated: mailed.userId }));
+  // The Initial users among some, and a deletion.
+  const waiting = [];
+  for (const i of [0, 1]) {
+    waiting.push((await users.addHumanUser(newUser(ORG, `${p}-list${i}@example.com`, { case: "returnCode", value: {} }))).userId);
+  }
+  const initialAmong = async (ids) => {
+    const listed = await users.listUsers({
+      query: { asc: true },
+      queries: [
+        { query: { case: "stateQuery", value: { state: UserState.INITIAL } } },
+        { query: { case: "inUserIdsQuery", value: { userIds: ids } } },
+      ],
+    });
+    return listed.result.map((u) => u.userId);
+  };
+  assert.deepEqual(await initialAmong([...waiting, id]), waiting, `${name}: the Initial users, oldest first`);
+  await users.deleteUser({ userId: waiting[0] });
+  assert.deepEqual(await initialAmong([...waiting, id]), waiting.slice(1), `${name}: a deleted user is not listed`);
+  await refused(name, "a deleted user", users.getUserByID({ userId: waiting[0] }), NOT_FOUND, "QUERY-Dfbg2");
+  await refused(name, "a second deletion", users.deleteUser({ userId: waiting[0] }), NOT_FOUND, "COMMAND-bd4ir1mblj");
+
+  console.log(
+    JSON.stringify({ client: name, returned: id, returned_email: returned, templated: mailed.userId, deleted: waiting[0] }),
+  );
 }

@@ -22,6 +22,12 @@ from zitadel_client import ApiError, Zitadel
 from zitadel_client.models import (
     UserServiceAddHumanUserRequest,
     UserServiceCreateInviteCodeRequest,
+    UserServiceDeleteUserRequest,
+    UserServiceInUserIDQuery,
+    UserServiceListQuery,
+    UserServiceListUsersRequest,
+    UserServiceSearchQuery,
+    UserServiceStateQuery,
     UserServiceGetUserByIDRequest,
     UserServiceOrganization,
     UserServicePassword,
@@ -223,6 +229,36 @@ def main():
         "CODE-QvUQ4P",
     )
 
+    # 5. The Initial users among some, and a deletion.
+    waiting = [
+        users.add_human_user(new_user(org, f"py-list-{i}-{run}@example.com", return_code={})).user_id for i in range(2)
+    ]
+
+    def initial_among(ids):
+        listed = users.list_users(
+            UserServiceListUsersRequest(
+                query=UserServiceListQuery(asc=True),
+                queries=[
+                    UserServiceSearchQuery(state_query=UserServiceStateQuery(state=UserServiceUserState.USER_STATE_INITIAL)),
+                    UserServiceSearchQuery(in_user_ids_query=UserServiceInUserIDQuery(user_ids=ids)),
+                ],
+            )
+        )
+        return [u.user_id for u in listed.result or []]
+
+    check(initial_among(waiting + [user_id]) == waiting, "the Initial users, oldest first")
+    users.delete_user(UserServiceDeleteUserRequest(user_id=waiting[0]))
+    check(initial_among(waiting + [user_id]) == waiting[1:], "a deleted user is not listed")
+    expect_error(
+        lambda: users.get_user_by_id(UserServiceGetUserByIDRequest(user_id=waiting[0])), 404, "not_found", "QUERY-Dfbg2"
+    )
+    expect_error(
+        lambda: users.delete_user(UserServiceDeleteUserRequest(user_id=waiting[0])),
+        404,
+        "not_found",
+        "COMMAND-bd4ir1mblj",
+    )
+
     print(
         json.dumps(
             {
@@ -231,6 +267,8 @@ def main():
                 "returned_email": returned,
                 "templated": templated_id,
                 "expiring": expiring.user_id,
+                "deleted": waiting[0],
+                "waiting": waiting[1],
             }
         )
     )

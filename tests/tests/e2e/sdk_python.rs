@@ -2,8 +2,9 @@
 //! `tests/sdk/python/requirements.txt`) against onboard over Connect: the
 //! scenario in `tests/sdk/python/v2.py` runs the v2 invitation returned and
 //! mailed (reading the link from the delivered email), resends, wrong,
-//! expired and used codes, and checks every error's id as the SDK reports
-//! it; here the server's state is checked against what the SDK was told.
+//! expired and used codes, lists Initial users, deletes one, and checks every
+//! error's id as the SDK reports it; here the server's state is checked
+//! against what the SDK was told.
 
 use std::time::Duration;
 
@@ -37,6 +38,10 @@ async fn zitadels_python_sdk_runs_the_v2_invitation() {
     }
     let returned = line["returned_email"].as_str().unwrap();
     assert!(app.mails().iter().all(|m| m.to != returned), "a returned code was mailed");
+    let deleted = line["deleted"].as_str().unwrap();
+    app.get(&format!("/v2/users/{deleted}")).await.assert_error(404, 5, "QUERY-Dfbg2");
+    let waiting = line["waiting"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/v2/users/{waiting}")).await.body["user"]["state"], "USER_STATE_INITIAL");
     let expiring = line["expiring"].as_str().unwrap();
     let user = short.get(&format!("/v2/users/{expiring}")).await.body;
     assert_eq!(user["user"]["state"], "USER_STATE_INITIAL", "{user}");

@@ -36,6 +36,8 @@ async fn zitadels_typescript_client_runs_the_v2_invitation_over_both_transports(
             let user = app.get(&format!("/management/v1/users/{id}")).await.body;
             assert_eq!(user["user"]["state"], "USER_STATE_ACTIVE", "{line} {key}: {user}");
         }
+        let deleted = line["deleted"].as_str().unwrap();
+        app.get(&format!("/v2/users/{deleted}")).await.assert_error(404, 5, "QUERY-Dfbg2");
         let returned = line["returned_email"].as_str().unwrap();
         assert!(app.mails().iter().all(|m| m.to != returned), "a returned code was mailed: {line}");
     }
