@@ -440,3 +440,45 @@ async fn list_initial_users_and_delete_one() {
     let no_id = connect(&app, "DeleteUser", t, json!({})).await;
     assert_connect_error(&no_id, 400, "invalid_argument", "COMMAND-vaipl7s13l");
 }
+
+#[tokio::test]
+async fn idempotent_retries_never_keep_a_returned_code() {
+    let app = TestApp::spawn().await;
+    let send = |method: &'static str, key: &'static str, body: Value| {
+        let req = app
+            .client
+            .post(app.url(&format!("{SERVICE}/{method}")))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .bearer_auth(&app.token)
+            .body(body.to_string());
+        async move {
+            let resp = req.send().await.unwrap();
+            let replayed = resp.headers().get("idempotent-replayed").is_some();
+            (replayed, TestApp::reply(resp).await)
+        }
+    };
+    let email = format!("{}@example.com", unique("idempotent"));
+    let body = new_user(&app.org, &email, json!({"returnCode": {}}));
+    let (replayed, first) = send("AddHumanUser", "v2-add-1", body.clone()).await;
+    assert!(!replayed);
+    assert!(first.body["emailCode"].is_string(), "{}", first.body);
+    let (replayed, again) = send("AddHumanUser", "v2-add-1", body).await;
+    assert!(replayed, "{}", again.body);
+    assert_eq!(again.body["userId"], first.body["userId"]);
+    assert!(again.body.get("emailCode").is_none(), "a replay keeps no code: {}", again.body);
+
+    // CreateInviteCode with returnCode is not replayed: each call makes the code that works.
+    let id = first.body["userId"].as_str().unwrap();
+    let invite = json!({"userId": id, "returnCode": {}});
+    let (_, one) = send("CreateInviteCode", "v2-invite-1", invite.clone()).await;
+    let (replayed, two) = send("CreateInviteCode", "v2-invite-1", invite).await;
+    assert!(!replayed);
+    let (one, two) = (one.body["inviteCode"].as_str().unwrap(), two.body["inviteCode"].as_str().unwrap());
+    let verify = |code: &str| json!({"userId": id, "verificationCode": code});
+    if one != two {
+        let stale = connect(&app, "VerifyInviteCode", Some(&app.token), verify(one)).await;
+        assert_connect_error(&stale, 400, "invalid_argument", "COMMAND-Wgn4q");
+    }
+    assert_eq!(connect(&app, "VerifyInviteCode", Some(&app.token), verify(two)).await.status, 200);
+}

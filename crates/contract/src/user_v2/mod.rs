@@ -76,7 +76,10 @@ pub async fn add_human_user(
             email_code: created.code.map(|c| c.expose().to_owned()),
             phone_code: None,
         };
-        Ok(Outcome::with_notification(message, created.notification))
+        // A returned code is not kept for replays: a replay answers without
+        // it, and CreateInviteCode makes a new one.
+        let replay = pb::AddHumanUserResponse { email_code: None, ..message.clone() };
+        Ok(Outcome::with_notification(message, created.notification).replayed_as(replay))
     })
     .await
 }
@@ -99,7 +102,11 @@ pub async fn create_invite_code(
     call: &Call,
     request: pb::CreateInviteCodeRequest,
 ) -> Result<Answer<pb::CreateInviteCodeResponse>, Fault> {
-    serve(users, call, &methods::CREATE_INVITE_CODE, request, |acting, r| async move {
+    // A returned code is never kept for a replay: a retry makes a new one
+    // (the earlier stops working), which is as safe to repeat.
+    let returned = matches!(request.verification, Some(pb::create_invite_code_request::Verification::ReturnCode(_)));
+    let method = Method { idempotent: !returned, ..methods::CREATE_INVITE_CODE };
+    serve(users, call, &method, request, |acting, r| async move {
         let id = user_id(&r.user_id, ids::INVITE_USER_ID_MISSING, "CreateInviteCodeRequest.UserId")?;
         let delivery = invite_delivery(r.verification)?;
         let created =
