@@ -482,3 +482,34 @@ async fn idempotent_retries_never_keep_a_returned_code() {
     }
     assert_eq!(connect(&app, "VerifyInviteCode", Some(&app.token), verify(two)).await.status, 200);
 }
+
+#[tokio::test]
+async fn browsers_may_call_the_v2_service_from_any_origin() {
+    let app = TestApp::spawn().await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url(&format!("{SERVICE}/GetUserByID")))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type, connect-protocol-version")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_owned();
+    for header in ["authorization", "content-type", "connect-protocol-version", "x-grpc-web"] {
+        assert!(allowed.contains(header), "{allowed}");
+    }
+    let call = app
+        .client
+        .post(app.url(&format!("{SERVICE}/GetUserByID")))
+        .header("origin", "https://app.example.com")
+        .header("content-type", "application/json")
+        .bearer_auth(&app.token)
+        .body(json!({"userId": "404404"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(call.status(), 404);
+}
