@@ -21,3 +21,4 @@ mod redis;
 mod sdk_v1;
 mod sendgrid;
 mod smtp;
+mod users;

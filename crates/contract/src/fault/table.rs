@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use onboard_domain::usecases::{
-    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError,
+    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ListUsersError, RemoveUserError,
+    ResendError,
 };
 use onboard_domain::{PolicyViolation, ThrottleReason, Throttled};
 
@@ -75,6 +76,33 @@ impl From<GetUserError> for Fault {
             GetUserError::NotFound => Fault::new(Code::NotFound, ids::USER_NOT_FOUND_QUERY, "User could not be found"),
             GetUserError::Unavailable(r) => Fault::unavailable(&r),
         }
+    }
+}
+
+impl From<ListUsersError> for Fault {
+    fn from(e: ListUsersError) -> Self {
+        match e {
+            ListUsersError::TooDeep => invalid(ids::QUERY_TOO_DEEP, "Too many query nesting levels (Max 20)"),
+            ListUsersError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<RemoveUserError> for Fault {
+    fn from(e: RemoveUserError) -> Self {
+        match e {
+            RemoveUserError::NotFound => {
+                Fault::new(Code::NotFound, ids::USER_NOT_FOUND_REMOVE, "User could not be found")
+            }
+            RemoveUserError::Contention => contention(),
+            RemoveUserError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<onboard_domain::ports::Unavailable> for Fault {
+    fn from(r: onboard_domain::ports::Unavailable) -> Self {
+        Fault::unavailable(&r)
     }
 }
 
@@ -154,6 +182,13 @@ mod tests {
             (ResendError::NotFound.into(), Code::NotFound, "COMMAND-2M9df", "User could not be found"),
             (GetUserError::NotFound.into(), Code::NotFound, "QUERY-Dfbg2", "User could not be found"),
             (ResendError::NotInitial.into(), Code::FailedPrecondition, "COMMAND-2M9sd", "User is already initialized"),
+            (RemoveUserError::NotFound.into(), Code::NotFound, "COMMAND-m9od", "User could not be found"),
+            (
+                ListUsersError::TooDeep.into(),
+                Code::InvalidArgument,
+                "USER-zsQ97",
+                "Too many query nesting levels (Max 20)",
+            ),
             (CreateUserError::UserNameTaken.into(), Code::AlreadyExists, "V3-DKcYh", "User already exists"),
             (AuthorizeError::InvalidToken.into(), Code::Unauthenticated, "AUTH-7fs1e", "Errors.Token.Invalid"),
             (

@@ -122,7 +122,7 @@ impl UserService {
                     Indexed::State(state) => index.by_state(org, state, &search.page).await?,
                 };
                 let users = self.visible_users(acting, &found.ids).await?;
-                return Ok(UserPage { total: found.total, users });
+                return Ok(UserPage { total: found.total, users, viewed_at: self.clock.now() });
             }
         }
         let mut matching = match candidates(&search.queries) {
@@ -157,7 +157,7 @@ impl UserService {
         matching.retain(|u| search.queries.iter().all(|q| q.matches(u)));
         matching.sort_by(|a, b| search.sort.compare(a, b));
         matching.dedup_by(|a, b| a.id == b.id);
-        Ok(UserPage { total: matching.len() as u64, users: search.page.slice(&matching) })
+        Ok(UserPage { total: matching.len() as u64, users: search.page.slice(&matching), viewed_at: self.clock.now() })
     }
 
     /// IsUserUnique: whether no user of the acting organization has the user
