@@ -3,7 +3,9 @@
 //! with ZITADEL's paths, defaults, limits and error ids, on the embedded
 //! store and on Redis.
 
-use onboard_tests::{TestApp, submit_init_form};
+use onboard_redis::RedisTarget;
+use onboard_redis::testing::{RedisCluster, RedisServer};
+use onboard_tests::{TestApp, on_redis, submit_init_form};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -163,6 +165,22 @@ async fn find_check_and_withdraw(app: &TestApp) {
 #[tokio::test]
 async fn back_office_finds_checks_and_withdraws_invitations() {
     let app = TestApp::spawn().await;
+    find_check_and_withdraw(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn back_office_finds_checks_and_withdraws_invitations_on_redis() {
+    let redis = RedisServer::start();
+    let app = TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await;
+    find_check_and_withdraw(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn back_office_finds_checks_and_withdraws_invitations_on_a_redis_cluster() {
+    let cluster = RedisCluster::start(3);
+    let app = TestApp::spawn_with(on_redis(RedisTarget::Cluster(cluster.seeds()))).await;
     find_check_and_withdraw(&app).await;
     app.stop().await;
 }

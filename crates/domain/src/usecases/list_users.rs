@@ -140,15 +140,13 @@ impl UserService {
             }
             None => {
                 let mut all = Vec::new();
-                let mut offset = 0;
+                let mut cursor = None;
                 loop {
-                    let chunk = Page { offset, limit: SCAN_CHUNK, asc: true };
-                    let found = index.in_org(org, &chunk).await?;
-                    let read = found.ids.len() as u64;
-                    all.extend(self.visible_users(acting, &found.ids).await?);
-                    offset += read;
-                    if read < u64::from(SCAN_CHUNK) || offset >= found.total {
-                        break;
+                    let (ids, next) = index.scan_org(org, cursor, SCAN_CHUNK).await?;
+                    all.extend(self.visible_users(acting, &ids).await?);
+                    match next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
                     }
                 }
                 all
@@ -294,7 +292,13 @@ mod tests {
         ];
         let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let mut index = MockUserIndex::new();
-        index.expect_in_org().returning(move |_, page| Ok(IdPage { total: 4, ids: page.slice(&ids) }));
+        // Two chunks, as a store hands them out.
+        index.expect_scan_org().returning(move |_, cursor, _| {
+            Ok(match cursor.as_deref() {
+                None => (ids[..3].to_vec(), Some("3".into())),
+                _ => (ids[3..].to_vec(), None),
+            })
+        });
         let svc = service_over(users, index);
         let starts = UserQuery::Text { field: TextField::UserName, method: TextMethod::StartsWith, value: "a".into() };
         let queries = vec![starts, UserQuery::Not(Box::new(UserQuery::State(UserState::Active)))];
