@@ -529,12 +529,12 @@ fn page(offset: u64, limit: u32, asc: bool) -> crate::user_query::Page {
     crate::user_query::Page { offset, limit, asc }
 }
 
-/// Runs every check of the [`UserIndex`] port against `store`; it makes
-/// organizations of its own, so a store other checks use works.
-pub async fn check_user_index<S: UserRepository + UserIndex>(store: &S) {
+/// Runs every check of the [`UserIndex`] port against `store`, with users in
+/// `orgs`: two organizations without users that the store's directory
+/// holds (a lookup in every organization looks in those).
+pub async fn check_user_index<S: UserRepository + UserIndex>(store: &S, orgs: [OrgId; 2]) {
     use crate::ports::IdPage;
-    let org = OrgId::generate();
-    let other = OrgId::generate();
+    let [org, other] = orgs;
     let (a, wa) = user_at(&org, "Ann", "ann@example.com", 1);
     let (b, wb) = user_at(&org, "bob", "Shared@example.com", 2);
     let (c, wc) = user_at(&org, "carl", "shared@example.com", 3);
@@ -553,6 +553,23 @@ pub async fn check_user_index<S: UserRepository + UserIndex>(store: &S) {
     assert_eq!(store.in_org(&org, &page(0, 10, true)).await.unwrap(), IdPage { total: 3, ids: ids(&[&a, &b, &c]) });
     assert_eq!(store.by_state(&org, UserState::Active, &page(0, 10, true)).await.unwrap(), IdPage::default());
     assert_eq!(store.in_org(&OrgId::generate(), &page(0, 10, true)).await.unwrap(), IdPage::default());
+    // A scan meets each user once, a chunk at a time.
+    let mut scanned = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (chunk, next) = store.scan_org(&org, cursor, 2).await.unwrap();
+        assert!(chunk.len() <= 2);
+        scanned.extend(chunk);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    scanned.sort();
+    let mut expected = ids(&[&a, &b, &c]);
+    expected.sort();
+    assert_eq!(scanned, expected);
+    assert_eq!(store.scan_org(&OrgId::generate(), None, 10).await.unwrap(), (vec![], None));
 
     // Names in one organization or in all; addresses in lower case.
     assert_eq!(store.by_user_name(Some(org.clone()), "ann").await.unwrap(), ids(&[&a]));

@@ -260,6 +260,9 @@ pub struct UserSearch {
 pub struct UserPage {
     pub total: u64,
     pub users: Vec<User>,
+    /// When the listing was read: the stores answer from the current state
+    /// (their indexes never lag), so this is the time the answer holds for.
+    pub viewed_at: time::OffsetDateTime,
 }
 
 #[cfg(test)]

@@ -227,6 +227,31 @@ impl UserIndex for InMemoryStore {
         Ok(page_of(self.lock().index.in_org.get(org), page))
     }
 
+    async fn scan_org(
+        &self,
+        org: &OrgId,
+        cursor: Option<String>,
+        count: u32,
+    ) -> Result<(Vec<UserId>, Option<String>), Unavailable> {
+        cooperate().await;
+        // The cursor is the creation key of the last user handed out, so
+        // users added or removed meanwhile do not shift the rest.
+        let state = self.lock();
+        let Some(set) = state.index.in_org.get(org) else { return Ok((Vec::new(), None)) };
+        let after = cursor
+            .as_deref()
+            .and_then(|c| c.split_once(':'))
+            .and_then(|(nanos, id)| Some((nanos.parse::<i128>().ok()?, UserId::parse(id).ok()?)));
+        let chunk: Vec<&Created> = match &after {
+            Some(after) => set.range((std::ops::Bound::Excluded(after.clone()), std::ops::Bound::Unbounded)),
+            None => set.range(..),
+        }
+        .take(count as usize)
+        .collect();
+        let next = (chunk.len() == count as usize).then(|| chunk.last().map(|(n, id)| format!("{n}:{id}"))).flatten();
+        Ok((chunk.into_iter().map(|(_, id)| id.clone()).collect(), next))
+    }
+
     async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable> {
         let state = self.lock();
         let Some(ids) = state.index.by_name.get(unique_name) else { return Ok(Vec::new()) };
@@ -332,7 +357,7 @@ mod tests {
     #[tokio::test]
     async fn behaves_as_every_store_must() {
         onboard_domain::testkit::check_store(&InMemoryStore::new()).await;
-        onboard_domain::testkit::check_user_index(&InMemoryStore::new()).await;
+        onboard_domain::testkit::check_user_index(&InMemoryStore::new(), [OrgId::generate(), OrgId::generate()]).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -110,8 +110,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
             Ok(Stores {
                 users: store.clone(),
-                // Not yet kept on Redis: the listing methods answer unavailable there.
-                index: None,
+                index: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store,
                 directory: Arc::new(RedisDirectory::new(redis.clone())),

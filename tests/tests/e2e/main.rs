@@ -24,3 +24,4 @@ mod sdk_v2;
 mod sendgrid;
 mod smtp;
 mod user_v2;
+mod users;

@@ -24,6 +24,15 @@ pub const EMAIL_EMPTY: &str = "EMAIL-spblu";
 pub const EMAIL_INVALID: &str = "EMAIL-599BI";
 pub const PHONE_INVALID: &str = "PHONE-so0wa";
 pub const PASSWORD_HASH_UNSUPPORTED: &str = "USER-JDk4t";
+/// RemoveUser's own ids for a missing id and a user that is not there.
+pub const USER_ID_MISSING_REMOVE: &str = "COMMAND-2M0ds";
+pub const USER_NOT_FOUND_REMOVE: &str = "COMMAND-m9od";
+
+// Listings (ZITADEL's query layer and its gRPC conversion).
+pub const QUERY_LIMIT_EXCEEDED: &str = "QUERY-4M0fs";
+pub const QUERY_TOO_DEEP: &str = "USER-zsQ97";
+/// A search query with none of its kinds set.
+pub const LIST_QUERY_INVALID: &str = "GRPC-vR9nC";
 
 /// The password policy's rules, in ZITADEL's order of checking: as
 /// AddHumanUser answers them (`COMMA-…`) and as ImportHumanUser does (`DOMAIN-…`).

@@ -79,6 +79,33 @@ impl From<GetUserError> for Fault {
     }
 }
 
+impl From<ListUsersError> for Fault {
+    fn from(e: ListUsersError) -> Self {
+        match e {
+            ListUsersError::TooDeep => invalid(ids::QUERY_TOO_DEEP, "Too many query nesting levels (Max 20)"),
+            ListUsersError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<RemoveUserError> for Fault {
+    fn from(e: RemoveUserError) -> Self {
+        match e {
+            RemoveUserError::NotFound => {
+                Fault::new(Code::NotFound, ids::USER_NOT_FOUND_REMOVE, "User could not be found")
+            }
+            RemoveUserError::Contention => contention(),
+            RemoveUserError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<onboard_domain::ports::Unavailable> for Fault {
+    fn from(r: onboard_domain::ports::Unavailable) -> Self {
+        Fault::unavailable(&r)
+    }
+}
+
 /// A password the policy refused, with the id of the method that refused
 /// it (`Creation::Add` or `Creation::Import`; ZITADEL's ids differ).
 pub fn password_policy(v: PolicyViolation, how: Creation) -> Fault {
@@ -253,6 +280,13 @@ mod tests {
             (ResendError::NotFound.into(), Code::NotFound, "COMMAND-2M9df", "User could not be found"),
             (GetUserError::NotFound.into(), Code::NotFound, "QUERY-Dfbg2", "User could not be found"),
             (ResendError::NotInitial.into(), Code::FailedPrecondition, "COMMAND-2M9sd", "User is already initialized"),
+            (RemoveUserError::NotFound.into(), Code::NotFound, "COMMAND-m9od", "User could not be found"),
+            (
+                ListUsersError::TooDeep.into(),
+                Code::InvalidArgument,
+                "USER-zsQ97",
+                "Too many query nesting levels (Max 20)",
+            ),
             (CreateUserError::UserNameTaken.into(), Code::AlreadyExists, "V3-DKcYh", "User already exists"),
             (AuthorizeError::InvalidToken.into(), Code::Unauthenticated, "AUTH-7fs1e", "Errors.Token.Invalid"),
             (

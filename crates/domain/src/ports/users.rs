@@ -100,6 +100,17 @@ pub trait UserIndex: Send + Sync {
     /// The `page` of every user of `org`, as [`Self::by_state`] orders them.
     async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable>;
 
+    /// Up to `count` users of `org`, in no particular order, from `cursor`
+    /// (`None`: the start), and the cursor of the next chunk (`None` at the
+    /// end). Each user there throughout the scan is met once; its cost per
+    /// chunk does not grow with how far the scan got.
+    async fn scan_org(
+        &self,
+        org: &OrgId,
+        cursor: Option<String>,
+        count: u32,
+    ) -> Result<(Vec<UserId>, Option<String>), Unavailable>;
+
     /// The users named `unique_name` ([`UserName::unique_key`](crate::UserName::unique_key)) in `org`,
     /// or in every organization when `org` is `None`.
     async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable>;
@@ -115,6 +126,12 @@ mockall::mock! {
     impl UserIndex for UserIndex {
         async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable>;
         async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable>;
+        async fn scan_org(
+            &self,
+            org: &OrgId,
+            cursor: Option<String>,
+            count: u32,
+        ) -> Result<(Vec<UserId>, Option<String>), Unavailable>;
         async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable>;
         async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable>;
     }

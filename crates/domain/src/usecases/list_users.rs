@@ -122,7 +122,7 @@ impl UserService {
                     Indexed::State(state) => index.by_state(org, state, &search.page).await?,
                 };
                 let users = self.visible_users(acting, &found.ids).await?;
-                return Ok(UserPage { total: found.total, users });
+                return Ok(UserPage { total: found.total, users, viewed_at: self.clock.now() });
             }
         }
         let mut matching = match candidates(&search.queries) {
@@ -140,15 +140,13 @@ impl UserService {
             }
             None => {
                 let mut all = Vec::new();
-                let mut offset = 0;
+                let mut cursor = None;
                 loop {
-                    let chunk = Page { offset, limit: SCAN_CHUNK, asc: true };
-                    let found = index.in_org(org, &chunk).await?;
-                    let read = found.ids.len() as u64;
-                    all.extend(self.visible_users(acting, &found.ids).await?);
-                    offset += read;
-                    if read < u64::from(SCAN_CHUNK) || offset >= found.total {
-                        break;
+                    let (ids, next) = index.scan_org(org, cursor, SCAN_CHUNK).await?;
+                    all.extend(self.visible_users(acting, &ids).await?);
+                    match next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
                     }
                 }
                 all
@@ -157,7 +155,7 @@ impl UserService {
         matching.retain(|u| search.queries.iter().all(|q| q.matches(u)));
         matching.sort_by(|a, b| search.sort.compare(a, b));
         matching.dedup_by(|a, b| a.id == b.id);
-        Ok(UserPage { total: matching.len() as u64, users: search.page.slice(&matching) })
+        Ok(UserPage { total: matching.len() as u64, users: search.page.slice(&matching), viewed_at: self.clock.now() })
     }
 
     /// IsUserUnique: whether no user of the acting organization has the user
@@ -294,7 +292,13 @@ mod tests {
         ];
         let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let mut index = MockUserIndex::new();
-        index.expect_in_org().returning(move |_, page| Ok(IdPage { total: 4, ids: page.slice(&ids) }));
+        // Two chunks, as a store hands them out.
+        index.expect_scan_org().returning(move |_, cursor, _| {
+            Ok(match cursor.as_deref() {
+                None => (ids[..3].to_vec(), Some("3".into())),
+                _ => (ids[3..].to_vec(), None),
+            })
+        });
         let svc = service_over(users, index);
         let starts = UserQuery::Text { field: TextField::UserName, method: TextMethod::StartsWith, value: "a".into() };
         let queries = vec![starts, UserQuery::Not(Box::new(UserQuery::State(UserState::Active)))];
