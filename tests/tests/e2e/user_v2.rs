@@ -513,3 +513,63 @@ async fn browsers_may_call_the_v2_service_from_any_origin() {
     assert_eq!(call.headers()["access-control-allow-origin"], "https://app.example.com");
     assert_eq!(call.status(), 404);
 }
+
+#[tokio::test]
+async fn on_redis_a_template_outlives_snapshots_and_listing_works_across_nodes() {
+    use onboard_redis::RedisTarget;
+    use onboard_redis::testing::RedisServer;
+    let redis = RedisServer::start();
+    let a = TestApp::spawn_with(onboard_tests::on_redis(RedisTarget::Url(redis.url()))).await;
+    let b = a.spawn_peer().await;
+    let email = format!("{}@example.com", unique("redis-v2"));
+    let body = new_user(&a.org, &email, json!({"sendCode": {"urlTemplate": TEMPLATE}}));
+    let created = connect(&a, "AddHumanUser", Some(&a.token), body).await;
+    let id = created.body["userId"].as_str().unwrap().to_owned();
+    // Resends through both nodes take the log past two snapshot intervals (16 events each).
+    let mut sequence = 0;
+    for i in 0..60 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let r = connect(node, "ResendInviteCode", Some(&a.token), json!({"userId": id})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        sequence = r.body["details"]["sequence"].as_str().unwrap().parse::<u64>().unwrap();
+        if sequence > 34 {
+            break;
+        }
+    }
+    assert!(sequence > 34, "{sequence}");
+    // The last resend's email still carries the integrator's link: the template outlived the snapshots.
+    let resp = b
+        .client
+        .post(b.url(&format!("/v2/users/{id}/invite_code/resend")))
+        .bearer_auth(&a.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let notification = resp.headers()["x-onboard-notification-id"].to_str().unwrap().to_owned();
+    let mut last = None;
+    for _ in 0..300 {
+        // Either node's dispatcher may have mailed it, into its own folder.
+        last = a.mails().into_iter().chain(b.mails()).find(|m| m.notification_id == notification);
+        if last.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let last = last.expect("the last resend's email");
+    assert_eq!(last.link, format!("https://app.example.com/invite?user={id}&code={}&org={}", last.code, a.org));
+    let ok =
+        connect(&a, "VerifyInviteCode", Some(&a.token), json!({"userId": id, "verificationCode": last.code})).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    let initial =
+        json!({"queries": [{"stateQuery": {"state": "USER_STATE_INITIAL"}}, {"inUserIdsQuery": {"userIds": [id]}}]});
+    let listed = connect(&b, "ListUsers", Some(&a.token), initial).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["result"][0]["userId"], id.as_str());
+    let deleted = connect(&a, "DeleteUser", Some(&a.token), json!({"userId": id})).await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let gone = connect(&b, "GetUserByID", Some(&a.token), json!({"userId": id})).await;
+    assert_connect_error(&gone, 404, "not_found", "QUERY-Dfbg2");
+}
