@@ -22,4 +22,7 @@ pub struct InitMessage {
     pub link: String,
     pub expires_at: OffsetDateTime,
     pub language: Option<Language>,
+    /// The application the user is invited to (the v2 API's
+    /// `applicationName`), named in the email when given.
+    pub application_name: Option<String>,
 }

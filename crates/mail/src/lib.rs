@@ -42,6 +42,8 @@ pub struct Values<'a> {
     pub link: &'a str,
     pub code: &'a str,
     pub expires: &'a str,
+    /// The application the user is invited to; empty when none was named.
+    pub application: &'a str,
 }
 
 #[derive(Debug)]
@@ -84,7 +86,9 @@ impl Templates {
         }
         // Render each once, so a template that fails at render time fails at start-up.
         for lang in LANGUAGES {
-            templates.render(lang, Values { name: "n", link: "l", code: "c", expires: "e" })?;
+            for application in ["", "a"] {
+                templates.render(lang, Values { name: "n", link: "l", code: "c", expires: "e", application })?;
+            }
         }
         Ok(templates)
     }
@@ -96,7 +100,9 @@ impl Templates {
     }
 
     pub fn render(&self, lang: &str, v: Values<'_>) -> Result<Rendered, String> {
-        let ctx = context! { name => v.name, link => v.link, code => v.code, expires => v.expires };
+        let ctx = context! {
+            name => v.name, link => v.link, code => v.code, expires => v.expires, application => v.application
+        };
         let part = |kind: &str| {
             let name = format!("init.{lang}.{kind}");
             self.env.get_template(&name).and_then(|t| t.render(&ctx)).map_err(|e| format!("template {name}: {e}"))
@@ -109,7 +115,13 @@ impl Templates {
         let expires = expiry_text(message);
         self.render(
             Self::language_for(message.language.as_ref()),
-            Values { name: display_name(message), link: &message.link, code: message.code.expose(), expires: &expires },
+            Values {
+                name: display_name(message),
+                link: &message.link,
+                code: message.code.expose(),
+                expires: &expires,
+                application: message.application_name.as_deref().unwrap_or_default(),
+            },
         )
     }
 }
@@ -132,7 +144,26 @@ mod tests {
     use super::*;
 
     fn values() -> Values<'static> {
-        Values { name: "Jane <Doe>", link: "https://x/init?a=1&b=2", code: "ABC123", expires: "2026-01-04 12:00 UTC" }
+        Values {
+            name: "Jane <Doe>",
+            link: "https://x/init?a=1&b=2",
+            code: "ABC123",
+            expires: "2026-01-04 12:00 UTC",
+            application: "",
+        }
+    }
+
+    #[test]
+    fn an_application_is_named_when_given() {
+        let t = Templates::builtin();
+        let named = Values { application: "Shop & Co", ..values() };
+        let en = t.render("en", named).unwrap();
+        assert!(en.text.contains("This user was created for you to use Shop & Co."), "{}", en.text);
+        assert!(en.html.contains("to use Shop &amp; Co."), "{}", en.html);
+        let de = t.render("de", named).unwrap();
+        assert!(de.text.contains("Für Sie wurde ein Benutzer für Shop & Co angelegt."), "{}", de.text);
+        let plain = t.render("en", values()).unwrap();
+        assert!(plain.text.contains("This user was created for you. Use"), "{}", plain.text);
     }
 
     #[test]

@@ -115,6 +115,7 @@ mod tests {
             link: "https://id.example.com/ui/login/user/init?userID=1&loginname=jane&code=ABC123&orgID=2&passwordset=false".into(),
             expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
             language: language.map(|l| Language::parse(l).unwrap()),
+            application_name: None,
         }
     }
 

@@ -77,8 +77,8 @@ impl std::fmt::Debug for SendGridMailer {
 /// Placeholders of the per-recipient values in a batch's shared content;
 /// SendGrid replaces them per personalization. Text and HTML get their own,
 /// because HTML needs the values escaped.
-const TEXT_KEYS: [&str; 4] = ["-onbNameT-", "-onbLinkT-", "-onbCodeT-", "-onbExpiresT-"];
-const HTML_KEYS: [&str; 4] = ["-onbNameH-", "-onbLinkH-", "-onbCodeH-", "-onbExpiresH-"];
+const TEXT_KEYS: [&str; 5] = ["-onbNameT-", "-onbLinkT-", "-onbCodeT-", "-onbExpiresT-", "-onbAppT-"];
+const HTML_KEYS: [&str; 5] = ["-onbNameH-", "-onbLinkH-", "-onbCodeH-", "-onbExpiresH-", "-onbAppH-"];
 
 /// One recipient's values, owned, for the borrowed v3 types to point into.
 struct Recipient {
@@ -90,8 +90,17 @@ struct Recipient {
     data: serde_json::Value,
 }
 
-fn placeholders(keys: &[&'static str; 4]) -> Values<'static> {
-    Values { name: keys[0], link: keys[1], code: keys[2], expires: keys[3] }
+/// The template's values as placeholders; `named` says whether the batch's
+/// emails name an application (batches are grouped by it, so the template's
+/// condition on it holds for every recipient).
+fn placeholders(keys: &[&'static str; 5], named: bool) -> Values<'static> {
+    Values {
+        name: keys[0],
+        link: keys[1],
+        code: keys[2],
+        expires: keys[3],
+        application: if named { keys[4] } else { "" },
+    }
 }
 
 fn html_escaped(s: &str) -> String {
@@ -110,8 +119,10 @@ impl SendGridMailer {
         Ok(Self { http, endpoint, settings, templates })
     }
 
-    /// The v3 request for `batch` (all one language).
+    /// The v3 request for `batch` (all one language, all naming an
+    /// application or none).
     fn request_body(&self, lang: &str, batch: &[&InitMessage]) -> Result<String, String> {
+        let named = batch.first().is_some_and(|m| m.application_name.is_some());
         let s = &self.settings;
         let mut message =
             Message::new(Email::new(&s.from_email).set_name(&s.from_name)).set_subject(onboard_mail::SUBJECT);
@@ -121,16 +132,13 @@ impl SendGridMailer {
             .map(|m| {
                 let expires = expiry_text(m);
                 let name = display_name(m);
+                let application = m.application_name.as_deref().unwrap_or_default();
+                let values = [name, m.link.as_str(), m.code.expose(), expires.as_str(), application];
                 let subs: Vec<(String, String)> = TEXT_KEYS
                     .iter()
-                    .zip([name, m.link.as_str(), m.code.expose(), expires.as_str()])
+                    .zip(values)
                     .map(|(k, v)| ((*k).to_owned(), v.to_owned()))
-                    .chain(
-                        HTML_KEYS
-                            .iter()
-                            .zip([name, m.link.as_str(), m.code.expose(), expires.as_str()])
-                            .map(|(k, v)| ((*k).to_owned(), html_escaped(v))),
-                    )
+                    .chain(HTML_KEYS.iter().zip(values).map(|(k, v)| ((*k).to_owned(), html_escaped(v))))
                     .collect();
                 let args = vec![
                     ("onboard_notification_id".to_owned(), m.notification_id.to_string()),
@@ -142,6 +150,7 @@ impl SendGridMailer {
                     "login_name": m.login_name,
                     "display_name": name,
                     "expires": expires,
+                    "application_name": m.application_name,
                 });
                 Recipient { subs, args, data }
             })
@@ -150,8 +159,8 @@ impl SendGridMailer {
         match &s.template_id {
             Some(template) => message = message.set_template_id(template),
             None => {
-                text = self.templates.render(lang, placeholders(&TEXT_KEYS))?.text;
-                html = self.templates.render(lang, placeholders(&HTML_KEYS))?.html;
+                text = self.templates.render(lang, placeholders(&TEXT_KEYS, named))?.text;
+                html = self.templates.render(lang, placeholders(&HTML_KEYS, named))?.html;
                 // SendGrid wants text/plain before text/html.
                 message = message
                     .add_content(Content::new().set_content_type("text/plain").set_value(&text))
@@ -269,20 +278,25 @@ impl Mailer for SendGridMailer {
             .unwrap_or_else(|| Err(MailError::Transient("no result".into())))
     }
 
-    /// Groups by template language (all together with a dynamic template),
-    /// then sends each group in calls of up to `batch_limit` recipients.
+    /// Groups by template language and whether an application is named (all
+    /// together with a dynamic template), then sends each group in calls of
+    /// up to `batch_limit` recipients.
     async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
-        let mut groups: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        // A dynamic template gets the application as data; onboard's own
+        // templates are rendered once per batch, so a batch either names one or not.
+        let mut groups: Vec<((&'static str, bool), Vec<usize>)> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            let lang =
-                if self.settings.template_id.is_some() { "" } else { Templates::language_for(m.language.as_ref()) };
-            match groups.iter_mut().find(|(l, _)| *l == lang) {
+            let key = match self.settings.template_id {
+                Some(_) => ("", false),
+                None => (Templates::language_for(m.language.as_ref()), m.application_name.is_some()),
+            };
+            match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, idx)) => idx.push(i),
-                None => groups.push((lang, vec![i])),
+                None => groups.push((key, vec![i])),
             }
         }
         let mut results: Vec<Option<Result<String, MailError>>> = vec![None; messages.len()];
-        for (lang, indices) in groups {
+        for ((lang, _), indices) in groups {
             for chunk in indices.chunks(self.settings.batch_limit) {
                 let batch: Vec<&InitMessage> = chunk.iter().map(|&i| &messages[i]).collect();
                 for (&i, r) in chunk.iter().zip(self.send_chunk(lang, &batch).await) {

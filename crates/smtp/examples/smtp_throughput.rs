@@ -24,6 +24,7 @@ fn message(i: usize) -> InitMessage {
         link: format!("https://id.example.com/ui/login/user/init?userID=u{i}&code=CODE{i:04}"),
         expires_at: time::OffsetDateTime::now_utc(),
         language: None,
+        application_name: None,
     }
 }
 

@@ -179,6 +179,8 @@ async fn a_template_link_is_mailed_and_resends_keep_it_over_rest() {
     let second = &mails[1];
     let expected = format!("https://app.example.com/invite?user={id}&code={}&org={}", second.code, app.org);
     assert_eq!(second.link, expected);
+    assert!(second.text.contains("created for you to use Example Shop."), "{}", second.text);
+    assert!(!first[0].text.contains("to use"), "{}", first[0].text);
 
     // The resend mails a new code with the same template; the earlier one stops working.
     let r = app.post(&format!("/v2/users/{id}/invite_code/resend"), json!({})).await;
@@ -186,6 +188,7 @@ async fn a_template_link_is_mailed_and_resends_keep_it_over_rest() {
     let mails = app.wait_for_mails(&email, 3).await;
     let third = &mails[2];
     assert_eq!(third.link, format!("https://app.example.com/invite?user={id}&code={}&org={}", third.code, app.org));
+    assert!(third.text.contains("to use Example Shop."), "the resend keeps the application name: {}", third.text);
     let verify = |code: &str| json!({"verificationCode": code});
     let stale = app.post(&format!("/v2/users/{id}/invite_code/verify"), verify(&second.code)).await;
     stale.assert_error(400, 3, "COMMAND-Wgn4q");

@@ -380,6 +380,7 @@ impl Dispatcher {
             link,
             expires_at: user.init_code.as_ref().map_or(entry.enqueued_at, |c| c.expires_at),
             language: user.profile.preferred_language.clone(),
+            application_name: user.init_code.as_ref().and_then(|c| c.delivery.application_name()).map(str::to_owned),
         }
     }
 

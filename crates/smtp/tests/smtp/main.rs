@@ -29,6 +29,7 @@ fn message(i: usize, recipient: &str) -> InitMessage {
         ),
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: None,
+        application_name: None,
     }
 }
 
