@@ -4,8 +4,13 @@ use crate::ids::OrgId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
+    /// Any authenticated caller, with or without roles (ZITADEL's `authenticated`).
+    Authenticated,
     UserRead,
+    /// Users of every organization (`user.global.read`).
+    UserGlobalRead,
     UserWrite,
+    UserDelete,
     /// Organizations, service accounts, grants and tokens: IAM_OWNER only.
     Administer,
 }
@@ -13,8 +18,11 @@ pub enum Permission {
 impl Permission {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Authenticated => "authenticated",
             Self::UserRead => "user.read",
+            Self::UserGlobalRead => "user.global.read",
             Self::UserWrite => "user.write",
+            Self::UserDelete => "user.delete",
             Self::Administer => "iam.write",
         }
     }
@@ -70,11 +78,15 @@ impl Role {
         self.as_str().starts_with("IAM_")
     }
 
-    /// The contract's role→permission map.
+    /// The contract's role→permission map, as ZITADEL's default role
+    /// mappings have it (`cmd/defaults.yaml`): every one of these roles reads
+    /// users, here and in every organization; the viewers change nothing.
     pub fn grants(self, permission: Permission) -> bool {
         match permission {
-            Permission::UserRead => true,
-            Permission::UserWrite => !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer),
+            Permission::Authenticated | Permission::UserRead | Permission::UserGlobalRead => true,
+            Permission::UserWrite | Permission::UserDelete => {
+                !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer)
+            }
             Permission::Administer => self == Self::IamOwner,
         }
     }
@@ -102,6 +114,9 @@ pub struct Grant {
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub subject: String,
+    /// The name shown for what the principal does (a service account's
+    /// name); may be empty.
+    pub name: String,
     pub home_org: OrgId,
     pub grants: Vec<Grant>,
 }
@@ -120,6 +135,7 @@ impl Principal {
     pub fn local_operator() -> Self {
         Self {
             subject: LOCAL_OPERATOR_SUBJECT.into(),
+            name: "onboard admin".into(),
             // It belongs to no organization; ids made here are decimal, so
             // no organization has this one.
             home_org: OrgId::parse("local").expect("a valid id"),
@@ -136,6 +152,9 @@ impl Principal {
     /// Whether the principal holds `permission` in `org`: through a grant on
     /// that organization, or through an instance-wide grant.
     pub fn may(&self, permission: Permission, org: &OrgId) -> bool {
+        if permission == Permission::Authenticated {
+            return true;
+        }
         self.grants.iter().any(|g| {
             g.role.grants(permission)
                 && match &g.scope {
@@ -143,6 +162,14 @@ impl Principal {
                     GrantScope::Organization(o) => o == org,
                 }
         })
+    }
+}
+
+impl Principal {
+    /// The principal as the editor of the events it makes.
+    pub fn editor(&self) -> crate::events::Editor {
+        let name = if self.name.is_empty() { &self.subject } else { &self.name };
+        crate::events::Editor::new(self.subject.clone(), name.clone())
     }
 }
 
@@ -165,8 +192,10 @@ mod tests {
     fn role_permission_map_matches_the_contract() {
         for role in Role::ALL {
             assert!(role.grants(Permission::UserRead), "{role:?}");
+            assert!(role.grants(Permission::UserGlobalRead), "{role:?}");
             let writes = !matches!(role, Role::IamOwnerViewer | Role::OrgOwnerViewer);
             assert_eq!(role.grants(Permission::UserWrite), writes, "{role:?}");
+            assert_eq!(role.grants(Permission::UserDelete), writes, "{role:?}");
             assert_eq!(role.grants(Permission::Administer), role == Role::IamOwner, "{role:?}");
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
@@ -179,6 +208,7 @@ mod tests {
     fn grants_hold_in_their_scope_only() {
         let p = Principal {
             subject: "s".into(),
+            name: String::new(),
             home_org: org("a"),
             grants: vec![Grant { scope: GrantScope::Organization(org("a")), role: Role::OrgUserManager }],
         };
@@ -187,6 +217,10 @@ mod tests {
         let iam = Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }], ..p };
         assert!(iam.may(Permission::UserRead, &org("b")));
         assert!(!iam.may(Permission::UserWrite, &org("b")));
+        let nobody = Principal { grants: vec![], ..iam };
+        assert!(nobody.may(Permission::Authenticated, &org("b")));
+        assert!(!nobody.may(Permission::UserRead, &org("b")));
+        assert_eq!(nobody.editor(), crate::events::Editor::new("s", "s"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use onboard_domain::{OrgId, UserId};
 
 /// FNV-1a: stable across processes and versions (unlike std's hasher).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
@@ -55,6 +55,29 @@ impl Keys {
     pub fn pending(&self, user: &UserId) -> String {
         format!("{}{user}", Self::pending_prefix(self.partition_of(user)))
     }
+
+    /// What every key of `partition` starts with: the scripts build the
+    /// index keys of the partition from it (they share its tag, so its slot).
+    pub fn partition_prefix(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:")
+    }
+
+    /// The users of `org` in `state` (its wire number) whose keys are in
+    /// `partition`: a sorted set of user ids scored by creation (ms). Built
+    /// by save.lua as `<prefix>x:<org>:<state>`.
+    pub fn state_index(partition: usize, org: &OrgId, state: i32) -> String {
+        format!("{}x:{org}:{state}", Self::partition_prefix(partition))
+    }
+
+    /// Bucket `bucket` of the address index of `partition`: a hash of
+    /// address digest → user ids. Built by save.lua as `<prefix>xm:<bucket>`.
+    pub fn email_bucket(partition: usize, bucket: u32) -> String {
+        format!("{}xm:{bucket}", Self::partition_prefix(partition))
+    }
+
+    /// Whether the indexes of the users written before there were any are
+    /// built (`1`), see `RedisStore::open`.
+    pub const INDEXED: &'static str = "onb:{meta}:indexed";
 
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")
@@ -130,6 +153,23 @@ impl Keys {
     pub const FIRST_START: &'static str = "onb:{meta}:first-start";
     /// Consumer group of the outbox streams.
     pub const GROUP: &'static str = "dispatchers";
+}
+
+/// How many buckets the address index has per partition: at a million
+/// users (one entry each, in 16 partitions) a bucket holds about 60, within Redis's `hash-max-listpack-entries` (128), so buckets stay
+/// compact listpacks.
+pub const EMAIL_BUCKETS: u32 = 1024;
+
+/// The digest an address is indexed under in `org` (8 bytes, the field of
+/// its bucket), and its bucket: the digest's first two bytes, as save.lua
+/// computes it.
+pub fn email_digest(org: &OrgId, lower_address: &str) -> ([u8; 8], u32) {
+    let mut bytes = Vec::with_capacity(org.as_str().len() + 1 + lower_address.len());
+    bytes.extend_from_slice(org.as_str().as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(lower_address.as_bytes());
+    let digest = fnv1a(&bytes).to_be_bytes();
+    (digest, (u32::from(digest[0]) * 256 + u32::from(digest[1])) % EMAIL_BUCKETS)
 }
 
 #[cfg(test)]

@@ -5,23 +5,30 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+    IdPage, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository, UserWrite,
 };
-use onboard_domain::{EmailAddress, Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
+use onboard_domain::{
+    EmailAddress, Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserEvent, UserId, UserState,
+};
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
 
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
-use crate::keys::Keys;
+use crate::keys::{EMAIL_BUCKETS, Keys, email_digest};
 use crate::lua::{Call, Durability, Lua};
 use crate::millis::ms;
-use crate::stored::{RECIPIENT_FIELD, StoredNotification, notification_field, notification_id, rebuild, snapshot_due};
+use crate::stored::{
+    RECIPIENT_FIELD, StoredNotification, decode_event, notification_field, notification_id, rebuild, snapshot_due,
+};
 use crate::user_cache::UserCache;
 
 /// A name claim whose user never appeared is free again after this long
 /// (the creating node died between claiming and writing).
 const STALE_CLAIM_MS: i64 = 30_000;
+
+/// The wire number of [`UserState::Deleted`], as the user hash's `t` holds it.
+const DELETED: &str = "3";
 
 /// The layout of the user keys this version writes and reads (recorded in
 /// [`Keys::LAYOUT`]). Layout 1 kept a snapshot of each user in its hash and
@@ -41,6 +48,9 @@ struct Scripts {
     claim_name: Lua,
     release_name: Lua,
     mailed: Lua,
+    index_page: Lua,
+    index_scan: Lua,
+    index_backfill: Lua,
 }
 
 impl Scripts {
@@ -55,6 +65,9 @@ impl Scripts {
             claim_name: Lua::new(include_str!("lua/claim_name.lua")),
             release_name: Lua::new(include_str!("lua/release_name.lua")),
             mailed: Lua::new(include_str!("lua/mailed.lua")),
+            index_page: Lua::new(include_str!("lua/index_page.lua")),
+            index_scan: Lua::new(include_str!("lua/index_scan.lua")),
+            index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
         }
     }
 }
@@ -152,7 +165,7 @@ impl RedisStore {
                 }
             }
         }
-        Ok(Self {
+        let store = Self {
             keys: Keys::new(stored),
             scripts: Scripts::new(),
             consumer: consumer.to_owned(),
@@ -160,7 +173,19 @@ impl RedisStore {
             cache: UserCache::new(redis.settings.user_cache),
             claimed: Mutex::default(),
             redis,
-        })
+        };
+        // Users written before the indexes existed get their entries once;
+        // every node may do it at its start until one has finished (the
+        // writes are idempotent).
+        let built: Option<String> = store.redis.run(conn.get(Keys::INDEXED)).await.map_err(|e| e.to_string())?;
+        if built.as_deref() != Some("1") {
+            let indexed = store.backfill_indexes().await.map_err(|e| e.to_string())?;
+            let _: () = store.redis.run(conn.set(Keys::INDEXED, "1")).await.map_err(|e| e.to_string())?;
+            if indexed > 0 {
+                tracing::info!(users = indexed, "indexed the users written before the user indexes existed");
+            }
+        }
+        Ok(store)
     }
 
     /// Claims the user name of a new user; `Ok(false)` when another user has it.
@@ -175,10 +200,13 @@ impl RedisStore {
         }
         // Taken: by a user that exists, or by a creation that died half-way?
         let (owner, at) = answer.rsplit_once('|').unwrap_or((&answer, "0"));
+        // A removed user (state 3) has given its name up.
         let owner_exists = match UserId::parse(owner) {
             Ok(owner) => {
                 let mut conn = self.redis.conn();
-                self.redis.run(conn.hexists::<_, _, bool>(self.keys.user(&owner), "q")).await?
+                let (q, t): (Option<String>, Option<String>) =
+                    self.redis.run(conn.hmget(self.keys.user(&owner), &["q", "t"])).await?;
+                q.is_some() && t.as_deref() != Some(DELETED)
             }
             Err(_) => false,
         };
@@ -208,7 +236,7 @@ impl RedisStore {
         call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
         call.arg(write.events.len()).arg(write.expected_sequence).arg(user.sequence).arg(user.org.as_str());
         call.arg(user.id.as_str());
-        if snapshot_due(write.expected_sequence, user.sequence) {
+        if snapshot_due(write.expected_sequence, user.sequence) && user.snapshot_safe() {
             call.arg(encode(user));
         } else {
             call.arg("");
@@ -225,6 +253,8 @@ impl RedisStore {
             }
             None => call.arg("").arg("").arg("").arg("").arg("").arg(""),
         };
+        let (digest, _) = email_digest(&user.org, &user.email.address.as_str().to_lowercase());
+        call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]);
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -236,6 +266,7 @@ impl RedisStore {
         let p = self.keys.partition_of(&first.user.id);
         let mut call = self.scripts.save.call();
         call.key(Keys::stream(p)).key(Keys::retry(p));
+        call.arg(Keys::partition_prefix(p)).arg(EMAIL_BUCKETS);
         for write in writes {
             self.add_write(&mut call, write);
         }
@@ -269,7 +300,7 @@ impl RedisStore {
                 };
                 call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
                 call.arg(&entry.receipt).arg(entry.id.as_str()).arg(write.expected_sequence).arg(user.sequence);
-                if snapshot_due(write.expected_sequence, user.sequence) {
+                if snapshot_due(write.expected_sequence, user.sequence) && user.snapshot_safe() {
                     call.arg(encode(user));
                 } else {
                     call.arg("");
@@ -306,7 +337,7 @@ impl RedisStore {
             return Err(Unavailable(format!("stored user {id} has no valid sequence or organization")));
         };
         let snapshot = if snapshot.is_empty() { None } else { Some(decode(snapshot)?) };
-        let events = events.iter().map(|bytes| decode(bytes)).collect::<Result<_, _>>()?;
+        let events = events.iter().map(|bytes| decode_event(bytes)).collect::<Result<_, _>>()?;
         let user = rebuild(id, org, sequence, snapshot, events)?;
         self.cache.put(&user, self.redis.failures());
         Ok(Some(user))
@@ -379,7 +410,7 @@ impl UserRepository for RedisStore {
     async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
         let mut conn = self.redis.conn();
         let raw: Vec<Vec<u8>> = self.redis.run(conn.lrange(self.keys.events(id), 0, -1)).await?;
-        raw.iter().map(|bytes| decode(bytes)).collect()
+        raw.iter().map(|bytes| decode_event(bytes)).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %write.user.id, expected = write.expected_sequence))]
@@ -391,7 +422,13 @@ impl UserRepository for RedisStore {
         let saved = self.save_in_partition(&[&write], Durability::Replicated).await.map(|s| s[0]);
         self.remember(&write, &saved);
         match saved {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                if write.events.iter().any(|e| e.event == UserEvent::Removed) {
+                    // Best effort: a claim left by a removed user is taken over by the next claim.
+                    self.release_name(&write.user).await;
+                }
+                Ok(())
+            }
             Ok(false) => {
                 if creating {
                     self.release_name(&write.user).await;
@@ -408,6 +445,187 @@ impl UserRepository for RedisStore {
     async fn ping(&self) -> Result<(), Unavailable> {
         let mut conn = self.redis.conn();
         self.redis.run(redis::cmd("PING").query_async::<()>(&mut conn)).await
+    }
+}
+
+/// The states a user is indexed under (every one but deleted), in the order scans walk them.
+const INDEXED_STATES: [UserState; 6] = [
+    UserState::Initial,
+    UserState::Active,
+    UserState::Unspecified,
+    UserState::Inactive,
+    UserState::Locked,
+    UserState::Suspend,
+];
+
+/// Where a scan of an organization's users stands: partition, then index
+/// and rank inside it (see index_scan.lua).
+fn scan_cursor(cursor: Option<&str>) -> (usize, i64, i64) {
+    let parsed = cursor.and_then(|c| {
+        let mut parts = c.split(':').map(str::parse::<i64>);
+        Some((parts.next()?.ok()?, parts.next()?.ok()?, parts.next()?.ok()?))
+    });
+    match parsed {
+        Some((p, k, r)) => (usize::try_from(p).unwrap_or(usize::MAX), k.max(1), r.max(0)),
+        None => (0, 1, 0),
+    }
+}
+
+impl RedisStore {
+    /// One page of the sorted sets `keys_of(partition)` over every
+    /// partition: each partition's first `offset + limit` entries (see
+    /// index_page.lua), merged here. Its cost grows with the page's end,
+    /// not with the size of the index.
+    async fn index_page(&self, keys_of: impl Fn(usize) -> Vec<String>, page: &Page) -> Result<IdPage, Unavailable> {
+        let want = page.offset.saturating_add(u64::from(page.limit));
+        let mut total = 0u64;
+        let mut entries: Vec<(f64, String)> = Vec::new();
+        for p in 0..self.keys.partitions() {
+            let mut call = self.scripts.index_page.call();
+            for key in keys_of(p) {
+                call.key(key);
+            }
+            call.arg(want).arg(if page.asc { "1" } else { "0" });
+            let answer: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+            let mut answer = answer.into_iter();
+            total += answer.next().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+            while let (Some(id), Some(score)) = (answer.next(), answer.next()) {
+                entries.push((score.parse().unwrap_or(0.0), id));
+            }
+        }
+        entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        if !page.asc {
+            entries.reverse();
+        }
+        let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        let ids = entries
+            .into_iter()
+            .skip(skip)
+            .take(page.limit as usize)
+            .filter_map(|(_, id)| UserId::parse(&id).ok())
+            .collect();
+        Ok(IdPage { total, ids })
+    }
+
+    fn org_indexes(p: usize, org: &OrgId) -> Vec<String> {
+        INDEXED_STATES.iter().map(|s| Keys::state_index(p, org, *s as i32)).collect()
+    }
+
+    /// Builds the indexes of users written before this version kept any:
+    /// each user hash of each partition is read and saved again unchanged,
+    /// which makes save.lua index it. Runs once per store (see [`Keys::INDEXED`]).
+    async fn backfill_indexes(&self) -> Result<u64, Unavailable> {
+        let mut indexed = 0;
+        for p in 0..self.keys.partitions() {
+            let mut cursor = "0".to_owned();
+            loop {
+                let mut call = self.scripts.index_backfill.call();
+                call.key(Keys::stream(p)).arg(&cursor).arg(Keys::user_prefix(p));
+                let found: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+                let mut found = found.into_iter();
+                cursor = found.next().unwrap_or_else(|| "0".into());
+                let ids: Vec<UserId> = found.filter_map(|id| UserId::parse(&id).ok()).collect();
+                let users = self.get_many(&ids).await?;
+                let writes: Vec<UserWrite> = users
+                    .into_iter()
+                    .flatten()
+                    .map(|user| UserWrite { expected_sequence: user.sequence, user, events: Vec::new(), outbox: None })
+                    .collect();
+                for chunk in writes.chunks(100) {
+                    let refs: Vec<&UserWrite> = chunk.iter().collect();
+                    // A user written meanwhile is indexed by that write.
+                    self.save_in_partition(&refs, Durability::Replicated).await?;
+                    indexed += chunk.len() as u64;
+                }
+                if cursor == "0" {
+                    break;
+                }
+            }
+        }
+        Ok(indexed)
+    }
+}
+
+#[async_trait]
+impl UserIndex for RedisStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, state = ?state))]
+    async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable> {
+        if state == UserState::Deleted {
+            return Ok(IdPage::default());
+        }
+        self.index_page(|p| vec![Keys::state_index(p, org, state as i32)], page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable> {
+        self.index_page(|p| Self::org_indexes(p, org), page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn scan_org(
+        &self,
+        org: &OrgId,
+        cursor: Option<String>,
+        count: u32,
+    ) -> Result<(Vec<UserId>, Option<String>), Unavailable> {
+        let (mut p, mut k, mut rank) = scan_cursor(cursor.as_deref());
+        let mut ids = Vec::new();
+        while p < self.keys.partitions() && ids.len() < count as usize {
+            let mut call = self.scripts.index_scan.call();
+            for key in Self::org_indexes(p, org) {
+                call.key(key);
+            }
+            call.arg(k).arg(rank).arg(count as usize - ids.len());
+            let answer: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+            let mut answer = answer.into_iter();
+            let next_k: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let next_rank: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            ids.extend(answer.filter_map(|id| UserId::parse(&id).ok()));
+            if next_k == 0 {
+                (p, k, rank) = (p + 1, 1, 0);
+            } else {
+                (k, rank) = (next_k, next_rank);
+            }
+        }
+        let next = (p < self.keys.partitions()).then(|| format!("{p}:{k}:{rank}"));
+        Ok((ids, next))
+    }
+
+    /// The name claims: `org`'s own, or every organization's in turn (there
+    /// are few organizations; each lookup is one read per organization).
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable> {
+        let orgs = match org {
+            Some(org) => vec![org],
+            None => {
+                let mut conn = self.redis.conn();
+                let all: Vec<String> = self.redis.run(conn.hkeys(Keys::ORGANIZATIONS)).await?;
+                all.iter().filter_map(|o| OrgId::parse(o).ok()).collect()
+            }
+        };
+        let mut ids = Vec::new();
+        for org in orgs {
+            let mut conn = self.redis.conn();
+            let claim: Option<String> = self.redis.run(conn.get(Keys::name(&org, unique_name))).await?;
+            // A claim is `<user id>|<ms>`; its user may be gone or never
+            // written, which the reader of the ids finds out.
+            if let Some(id) = claim.as_deref().and_then(|c| c.split('|').next()).and_then(|i| UserId::parse(i).ok()) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable> {
+        let (digest, bucket) = email_digest(org, address);
+        let mut ids = Vec::new();
+        for p in 0..self.keys.partitions() {
+            let mut conn = self.redis.conn();
+            let listed: Option<String> = self.redis.run(conn.hget(Keys::email_bucket(p, bucket), &digest[..])).await?;
+            ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(|id| UserId::parse(id).ok()));
+        }
+        Ok(ids)
     }
 }
 

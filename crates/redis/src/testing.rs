@@ -379,6 +379,11 @@ pub mod format {
     pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
         crate::codec::decode(bytes).map_err(|e| e.to_string())
     }
+
+    /// The log entry the store reads from `bytes`, in any format it reads.
+    pub fn decode_event(bytes: &[u8]) -> Result<onboard_domain::RecordedEvent, String> {
+        crate::stored::decode_event(bytes).map_err(|e| e.to_string())
+    }
 }
 
 /// The users a memory probe writes.

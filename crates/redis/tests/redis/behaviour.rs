@@ -8,6 +8,17 @@ use onboard_redis::{
 
 use crate::support;
 
+/// The user index checks, with organizations the directory holds.
+async fn check_indexes(store: RedisStore, directory: &RedisDirectory) {
+    use onboard_domain::ports::Directory;
+    let orgs = [
+        directory.create_organization("Index A").await.unwrap(),
+        directory.create_organization("Index B").await.unwrap(),
+    ];
+    onboard_domain::testkit::check_user_index(&store, orgs).await;
+    onboard_domain::testkit::check_user_index_under_concurrency(std::sync::Arc::new(store)).await;
+}
+
 async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRateLimiter, RedisIdempotencyStore) {
     let redis = connect(RedisSettings::new(target)).await.expect("connects");
     let store = RedisStore::open(redis.clone(), "test-node").await.expect("opens");
@@ -23,6 +34,7 @@ async fn standalone_redis_behaves_as_every_store_must() {
     onboard_domain::testkit::check_branding_administration(std::sync::Arc::new(directory.clone())).await;
     onboard_domain::testkit::check_rate_limiter(&limiter).await;
     onboard_domain::testkit::check_idempotency_store(&idempotency).await;
+    check_indexes(store, &directory).await;
 }
 
 #[tokio::test]
@@ -33,6 +45,7 @@ async fn redis_cluster_behaves_as_every_store_must() {
     onboard_domain::testkit::check_directory(&directory).await;
     onboard_domain::testkit::check_rate_limiter(&limiter).await;
     onboard_domain::testkit::check_idempotency_store(&idempotency).await;
+    check_indexes(store, &directory).await;
 }
 
 #[tokio::test]
