@@ -102,7 +102,8 @@ pub fn app_with(
     let yaml = SpecYaml(api.spec_yaml());
     let yaml_v2 = SpecYamlV2(openapi_v2_yaml());
     // One service routes all of them (poem nests one at "/"); each document is its own.
-    let all = OpenApiService::new((ManagementApi, AdminApi, UserV2Api), "onboard", env!("CARGO_PKG_VERSION"));
+    let all =
+        OpenApiService::new((ManagementApi, AdminApi, BrandingApi, UserV2Api), "onboard", env!("CARGO_PKG_VERSION"));
     let mut routes = Route::new().nest("/", all);
     if admin.is_none() {
         // More specific than "/", so it answers before the bearer check.

@@ -221,7 +221,13 @@ impl TemplateCheck for Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         let template = env.template_from_named_str(override_name(part), source).map_err(|e| e.to_string())?;
         let link = format!("https://id.example.com/ui/login/user/init?userID=1&code={SAMPLE_CODE}&orgID=2");
-        let values = Values { name: "Jane Doe", link: &link, code: SAMPLE_CODE, expires: "2030-01-01 12:00 UTC", application: "" };
+        let values = Values {
+            name: "Jane Doe",
+            link: &link,
+            code: SAMPLE_CODE,
+            expires: "2030-01-01 12:00 UTC",
+            application: "",
+        };
         let mut ctx = context_of(values, None);
         for (key, sample) in [
             ("org", "Acme"),
