@@ -15,8 +15,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
-use crate::keys::{EMAIL_BUCKETS, Keys, email_digest};
-use crate::lua::{Call, Durability, Lua};
+use crate::keys::{EMAIL_BUCKETS, Keys, email_digest, from_index_id, index_id};
+use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
     RECIPIENT_FIELD, StoredNotification, decode_event, notification_field, notification_id, rebuild, snapshot_due,
@@ -48,7 +48,6 @@ struct Scripts {
     claim_name: Lua,
     release_name: Lua,
     mailed: Lua,
-    index_page: Lua,
     index_scan: Lua,
     index_backfill: Lua,
 }
@@ -65,7 +64,6 @@ impl Scripts {
             claim_name: Lua::new(include_str!("lua/claim_name.lua")),
             release_name: Lua::new(include_str!("lua/release_name.lua")),
             mailed: Lua::new(include_str!("lua/mailed.lua")),
-            index_page: Lua::new(include_str!("lua/index_page.lua")),
             index_scan: Lua::new(include_str!("lua/index_scan.lua")),
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
         }
@@ -254,7 +252,7 @@ impl RedisStore {
             None => call.arg("").arg("").arg("").arg("").arg("").arg(""),
         };
         let (digest, _) = email_digest(&user.org, &user.email.address.as_str().to_lowercase());
-        call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]);
+        call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]).arg(index_id(&user.id));
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -391,12 +389,20 @@ impl UserRepository for RedisStore {
             return Ok(users);
         }
         let wanted: Vec<UserId> = unread.iter().map(|&i| ids[i].clone()).collect();
-        for group in by_partition(&self.keys, &wanted, |id| id) {
-            let mut call = self.scripts.load.call();
-            for (_, id) in &group {
-                call.key(self.keys.user(id)).key(self.keys.events(id));
-            }
-            let raw: Vec<Vec<Vec<u8>>> = call.run(&self.redis, Durability::Local).await?;
+        // One script per partition, all in one pipeline.
+        let groups = by_partition(&self.keys, &wanted, |id| id);
+        let calls: Vec<Call<'_>> = groups
+            .iter()
+            .map(|group| {
+                let mut call = self.scripts.load.call();
+                for (_, id) in group {
+                    call.key(self.keys.user(id)).key(self.keys.events(id));
+                }
+                call
+            })
+            .collect();
+        let answers: Vec<Vec<Vec<Vec<u8>>>> = run_reads(&calls, &self.redis).await?;
+        for (group, raw) in groups.into_iter().zip(answers) {
             if raw.len() != group.len() {
                 return Err(Unavailable("redis: the load script answered for another number of users".into()));
             }
@@ -473,24 +479,46 @@ fn scan_cursor(cursor: Option<&str>) -> (usize, i64, i64) {
 
 impl RedisStore {
     /// One page of the sorted sets `keys_of(partition)` over every
-    /// partition: each partition's first `offset + limit` entries (see
-    /// index_page.lua), merged here. Its cost grows with the page's end,
-    /// not with the size of the index.
+    /// partition: each set's count and first `offset + limit` entries, all
+    /// in one pipeline (plain commands: a script turning the replies into
+    /// Lua tables cost four times as much), merged here. Its cost grows
+    /// with the page's end, not with the size of the index.
     async fn index_page(&self, keys_of: impl Fn(usize) -> Vec<String>, page: &Page) -> Result<IdPage, Unavailable> {
         let want = page.offset.saturating_add(u64::from(page.limit));
+        // One group per partition: a cluster takes a pipeline of one slot only.
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| {
+                let mut cmds = Vec::new();
+                for key in keys_of(p) {
+                    cmds.push(redis::cmd("ZCARD").arg(&key).clone());
+                    if want > 0 {
+                        let mut range = redis::cmd("ZRANGE");
+                        range.arg(&key).arg(0).arg(want.saturating_sub(1));
+                        if !page.asc {
+                            range.arg("REV");
+                        }
+                        range.arg("WITHSCORES");
+                        cmds.push(range);
+                    }
+                }
+                cmds
+            })
+            .collect();
+        let replies = self.redis.grouped(&groups).await?;
         let mut total = 0u64;
         let mut entries: Vec<(f64, String)> = Vec::new();
-        for p in 0..self.keys.partitions() {
-            let mut call = self.scripts.index_page.call();
-            for key in keys_of(p) {
-                call.key(key);
-            }
-            call.arg(want).arg(if page.asc { "1" } else { "0" });
-            let answer: Vec<String> = call.run(&self.redis, Durability::Local).await?;
-            let mut answer = answer.into_iter();
-            total += answer.next().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
-            while let (Some(id), Some(score)) = (answer.next(), answer.next()) {
-                entries.push((score.parse().unwrap_or(0.0), id));
+        for reply in replies {
+            match reply {
+                redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                redis::Value::ServerError(e) => {
+                    self.redis.count_failure();
+                    return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+                }
+                other => {
+                    let pairs: Vec<(String, f64)> = redis::from_redis_value(other)
+                        .map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+                    entries.extend(pairs.into_iter().map(|(id, score)| (score, id)));
+                }
             }
         }
         entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
@@ -502,9 +530,24 @@ impl RedisStore {
             .into_iter()
             .skip(skip)
             .take(page.limit as usize)
-            .filter_map(|(_, id)| UserId::parse(&id).ok())
+            .filter_map(|(_, entry)| from_index_id(&entry))
             .collect();
         Ok(IdPage { total, ids })
+    }
+
+    /// Saves `writes` (new users, no email due) a partition's worth per
+    /// script, without claiming their names and without waiting for
+    /// replicas: for loading a benchmark's users fast.
+    #[cfg(feature = "testing")]
+    pub async fn save_batch_unclaimed(&self, writes: &[UserWrite]) -> Result<(), Unavailable> {
+        for group in by_partition(&self.keys, writes, |w| &w.user.id) {
+            let refs: Vec<&UserWrite> = group.iter().map(|(_, w)| *w).collect();
+            let saved = self.save_in_partition(&refs, Durability::Local).await?;
+            if saved.iter().any(|s| !s) {
+                return Err(Unavailable("a bulk-loaded user was there already".into()));
+            }
+        }
+        Ok(())
     }
 
     fn org_indexes(p: usize, org: &OrgId) -> Vec<String> {
@@ -580,7 +623,7 @@ impl UserIndex for RedisStore {
             let mut answer = answer.into_iter();
             let next_k: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             let next_rank: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-            ids.extend(answer.filter_map(|id| UserId::parse(&id).ok()));
+            ids.extend(answer.filter_map(|entry| from_index_id(&entry)));
             if next_k == 0 {
                 (p, k, rank) = (p + 1, 1, 0);
             } else {
@@ -619,11 +662,18 @@ impl UserIndex for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable> {
         let (digest, bucket) = email_digest(org, address);
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HGET").arg(Keys::email_bucket(p, bucket)).arg(&digest[..]).clone()])
+            .collect();
         let mut ids = Vec::new();
-        for p in 0..self.keys.partitions() {
-            let mut conn = self.redis.conn();
-            let listed: Option<String> = self.redis.run(conn.hget(Keys::email_bucket(p, bucket), &digest[..])).await?;
-            ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(|id| UserId::parse(id).ok()));
+        for reply in self.redis.grouped(&groups).await? {
+            if let redis::Value::ServerError(e) = &reply {
+                self.redis.count_failure();
+                return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+            }
+            let listed: Option<String> =
+                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(from_index_id));
         }
         Ok(ids)
     }
