@@ -464,6 +464,16 @@ const INDEXED_STATES: [UserState; 6] = [
     UserState::Suspend,
 ];
 
+/// Offsets up to this read each set's first `offset + limit` entries; a
+/// deeper page first finds the score it starts at.
+const DEEP_OFFSET: u64 = 1_000;
+
+/// `limit` entries after skipping `skip`, as ids.
+fn take_page(entries: Vec<(f64, String)>, skip: u64, limit: u32) -> Vec<UserId> {
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    entries.into_iter().skip(skip).take(limit as usize).filter_map(|(_, entry)| from_index_id(&entry)).collect()
+}
+
 /// Where a scan of an organization's users stands: partition, then index
 /// and rank inside it (see index_scan.lua).
 fn scan_cursor(cursor: Option<&str>) -> (usize, i64, i64) {
@@ -484,30 +494,87 @@ impl RedisStore {
     /// Lua tables cost four times as much), merged here. Its cost grows
     /// with the page's end, not with the size of the index.
     async fn index_page(&self, keys_of: impl Fn(usize) -> Vec<String>, page: &Page) -> Result<IdPage, Unavailable> {
+        let groups: Vec<Vec<String>> = (0..self.keys.partitions()).map(keys_of).collect();
         let want = page.offset.saturating_add(u64::from(page.limit));
-        // One group per partition: a cluster takes a pipeline of one slot only.
-        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
-            .map(|p| {
+        if page.offset <= DEEP_OFFSET {
+            let (total, entries) = self.index_heads(&groups, None, want, page.asc).await?;
+            return Ok(IdPage { total, ids: take_page(entries, page.offset, page.limit) });
+        }
+        // A deep page: find the score where it starts (a binary search on
+        // the counts below a score), then read each set from there.
+        let total = self.index_count(&groups, None, page.asc).await?;
+        if page.offset >= total {
+            return Ok(IdPage { total, ids: Vec::new() });
+        }
+        let (lo, hi) = self.index_score_range(&groups).await?;
+        let (mut lo, mut hi) = (lo, hi);
+        // Invariant: the entry at `offset` has a score in [lo, hi].
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let bound = if page.asc { mid } else { mid + 1 };
+            let counted = self.index_count(&groups, Some(bound), page.asc).await?;
+            if page.asc {
+                if counted > page.offset { hi = mid } else { lo = mid + 1 }
+            } else if counted > page.offset {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        let start = lo;
+        // Entries strictly before `start` in the page's order.
+        let before = if page.asc {
+            self.index_count(&groups, Some(start - 1), true).await?
+        } else {
+            self.index_count(&groups, Some(start + 1), false).await?
+        };
+        let skip = page.offset - before;
+        let (_, entries) = self.index_heads(&groups, Some(start), skip + u64::from(page.limit), page.asc).await?;
+        Ok(IdPage { total, ids: take_page(entries, skip, page.limit) })
+    }
+
+    /// Each set's count and first `n` entries (from score `from` on, in the
+    /// page's direction), all in one pipeline per partition, merged.
+    async fn index_heads(
+        &self,
+        groups: &[Vec<String>],
+        from: Option<i64>,
+        n: u64,
+        asc: bool,
+    ) -> Result<(u64, Vec<(f64, String)>), Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
                 let mut cmds = Vec::new();
-                for key in keys_of(p) {
-                    cmds.push(redis::cmd("ZCARD").arg(&key).clone());
-                    if want > 0 {
-                        let mut range = redis::cmd("ZRANGE");
-                        range.arg(&key).arg(0).arg(want.saturating_sub(1));
-                        if !page.asc {
-                            range.arg("REV");
-                        }
-                        range.arg("WITHSCORES");
-                        cmds.push(range);
+                for key in keys {
+                    cmds.push(redis::cmd("ZCARD").arg(key).clone());
+                    if n == 0 {
+                        continue;
                     }
+                    let mut range = redis::cmd("ZRANGE");
+                    match (from, asc) {
+                        (None, _) => {
+                            range.arg(key).arg(0).arg(n - 1);
+                            if !asc {
+                                range.arg("REV");
+                            }
+                        }
+                        (Some(s), true) => {
+                            range.arg(key).arg(s).arg("+inf").arg("BYSCORE").arg("LIMIT").arg(0).arg(n);
+                        }
+                        (Some(s), false) => {
+                            range.arg(key).arg(s).arg("-inf").arg("BYSCORE").arg("REV").arg("LIMIT").arg(0).arg(n);
+                        }
+                    }
+                    range.arg("WITHSCORES");
+                    cmds.push(range);
                 }
                 cmds
             })
             .collect();
-        let replies = self.redis.grouped(&groups).await?;
         let mut total = 0u64;
         let mut entries: Vec<(f64, String)> = Vec::new();
-        for reply in replies {
+        for reply in self.redis.grouped(&cmds).await? {
             match reply {
                 redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
                 redis::Value::ServerError(e) => {
@@ -522,17 +589,62 @@ impl RedisStore {
             }
         }
         entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        if !page.asc {
+        if !asc {
             entries.reverse();
         }
-        let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
-        let ids = entries
-            .into_iter()
-            .skip(skip)
-            .take(page.limit as usize)
-            .filter_map(|(_, entry)| from_index_id(&entry))
+        Ok((total, entries))
+    }
+
+    /// How many entries the sets hold in all, or (with a bound) how many
+    /// come at or before `score` in the page's direction (`ZCOUNT`).
+    async fn index_count(&self, groups: &[Vec<String>], bound: Option<i64>, asc: bool) -> Result<u64, Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .map(|key| match bound {
+                        None => redis::cmd("ZCARD").arg(key).clone(),
+                        Some(s) if asc => redis::cmd("ZCOUNT").arg(key).arg("-inf").arg(s).clone(),
+                        Some(s) => redis::cmd("ZCOUNT").arg(key).arg(s).arg("+inf").clone(),
+                    })
+                    .collect()
+            })
             .collect();
-        Ok(IdPage { total, ids })
+        let mut total = 0u64;
+        for reply in self.redis.grouped(&cmds).await? {
+            match reply {
+                redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                other => return Err(Unavailable(format!("redis: unexpected reply to a count: {other:?}"))),
+            }
+        }
+        Ok(total)
+    }
+
+    /// The lowest and highest score of the sets (ms).
+    async fn index_score_range(&self, groups: &[Vec<String>]) -> Result<(i64, i64), Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .flat_map(|key| {
+                        [
+                            redis::cmd("ZRANGE").arg(key).arg(0).arg(0).arg("WITHSCORES").clone(),
+                            redis::cmd("ZRANGE").arg(key).arg(-1).arg(-1).arg("WITHSCORES").clone(),
+                        ]
+                    })
+                    .collect()
+            })
+            .collect();
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for reply in self.redis.grouped(&cmds).await? {
+            let pairs: Vec<(String, f64)> =
+                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            for (_, score) in pairs {
+                lo = lo.min(score as i64);
+                hi = hi.max(score as i64);
+            }
+        }
+        Ok((lo, hi.max(lo)))
     }
 
     /// Saves `writes` (new users, no email due) a partition's worth per
