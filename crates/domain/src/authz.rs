@@ -4,8 +4,6 @@ use crate::ids::OrgId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
-    /// Any authenticated caller, with or without roles (ZITADEL's `authenticated`).
-    Authenticated,
     UserRead,
     /// Users of every organization (`user.global.read`).
     UserGlobalRead,
@@ -18,7 +16,6 @@ pub enum Permission {
 impl Permission {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Authenticated => "authenticated",
             Self::UserRead => "user.read",
             Self::UserGlobalRead => "user.global.read",
             Self::UserWrite => "user.write",
@@ -83,7 +80,7 @@ impl Role {
     /// users, here and in every organization; the viewers change nothing.
     pub fn grants(self, permission: Permission) -> bool {
         match permission {
-            Permission::Authenticated | Permission::UserRead | Permission::UserGlobalRead => true,
+            Permission::UserRead | Permission::UserGlobalRead => true,
             Permission::UserWrite | Permission::UserDelete => {
                 !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer)
             }
@@ -152,9 +149,6 @@ impl Principal {
     /// Whether the principal holds `permission` in `org`: through a grant on
     /// that organization, or through an instance-wide grant.
     pub fn may(&self, permission: Permission, org: &OrgId) -> bool {
-        if permission == Permission::Authenticated {
-            return true;
-        }
         self.grants.iter().any(|g| {
             g.role.grants(permission)
                 && match &g.scope {
@@ -218,7 +212,6 @@ mod tests {
         assert!(iam.may(Permission::UserRead, &org("b")));
         assert!(!iam.may(Permission::UserWrite, &org("b")));
         let nobody = Principal { grants: vec![], ..iam };
-        assert!(nobody.may(Permission::Authenticated, &org("b")));
         assert!(!nobody.may(Permission::UserRead, &org("b")));
         assert_eq!(nobody.editor(), crate::events::Editor::new("s", "s"));
     }
