@@ -4,6 +4,7 @@
 //! Needs nothing but this repository and `redis-server` on PATH; all traffic
 //! stays on loopback and every phase is bounded in time.
 
+mod listing;
 mod load;
 mod preload;
 mod redis_cost;
@@ -80,6 +81,13 @@ enum Command {
     /// (the bench starts itself this way).
     #[command(hide = true)]
     Serve,
+    /// ListUsers on Redis at scale: pages of one state out of `--users`
+    /// users of one organization (loaded with batched writes), and the
+    /// indexes' memory.
+    Listing {
+        #[arg(long, default_value_t = 1_000_000)]
+        users: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +150,22 @@ fn main() -> std::process::ExitCode {
         return server::serve();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    if let Some(Command::Listing { users }) = args.command {
+        return match runtime.block_on(listing::run(users)) {
+            Ok(report) => {
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&report).expect("a serializable report"));
+                } else {
+                    print!("{}", report.text());
+                }
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("onboard-bench listing: {e}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
     match runtime.block_on(bench(&args)) {
         Ok(report) => {
             if args.json {

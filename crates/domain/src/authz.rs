@@ -4,8 +4,6 @@ use crate::ids::OrgId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
-    /// Any authenticated caller, with or without roles (ZITADEL's `authenticated`).
-    Authenticated,
     UserRead,
     /// Users of every organization (`user.global.read`).
     UserGlobalRead,
@@ -18,7 +16,6 @@ pub enum Permission {
 impl Permission {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Authenticated => "authenticated",
             Self::UserRead => "user.read",
             Self::UserGlobalRead => "user.global.read",
             Self::UserWrite => "user.write",
@@ -80,10 +77,14 @@ impl Role {
 
     /// The contract's role→permission map, as ZITADEL's default role
     /// mappings have it (`cmd/defaults.yaml`): every one of these roles reads
-    /// users, here and in every organization; the viewers change nothing.
+    /// users; the viewers change nothing. One deliberate difference: the
+    /// lookup across organizations (`user.global.read`) is for instance
+    /// roles only, where ZITADEL grants it to the ORG_* roles too, so that
+    /// no organization can probe another's users (docs/compatibility.md).
     pub fn grants(self, permission: Permission) -> bool {
         match permission {
-            Permission::Authenticated | Permission::UserRead | Permission::UserGlobalRead => true,
+            Permission::UserRead => true,
+            Permission::UserGlobalRead => self.is_instance_role(),
             Permission::UserWrite | Permission::UserDelete => {
                 !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer)
             }
@@ -152,9 +153,6 @@ impl Principal {
     /// Whether the principal holds `permission` in `org`: through a grant on
     /// that organization, or through an instance-wide grant.
     pub fn may(&self, permission: Permission, org: &OrgId) -> bool {
-        if permission == Permission::Authenticated {
-            return true;
-        }
         self.grants.iter().any(|g| {
             g.role.grants(permission)
                 && match &g.scope {
@@ -192,7 +190,7 @@ mod tests {
     fn role_permission_map_matches_the_contract() {
         for role in Role::ALL {
             assert!(role.grants(Permission::UserRead), "{role:?}");
-            assert!(role.grants(Permission::UserGlobalRead), "{role:?}");
+            assert_eq!(role.grants(Permission::UserGlobalRead), role.is_instance_role(), "{role:?}");
             let writes = !matches!(role, Role::IamOwnerViewer | Role::OrgOwnerViewer);
             assert_eq!(role.grants(Permission::UserWrite), writes, "{role:?}");
             assert_eq!(role.grants(Permission::UserDelete), writes, "{role:?}");
@@ -218,7 +216,6 @@ mod tests {
         assert!(iam.may(Permission::UserRead, &org("b")));
         assert!(!iam.may(Permission::UserWrite, &org("b")));
         let nobody = Principal { grants: vec![], ..iam };
-        assert!(nobody.may(Permission::Authenticated, &org("b")));
         assert!(!nobody.may(Permission::UserRead, &org("b")));
         assert_eq!(nobody.editor(), crate::events::Editor::new("s", "s"));
     }

@@ -15,8 +15,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
-use crate::keys::{EMAIL_BUCKETS, Keys, email_digest};
-use crate::lua::{Call, Durability, Lua};
+use crate::keys::{EMAIL_BUCKETS, Keys, email_digest, from_index_id, index_id};
+use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
     RECIPIENT_FIELD, StoredNotification, decode_event, notification_field, notification_id, rebuild, snapshot_due,
@@ -48,7 +48,6 @@ struct Scripts {
     claim_name: Lua,
     release_name: Lua,
     mailed: Lua,
-    index_page: Lua,
     index_scan: Lua,
     index_backfill: Lua,
 }
@@ -65,7 +64,6 @@ impl Scripts {
             claim_name: Lua::new(include_str!("lua/claim_name.lua")),
             release_name: Lua::new(include_str!("lua/release_name.lua")),
             mailed: Lua::new(include_str!("lua/mailed.lua")),
-            index_page: Lua::new(include_str!("lua/index_page.lua")),
             index_scan: Lua::new(include_str!("lua/index_scan.lua")),
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
         }
@@ -254,7 +252,7 @@ impl RedisStore {
             None => call.arg("").arg("").arg("").arg("").arg("").arg(""),
         };
         let (digest, _) = email_digest(&user.org, &user.email.address.as_str().to_lowercase());
-        call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]);
+        call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]).arg(index_id(&user.id));
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -391,12 +389,20 @@ impl UserRepository for RedisStore {
             return Ok(users);
         }
         let wanted: Vec<UserId> = unread.iter().map(|&i| ids[i].clone()).collect();
-        for group in by_partition(&self.keys, &wanted, |id| id) {
-            let mut call = self.scripts.load.call();
-            for (_, id) in &group {
-                call.key(self.keys.user(id)).key(self.keys.events(id));
-            }
-            let raw: Vec<Vec<Vec<u8>>> = call.run(&self.redis, Durability::Local).await?;
+        // One script per partition, all in one pipeline.
+        let groups = by_partition(&self.keys, &wanted, |id| id);
+        let calls: Vec<Call<'_>> = groups
+            .iter()
+            .map(|group| {
+                let mut call = self.scripts.load.call();
+                for (_, id) in group {
+                    call.key(self.keys.user(id)).key(self.keys.events(id));
+                }
+                call
+            })
+            .collect();
+        let answers: Vec<Vec<Vec<Vec<u8>>>> = run_reads(&calls, &self.redis).await?;
+        for (group, raw) in groups.into_iter().zip(answers) {
             if raw.len() != group.len() {
                 return Err(Unavailable("redis: the load script answered for another number of users".into()));
             }
@@ -458,6 +464,16 @@ const INDEXED_STATES: [UserState; 6] = [
     UserState::Suspend,
 ];
 
+/// Offsets up to this read each set's first `offset + limit` entries; a
+/// deeper page first finds the score it starts at.
+const DEEP_OFFSET: u64 = 1_000;
+
+/// `limit` entries after skipping `skip`, as ids.
+fn take_page(entries: Vec<(f64, String)>, skip: u64, limit: u32) -> Vec<UserId> {
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    entries.into_iter().skip(skip).take(limit as usize).filter_map(|(_, entry)| from_index_id(&entry)).collect()
+}
+
 /// Where a scan of an organization's users stands: partition, then index
 /// and rank inside it (see index_scan.lua).
 fn scan_cursor(cursor: Option<&str>) -> (usize, i64, i64) {
@@ -473,38 +489,177 @@ fn scan_cursor(cursor: Option<&str>) -> (usize, i64, i64) {
 
 impl RedisStore {
     /// One page of the sorted sets `keys_of(partition)` over every
-    /// partition: each partition's first `offset + limit` entries (see
-    /// index_page.lua), merged here. Its cost grows with the page's end,
-    /// not with the size of the index.
+    /// partition: each set's count and first `offset + limit` entries, all
+    /// in one pipeline (plain commands: a script turning the replies into
+    /// Lua tables cost four times as much), merged here. Its cost grows
+    /// with the page's end, not with the size of the index.
     async fn index_page(&self, keys_of: impl Fn(usize) -> Vec<String>, page: &Page) -> Result<IdPage, Unavailable> {
+        let groups: Vec<Vec<String>> = (0..self.keys.partitions()).map(keys_of).collect();
         let want = page.offset.saturating_add(u64::from(page.limit));
+        if page.offset <= DEEP_OFFSET {
+            let (total, entries) = self.index_heads(&groups, None, want, page.asc).await?;
+            return Ok(IdPage { total, ids: take_page(entries, page.offset, page.limit) });
+        }
+        // A deep page: find the score where it starts (a binary search on
+        // the counts below a score), then read each set from there.
+        let total = self.index_count(&groups, None, page.asc).await?;
+        if page.offset >= total {
+            return Ok(IdPage { total, ids: Vec::new() });
+        }
+        let (lo, hi) = self.index_score_range(&groups).await?;
+        let (mut lo, mut hi) = (lo, hi);
+        // Invariant: the entry at `offset` has a score in [lo, hi].
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let bound = if page.asc { mid } else { mid + 1 };
+            let counted = self.index_count(&groups, Some(bound), page.asc).await?;
+            if page.asc {
+                if counted > page.offset { hi = mid } else { lo = mid + 1 }
+            } else if counted > page.offset {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        let start = lo;
+        // Entries strictly before `start` in the page's order.
+        let before = if page.asc {
+            self.index_count(&groups, Some(start - 1), true).await?
+        } else {
+            self.index_count(&groups, Some(start + 1), false).await?
+        };
+        let skip = page.offset - before;
+        let (_, entries) = self.index_heads(&groups, Some(start), skip + u64::from(page.limit), page.asc).await?;
+        Ok(IdPage { total, ids: take_page(entries, skip, page.limit) })
+    }
+
+    /// Each set's count and first `n` entries (from score `from` on, in the
+    /// page's direction), all in one pipeline per partition, merged.
+    async fn index_heads(
+        &self,
+        groups: &[Vec<String>],
+        from: Option<i64>,
+        n: u64,
+        asc: bool,
+    ) -> Result<(u64, Vec<(f64, String)>), Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                let mut cmds = Vec::new();
+                for key in keys {
+                    cmds.push(redis::cmd("ZCARD").arg(key).clone());
+                    if n == 0 {
+                        continue;
+                    }
+                    let mut range = redis::cmd("ZRANGE");
+                    match (from, asc) {
+                        (None, _) => {
+                            range.arg(key).arg(0).arg(n - 1);
+                            if !asc {
+                                range.arg("REV");
+                            }
+                        }
+                        (Some(s), true) => {
+                            range.arg(key).arg(s).arg("+inf").arg("BYSCORE").arg("LIMIT").arg(0).arg(n);
+                        }
+                        (Some(s), false) => {
+                            range.arg(key).arg(s).arg("-inf").arg("BYSCORE").arg("REV").arg("LIMIT").arg(0).arg(n);
+                        }
+                    }
+                    range.arg("WITHSCORES");
+                    cmds.push(range);
+                }
+                cmds
+            })
+            .collect();
         let mut total = 0u64;
         let mut entries: Vec<(f64, String)> = Vec::new();
-        for p in 0..self.keys.partitions() {
-            let mut call = self.scripts.index_page.call();
-            for key in keys_of(p) {
-                call.key(key);
-            }
-            call.arg(want).arg(if page.asc { "1" } else { "0" });
-            let answer: Vec<String> = call.run(&self.redis, Durability::Local).await?;
-            let mut answer = answer.into_iter();
-            total += answer.next().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
-            while let (Some(id), Some(score)) = (answer.next(), answer.next()) {
-                entries.push((score.parse().unwrap_or(0.0), id));
+        for reply in self.redis.grouped(&cmds).await? {
+            match reply {
+                redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                redis::Value::ServerError(e) => {
+                    self.redis.count_failure();
+                    return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+                }
+                other => {
+                    let pairs: Vec<(String, f64)> = redis::from_redis_value(other)
+                        .map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+                    entries.extend(pairs.into_iter().map(|(id, score)| (score, id)));
+                }
             }
         }
         entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        if !page.asc {
+        if !asc {
             entries.reverse();
         }
-        let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
-        let ids = entries
-            .into_iter()
-            .skip(skip)
-            .take(page.limit as usize)
-            .filter_map(|(_, id)| UserId::parse(&id).ok())
+        Ok((total, entries))
+    }
+
+    /// How many entries the sets hold in all, or (with a bound) how many
+    /// come at or before `score` in the page's direction (`ZCOUNT`).
+    async fn index_count(&self, groups: &[Vec<String>], bound: Option<i64>, asc: bool) -> Result<u64, Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .map(|key| match bound {
+                        None => redis::cmd("ZCARD").arg(key).clone(),
+                        Some(s) if asc => redis::cmd("ZCOUNT").arg(key).arg("-inf").arg(s).clone(),
+                        Some(s) => redis::cmd("ZCOUNT").arg(key).arg(s).arg("+inf").clone(),
+                    })
+                    .collect()
+            })
             .collect();
-        Ok(IdPage { total, ids })
+        let mut total = 0u64;
+        for reply in self.redis.grouped(&cmds).await? {
+            match reply {
+                redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                other => return Err(Unavailable(format!("redis: unexpected reply to a count: {other:?}"))),
+            }
+        }
+        Ok(total)
+    }
+
+    /// The lowest and highest score of the sets (ms).
+    async fn index_score_range(&self, groups: &[Vec<String>]) -> Result<(i64, i64), Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .flat_map(|key| {
+                        [
+                            redis::cmd("ZRANGE").arg(key).arg(0).arg(0).arg("WITHSCORES").clone(),
+                            redis::cmd("ZRANGE").arg(key).arg(-1).arg(-1).arg("WITHSCORES").clone(),
+                        ]
+                    })
+                    .collect()
+            })
+            .collect();
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for reply in self.redis.grouped(&cmds).await? {
+            let pairs: Vec<(String, f64)> =
+                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            for (_, score) in pairs {
+                lo = lo.min(score as i64);
+                hi = hi.max(score as i64);
+            }
+        }
+        Ok((lo, hi.max(lo)))
+    }
+
+    /// Saves `writes` (new users, no email due) a partition's worth per
+    /// script, without claiming their names and without waiting for
+    /// replicas: for loading a benchmark's users fast.
+    #[cfg(feature = "testing")]
+    pub async fn save_batch_unclaimed(&self, writes: &[UserWrite]) -> Result<(), Unavailable> {
+        for group in by_partition(&self.keys, writes, |w| &w.user.id) {
+            let refs: Vec<&UserWrite> = group.iter().map(|(_, w)| *w).collect();
+            let saved = self.save_in_partition(&refs, Durability::Local).await?;
+            if saved.iter().any(|s| !s) {
+                return Err(Unavailable("a bulk-loaded user was there already".into()));
+            }
+        }
+        Ok(())
     }
 
     fn org_indexes(p: usize, org: &OrgId) -> Vec<String> {
@@ -580,7 +735,7 @@ impl UserIndex for RedisStore {
             let mut answer = answer.into_iter();
             let next_k: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             let next_rank: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-            ids.extend(answer.filter_map(|id| UserId::parse(&id).ok()));
+            ids.extend(answer.filter_map(|entry| from_index_id(&entry)));
             if next_k == 0 {
                 (p, k, rank) = (p + 1, 1, 0);
             } else {
@@ -619,11 +774,18 @@ impl UserIndex for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable> {
         let (digest, bucket) = email_digest(org, address);
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HGET").arg(Keys::email_bucket(p, bucket)).arg(&digest[..]).clone()])
+            .collect();
         let mut ids = Vec::new();
-        for p in 0..self.keys.partitions() {
-            let mut conn = self.redis.conn();
-            let listed: Option<String> = self.redis.run(conn.hget(Keys::email_bucket(p, bucket), &digest[..])).await?;
-            ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(|id| UserId::parse(id).ok()));
+        for reply in self.redis.grouped(&groups).await? {
+            if let redis::Value::ServerError(e) = &reply {
+                self.redis.count_failure();
+                return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+            }
+            let listed: Option<String> =
+                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(from_index_id));
         }
         Ok(ids)
     }

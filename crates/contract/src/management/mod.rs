@@ -32,7 +32,8 @@ pub mod methods {
     pub const IMPORT_HUMAN_USER: Method = method("ImportHumanUser", Permission::UserWrite, true);
     pub const RESEND_HUMAN_INITIALIZATION: Method = method("ResendHumanInitialization", Permission::UserWrite, true);
     pub const LIST_USERS: Method = method("ListUsers", Permission::UserRead, false);
-    pub const IS_USER_UNIQUE: Method = method("IsUserUnique", Permission::Authenticated, false);
+    // user.read, as @zitadel/proto 1.3.1's descriptor of the method says.
+    pub const IS_USER_UNIQUE: Method = method("IsUserUnique", Permission::UserRead, false);
     pub const GET_USER_BY_LOGIN_NAME_GLOBAL: Method =
         method("GetUserByLoginNameGlobal", Permission::UserGlobalRead, false);
     pub const REMOVE_USER: Method = method("RemoveUser", Permission::UserDelete, true);

@@ -102,8 +102,10 @@ pub trait UserIndex: Send + Sync {
 
     /// Up to `count` users of `org`, in no particular order, from `cursor`
     /// (`None`: the start), and the cursor of the next chunk (`None` at the
-    /// end). Each user there throughout the scan is met once; its cost per
-    /// chunk does not grow with how far the scan got.
+    /// end). Each user there and unchanged throughout the scan is met once;
+    /// one written meanwhile may be met twice or not at all (a store may
+    /// walk its indexes by state). The cost per chunk does not grow with how
+    /// far the scan got.
     async fn scan_org(
         &self,
         org: &OrgId,

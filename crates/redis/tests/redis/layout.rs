@@ -158,3 +158,34 @@ async fn users_written_before_the_indexes_are_indexed_at_the_next_start() {
     assert_eq!(indexed, "1");
     assert_eq!(reopened.get(&user.id).await.unwrap(), Some(user), "the user itself is as it was");
 }
+
+#[tokio::test]
+async fn deep_pages_of_an_index_are_the_pages_of_the_whole_order() {
+    use onboard_domain::ports::UserIndex;
+    use onboard_domain::{Page, UserState};
+    let server = RedisServer::start();
+    let store = std::sync::Arc::new(open(&server).await.unwrap());
+    let org = OrgId::generate();
+    // 6,000 users a millisecond apart, every other one Initial.
+    let ids = onboard_redis::testing::load_listing_users(store.clone(), &org, 6_000, 500, 2).await.unwrap();
+    let initial: Vec<_> = ids.iter().step_by(2).cloned().collect();
+    for (offset, limit, asc) in [
+        (0, 100, true),
+        (1_000, 50, true),
+        (1_001, 7, true),
+        (2_950, 100, true),
+        (1_500, 100, false),
+        (2_999, 10, false),
+        (3_000, 10, true),
+    ] {
+        let page = store.by_state(&org, UserState::Initial, &Page { offset, limit, asc }).await.unwrap();
+        let mut order = initial.clone();
+        if !asc {
+            order.reverse();
+        }
+        let expected: Vec<_> = order.into_iter().skip(offset as usize).take(limit as usize).collect();
+        assert_eq!((page.total, &page.ids), (3_000, &expected), "offset {offset} limit {limit} asc {asc}");
+    }
+    let all = store.in_org(&org, &Page { offset: 4_321, limit: 20, asc: true }).await.unwrap();
+    assert_eq!((all.total, all.ids), (6_000, ids[4_321..4_341].to_vec()));
+}
