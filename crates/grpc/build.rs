@@ -4,7 +4,7 @@
 //! the protoc that the `protoc-bin-vendored` crate ships.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["../contract/proto/zitadel/management.proto"];
+    let files = ["../contract/proto/zitadel/management.proto", "../contract/proto/zitadel/user/v2/user_service.proto"];
     println!("cargo:rerun-if-changed=../contract/proto");
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);

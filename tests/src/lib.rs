@@ -291,8 +291,25 @@ fn parse_mail(raw: &[u8]) -> Mail {
     let m = mail_parser::MessageParser::default().parse(raw).expect("a parseable email");
     let text = m.body_text(0).expect("text part").into_owned();
     let html = m.body_html(0).expect("html part").into_owned();
-    let link = text.lines().find(|l| l.contains("/ui/login/user/init?")).expect("a link").trim().to_owned();
-    let code = link.split("code=").nth(1).and_then(|r| r.split('&').next()).expect("code in link").to_owned();
+    // onboard's own link, or else the first link (an integrator's, from a v2 link template).
+    let link = text
+        .lines()
+        .find(|l| l.contains("/ui/login/user/init?"))
+        .or_else(|| text.lines().find(|l| l.trim_start().starts_with("http")))
+        .expect("a link")
+        .trim()
+        .to_owned();
+    // The code as the text states it (every template states it), which a template's link may not hold.
+    let code = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Your initialization code:")
+                .or_else(|| l.trim().strip_prefix("Ihr Initialisierungscode:"))
+        })
+        .map(|c| c.trim().to_owned())
+        .or_else(|| link.split("code=").nth(1).and_then(|r| r.split('&').next()).map(str::to_owned))
+        .expect("a code in the email");
     Mail {
         file: String::new(),
         notification_id: m

@@ -1,7 +1,9 @@
 //! ZITADEL's published clients, run as the compatibility scenarios' peers:
 //! the JavaScript packages pinned in `tests/sdk/node/package-lock.json`,
-//! installed into `target/sdk/node` (by `.ci/run`, or here on first use),
-//! and the scripts of `tests/sdk/node` run with node against a server.
+//! installed into `target/sdk/node`, and the Python SDK pinned in
+//! `tests/sdk/python/requirements.txt`, installed into a virtual environment
+//! in `target/sdk/python` (each by `.ci/run`, or here on first use); the
+//! scripts of `tests/sdk/node` and `tests/sdk/python` run against a server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +25,18 @@ fn workspace() -> PathBuf {
 /// Where the scripts and their packages live.
 fn sources() -> PathBuf {
     workspace().join("tests/sdk/node")
+}
+
+const HOW_TO_INSTALL_PYTHON: &str = "the Python SDK scenario needs Python 3 with venv and pip \
+     (Debian: apt-get install -y python3 python3-venv python3-pip; or run bash .ci/run, which installs it)";
+
+fn python_sources() -> PathBuf {
+    workspace().join("tests/sdk/python")
+}
+
+/// The Python SDK's virtual environment.
+pub fn python_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from).join("sdk/python")
 }
 
 /// Where the packages are installed and the scripts run.
@@ -114,6 +128,61 @@ pub async fn run_node(script: &str, args: &[&str], env: &[(&str, &str)]) -> Scri
         };
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "node {script} failed ({}):\n{stderr}\n{stdout}", out.status);
+        let lines = stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{script} printed {l:?}: {e}")))
+            .collect();
+        ScriptOutput { lines }
+    })
+    .await
+    .expect("the script's thread")
+}
+
+/// Creates the virtual environment with the pinned packages unless it holds
+/// exactly them (the copy of the requirements it was made from says so).
+fn ensure_python_packages() {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|p| p.into_inner());
+    if *installed {
+        return;
+    }
+    let (src, dir) = (python_sources(), python_dir());
+    let requirements = std::fs::read(src.join("requirements.txt")).expect("tests/sdk/python/requirements.txt");
+    let stamp = dir.join("installed-requirements.txt");
+    if std::fs::read(&stamp).ok().as_deref() != Some(requirements.as_slice()) || !dir.join("bin/python").exists() {
+        let step = |cmd: Command, what: &str| match run(cmd, INSTALL_TIMEOUT) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => panic!("{what} failed: {}\n{HOW_TO_INSTALL_PYTHON}", String::from_utf8_lossy(&out.stderr)),
+            Err(e) => panic!("{what} could not run: {e}; {HOW_TO_INSTALL_PYTHON}"),
+        };
+        let mut venv = Command::new("python3");
+        venv.args(["-m", "venv"]).arg(&dir);
+        step(venv, "python3 -m venv");
+        let mut pip = Command::new(dir.join("bin/pip"));
+        pip.args(["install", "--quiet", "--disable-pip-version-check", "-r"]).arg(src.join("requirements.txt"));
+        step(pip, "pip install");
+        std::fs::write(&stamp, &requirements).expect("write the stamp");
+    }
+    *installed = true;
+}
+
+/// Runs `tests/sdk/python/<script>` with the SDK's interpreter and `env`;
+/// panics with its output unless it exits 0. Every line it prints to stdout
+/// must be JSON.
+pub async fn run_python(script: &str, env: &[(&str, &str)]) -> ScriptOutput {
+    let script = script.to_owned();
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    tokio::task::spawn_blocking(move || {
+        ensure_python_packages();
+        let mut python = Command::new(python_dir().join("bin/python"));
+        python.arg(python_sources().join(&script)).envs(env);
+        let out = match run(python, SCRIPT_TIMEOUT) {
+            Ok(out) => out,
+            Err(e) => panic!("python {script}: {e}; {HOW_TO_INSTALL_PYTHON}"),
+        };
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "python {script} failed ({}):\n{stderr}\n{stdout}", out.status);
         let lines = stdout
             .lines()
             .filter(|l| !l.trim().is_empty())

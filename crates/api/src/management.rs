@@ -7,7 +7,7 @@ use onboard_contract::{Answer, Fault};
 use onboard_domain::Permission;
 use onboard_domain::usecases::UserService;
 use poem::web::Data;
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
@@ -55,6 +55,22 @@ impl PathBound for ResendBody {
     type Message = pb::ResendHumanInitializationRequest;
     const SCHEMA: &'static str = "ManagementServiceResendHumanInitializationBody";
     const PATH_FIELDS: &'static [&'static str] = &["user_id"];
+}
+
+/// The ListUserChanges body: the user id travels in the path.
+#[derive(Debug)]
+pub struct ChangesBody;
+
+impl PathBound for ChangesBody {
+    type Message = pb::ListUserChangesRequest;
+    const SCHEMA: &'static str = "ManagementServiceListUserChangesBody";
+    const PATH_FIELDS: &'static [&'static str] = &["user_id"];
+}
+
+/// A query parameter given by its JSON name or its proto name (grpc-gateway
+/// takes both); the JSON name wins.
+fn either(json: Query<Option<String>>, proto: Query<Option<String>>) -> String {
+    json.0.or(proto.0).unwrap_or_default()
 }
 
 /// The Management API's user methods.
@@ -199,6 +215,123 @@ impl ManagementApi {
     ) -> Result<ProtoJson<pb::GetUserByIdResponse>, ApiError> {
         let answer = mgmt::get_user_by_id(users, &call.0, pb::GetUserByIdRequest { id: id.0 }).await?;
         Ok(ProtoJson(answer.message))
+    }
+
+    /// Search Users
+    ///
+    /// Search for users within the organization. By default, we will return
+    /// all users of your organization (up to 1000, ZITADEL's maximum page);
+    /// the state query with the creation date as sorting column is answered
+    /// from an index however many users there are.
+    #[oai(path = "/users/_search", method = "post", operation_id = "ManagementService_ListUsers")]
+    async fn list_users(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The organization searched in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+        body: ProtoJson<pb::ListUsersRequest>,
+    ) -> Result<ProtoJson<pb::ListUsersResponse>, ApiError> {
+        Ok(ProtoJson(mgmt::list_users(users, &call.0, body.0).await?.message))
+    }
+
+    /// Check for existing user
+    ///
+    /// Whether no user of the organization has the given user name and email
+    /// (an empty one is no condition).
+    #[oai(path = "/users/_is_unique", method = "get", operation_id = "ManagementService_IsUserUnique")]
+    async fn is_user_unique(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        #[oai(name = "userName")] user_name: Query<Option<String>>,
+        /// The same as `userName`, by the proto field's name.
+        #[oai(name = "user_name")]
+        user_name_proto: Query<Option<String>>,
+        email: Query<Option<String>>,
+        /// The organization checked; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+    ) -> Result<ProtoJson<pb::IsUserUniqueResponse>, ApiError> {
+        let request = pb::IsUserUniqueRequest {
+            user_name: either(user_name, user_name_proto),
+            email: email.0.unwrap_or_default(),
+        };
+        Ok(ProtoJson(mgmt::is_user_unique(users, &call.0, request).await?.message))
+    }
+
+    /// Get User by login name (globally)
+    ///
+    /// The user with this login name in any organization (onboard's login
+    /// name is the user name; one that several organizations use is not found).
+    #[oai(
+        path = "/global/users/_by_login_name",
+        method = "get",
+        operation_id = "ManagementService_GetUserByLoginNameGlobal"
+    )]
+    async fn get_user_by_login_name_global(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        #[oai(name = "loginName")] login_name: Query<Option<String>>,
+        /// The same as `loginName`, by the proto field's name.
+        #[oai(name = "login_name")]
+        login_name_proto: Query<Option<String>>,
+        /// The organization whose permissions are checked; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+    ) -> Result<ProtoJson<pb::GetUserByLoginNameGlobalResponse>, ApiError> {
+        let request = pb::GetUserByLoginNameGlobalRequest { login_name: either(login_name, login_name_proto) };
+        Ok(ProtoJson(mgmt::get_user_by_login_name_global(users, &call.0, request).await?.message))
+    }
+
+    /// Delete user
+    ///
+    /// The state of the user will be changed to 'deleted'. The user will not
+    /// be able to log in anymore: its initialization code stops working at
+    /// once, an email still queued is not sent, and its user name is free
+    /// again.
+    #[oai(path = "/users/:id", method = "delete", operation_id = "ManagementService_RemoveUser")]
+    async fn remove_user(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The id of the user.
+        id: Path<String>,
+        /// The organization of the user; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+        /// Makes the call safe to retry: the same key with the same request
+        /// within 24 hours answers as the first call did (marked
+        /// `idempotent-replayed: true`); the same key with another request is
+        /// refused with 409 (code 6). Keys are the caller's own; 1 to 255
+        /// visible ASCII characters.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: IdempotencyKey,
+    ) -> Result<Answered<pb::RemoveUserResponse>, ApiError> {
+        answered(mgmt::remove_user(users, &call.0, pb::RemoveUserRequest { id: id.0 }).await)
+    }
+
+    /// Get User History
+    ///
+    /// The user's own event log: what happened to the user, by whom and when
+    /// (newest first unless `asc`), without any code or password.
+    #[oai(path = "/users/:userId/changes/_search", method = "post", operation_id = "ManagementService_ListUserChanges")]
+    async fn list_user_changes(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The id of the user.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
+        /// The organization of the user; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+        body: ProtoBody<ChangesBody>,
+    ) -> Result<ProtoJson<pb::ListUserChangesResponse>, ApiError> {
+        let request = pb::ListUserChangesRequest { user_id: user_id.0, ..body.into_inner() };
+        Ok(ProtoJson(mgmt::list_user_changes(users, &call.0, request).await?.message))
     }
 
     /// `GET /users/human` is GetUserByID of a user with id "human", as

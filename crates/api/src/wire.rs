@@ -23,6 +23,8 @@ pub enum NotificationState {
     Failed,
     Superseded,
     Expired,
+    /// Not sent: the user was removed first.
+    Withdrawn,
 }
 
 impl From<domain::DeliveryState> for NotificationState {
@@ -40,6 +42,7 @@ impl From<domain::DeliveryState> for NotificationState {
             D::Failed => Self::Failed,
             D::Superseded => Self::Superseded,
             D::Expired => Self::Expired,
+            D::Withdrawn => Self::Withdrawn,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Needs nothing but this repository and `redis-server` on PATH; all traffic
 //! stays on loopback and every phase is bounded in time.
 
+mod listing;
 mod load;
 mod preload;
 mod redis_cost;
@@ -88,6 +89,13 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         events: usize,
     },
+    /// ListUsers on Redis at scale: pages of one state out of `--users`
+    /// users of one organization (loaded with batched writes), and the
+    /// indexes' memory.
+    Listing {
+        #[arg(long, default_value_t = 1_000_000)]
+        users: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,6 +166,22 @@ fn main() -> std::process::ExitCode {
             }
             Err(e) => {
                 eprintln!("onboard-bench: {e}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(Command::Listing { users }) = args.command {
+        return match runtime.block_on(listing::run(users)) {
+            Ok(report) => {
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&report).expect("a serializable report"));
+                } else {
+                    print!("{}", report.text());
+                }
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("onboard-bench listing: {e}");
                 std::process::ExitCode::from(1)
             }
         };

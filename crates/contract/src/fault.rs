@@ -18,7 +18,7 @@ use crate::pb::zitadel::v1::ErrorDetail;
 pub mod ids;
 mod table;
 
-pub use table::{creation, password_policy};
+pub use table::{Invitation, creation, invitation, password_policy, v2_deletion, v2_listing};
 
 /// The type URL under which every error's detail is packed.
 pub const ERROR_DETAIL_TYPE: &str = "type.googleapis.com/zitadel.v1.ErrorDetail";

@@ -11,6 +11,7 @@
 //!   served with it.
 //! - [`management`]: the methods of ZITADEL's Management API v1, each from
 //!   request message to use case and back.
+//! - [`user_v2`]: the invitation methods of ZITADEL's `zitadel.user.v2.UserService`.
 //!
 //! The protocol adapters (HTTP/JSON in `onboard-api`, gRPC and gRPC-Web in
 //! `onboard-grpc`) only move bytes: they read a message and a [`Call`], call
@@ -22,6 +23,7 @@ pub mod json;
 pub mod management;
 pub mod pb;
 pub mod serve;
+pub mod user_v2;
 
 pub use call::{Call, Credentials};
 

@@ -39,15 +39,24 @@ pub struct Outcome<T> {
     pub message: T,
     /// The email the call made due, if any.
     pub notification: Option<NotificationId>,
+    /// What a replay for an idempotency key answers instead of `message`,
+    /// when `message` holds a secret that must not be kept (a returned code).
+    pub replay: Option<T>,
 }
 
 impl<T> Outcome<T> {
     pub fn new(message: T) -> Self {
-        Self { message, notification: None }
+        Self { message, notification: None, replay: None }
     }
 
     pub fn with_notification(message: T, notification: Option<NotificationId>) -> Self {
-        Self { message, notification }
+        Self { message, notification, replay: None }
+    }
+
+    /// Replays answer `replay` rather than the message.
+    pub fn replayed_as(mut self, replay: T) -> Self {
+        self.replay = Some(replay);
+        self
     }
 }
 
@@ -81,7 +90,8 @@ fn stored<T: ReflectMessage>(method: &Method, outcome: &Outcome<T>) -> onboard_d
     if let Some(n) = &outcome.notification {
         headers.push((keys::NOTIFICATION_ID.to_owned(), n.to_string()));
     }
-    onboard_domain::ports::StoredAnswer { status: method.http_status, headers, body: json::to_vec(&outcome.message) }
+    let kept = outcome.replay.as_ref().unwrap_or(&outcome.message);
+    onboard_domain::ports::StoredAnswer { status: method.http_status, headers, body: json::to_vec(kept) }
 }
 
 fn replayed<T: ReflectMessage + Default>(answer: onboard_domain::ports::StoredAnswer) -> Result<Answer<T>, Fault> {

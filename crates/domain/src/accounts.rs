@@ -29,7 +29,12 @@ pub struct ServiceAccount {
 impl ServiceAccount {
     /// Who a call with one of this account's tokens is.
     pub fn principal(&self) -> Principal {
-        Principal { subject: self.id.clone(), home_org: self.org.clone(), grants: self.grants.clone() }
+        Principal {
+            subject: self.id.clone(),
+            name: self.name.clone(),
+            home_org: self.org.clone(),
+            grants: self.grants.clone(),
+        }
     }
 }
 

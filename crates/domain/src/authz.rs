@@ -5,7 +5,10 @@ use crate::ids::OrgId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
     UserRead,
+    /// Users of every organization (`user.global.read`).
+    UserGlobalRead,
     UserWrite,
+    UserDelete,
     /// Organizations, service accounts, grants and tokens: IAM_OWNER only.
     Administer,
 }
@@ -14,7 +17,9 @@ impl Permission {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserRead => "user.read",
+            Self::UserGlobalRead => "user.global.read",
             Self::UserWrite => "user.write",
+            Self::UserDelete => "user.delete",
             Self::Administer => "iam.write",
         }
     }
@@ -70,11 +75,19 @@ impl Role {
         self.as_str().starts_with("IAM_")
     }
 
-    /// The contract's role→permission map.
+    /// The contract's role→permission map, as ZITADEL's default role
+    /// mappings have it (`cmd/defaults.yaml`): every one of these roles reads
+    /// users; the viewers change nothing. One deliberate difference: the
+    /// lookup across organizations (`user.global.read`) is for instance
+    /// roles only, where ZITADEL grants it to the ORG_* roles too, so that
+    /// no organization can probe another's users (docs/compatibility.md).
     pub fn grants(self, permission: Permission) -> bool {
         match permission {
             Permission::UserRead => true,
-            Permission::UserWrite => !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer),
+            Permission::UserGlobalRead => self.is_instance_role(),
+            Permission::UserWrite | Permission::UserDelete => {
+                !matches!(self, Self::IamOwnerViewer | Self::OrgOwnerViewer)
+            }
             Permission::Administer => self == Self::IamOwner,
         }
     }
@@ -102,6 +115,9 @@ pub struct Grant {
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub subject: String,
+    /// The name shown for what the principal does (a service account's
+    /// name); may be empty.
+    pub name: String,
     pub home_org: OrgId,
     pub grants: Vec<Grant>,
 }
@@ -120,6 +136,7 @@ impl Principal {
     pub fn local_operator() -> Self {
         Self {
             subject: LOCAL_OPERATOR_SUBJECT.into(),
+            name: "onboard admin".into(),
             // It belongs to no organization; ids made here are decimal, so
             // no organization has this one.
             home_org: OrgId::parse("local").expect("a valid id"),
@@ -146,6 +163,14 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// The principal as the editor of the events it makes.
+    pub fn editor(&self) -> crate::events::Editor {
+        let name = if self.name.is_empty() { &self.subject } else { &self.name };
+        crate::events::Editor::new(self.subject.clone(), name.clone())
+    }
+}
+
 /// An authorized call: the principal and the organization it acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acting {
@@ -165,8 +190,10 @@ mod tests {
     fn role_permission_map_matches_the_contract() {
         for role in Role::ALL {
             assert!(role.grants(Permission::UserRead), "{role:?}");
+            assert_eq!(role.grants(Permission::UserGlobalRead), role.is_instance_role(), "{role:?}");
             let writes = !matches!(role, Role::IamOwnerViewer | Role::OrgOwnerViewer);
             assert_eq!(role.grants(Permission::UserWrite), writes, "{role:?}");
+            assert_eq!(role.grants(Permission::UserDelete), writes, "{role:?}");
             assert_eq!(role.grants(Permission::Administer), role == Role::IamOwner, "{role:?}");
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
@@ -179,6 +206,7 @@ mod tests {
     fn grants_hold_in_their_scope_only() {
         let p = Principal {
             subject: "s".into(),
+            name: String::new(),
             home_org: org("a"),
             grants: vec![Grant { scope: GrantScope::Organization(org("a")), role: Role::OrgUserManager }],
         };
@@ -187,6 +215,9 @@ mod tests {
         let iam = Principal { grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwnerViewer }], ..p };
         assert!(iam.may(Permission::UserRead, &org("b")));
         assert!(!iam.may(Permission::UserWrite, &org("b")));
+        let nobody = Principal { grants: vec![], ..iam };
+        assert!(!nobody.may(Permission::UserRead, &org("b")));
+        assert_eq!(nobody.editor(), crate::events::Editor::new("s", "s"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::ids::UserId;
+use crate::invite::CodeDelivery;
 
 const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -90,9 +91,21 @@ pub struct InitCode {
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub failed_attempts: u32,
+    /// How the code reaches its user. Not in the stored form of a user (the
+    /// snapshot's format predates it): it comes from the event that added
+    /// the code, and a store that keeps snapshots takes none while it is
+    /// other than the default (see [`InitCode::snapshot_safe`]).
+    #[serde(skip)]
+    pub delivery: CodeDelivery,
 }
 
 impl InitCode {
+    /// Whether a snapshot of a user holding this code loses nothing: only
+    /// codes mailed with onboard's own link have nothing outside it.
+    pub fn snapshot_safe(&self) -> bool {
+        self.delivery == CodeDelivery::Mailed
+    }
+
     pub fn is_expired(&self, now: OffsetDateTime) -> bool {
         now >= self.expires_at
     }

@@ -25,4 +25,7 @@ pub struct InitMessage {
     pub language: Option<Language>,
     /// The organization's branding; `None`: onboard's own look and sender.
     pub brand: Option<MessageBrand>,
+    /// The application the user is invited to (the v2 API's
+    /// `applicationName`), named in the email when given.
+    pub application_name: Option<String>,
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod init_code;
 pub mod init_link;
 pub mod init_message;
+pub mod invite;
 pub mod notifications;
 pub mod outbox;
 pub mod password;
@@ -26,6 +27,7 @@ pub mod token;
 pub mod token_authorizer;
 pub mod usecases;
 pub mod user;
+pub mod user_query;
 pub mod webhook_events;
 pub mod webhooks;
 
@@ -33,12 +35,13 @@ pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
 pub use branding::{Branding, BrandingDraft, Brandings, MessageBrand};
 pub use email::{EmailAddress, EmailError};
-pub use events::{ObjectDetails, RecordedEvent, UserEvent};
+pub use events::{Editor, ObjectDetails, RecordedEvent, UserEvent};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};
 pub use ids::{IdError, NotificationId, OrgId, UserId};
 pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
 pub use init_link::InitLink;
 pub use init_message::InitMessage;
+pub use invite::{CodeDelivery, TemplateError, UrlTemplate};
 pub use notifications::{DeliveryState, Notification};
 pub use outbox::{OutboxDepth, OutboxEntry};
 pub use password::{HashImportError, PasswordHash, PasswordPolicy, PolicyViolation};
@@ -48,3 +51,6 @@ pub use system_clock::SystemClock;
 pub use throttle::{ThrottleConfig, ThrottleReason, Throttled};
 pub use token_authorizer::TokenAuthorizer;
 pub use user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
+pub use user_query::{
+    LimitExceeded, Page, PageLimits, TextField, TextMethod, UserPage, UserQuery, UserSearch, UserSort, UserType,
+};

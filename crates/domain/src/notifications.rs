@@ -25,6 +25,8 @@ pub enum DeliveryState {
     Superseded,
     /// Not sent: its code expired first.
     Expired,
+    /// Not sent: the user was removed first.
+    Withdrawn,
 }
 
 impl DeliveryState {
@@ -41,6 +43,7 @@ impl DeliveryState {
             Self::Failed => "failed",
             Self::Superseded => "superseded",
             Self::Expired => "expired",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -54,7 +57,7 @@ impl DeliveryState {
             Self::Deferred => 3,
             Self::Delivered | Self::Bounced | Self::Dropped => 4,
             Self::SpamReported => 5,
-            Self::Failed | Self::Superseded | Self::Expired => 6,
+            Self::Failed | Self::Superseded | Self::Expired | Self::Withdrawn => 6,
         }
     }
 

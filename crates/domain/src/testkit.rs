@@ -9,7 +9,7 @@ use crate::events::UserEvent;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::init_code::{CodeHash, PlainCode};
 use crate::outbox::OutboxEntry;
-use crate::ports::{Outbox, SaveError, UserRepository};
+use crate::ports::{Outbox, SaveError, UserIndex, UserRepository};
 use crate::user::{Email, Profile, User, UserName, UserState, UserWrite};
 
 const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
@@ -64,6 +64,40 @@ pub async fn check_store<S: UserRepository + Outbox + crate::ports::Notification
     outbox_leases_reschedules_and_completes(store).await;
     outbox_wakes_a_waiting_dispatcher(store).await;
     notifications_are_recorded_and_listed(store).await;
+    a_codes_delivery_survives_a_long_log(store).await;
+}
+
+/// A code's delivery (the v2 API's link template, say) is what the user reads
+/// back, however long its log grew since: it is not in a snapshot's format.
+async fn a_codes_delivery_survives_a_long_log<S: UserRepository>(store: &S) {
+    use crate::invite::{CodeDelivery, UrlTemplate};
+    let (mut user, write) = new_user(&OrgId::generate(), "templated");
+    store.save(write).await.unwrap();
+    let delivery = CodeDelivery::MailedWith {
+        url_template: Some(UrlTemplate::parse("https://app.example.com/i?c={{.Code}}").unwrap()),
+        application_name: Some("Shop".into()),
+    };
+    let expected = user.sequence;
+    let added = UserEvent::InviteCodeAdded {
+        hash: CodeHash([6; 32]),
+        expires_at: T0 + Duration::hours(72),
+        delivery: delivery.clone(),
+    };
+    let event = user.record(added, T0);
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![event], outbox: None })
+        .await
+        .unwrap();
+    // Past two multiples of any snapshot interval up to 16, one write at a time.
+    for _ in 0..40 {
+        let expected = user.sequence;
+        let event = user.record(UserEvent::InitCheckFailed, T0);
+        let write = UserWrite { expected_sequence: expected, user: user.clone(), events: vec![event], outbox: None };
+        store.save(write).await.unwrap();
+    }
+    let read = store.get(&user.id).await.unwrap().unwrap();
+    assert_eq!(read.init_code.as_ref().map(|c| &c.delivery), Some(&delivery));
+    assert_eq!(read, user);
 }
 
 async fn notifications_are_recorded_and_listed<S: UserRepository + Outbox + crate::ports::NotificationLog>(store: &S) {
@@ -831,4 +865,219 @@ pub async fn check_hook_deliveries<D: crate::ports::HookDeliveries>(deliveries: 
     tokio_sleep(std::time::Duration::from_millis(700)).await;
     let later = OffsetDateTime::now_utc();
     assert!(deliveries.lease_endpoint("kit-a", "node-2", later, ttl).await.unwrap());
+}
+
+/// A user named `name` of `org` created `secs` after `T0`, with address
+/// `email`, and the write that creates it (no email due).
+fn user_at(org: &OrgId, name: &str, email: &str, secs: i64) -> (User, UserWrite) {
+    let at = T0 + Duration::seconds(secs);
+    let (user, added) = User::create(
+        UserId::generate(),
+        org.clone(),
+        UserEvent::Added {
+            user_name: UserName::parse(name).unwrap(),
+            profile: Profile { first_name: "F".into(), last_name: "L".into(), ..Profile::default() },
+            email: Email { address: EmailAddress::parse(email).unwrap(), verified: false },
+            phone: None,
+            state: UserState::Initial,
+            password_hash: None,
+            password_change_required: false,
+        },
+        at,
+    );
+    let editor = crate::events::Editor::new("kit-editor", "Kit Editor");
+    let write = UserWrite { expected_sequence: 0, user: user.clone(), events: vec![added.by(&editor)], outbox: None };
+    (user, write)
+}
+
+/// Records `event` on the stored user `id` and saves it, reading afresh
+/// after a conflict; `false` when `keep` says the user is no longer one to change.
+async fn change<S: UserRepository + ?Sized>(
+    store: &S,
+    id: &UserId,
+    event: UserEvent,
+    keep: impl Fn(&User) -> bool,
+) -> bool {
+    loop {
+        let Some(mut user) = store.get(id).await.unwrap() else { return false };
+        if !keep(&user) {
+            return false;
+        }
+        let expected_sequence = user.sequence;
+        let recorded = user.record(event.clone(), T0 + Duration::hours(1));
+        let outbox = matches!(event, UserEvent::InitCodeAdded { .. }).then(|| entry_for(&user, "n-kit"));
+        match store.save(UserWrite { expected_sequence, user, events: vec![recorded], outbox }).await {
+            Ok(()) => return true,
+            Err(SaveError::Conflict) => continue,
+            Err(e) => panic!("saving {id}: {e}"),
+        }
+    }
+}
+
+fn page(offset: u64, limit: u32, asc: bool) -> crate::user_query::Page {
+    crate::user_query::Page { offset, limit, asc }
+}
+
+/// Runs every check of the [`UserIndex`] port against `store`, with users in
+/// `orgs`: two organizations without users that the store's directory
+/// holds (a lookup in every organization looks in those).
+pub async fn check_user_index<S: UserRepository + UserIndex>(store: &S, orgs: [OrgId; 2]) {
+    use crate::ports::IdPage;
+    let [org, other] = orgs;
+    let (a, wa) = user_at(&org, "Ann", "ann@example.com", 1);
+    let (b, wb) = user_at(&org, "bob", "Shared@example.com", 2);
+    let (c, wc) = user_at(&org, "carl", "shared@example.com", 3);
+    let (elsewhere, we) = user_at(&other, "ann", "ann@example.com", 0);
+    for w in [wa, wb, wc, we] {
+        store.save(w).await.unwrap();
+    }
+    let ids = |users: &[&User]| users.iter().map(|u| u.id.clone()).collect::<Vec<_>>();
+    let org_ref = &org;
+    let initial = |p| async move { store.by_state(org_ref, UserState::Initial, &p).await.unwrap() };
+
+    // Creation order, both ways, paged, with the total.
+    assert_eq!(initial(page(0, 2, true)).await, IdPage { total: 3, ids: ids(&[&a, &b]) });
+    assert_eq!(initial(page(1, 5, false)).await, IdPage { total: 3, ids: ids(&[&b, &a]) });
+    assert_eq!(initial(page(3, 5, true)).await, IdPage { total: 3, ids: vec![] });
+    assert_eq!(store.in_org(&org, &page(0, 10, true)).await.unwrap(), IdPage { total: 3, ids: ids(&[&a, &b, &c]) });
+    assert_eq!(store.by_state(&org, UserState::Active, &page(0, 10, true)).await.unwrap(), IdPage::default());
+    assert_eq!(store.in_org(&OrgId::generate(), &page(0, 10, true)).await.unwrap(), IdPage::default());
+    // A scan meets each user once, a chunk at a time.
+    let mut scanned = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (chunk, next) = store.scan_org(&org, cursor, 2).await.unwrap();
+        assert!(chunk.len() <= 2);
+        scanned.extend(chunk);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    scanned.sort();
+    let mut expected = ids(&[&a, &b, &c]);
+    expected.sort();
+    assert_eq!(scanned, expected);
+    assert_eq!(store.scan_org(&OrgId::generate(), None, 10).await.unwrap(), (vec![], None));
+
+    // Names in one organization or in all; addresses in lower case.
+    assert_eq!(store.by_user_name(Some(org.clone()), "ann").await.unwrap(), ids(&[&a]));
+    let mut everywhere = store.by_user_name(None, "ann").await.unwrap();
+    everywhere.sort();
+    let mut expected = ids(&[&a, &elsewhere]);
+    expected.sort();
+    assert_eq!(everywhere, expected);
+    assert!(store.by_user_name(Some(org.clone()), "nobody").await.unwrap().is_empty());
+    let mut shared = store.by_email(&org, "shared@example.com").await.unwrap();
+    shared.sort();
+    let mut expected = ids(&[&b, &c]);
+    expected.sort();
+    assert_eq!(shared, expected);
+    assert_eq!(store.by_email(&other, "ann@example.com").await.unwrap(), ids(&[&elsewhere]));
+
+    // A write moves its user in the indexes it changes.
+    assert!(change(store, &b.id, UserEvent::InitCheckSucceeded, |_| true).await);
+    assert_eq!(initial(page(0, 10, true)).await, IdPage { total: 2, ids: ids(&[&a, &c]) });
+    let active = store.by_state(&org, UserState::Active, &page(0, 10, true)).await.unwrap();
+    assert_eq!(active, IdPage { total: 1, ids: ids(&[&b]) });
+    let moved = EmailAddress::parse("carl@example.org").unwrap();
+    assert!(change(store, &c.id, UserEvent::EmailChanged { address: moved }, |_| true).await);
+    assert_eq!(store.by_email(&org, "shared@example.com").await.unwrap(), ids(&[&b]));
+    assert_eq!(store.by_email(&org, "carl@example.org").await.unwrap(), ids(&[&c]));
+
+    // A removed user leaves every index and frees its name.
+    assert!(change(store, &a.id, UserEvent::Removed, |_| true).await);
+    assert_eq!(initial(page(0, 10, true)).await, IdPage { total: 1, ids: ids(&[&c]) });
+    assert_eq!(store.in_org(&org, &page(0, 10, true)).await.unwrap().total, 2);
+    assert!(store.by_user_name(Some(org.clone()), "ann").await.unwrap().is_empty());
+    assert!(store.by_email(&org, "ann@example.com").await.unwrap().is_empty());
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap().state, UserState::Deleted);
+    let (again, wa2) = user_at(&org, "ANN", "ann@example.com", 9);
+    store.save(wa2).await.unwrap();
+    assert_eq!(store.by_user_name(Some(org.clone()), "ann").await.unwrap(), ids(&[&again]));
+
+    // The log keeps who made each event.
+    let log = store.events(&a.id).await.unwrap();
+    assert_eq!(log[0].editor, Some(crate::events::Editor::new("kit-editor", "Kit Editor")));
+    assert_eq!(log.last().unwrap().event, UserEvent::Removed);
+}
+
+/// Index consistency under load: 100 users created at once, then for each
+/// at once a resend racing a removal (or a completed initialization) and
+/// another 100 creates. Afterwards every index holds exactly the users its
+/// key describes. `store` must answer [`Outbox`] too (resends queue email).
+pub async fn check_user_index_under_concurrency<S: UserRepository + UserIndex + Outbox + 'static>(
+    store: std::sync::Arc<S>,
+) {
+    use std::collections::BTreeSet;
+    let org = OrgId::generate();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let store = store.clone();
+        let org = org.clone();
+        tasks.spawn(async move {
+            let (user, write) = user_at(&org, &format!("c{i}"), &format!("c{}@example.com", i % 7), i);
+            store.save(write).await.unwrap();
+            user.id
+        });
+    }
+    let mut created = Vec::new();
+    while let Some(id) = tasks.join_next().await {
+        created.push(id.unwrap());
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in created.iter().enumerate() {
+        let resend = UserEvent::InitCodeAdded { hash: CodeHash([9; 32]), expires_at: T0 + Duration::hours(72) };
+        let follow = if i % 2 == 0 { UserEvent::Removed } else { UserEvent::InitCheckSucceeded };
+        for event in [resend, follow] {
+            let (store, id) = (store.clone(), id.clone());
+            tasks.spawn(async move {
+                change(&*store, &id, event, |u| u.state == UserState::Initial).await;
+            });
+        }
+        let (store, org) = (store.clone(), org.clone());
+        tasks.spawn(async move {
+            let (_, write) = user_at(&org, &format!("n{i}"), "new@example.com", 200 + i as i64);
+            store.save(write).await.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+
+    let all = store.in_org(&org, &page(0, 1000, true)).await.unwrap();
+    let mut live = Vec::new();
+    for id in &all.ids {
+        let user = store.get(id).await.unwrap().unwrap();
+        assert_ne!(user.state, UserState::Deleted, "a removed user is still indexed");
+        live.push(user);
+    }
+    assert_eq!(all.total, live.len() as u64);
+    assert_eq!(live.len(), 150, "50 removed of 200");
+    let mut by_creation = live.clone();
+    by_creation.sort_by(crate::user_query::creation_order);
+    assert_eq!(by_creation.iter().map(|u| &u.id).collect::<Vec<_>>(), all.ids.iter().collect::<Vec<_>>());
+    for state in [UserState::Initial, UserState::Active, UserState::Deleted] {
+        let indexed = store.by_state(&org, state, &page(0, 1000, true)).await.unwrap();
+        let expected: Vec<UserId> = by_creation.iter().filter(|u| u.state == state).map(|u| u.id.clone()).collect();
+        assert_eq!(indexed.ids, expected, "{state:?}");
+        assert_eq!(indexed.total, expected.len() as u64);
+    }
+    for user in &live {
+        let named = store.by_user_name(Some(org.clone()), &user.user_name.unique_key()).await.unwrap();
+        assert_eq!(named, vec![user.id.clone()]);
+    }
+    for i in 0..100 {
+        let gone = !live.iter().any(|u| u.user_name.as_str() == format!("c{i}"));
+        let named = store.by_user_name(Some(org.clone()), &format!("c{i}")).await.unwrap();
+        assert_eq!(named.is_empty(), gone);
+    }
+    for n in 0..7 {
+        let address = format!("c{n}@example.com");
+        let indexed: BTreeSet<UserId> = store.by_email(&org, &address).await.unwrap().into_iter().collect();
+        let expected: BTreeSet<UserId> =
+            live.iter().filter(|u| u.email.address.as_str() == address).map(|u| u.id.clone()).collect();
+        assert_eq!(indexed, expected, "{address}");
+    }
+    drain(&*store).await;
 }

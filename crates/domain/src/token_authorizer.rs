@@ -107,7 +107,12 @@ mod tests {
     async fn other_tokens_go_to_the_verifier() {
         let dir: Arc<dyn Directory> = Arc::new(directory_in_maps());
         let mut verifier = MockTokenVerifier::new();
-        let principal = Principal { subject: "jwt".into(), home_org: OrgId::parse("9").unwrap(), grants: vec![] };
+        let principal = Principal {
+            subject: "jwt".into(),
+            name: String::new(),
+            home_org: OrgId::parse("9").unwrap(),
+            grants: vec![],
+        };
         let p = principal.clone();
         verifier
             .expect_verify()

@@ -8,6 +8,7 @@ use crate::email::EmailAddress;
 use crate::events::{ObjectDetails, RecordedEvent, UserEvent};
 use crate::ids::{OrgId, UserId};
 use crate::init_code::InitCode;
+use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordHash;
 use crate::person::{MAX_TEXT_CHARS, TextError, checked_text};
@@ -214,7 +215,7 @@ impl User {
             created_at: at,
             changed_at: at,
         };
-        (user, RecordedEvent { sequence: 1, at, event: added })
+        (user, RecordedEvent { sequence: 1, at, event: added, editor: None })
     }
 
     /// Applies `event` and returns it with the next sequence number: the one
@@ -234,7 +235,23 @@ impl User {
                     created_at: at,
                     expires_at: *expires_at,
                     failed_attempts: 0,
+                    delivery: CodeDelivery::Mailed,
                 });
+            }
+            UserEvent::InviteCodeAdded { hash, expires_at, delivery } => {
+                self.init_code = Some(InitCode {
+                    hash: hash.clone(),
+                    generation: sequence,
+                    created_at: at,
+                    expires_at: *expires_at,
+                    failed_attempts: 0,
+                    delivery: delivery.clone(),
+                });
+            }
+            UserEvent::InviteCheckSucceeded => self.init_code = None,
+            UserEvent::PasswordSet { hash, change_required } => {
+                self.password_hash = Some(hash.clone());
+                self.password_change_required = *change_required;
             }
             UserEvent::InitCodeSent { .. } => {}
             UserEvent::InitCheckFailed => {
@@ -250,10 +267,14 @@ impl User {
                 self.password_hash = Some(hash.clone());
                 self.password_change_required = false;
             }
+            UserEvent::Removed => {
+                self.init_code = None;
+                self.state = UserState::Deleted;
+            }
         }
         self.sequence = sequence;
         self.changed_at = at;
-        RecordedEvent { sequence, at, event }
+        RecordedEvent { sequence, at, event, editor: None }
     }
 
     pub fn details(&self) -> ObjectDetails {
@@ -269,6 +290,19 @@ impl User {
     /// reported as not found (never as forbidden).
     pub fn visible_in(&self, org: &OrgId) -> bool {
         &self.org == org && self.state != UserState::Deleted
+    }
+
+    /// Whether a snapshot of the user (its stored form) holds all it is:
+    /// not while its code has a delivery of its own (see [`InitCode::delivery`]).
+    pub fn snapshot_safe(&self) -> bool {
+        self.init_code.as_ref().is_none_or(InitCode::snapshot_safe)
+    }
+
+    /// An Initial user without a code has proven its invite code (the v2
+    /// API's VerifyInviteCode) and waits for a password; every other way to
+    /// Initial issues a code.
+    pub fn invite_used(&self) -> bool {
+        self.state == UserState::Initial && self.init_code.is_none()
     }
 
     /// The name the user signs in with.

@@ -44,8 +44,12 @@ pub fn events_of_write(write: &UserWrite) -> Vec<HookEvent> {
     for e in &write.events {
         let event_type = match &e.event {
             UserEvent::Added { state: UserState::Initial, .. } => EventType::InvitationCreated,
-            UserEvent::InitCodeAdded { .. } if !added => EventType::InvitationResent,
-            UserEvent::InitCheckSucceeded => EventType::InvitationCompleted,
+            UserEvent::InitCodeAdded { .. } | UserEvent::InviteCodeAdded { .. } if !added => {
+                EventType::InvitationResent
+            }
+            UserEvent::InitCheckSucceeded | UserEvent::InviteCheckSucceeded => EventType::InvitationCompleted,
+            // A user removed before it ever had a password: its invitation is withdrawn.
+            UserEvent::Removed if user.password_hash.is_none() => EventType::InvitationWithdrawn,
             _ => continue,
         };
         out.push(HookEvent {

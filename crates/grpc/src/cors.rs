@@ -1,4 +1,4 @@
-//! CORS for gRPC-Web calls from browsers.
+//! CORS for gRPC-Web and Connect calls from browsers.
 //!
 //! Credentials travel in the `authorization` metadata, never in cookies, so
 //! any origin may call: the browser adds nothing the page could not send
@@ -8,8 +8,9 @@
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Request, Response};
 
-/// What gRPC-Web clients send besides the simple headers.
-const ALLOW_HEADERS: &str = "authorization, content-type, grpc-timeout, x-grpc-web, x-user-agent, x-zitadel-orgid";
+/// What gRPC-Web and Connect clients send besides the simple headers.
+const ALLOW_HEADERS: &str = "authorization, content-type, grpc-timeout, x-grpc-web, x-user-agent, x-zitadel-orgid, \
+     connect-protocol-version, connect-timeout-ms, idempotency-key";
 /// The status headers a gRPC-Web client reads from trailers-only answers.
 const EXPOSE_HEADERS: &str = "grpc-status, grpc-message, grpc-status-details-bin";
 const MAX_AGE_SECONDS: &str = "86400";

@@ -4,7 +4,17 @@
 pub use onboard_contract::pb::google;
 
 pub mod zitadel {
-    pub use onboard_contract::pb::zitadel::{change, object, user, v1};
+    pub use onboard_contract::pb::zitadel::{change, object, v1};
+
+    pub mod user {
+        pub use onboard_contract::pb::zitadel::user::v1;
+
+        pub mod v2 {
+            pub use onboard_contract::pb::zitadel::user::v2::*;
+
+            include!(concat!(env!("OUT_DIR"), "/zitadel.user.v2.rs"));
+        }
+    }
 
     pub mod management {
         pub mod v1 {

@@ -25,14 +25,14 @@ impl Management {
 }
 
 /// The call's credentials, organization and idempotency key, from the metadata.
-fn call<T>(request: &Request<T>) -> Call {
+pub(crate) fn call<T>(request: &Request<T>) -> Call {
     Call::from_lookup(|key| request.metadata().get(key).map(|v| v.as_bytes()))
 }
 
 /// The answer with the metadata the JSON side sends as headers.
 // tonic's trait methods return `Result<_, Status>`; boxing here would only move the size.
 #[allow(clippy::result_large_err)]
-fn respond<T>(answer: Result<Answer<T>, onboard_contract::Fault>) -> Result<Response<T>, Status> {
+pub(crate) fn respond<T>(answer: Result<Answer<T>, onboard_contract::Fault>) -> Result<Response<T>, Status> {
     let answer = answer.map_err(status)?;
     let mut response = Response::new(answer.message);
     if let Some(value) = answer.notification.and_then(|n| n.as_str().parse().ok()) {
@@ -82,41 +82,48 @@ impl ManagementService for Management {
         respond(mgmt::resend_human_initialization(&self.users, &call, request.into_inner()).await)
     }
 
-    async fn list_users(&self, _: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
-        Err(not_served("ListUsers"))
+    #[tracing::instrument(skip_all, fields(rpc = "ListUsers"))]
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let call = call(&request);
+        respond(mgmt::list_users(&self.users, &call, request.into_inner()).await)
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "IsUserUnique"))]
     async fn is_user_unique(
         &self,
-        _: Request<pb::IsUserUniqueRequest>,
+        request: Request<pb::IsUserUniqueRequest>,
     ) -> Result<Response<pb::IsUserUniqueResponse>, Status> {
-        Err(not_served("IsUserUnique"))
+        let call = call(&request);
+        respond(mgmt::is_user_unique(&self.users, &call, request.into_inner()).await)
     }
 
-    async fn remove_user(&self, _: Request<pb::RemoveUserRequest>) -> Result<Response<pb::RemoveUserResponse>, Status> {
-        Err(not_served("RemoveUser"))
+    #[tracing::instrument(skip_all, fields(rpc = "RemoveUser"))]
+    async fn remove_user(
+        &self,
+        request: Request<pb::RemoveUserRequest>,
+    ) -> Result<Response<pb::RemoveUserResponse>, Status> {
+        let call = call(&request);
+        respond(mgmt::remove_user(&self.users, &call, request.into_inner()).await)
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "GetUserByLoginNameGlobal"))]
     async fn get_user_by_login_name_global(
         &self,
-        _: Request<pb::GetUserByLoginNameGlobalRequest>,
+        request: Request<pb::GetUserByLoginNameGlobalRequest>,
     ) -> Result<Response<pb::GetUserByLoginNameGlobalResponse>, Status> {
-        Err(not_served("GetUserByLoginNameGlobal"))
+        let call = call(&request);
+        respond(mgmt::get_user_by_login_name_global(&self.users, &call, request.into_inner()).await)
     }
 
+    #[tracing::instrument(skip_all, fields(rpc = "ListUserChanges"))]
     async fn list_user_changes(
         &self,
-        _: Request<pb::ListUserChangesRequest>,
+        request: Request<pb::ListUserChangesRequest>,
     ) -> Result<Response<pb::ListUserChangesResponse>, Status> {
-        Err(not_served("ListUserChanges"))
+        let call = call(&request);
+        respond(mgmt::list_user_changes(&self.users, &call, request.into_inner()).await)
     }
-}
-
-/// A method of the service that onboard does not serve (yet).
-fn not_served(method: &str) -> Status {
-    status(onboard_contract::Fault::new(
-        onboard_contract::Code::Unimplemented,
-        onboard_contract::fault::ids::UNIMPLEMENTED,
-        format!("{method} is not served by onboard"),
-    ))
 }

@@ -58,7 +58,9 @@ pub(crate) fn principal(claims: &Map<String, Value>, names: &ClaimNames) -> Resu
         None | Some(Value::Null) => Vec::new(),
         Some(roles) => grants(roles).map_err(|e| e.unwrap_or_else(|| ClaimsError::Roles(names.roles.clone())))?,
     };
-    Ok(Principal { subject: format!("{SUBJECT_PREFIX}{}#{sub}", names.issuer), home_org, grants })
+    // The token's `name` claim names the editor of what it does, if it has one.
+    let name = claims.get("name").and_then(Value::as_str).unwrap_or(sub).to_owned();
+    Ok(Principal { subject: format!("{SUBJECT_PREFIX}{}#{sub}", names.issuer), name, home_org, grants })
 }
 
 /// `Err(None)`: the claim's shape is wrong.

@@ -89,6 +89,7 @@ mod tests {
             expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
             language: None,
             brand,
+            application_name: None,
         }
     }
 

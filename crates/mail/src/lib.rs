@@ -47,6 +47,8 @@ pub struct Values<'a> {
     pub link: &'a str,
     pub code: &'a str,
     pub expires: &'a str,
+    /// The application the user is invited to; empty when none was named.
+    pub application: &'a str,
 }
 
 #[derive(Debug)]
@@ -89,7 +91,9 @@ impl Templates {
         }
         // Render each once, so a template that fails at render time fails at start-up.
         for lang in LANGUAGES {
-            templates.render(lang, Values { name: "n", link: "l", code: "c", expires: "e" })?;
+            for application in ["", "a"] {
+                templates.render(lang, Values { name: "n", link: "l", code: "c", expires: "e", application })?;
+            }
         }
         Ok(templates)
     }
@@ -134,7 +138,13 @@ impl Templates {
         let expires = expiry_text(message);
         self.render_branded(
             language_of(message),
-            Values { name: display_name(message), link: &message.link, code: message.code.expose(), expires: &expires },
+            Values {
+                name: display_name(message),
+                link: &message.link,
+                code: message.code.expose(),
+                expires: &expires,
+                application: message.application_name.as_deref().unwrap_or_default(),
+            },
             message.brand.as_ref(),
         )
     }
@@ -173,7 +183,7 @@ fn one_line(subject: &str) -> Result<String, String> {
 /// `text_color`, `on_primary`; each absent when the branding lacks it).
 fn context_of(v: Values<'_>, brand: Option<&MessageBrand>) -> BTreeMap<&'static str, Value> {
     let mut ctx: BTreeMap<&'static str, Value> =
-        [("name", v.name), ("link", v.link), ("code", v.code), ("expires", v.expires)]
+        [("name", v.name), ("link", v.link), ("code", v.code), ("expires", v.expires), ("application", v.application)]
             .into_iter()
             .map(|(k, v)| (k, Value::from(v)))
             .collect();
@@ -211,7 +221,13 @@ impl TemplateCheck for Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         let template = env.template_from_named_str(override_name(part), source).map_err(|e| e.to_string())?;
         let link = format!("https://id.example.com/ui/login/user/init?userID=1&code={SAMPLE_CODE}&orgID=2");
-        let values = Values { name: "Jane Doe", link: &link, code: SAMPLE_CODE, expires: "2030-01-01 12:00 UTC" };
+        let values = Values {
+            name: "Jane Doe",
+            link: &link,
+            code: SAMPLE_CODE,
+            expires: "2030-01-01 12:00 UTC",
+            application: "",
+        };
         let mut ctx = context_of(values, None);
         for (key, sample) in [
             ("org", "Acme"),
@@ -252,7 +268,26 @@ mod tests {
     use super::*;
 
     fn values() -> Values<'static> {
-        Values { name: "Jane <Doe>", link: "https://x/init?a=1&b=2", code: "ABC123", expires: "2026-01-04 12:00 UTC" }
+        Values {
+            name: "Jane <Doe>",
+            link: "https://x/init?a=1&b=2",
+            code: "ABC123",
+            expires: "2026-01-04 12:00 UTC",
+            application: "",
+        }
+    }
+
+    #[test]
+    fn an_application_is_named_when_given() {
+        let t = Templates::builtin();
+        let named = Values { application: "Shop & Co", ..values() };
+        let en = t.render("en", named).unwrap();
+        assert!(en.text.contains("This user was created for you to use Shop & Co."), "{}", en.text);
+        assert!(en.html.contains("to use Shop &amp; Co."), "{}", en.html);
+        let de = t.render("de", named).unwrap();
+        assert!(de.text.contains("Für Sie wurde ein Benutzer für Shop & Co angelegt."), "{}", de.text);
+        let plain = t.render("en", values()).unwrap();
+        assert!(plain.text.contains("This user was created for you. Use"), "{}", plain.text);
     }
 
     /// Without branding the emails are byte for byte what they were before
@@ -391,6 +426,7 @@ mod tests {
             expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
             language: language.map(|l| Language::parse(l).unwrap()),
             brand: Some(brand(&[])),
+            application_name: None,
         };
         assert_eq!(language_of(&message(None)), "de", "the organization's default");
         assert_eq!(language_of(&message(Some("fr"))), "de");

@@ -116,6 +116,7 @@ mod tests {
             expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
             language: language.map(|l| Language::parse(l).unwrap()),
             brand: None,
+            application_name: None,
         }
     }
 

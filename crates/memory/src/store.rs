@@ -1,14 +1,15 @@
 //! Users, their event logs and the outbox, in process memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+    HookQueue, IdPage, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
+    UserWrite,
 };
 use onboard_domain::webhook_events::{HookEvent, event_of_notification, events_of_write};
-use onboard_domain::{Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
+use onboard_domain::{Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserId, UserState};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
@@ -18,9 +19,66 @@ struct State {
     notifications: HashMap<UserId, Vec<Notification>>,
     events: HashMap<UserId, Vec<RecordedEvent>>,
     names: HashMap<(OrgId, String), UserId>,
+    index: Indexes,
     outbox: OutboxState,
     /// The webhook events recorded, oldest first.
     hooks: std::collections::VecDeque<HookEvent>,
+}
+
+/// Creation time (Unix nanoseconds), then id: the order of the indexes.
+type Created = (i128, UserId);
+
+/// The [`UserIndex`] of the users that are not deleted.
+#[derive(Default)]
+struct Indexes {
+    in_org: HashMap<OrgId, BTreeSet<Created>>,
+    by_state: HashMap<(OrgId, UserState), BTreeSet<Created>>,
+    /// Lower-case user name → users, in every organization.
+    by_name: HashMap<String, BTreeSet<UserId>>,
+    /// Organization and lower-case address → users.
+    by_email: HashMap<(OrgId, String), BTreeSet<UserId>>,
+}
+
+impl Indexes {
+    fn entries(user: &User) -> (Created, (OrgId, UserState), String, (OrgId, String)) {
+        (
+            (user.created_at.unix_timestamp_nanos(), user.id.clone()),
+            (user.org.clone(), user.state),
+            user.user_name.unique_key(),
+            (user.org.clone(), user.email.address.as_str().to_lowercase()),
+        )
+    }
+
+    fn remove(&mut self, user: &User) {
+        let (created, state, name, email) = Self::entries(user);
+        self.in_org.get_mut(&user.org).map(|s| s.remove(&created));
+        self.by_state.get_mut(&state).map(|s| s.remove(&created));
+        self.by_name.get_mut(&name).map(|s| s.remove(&user.id));
+        self.by_email.get_mut(&email).map(|s| s.remove(&user.id));
+    }
+
+    fn insert(&mut self, user: &User) {
+        if user.state == UserState::Deleted {
+            return;
+        }
+        let (created, state, name, email) = Self::entries(user);
+        self.in_org.entry(user.org.clone()).or_default().insert(created.clone());
+        self.by_state.entry(state).or_default().insert(created);
+        self.by_name.entry(name).or_default().insert(user.id.clone());
+        self.by_email.entry(email).or_default().insert(user.id.clone());
+    }
+}
+
+/// One page of `set` (ascending), in the page's order.
+fn page_of(set: Option<&BTreeSet<Created>>, page: &Page) -> IdPage {
+    let Some(set) = set else { return IdPage::default() };
+    let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let ids: Vec<UserId> = if page.asc {
+        set.iter().skip(skip).take(page.limit as usize).map(|(_, id)| id.clone()).collect()
+    } else {
+        set.iter().rev().skip(skip).take(page.limit as usize).map(|(_, id)| id.clone()).collect()
+    };
+    IdPage { total: set.len() as u64, ids }
 }
 
 /// Entries by id, the one pending entry of each user, and an index by due
@@ -132,13 +190,20 @@ impl UserRepository for InMemoryStore {
         }
         let hooks = events_of_write(&write);
         let UserWrite { user, events, outbox, .. } = write;
+        let name = (user.org.clone(), user.user_name.unique_key());
         if current == 0 {
-            let name = (user.org.clone(), user.user_name.unique_key());
             if state.names.contains_key(&name) {
                 return Err(SaveError::UserNameTaken);
             }
-            state.names.insert(name, user.id.clone());
+            state.names.insert(name.clone(), user.id.clone());
         }
+        if user.state == UserState::Deleted && state.names.get(&name) == Some(&user.id) {
+            state.names.remove(&name);
+        }
+        if let Some(old) = state.users.get(&user.id).cloned() {
+            state.index.remove(&old);
+        }
+        state.index.insert(&user);
         state.hooks.extend(hooks);
         state.events.entry(user.id.clone()).or_default().extend(events);
         state.users.insert(user.id.clone(), user);
@@ -153,6 +218,56 @@ impl UserRepository for InMemoryStore {
 
     async fn ping(&self) -> Result<(), Unavailable> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl UserIndex for InMemoryStore {
+    async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable> {
+        cooperate().await;
+        Ok(page_of(self.lock().index.by_state.get(&(org.clone(), state)), page))
+    }
+
+    async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable> {
+        cooperate().await;
+        Ok(page_of(self.lock().index.in_org.get(org), page))
+    }
+
+    async fn scan_org(
+        &self,
+        org: &OrgId,
+        cursor: Option<String>,
+        count: u32,
+    ) -> Result<(Vec<UserId>, Option<String>), Unavailable> {
+        cooperate().await;
+        // The cursor is the creation key of the last user handed out, so
+        // users added or removed meanwhile do not shift the rest.
+        let state = self.lock();
+        let Some(set) = state.index.in_org.get(org) else { return Ok((Vec::new(), None)) };
+        let after = cursor
+            .as_deref()
+            .and_then(|c| c.split_once(':'))
+            .and_then(|(nanos, id)| Some((nanos.parse::<i128>().ok()?, UserId::parse(id).ok()?)));
+        let chunk: Vec<&Created> = match &after {
+            Some(after) => set.range((std::ops::Bound::Excluded(after.clone()), std::ops::Bound::Unbounded)),
+            None => set.range(..),
+        }
+        .take(count as usize)
+        .collect();
+        let next = (chunk.len() == count as usize).then(|| chunk.last().map(|(n, id)| format!("{n}:{id}"))).flatten();
+        Ok((chunk.into_iter().map(|(_, id)| id.clone()).collect(), next))
+    }
+
+    async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable> {
+        let state = self.lock();
+        let Some(ids) = state.index.by_name.get(unique_name) else { return Ok(Vec::new()) };
+        let in_scope = |id: &&UserId| org.as_ref().is_none_or(|o| state.users.get(*id).is_some_and(|u| &u.org == o));
+        Ok(ids.iter().filter(in_scope).cloned().collect())
+    }
+
+    async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable> {
+        let key = (org.clone(), address.to_owned());
+        Ok(self.lock().index.by_email.get(&key).map(|ids| ids.iter().cloned().collect()).unwrap_or_default())
     }
 }
 
@@ -276,6 +391,12 @@ mod tests {
     #[tokio::test]
     async fn behaves_as_every_store_must() {
         onboard_domain::testkit::check_store(&InMemoryStore::new()).await;
+        onboard_domain::testkit::check_user_index(&InMemoryStore::new(), [OrgId::generate(), OrgId::generate()]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn keeps_its_indexes_consistent_under_concurrent_writes() {
+        onboard_domain::testkit::check_user_index_under_concurrency(std::sync::Arc::new(InMemoryStore::new())).await;
     }
 
     #[tokio::test]

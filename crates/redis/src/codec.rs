@@ -7,7 +7,7 @@ use onboard_domain::ports::Unavailable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::format::FORMAT;
+use crate::format::{FORMAT, OLDEST_READ};
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = vec![FORMAT];
@@ -16,14 +16,19 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
+/// A value of a type whose bytes are the same in every format this version
+/// reads (all but the log's events, see `stored::decode_event`).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Unavailable> {
     match bytes.split_first() {
-        Some((&FORMAT, rest)) => {
-            postcard::from_bytes(rest).map_err(|e| Unavailable(format!("undecodable stored value: {e}")))
-        }
+        Some((&format, rest)) if (OLDEST_READ..=FORMAT).contains(&format) => decode_body(rest),
         Some((other, _)) => Err(Unavailable(format!("stored value has unknown format {other}"))),
         None => Err(Unavailable("stored value is empty".into())),
     }
+}
+
+/// The postcard part of a value, after its leading byte.
+pub fn decode_body<T: DeserializeOwned>(rest: &[u8]) -> Result<T, Unavailable> {
+    postcard::from_bytes(rest).map_err(|e| Unavailable(format!("undecodable stored value: {e}")))
 }
 
 #[cfg(test)]
@@ -37,6 +42,9 @@ mod tests {
         assert_eq!(bytes[0], FORMAT);
         assert_eq!(decode::<Vec<String>>(&bytes).unwrap(), v);
         assert!(decode::<Vec<String>>(&[9, 1, 2]).is_err());
+        let mut old = bytes.clone();
+        old[0] = OLDEST_READ;
+        assert_eq!(decode::<Vec<String>>(&old).unwrap(), v, "an older format of the same bytes");
         assert!(decode::<Vec<String>>(&[]).is_err());
     }
 }

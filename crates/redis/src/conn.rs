@@ -196,6 +196,32 @@ impl RedisConnection {
         self.run(pipe.query_async(&mut conn)).await
     }
 
+    /// Groups of commands, each group's keys in one slot: all in one
+    /// pipeline on one Redis, one pipeline per group on a cluster (where a
+    /// pipeline may not cross slots). The replies, errors among them as
+    /// values, in order.
+    pub(crate) async fn grouped(&self, groups: &[Vec<Cmd>]) -> Result<Vec<Value>, Unavailable> {
+        let clustered = matches!(self.conn, Conn::Cluster(_));
+        let mut replies = Vec::new();
+        if !clustered {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for cmd in groups.iter().flatten() {
+                pipe.add_command(cmd.clone());
+            }
+            return self.pipeline(&pipe).await;
+        }
+        for group in groups.iter().filter(|g| !g.is_empty()) {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for cmd in group {
+                pipe.add_command(cmd.clone());
+            }
+            replies.extend(self.pipeline(&pipe).await?);
+        }
+        Ok(replies)
+    }
+
     pub(crate) async fn command<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Unavailable> {
         let mut conn = self.conn();
         self.run(cmd.query_async(&mut conn)).await

@@ -18,29 +18,35 @@ use redis::Script;
 use crate::conn::RedisConnection;
 use crate::keys::Keys;
 
-/// The format this version writes, and the only one it reads.
-pub const FORMAT: u8 = 1;
+/// The format this version writes.
+pub const FORMAT: u8 = 2;
+
+/// The oldest format this version reads. Format 1 is format 2 without the
+/// editor of each logged event; its events are read with none.
+pub const OLDEST_READ: u8 = 1;
 
 /// Why a node does not open a store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     #[error(
-        "this Redis holds values in store format {0}, written by a newer onboard; this version reads only format \
-         {FORMAT}: run the newer version (see docs/redis.md)"
+        "this Redis holds values in store format {0}, written by a newer onboard; this version reads only formats \
+         {OLDEST_READ} to {FORMAT}: run the newer version (see docs/redis.md)"
     )]
     Newer(u8),
     #[error(
-        "this Redis records the store format {0:?}, which no onboard writes; this version reads only format {FORMAT}"
+        "this Redis records the store format {0:?}, which no onboard writes; this version reads only formats \
+         {OLDEST_READ} to {FORMAT}"
     )]
     Unknown(String),
     #[error("reading the store format: {0}")]
     Unreadable(String),
 }
 
-/// Whether a store whose recorded format is `stored` is one this version reads.
+/// Whether a store whose recorded format is `stored` is one this version
+/// reads. (`format.lua` has already raised an older readable record to [`FORMAT`].)
 fn accept(stored: &str) -> Result<(), FormatError> {
     match stored.parse::<u8>() {
-        Ok(FORMAT) => Ok(()),
+        Ok(f) if (OLDEST_READ..=FORMAT).contains(&f) => Ok(()),
         Ok(newer) if newer > FORMAT => Err(FormatError::Newer(newer)),
         _ => Err(FormatError::Unknown(stored.to_owned())),
     }
@@ -55,6 +61,7 @@ pub async fn check(redis: &RedisConnection) -> Result<(), FormatError> {
                 .key(Keys::FORMAT)
                 .key(Keys::PARTITIONS)
                 .arg(FORMAT)
+                .arg(OLDEST_READ)
                 .invoke_async(&mut conn),
         )
         .await
@@ -69,8 +76,9 @@ mod tests {
     #[test]
     fn only_this_versions_format_is_read() {
         assert_eq!(accept("1"), Ok(()));
-        assert_eq!(accept("2"), Err(FormatError::Newer(2)));
-        assert!(FormatError::Newer(2).to_string().contains("format 2"));
+        assert_eq!(accept("2"), Ok(()));
+        assert_eq!(accept("3"), Err(FormatError::Newer(3)));
+        assert!(FormatError::Newer(3).to_string().contains("format 3"));
         assert_eq!(accept("0"), Err(FormatError::Unknown("0".into())));
         assert_eq!(accept("v1"), Err(FormatError::Unknown("v1".into())));
         assert_eq!(accept(""), Err(FormatError::Unknown(String::new())));

@@ -7,7 +7,7 @@
 use onboard_domain::{OrgId, UserId};
 
 /// FNV-1a: stable across processes and versions (unlike std's hasher).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
@@ -55,6 +55,29 @@ impl Keys {
     pub fn pending(&self, user: &UserId) -> String {
         format!("{}{user}", Self::pending_prefix(self.partition_of(user)))
     }
+
+    /// What every key of `partition` starts with: the scripts build the
+    /// index keys of the partition from it (they share its tag, so its slot).
+    pub fn partition_prefix(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:")
+    }
+
+    /// The users of `org` in `state` (its wire number) whose keys are in
+    /// `partition`: a sorted set of user ids scored by creation (ms). Built
+    /// by save.lua as `<prefix>x:<org>:<state>`.
+    pub fn state_index(partition: usize, org: &OrgId, state: i32) -> String {
+        format!("{}x:{org}:{state}", Self::partition_prefix(partition))
+    }
+
+    /// Bucket `bucket` of the address index of `partition`: a hash of
+    /// address digest → user ids. Built by save.lua as `<prefix>xm:<bucket>`.
+    pub fn email_bucket(partition: usize, bucket: u32) -> String {
+        format!("{}xm:{bucket}", Self::partition_prefix(partition))
+    }
+
+    /// Whether the indexes of the users written before there were any are
+    /// built (`1`), see `RedisStore::open`.
+    pub const INDEXED: &'static str = "onb:{meta}:indexed";
 
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")
@@ -173,6 +196,66 @@ impl Keys {
     pub const GROUP: &'static str = "dispatchers";
 }
 
+/// How many buckets the address index has per partition: at a million
+/// users (one entry each, in 16 partitions) a bucket holds about 60, within Redis's `hash-max-listpack-entries` (128), so buckets stay
+/// compact listpacks.
+pub const EMAIL_BUCKETS: u32 = 1024;
+
+/// The digest an address is indexed under in `org` (4 bytes of FNV-1a, the
+/// field of its bucket), and its bucket: the digest's first two bytes, as
+/// save.lua computes it. Four bytes keep the entry small; two addresses
+/// sharing a digest share an entry, and the reader checks each user's
+/// address anyway.
+pub fn email_digest(org: &OrgId, lower_address: &str) -> ([u8; 4], u32) {
+    let mut bytes = Vec::with_capacity(org.as_str().len() + 1 + lower_address.len());
+    bytes.extend_from_slice(org.as_str().as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(lower_address.as_bytes());
+    let full = fnv1a(&bytes).to_be_bytes();
+    let digest = [full[0], full[1], full[2], full[3]];
+    (digest, (u32::from(digest[0]) * 256 + u32::from(digest[1])) % EMAIL_BUCKETS)
+}
+
+/// The 64 digits of the index form of an id, in ASCII order (so that, at a
+/// fixed width, the forms sort as the numbers do); no `,` (the address
+/// index's separator) and no `!` (the mark of an id kept as it is).
+const DIGITS: &[u8; 64] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+
+/// Base-64 digits of a u64: 11.
+const WIDTH: usize = 11;
+
+/// A user id as the indexes hold it: an id made here (decimal, a u64) in
+/// base 64 at a fixed width, 11 characters instead of 18 or 19 (a few bytes
+/// per entry, a million entries), sorting as the numbers do; any other id
+/// as it is, after `!` (ids are made here; one with a `,` would not do).
+pub fn index_id(id: &UserId) -> String {
+    let raw = id.as_str();
+    match raw.parse::<u64>() {
+        Ok(mut n) if n.to_string() == raw => {
+            let mut digits = vec![DIGITS[0]; WIDTH];
+            for d in digits.iter_mut().rev() {
+                *d = DIGITS[(n % 64) as usize];
+                n /= 64;
+            }
+            String::from_utf8(digits).expect("ASCII digits")
+        }
+        _ => format!("!{raw}"),
+    }
+}
+
+/// The id of an index entry ([`index_id`]'s inverse).
+pub fn from_index_id(entry: &str) -> Option<UserId> {
+    if let Some(raw) = entry.strip_prefix('!') {
+        return UserId::parse(raw).ok();
+    }
+    let mut n: u64 = 0;
+    for b in entry.bytes() {
+        let d = DIGITS.iter().position(|&x| x == b)? as u64;
+        n = n.checked_mul(64)?.checked_add(d)?;
+    }
+    UserId::parse(&n.to_string()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +281,20 @@ mod tests {
         assert!(keys.iter().all(|k| k.starts_with("onb:{rl}:")), "{keys:?}");
         assert_eq!(keys.iter().collect::<std::collections::HashSet<_>>().len(), 3);
         assert_ne!(Keys::window("a", 60_000, 7), Keys::window("a", 3_600_000, 7));
+    }
+
+    #[test]
+    fn index_ids_round_trip_and_are_short() {
+        for raw in ["384554905894531584", "0", "18446744073709551615", "200", "007", "not-a-number"] {
+            let id = UserId::parse(raw).unwrap();
+            let entry = index_id(&id);
+            assert!(!entry.contains(','), "{entry}");
+            assert_eq!(from_index_id(&entry), Some(id), "{raw} as {entry}");
+        }
+        assert_eq!(index_id(&UserId::parse("384554905894531584").unwrap()).len(), 11);
+        assert!(index_id(&UserId::parse("007").unwrap()).starts_with('!'));
+        let (a, b) = (UserId::parse("9").unwrap(), UserId::parse("64").unwrap());
+        assert!(index_id(&a) < index_id(&b), "in the numbers' order");
     }
 
     #[test]

@@ -97,6 +97,44 @@ impl Call<'_> {
     }
 }
 
+/// Runs read-only `calls`, each on the keys of one slot, as
+/// [`RedisConnection::grouped`] sends them: one round trip on one Redis,
+/// one per call on a cluster. Replies in order.
+pub(crate) async fn run_reads<T: FromRedisValue>(
+    calls: &[Call<'_>],
+    redis: &RedisConnection,
+) -> Result<Vec<T>, Unavailable> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<Vec<Cmd>> = calls.iter().map(|c| vec![c.evalsha()]).collect();
+    let mut replies = redis.grouped(&groups).await?;
+    if replies.iter().any(is_noscript) {
+        let mut loaded = std::collections::BTreeSet::new();
+        for call in calls {
+            if loaded.insert(&call.script.hash) {
+                let mut load = redis::cmd("SCRIPT");
+                load.arg("LOAD").arg(call.script.source);
+                redis.command::<String>(&load).await?;
+            }
+        }
+        replies = redis.grouped(&groups).await?;
+    }
+    if replies.len() != calls.len() {
+        return Err(Unavailable("redis: a pipeline answered for another number of calls".into()));
+    }
+    replies
+        .into_iter()
+        .map(|reply| {
+            if let Value::ServerError(e) = &reply {
+                redis.count_failure();
+                return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+            }
+            redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))
+        })
+        .collect()
+}
+
 fn is_noscript(reply: &Value) -> bool {
     matches!(reply, Value::ServerError(e) if e.code() == "NOSCRIPT")
 }

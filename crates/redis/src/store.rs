@@ -5,24 +5,32 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserRepository, UserWrite,
+    HookQueue, IdPage, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
+    UserWrite,
 };
 use onboard_domain::webhook_events::{HookEvent, event_of_notification, events_of_write};
-use onboard_domain::{EmailAddress, Notification, NotificationId, OrgId, RecordedEvent, User, UserId};
+use onboard_domain::{
+    EmailAddress, Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserEvent, UserId, UserState,
+};
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
 
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
-use crate::keys::Keys;
-use crate::lua::{Call, Durability, Lua};
+use crate::keys::{EMAIL_BUCKETS, Keys, email_digest, from_index_id, index_id};
+use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
-use crate::stored::{RECIPIENT_FIELD, StoredNotification, notification_field, notification_id, rebuild, snapshot_due};
+use crate::stored::{
+    RECIPIENT_FIELD, StoredNotification, decode_event, notification_field, notification_id, rebuild, snapshot_due,
+};
 use crate::user_cache::UserCache;
 
 /// A name claim whose user never appeared is free again after this long
 /// (the creating node died between claiming and writing).
 const STALE_CLAIM_MS: i64 = 30_000;
+
+/// The wire number of [`UserState::Deleted`], as the user hash's `t` holds it.
+const DELETED: &str = "3";
 
 /// The layout of the user keys this version writes and reads (recorded in
 /// [`Keys::LAYOUT`]). Layout 1 kept a snapshot of each user in its hash and
@@ -43,6 +51,8 @@ struct Scripts {
     release_name: Lua,
     mailed: Lua,
     lease: Lua,
+    index_scan: Lua,
+    index_backfill: Lua,
 }
 
 impl Scripts {
@@ -58,6 +68,8 @@ impl Scripts {
             release_name: Lua::new(include_str!("lua/release_name.lua")),
             mailed: Lua::new(include_str!("lua/mailed.lua")),
             lease: Lua::new(include_str!("lua/lease.lua")),
+            index_scan: Lua::new(include_str!("lua/index_scan.lua")),
+            index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
         }
     }
 }
@@ -155,7 +167,7 @@ impl RedisStore {
                 }
             }
         }
-        Ok(Self {
+        let store = Self {
             keys: Keys::new(stored),
             scripts: Scripts::new(),
             consumer: consumer.to_owned(),
@@ -163,7 +175,19 @@ impl RedisStore {
             cache: UserCache::new(redis.settings.user_cache),
             claimed: Mutex::default(),
             redis,
-        })
+        };
+        // Users written before the indexes existed get their entries once;
+        // every node may do it at its start until one has finished (the
+        // writes are idempotent).
+        let built: Option<String> = store.redis.run(conn.get(Keys::INDEXED)).await.map_err(|e| e.to_string())?;
+        if built.as_deref() != Some("1") {
+            let indexed = store.backfill_indexes().await.map_err(|e| e.to_string())?;
+            let _: () = store.redis.run(conn.set(Keys::INDEXED, "1")).await.map_err(|e| e.to_string())?;
+            if indexed > 0 {
+                tracing::info!(users = indexed, "indexed the users written before the user indexes existed");
+            }
+        }
+        Ok(store)
     }
 
     /// Claims the user name of a new user; `Ok(false)` when another user has it.
@@ -178,10 +202,13 @@ impl RedisStore {
         }
         // Taken: by a user that exists, or by a creation that died half-way?
         let (owner, at) = answer.rsplit_once('|').unwrap_or((&answer, "0"));
+        // A removed user (state 3) has given its name up.
         let owner_exists = match UserId::parse(owner) {
             Ok(owner) => {
                 let mut conn = self.redis.conn();
-                self.redis.run(conn.hexists::<_, _, bool>(self.keys.user(&owner), "q")).await?
+                let (q, t): (Option<String>, Option<String>) =
+                    self.redis.run(conn.hmget(self.keys.user(&owner), &["q", "t"])).await?;
+                q.is_some() && t.as_deref() != Some(DELETED)
             }
             Err(_) => false,
         };
@@ -211,7 +238,7 @@ impl RedisStore {
         call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
         call.arg(write.events.len()).arg(write.expected_sequence).arg(user.sequence).arg(user.org.as_str());
         call.arg(user.id.as_str());
-        if snapshot_due(write.expected_sequence, user.sequence) {
+        if snapshot_due(write.expected_sequence, user.sequence) && user.snapshot_safe() {
             call.arg(encode(user));
         } else {
             call.arg("");
@@ -228,6 +255,8 @@ impl RedisStore {
             }
             None => call.arg("").arg("").arg("").arg("").arg("").arg(""),
         };
+        let (digest, _) = email_digest(&user.org, &user.email.address.as_str().to_lowercase());
+        call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]).arg(index_id(&user.id));
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -239,6 +268,7 @@ impl RedisStore {
         let p = self.keys.partition_of(&first.user.id);
         let mut call = self.scripts.save.call();
         call.key(Keys::stream(p)).key(Keys::retry(p));
+        call.arg(Keys::partition_prefix(p)).arg(EMAIL_BUCKETS);
         for write in writes {
             self.add_write(&mut call, write);
         }
@@ -273,7 +303,7 @@ impl RedisStore {
                 };
                 call.key(self.keys.user(&user.id)).key(self.keys.events(&user.id)).key(self.keys.pending(&user.id));
                 call.arg(&entry.receipt).arg(entry.id.as_str()).arg(write.expected_sequence).arg(user.sequence);
-                if snapshot_due(write.expected_sequence, user.sequence) {
+                if snapshot_due(write.expected_sequence, user.sequence) && user.snapshot_safe() {
                     call.arg(encode(user));
                 } else {
                     call.arg("");
@@ -311,7 +341,7 @@ impl RedisStore {
             return Err(Unavailable(format!("stored user {id} has no valid sequence or organization")));
         };
         let snapshot = if snapshot.is_empty() { None } else { Some(decode(snapshot)?) };
-        let events = events.iter().map(|bytes| decode(bytes)).collect::<Result<_, _>>()?;
+        let events = events.iter().map(|bytes| decode_event(bytes)).collect::<Result<_, _>>()?;
         let user = rebuild(id, org, sequence, snapshot, events)?;
         self.cache.put(&user, self.redis.failures());
         Ok(Some(user))
@@ -365,12 +395,20 @@ impl UserRepository for RedisStore {
             return Ok(users);
         }
         let wanted: Vec<UserId> = unread.iter().map(|&i| ids[i].clone()).collect();
-        for group in by_partition(&self.keys, &wanted, |id| id) {
-            let mut call = self.scripts.load.call();
-            for (_, id) in &group {
-                call.key(self.keys.user(id)).key(self.keys.events(id));
-            }
-            let raw: Vec<Vec<Vec<u8>>> = call.run(&self.redis, Durability::Local).await?;
+        // One script per partition, all in one pipeline.
+        let groups = by_partition(&self.keys, &wanted, |id| id);
+        let calls: Vec<Call<'_>> = groups
+            .iter()
+            .map(|group| {
+                let mut call = self.scripts.load.call();
+                for (_, id) in group {
+                    call.key(self.keys.user(id)).key(self.keys.events(id));
+                }
+                call
+            })
+            .collect();
+        let answers: Vec<Vec<Vec<Vec<u8>>>> = run_reads(&calls, &self.redis).await?;
+        for (group, raw) in groups.into_iter().zip(answers) {
             if raw.len() != group.len() {
                 return Err(Unavailable("redis: the load script answered for another number of users".into()));
             }
@@ -384,7 +422,7 @@ impl UserRepository for RedisStore {
     async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable> {
         let mut conn = self.redis.conn();
         let raw: Vec<Vec<u8>> = self.redis.run(conn.lrange(self.keys.events(id), 0, -1)).await?;
-        raw.iter().map(|bytes| decode(bytes)).collect()
+        raw.iter().map(|bytes| decode_event(bytes)).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = %write.user.id, expected = write.expected_sequence))]
@@ -396,7 +434,13 @@ impl UserRepository for RedisStore {
         let saved = self.save_in_partition(&[&write], Durability::Replicated).await.map(|s| s[0]);
         self.remember(&write, &saved);
         match saved {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                if write.events.iter().any(|e| e.event == UserEvent::Removed) {
+                    // Best effort: a claim left by a removed user is taken over by the next claim.
+                    self.release_name(&write.user).await;
+                }
+                Ok(())
+            }
             Ok(false) => {
                 if creating {
                     self.release_name(&write.user).await;
@@ -426,6 +470,253 @@ fn add_hooks(call: &mut Call<'_>, partition: usize, items: impl Iterator<Item = 
         for e in &events {
             call.arg(encode(e));
         }
+    }
+}
+
+/// The states a user is indexed under (every one but deleted), in the order scans walk them.
+const INDEXED_STATES: [UserState; 6] = [
+    UserState::Initial,
+    UserState::Active,
+    UserState::Unspecified,
+    UserState::Inactive,
+    UserState::Locked,
+    UserState::Suspend,
+];
+
+/// Offsets up to this read each set's first `offset + limit` entries; a
+/// deeper page first finds the score it starts at.
+const DEEP_OFFSET: u64 = 1_000;
+
+/// `limit` entries after skipping `skip`, as ids.
+fn take_page(entries: Vec<(f64, String)>, skip: u64, limit: u32) -> Vec<UserId> {
+    let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+    entries.into_iter().skip(skip).take(limit as usize).filter_map(|(_, entry)| from_index_id(&entry)).collect()
+}
+
+/// Where a scan of an organization's users stands: partition, then index
+/// and rank inside it (see index_scan.lua).
+fn scan_cursor(cursor: Option<&str>) -> (usize, i64, i64) {
+    let parsed = cursor.and_then(|c| {
+        let mut parts = c.split(':').map(str::parse::<i64>);
+        Some((parts.next()?.ok()?, parts.next()?.ok()?, parts.next()?.ok()?))
+    });
+    match parsed {
+        Some((p, k, r)) => (usize::try_from(p).unwrap_or(usize::MAX), k.max(1), r.max(0)),
+        None => (0, 1, 0),
+    }
+}
+
+impl RedisStore {
+    /// One page of the sorted sets `keys_of(partition)` over every
+    /// partition: each set's count and first `offset + limit` entries, all
+    /// in one pipeline (plain commands: a script turning the replies into
+    /// Lua tables cost four times as much), merged here. Its cost grows
+    /// with the page's end, not with the size of the index.
+    async fn index_page(&self, keys_of: impl Fn(usize) -> Vec<String>, page: &Page) -> Result<IdPage, Unavailable> {
+        let groups: Vec<Vec<String>> = (0..self.keys.partitions()).map(keys_of).collect();
+        let want = page.offset.saturating_add(u64::from(page.limit));
+        if page.offset <= DEEP_OFFSET {
+            let (total, entries) = self.index_heads(&groups, None, want, page.asc).await?;
+            return Ok(IdPage { total, ids: take_page(entries, page.offset, page.limit) });
+        }
+        // A deep page: find the score where it starts (a binary search on
+        // the counts below a score), then read each set from there.
+        let total = self.index_count(&groups, None, page.asc).await?;
+        if page.offset >= total {
+            return Ok(IdPage { total, ids: Vec::new() });
+        }
+        let (lo, hi) = self.index_score_range(&groups).await?;
+        let (mut lo, mut hi) = (lo, hi);
+        // Invariant: the entry at `offset` has a score in [lo, hi].
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let bound = if page.asc { mid } else { mid + 1 };
+            let counted = self.index_count(&groups, Some(bound), page.asc).await?;
+            if page.asc {
+                if counted > page.offset { hi = mid } else { lo = mid + 1 }
+            } else if counted > page.offset {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        let start = lo;
+        // Entries strictly before `start` in the page's order.
+        let before = if page.asc {
+            self.index_count(&groups, Some(start - 1), true).await?
+        } else {
+            self.index_count(&groups, Some(start + 1), false).await?
+        };
+        let skip = page.offset - before;
+        let (_, entries) = self.index_heads(&groups, Some(start), skip + u64::from(page.limit), page.asc).await?;
+        Ok(IdPage { total, ids: take_page(entries, skip, page.limit) })
+    }
+
+    /// Each set's count and first `n` entries (from score `from` on, in the
+    /// page's direction), all in one pipeline per partition, merged.
+    async fn index_heads(
+        &self,
+        groups: &[Vec<String>],
+        from: Option<i64>,
+        n: u64,
+        asc: bool,
+    ) -> Result<(u64, Vec<(f64, String)>), Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                let mut cmds = Vec::new();
+                for key in keys {
+                    cmds.push(redis::cmd("ZCARD").arg(key).clone());
+                    if n == 0 {
+                        continue;
+                    }
+                    let mut range = redis::cmd("ZRANGE");
+                    match (from, asc) {
+                        (None, _) => {
+                            range.arg(key).arg(0).arg(n - 1);
+                            if !asc {
+                                range.arg("REV");
+                            }
+                        }
+                        (Some(s), true) => {
+                            range.arg(key).arg(s).arg("+inf").arg("BYSCORE").arg("LIMIT").arg(0).arg(n);
+                        }
+                        (Some(s), false) => {
+                            range.arg(key).arg(s).arg("-inf").arg("BYSCORE").arg("REV").arg("LIMIT").arg(0).arg(n);
+                        }
+                    }
+                    range.arg("WITHSCORES");
+                    cmds.push(range);
+                }
+                cmds
+            })
+            .collect();
+        let mut total = 0u64;
+        let mut entries: Vec<(f64, String)> = Vec::new();
+        for reply in self.redis.grouped(&cmds).await? {
+            match reply {
+                redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                redis::Value::ServerError(e) => {
+                    self.redis.count_failure();
+                    return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+                }
+                other => {
+                    let pairs: Vec<(String, f64)> = redis::from_redis_value(other)
+                        .map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+                    entries.extend(pairs.into_iter().map(|(id, score)| (score, id)));
+                }
+            }
+        }
+        entries.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        if !asc {
+            entries.reverse();
+        }
+        Ok((total, entries))
+    }
+
+    /// How many entries the sets hold in all, or (with a bound) how many
+    /// come at or before `score` in the page's direction (`ZCOUNT`).
+    async fn index_count(&self, groups: &[Vec<String>], bound: Option<i64>, asc: bool) -> Result<u64, Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .map(|key| match bound {
+                        None => redis::cmd("ZCARD").arg(key).clone(),
+                        Some(s) if asc => redis::cmd("ZCOUNT").arg(key).arg("-inf").arg(s).clone(),
+                        Some(s) => redis::cmd("ZCOUNT").arg(key).arg(s).arg("+inf").clone(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut total = 0u64;
+        for reply in self.redis.grouped(&cmds).await? {
+            match reply {
+                redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
+                other => return Err(Unavailable(format!("redis: unexpected reply to a count: {other:?}"))),
+            }
+        }
+        Ok(total)
+    }
+
+    /// The lowest and highest score of the sets (ms).
+    async fn index_score_range(&self, groups: &[Vec<String>]) -> Result<(i64, i64), Unavailable> {
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|keys| {
+                keys.iter()
+                    .flat_map(|key| {
+                        [
+                            redis::cmd("ZRANGE").arg(key).arg(0).arg(0).arg("WITHSCORES").clone(),
+                            redis::cmd("ZRANGE").arg(key).arg(-1).arg(-1).arg("WITHSCORES").clone(),
+                        ]
+                    })
+                    .collect()
+            })
+            .collect();
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for reply in self.redis.grouped(&cmds).await? {
+            let pairs: Vec<(String, f64)> =
+                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            for (_, score) in pairs {
+                lo = lo.min(score as i64);
+                hi = hi.max(score as i64);
+            }
+        }
+        Ok((lo, hi.max(lo)))
+    }
+
+    /// Saves `writes` (new users, no email due) a partition's worth per
+    /// script, without claiming their names and without waiting for
+    /// replicas: for loading a benchmark's users fast.
+    #[cfg(feature = "testing")]
+    pub async fn save_batch_unclaimed(&self, writes: &[UserWrite]) -> Result<(), Unavailable> {
+        for group in by_partition(&self.keys, writes, |w| &w.user.id) {
+            let refs: Vec<&UserWrite> = group.iter().map(|(_, w)| *w).collect();
+            let saved = self.save_in_partition(&refs, Durability::Local).await?;
+            if saved.iter().any(|s| !s) {
+                return Err(Unavailable("a bulk-loaded user was there already".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn org_indexes(p: usize, org: &OrgId) -> Vec<String> {
+        INDEXED_STATES.iter().map(|s| Keys::state_index(p, org, *s as i32)).collect()
+    }
+
+    /// Builds the indexes of users written before this version kept any:
+    /// each user hash of each partition is read and saved again unchanged,
+    /// which makes save.lua index it. Runs once per store (see [`Keys::INDEXED`]).
+    async fn backfill_indexes(&self) -> Result<u64, Unavailable> {
+        let mut indexed = 0;
+        for p in 0..self.keys.partitions() {
+            let mut cursor = "0".to_owned();
+            loop {
+                let mut call = self.scripts.index_backfill.call();
+                call.key(Keys::stream(p)).arg(&cursor).arg(Keys::user_prefix(p));
+                let found: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+                let mut found = found.into_iter();
+                cursor = found.next().unwrap_or_else(|| "0".into());
+                let ids: Vec<UserId> = found.filter_map(|id| UserId::parse(&id).ok()).collect();
+                let users = self.get_many(&ids).await?;
+                let writes: Vec<UserWrite> = users
+                    .into_iter()
+                    .flatten()
+                    .map(|user| UserWrite { expected_sequence: user.sequence, user, events: Vec::new(), outbox: None })
+                    .collect();
+                for chunk in writes.chunks(100) {
+                    let refs: Vec<&UserWrite> = chunk.iter().collect();
+                    // A user written meanwhile is indexed by that write.
+                    self.save_in_partition(&refs, Durability::Replicated).await?;
+                    indexed += chunk.len() as u64;
+                }
+                if cursor == "0" {
+                    break;
+                }
+            }
+        }
+        Ok(indexed)
     }
 }
 
@@ -479,6 +770,96 @@ impl HookQueue for RedisStore {
             cmd.arg(&e.receipt);
         }
         self.redis.write(&cmd).await.map(|_: i64| ())
+    }
+}
+
+#[async_trait]
+impl UserIndex for RedisStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, state = ?state))]
+    async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable> {
+        if state == UserState::Deleted {
+            return Ok(IdPage::default());
+        }
+        self.index_page(|p| vec![Keys::state_index(p, org, state as i32)], page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable> {
+        self.index_page(|p| Self::org_indexes(p, org), page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn scan_org(
+        &self,
+        org: &OrgId,
+        cursor: Option<String>,
+        count: u32,
+    ) -> Result<(Vec<UserId>, Option<String>), Unavailable> {
+        let (mut p, mut k, mut rank) = scan_cursor(cursor.as_deref());
+        let mut ids = Vec::new();
+        while p < self.keys.partitions() && ids.len() < count as usize {
+            let mut call = self.scripts.index_scan.call();
+            for key in Self::org_indexes(p, org) {
+                call.key(key);
+            }
+            call.arg(k).arg(rank).arg(count as usize - ids.len());
+            let answer: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+            let mut answer = answer.into_iter();
+            let next_k: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let next_rank: i64 = answer.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            ids.extend(answer.filter_map(|entry| from_index_id(&entry)));
+            if next_k == 0 {
+                (p, k, rank) = (p + 1, 1, 0);
+            } else {
+                (k, rank) = (next_k, next_rank);
+            }
+        }
+        let next = (p < self.keys.partitions()).then(|| format!("{p}:{k}:{rank}"));
+        Ok((ids, next))
+    }
+
+    /// The name claims: `org`'s own, or every organization's in turn (there
+    /// are few organizations; each lookup is one read per organization).
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable> {
+        let orgs = match org {
+            Some(org) => vec![org],
+            None => {
+                let mut conn = self.redis.conn();
+                let all: Vec<String> = self.redis.run(conn.hkeys(Keys::ORGANIZATIONS)).await?;
+                all.iter().filter_map(|o| OrgId::parse(o).ok()).collect()
+            }
+        };
+        let mut ids = Vec::new();
+        for org in orgs {
+            let mut conn = self.redis.conn();
+            let claim: Option<String> = self.redis.run(conn.get(Keys::name(&org, unique_name))).await?;
+            // A claim is `<user id>|<ms>`; its user may be gone or never
+            // written, which the reader of the ids finds out.
+            if let Some(id) = claim.as_deref().and_then(|c| c.split('|').next()).and_then(|i| UserId::parse(i).ok()) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable> {
+        let (digest, bucket) = email_digest(org, address);
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HGET").arg(Keys::email_bucket(p, bucket)).arg(&digest[..]).clone()])
+            .collect();
+        let mut ids = Vec::new();
+        for reply in self.redis.grouped(&groups).await? {
+            if let redis::Value::ServerError(e) = &reply {
+                self.redis.count_failure();
+                return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+            }
+            let listed: Option<String> =
+                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(from_index_id));
+        }
+        Ok(ids)
     }
 }
 

@@ -19,7 +19,11 @@ use time::OffsetDateTime;
 /// plus one write's. An Initial user (three events) has none.
 pub const SNAPSHOT_EVERY: u64 = 16;
 
-/// Whether a write from `expected` to `new` stores a snapshot.
+/// Whether a write from `expected` to `new` stores a snapshot (of a user
+/// whose snapshot would hold all of it, [`User::snapshot_safe`]: a code's
+/// delivery is not in the snapshot's format, so a user holding such a code
+/// is rebuilt from an earlier snapshot and the events since, that code's
+/// event among them).
 pub fn snapshot_due(expected: u64, new: u64) -> bool {
     new / SNAPSHOT_EVERY > expected / SNAPSHOT_EVERY
 }
@@ -97,6 +101,26 @@ impl StoredNotification {
     }
 }
 
+/// A logged event as format 1 stored it: without its editor.
+#[derive(Deserialize)]
+struct RecordedEventV1 {
+    sequence: u64,
+    at: OffsetDateTime,
+    event: UserEvent,
+}
+
+/// An entry of a user's event log, in any format this version reads: one
+/// of format 1 is read with no editor.
+pub fn decode_event(bytes: &[u8]) -> Result<RecordedEvent, Unavailable> {
+    match bytes.split_first() {
+        Some((1, rest)) => {
+            let RecordedEventV1 { sequence, at, event } = crate::codec::decode_body(rest)?;
+            Ok(RecordedEvent { sequence, at, event, editor: None })
+        }
+        _ => crate::codec::decode(bytes),
+    }
+}
+
 fn corrupt(id: &UserId, what: &str) -> Unavailable {
     Unavailable(format!("stored user {id} is inconsistent: {what}"))
 }
@@ -116,7 +140,7 @@ pub fn rebuild(
         Some(user) if &user.id == id => user,
         Some(_) => return Err(corrupt(id, "its snapshot is another user's")),
         None => match events.next() {
-            Some(RecordedEvent { sequence: 1, at, event: event @ UserEvent::Added { .. } }) => {
+            Some(RecordedEvent { sequence: 1, at, event: event @ UserEvent::Added { .. }, .. }) => {
                 User::create(id.clone(), org, event, at).0
             }
             _ => return Err(corrupt(id, "its log does not start with user.added")),

@@ -379,6 +379,11 @@ pub mod format {
     pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
         crate::codec::decode(bytes).map_err(|e| e.to_string())
     }
+
+    /// The log entry the store reads from `bytes`, in any format it reads.
+    pub fn decode_event(bytes: &[u8]) -> Result<onboard_domain::RecordedEvent, String> {
+        crate::stored::decode_event(bytes).map_err(|e| e.to_string())
+    }
 }
 
 /// The users a memory probe writes.
@@ -538,4 +543,135 @@ pub async fn write_initial_users(
         }
     }
     Ok(())
+}
+
+/// Loads `n` users into `org` for a listing benchmark, `batch` per call
+/// (grouped by partition, one script per partition), by `writers`
+/// concurrent writers: every other user Initial (with a code, no email
+/// due), the others Active, created a millisecond apart from `start` so
+/// creation order is load order. Names are not claimed (listings by state
+/// do not read them). Returns the ids in creation order.
+pub async fn load_listing_users(
+    store: std::sync::Arc<crate::RedisStore>,
+    org: &onboard_domain::OrgId,
+    n: usize,
+    batch: usize,
+    writers: usize,
+) -> Result<Vec<onboard_domain::UserId>, String> {
+    use onboard_domain::ports::UserWrite;
+    use onboard_domain::{CodeHash, Email, EmailAddress, Profile, User, UserEvent, UserId, UserName, UserState};
+
+    let start = time::OffsetDateTime::now_utc() - time::Duration::milliseconds(n as i64);
+    let ids: Vec<UserId> = (0..n).map(|_| UserId::generate()).collect();
+    let ids = std::sync::Arc::new(ids);
+    let mut tasks = tokio::task::JoinSet::new();
+    let writers = writers.max(1);
+    let chunks = n.div_ceil(batch.max(1));
+    for w in 0..writers {
+        let (store, org, ids) = (store.clone(), org.clone(), ids.clone());
+        tasks.spawn(async move {
+            for c in (w..chunks).step_by(writers) {
+                let mut writes = Vec::with_capacity(batch);
+                for i in c * batch..((c + 1) * batch).min(n) {
+                    let at = start + time::Duration::milliseconds(i as i64);
+                    let state = if i % 2 == 0 { UserState::Initial } else { UserState::Active };
+                    let added = UserEvent::Added {
+                        user_name: UserName::parse(&format!("bench.user.{i:07}")).map_err(|e| e.to_string())?,
+                        profile: Profile {
+                            first_name: "Bench".into(),
+                            last_name: format!("User {i}"),
+                            display_name: format!("Bench User {i}"),
+                            ..Profile::default()
+                        },
+                        email: Email {
+                            address: EmailAddress::parse(&format!("bench.user.{i:07}@example-company.com"))
+                                .map_err(|e| e.to_string())?,
+                            verified: state == UserState::Active,
+                        },
+                        phone: None,
+                        state,
+                        password_hash: None,
+                        password_change_required: false,
+                    };
+                    let (mut user, added) = User::create(ids[i].clone(), org.clone(), added, at);
+                    let mut events = vec![added];
+                    if state == UserState::Initial {
+                        let code = UserEvent::InitCodeAdded {
+                            hash: CodeHash([7; 32]),
+                            expires_at: at + time::Duration::hours(72),
+                        };
+                        events.push(user.record(code, at));
+                    }
+                    writes.push(UserWrite { expected_sequence: 0, user, events, outbox: None });
+                }
+                store.save_batch_unclaimed(&writes).await.map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| e.to_string())??;
+    }
+    Ok(std::sync::Arc::try_unwrap(ids).unwrap_or_else(|ids| (*ids).clone()))
+}
+
+/// Bytes the user indexes take on the Redis at `port`: every index key's
+/// `MEMORY USAGE` (exact), plus the index fields of the user hashes (`t`,
+/// `m`) as measured on `sample` of them (removed from those users' hashes).
+pub fn index_bytes(port: u16, users: &[onboard_domain::UserId], partitions: usize) -> Result<u64, String> {
+    let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection())
+        .map_err(|e| e.to_string())?;
+    let mut total = 0u64;
+    for p in 0..partitions {
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("onb:{{p{p}}}:x*"))
+                .arg("COUNT")
+                .arg(10_000)
+                .query(&mut conn)
+                .map_err(|e| e.to_string())?;
+            for key in keys {
+                let bytes: Option<u64> = redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(&key)
+                    .arg("SAMPLES")
+                    .arg(0)
+                    .query(&mut conn)
+                    .map_err(|e| e.to_string())?;
+                total += bytes.unwrap_or(0);
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+    let keys = crate::keys::Keys::new(partitions);
+    let sample: Vec<&onboard_domain::UserId> = users.iter().step_by((users.len() / 1000).max(1)).collect();
+    let mut fields = 0u64;
+    for id in &sample {
+        let key = keys.user(id);
+        let with: u64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query(&mut conn)
+            .map_err(|e| e.to_string())?;
+        redis::cmd("HDEL").arg(&key).arg("t").arg("m").query::<()>(&mut conn).map_err(|e| e.to_string())?;
+        let without: u64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query(&mut conn)
+            .map_err(|e| e.to_string())?;
+        fields += with.saturating_sub(without);
+    }
+    let per_user_fields = fields as f64 / sample.len().max(1) as f64;
+    Ok(total + (per_user_fields * users.len() as f64) as u64)
 }

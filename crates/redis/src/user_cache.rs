@@ -59,6 +59,12 @@ impl UserCache {
         if self.most == 0 {
             return;
         }
+        // The encoded form leaves out a code's own delivery (a link template,
+        // a returned code): such a user is read from Redis every time.
+        if !user.snapshot_safe() {
+            self.forget(&user.id);
+            return;
+        }
         let bytes = encode(user);
         let mut state = self.lock(failures);
         if state.users.len() >= self.most && !state.users.contains_key(&user.id) {
@@ -109,5 +115,16 @@ mod tests {
         let off = UserCache::new(0);
         off.put(&users[0], 0);
         assert!(off.get(&users[0].id, 0).is_none());
+    }
+
+    #[test]
+    fn a_user_whose_code_has_a_delivery_of_its_own_is_not_kept() {
+        let cache = UserCache::new(2);
+        let (mut user, _) = new_user(&OrgId::generate(), "templated");
+        cache.put(&user, 0);
+        assert!(cache.get(&user.id, 0).is_some());
+        user.init_code.as_mut().unwrap().delivery = onboard_domain::CodeDelivery::Returned;
+        cache.put(&user, 0);
+        assert!(cache.get(&user.id, 0).is_none(), "neither the new state nor the one before it");
     }
 }

@@ -28,6 +28,7 @@ fn message(i: usize) -> InitMessage {
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: None,
         brand: None,
+        application_name: None,
     }
 }
 

@@ -77,8 +77,8 @@ impl std::fmt::Debug for SendGridMailer {
 /// Placeholders of the per-recipient values in a batch's shared content;
 /// SendGrid replaces them per personalization. Text and HTML get their own,
 /// because HTML needs the values escaped.
-const TEXT_KEYS: [&str; 4] = ["-onbNameT-", "-onbLinkT-", "-onbCodeT-", "-onbExpiresT-"];
-const HTML_KEYS: [&str; 4] = ["-onbNameH-", "-onbLinkH-", "-onbCodeH-", "-onbExpiresH-"];
+const TEXT_KEYS: [&str; 5] = ["-onbNameT-", "-onbLinkT-", "-onbCodeT-", "-onbExpiresT-", "-onbAppT-"];
+const HTML_KEYS: [&str; 5] = ["-onbNameH-", "-onbLinkH-", "-onbCodeH-", "-onbExpiresH-", "-onbAppH-"];
 
 /// One recipient's values, owned, for the borrowed v3 types to point into.
 struct Recipient {
@@ -90,8 +90,17 @@ struct Recipient {
     data: serde_json::Value,
 }
 
-fn placeholders(keys: &[&'static str; 4]) -> Values<'static> {
-    Values { name: keys[0], link: keys[1], code: keys[2], expires: keys[3] }
+/// The template's values as placeholders; `named` says whether the batch's
+/// emails name an application (batches are grouped by it, so the template's
+/// condition on it holds for every recipient).
+fn placeholders(keys: &[&'static str; 5], named: bool) -> Values<'static> {
+    Values {
+        name: keys[0],
+        link: keys[1],
+        code: keys[2],
+        expires: keys[3],
+        application: if named { keys[4] } else { "" },
+    }
 }
 
 fn html_escaped(s: &str) -> String {
@@ -110,9 +119,11 @@ impl SendGridMailer {
         Ok(Self { http, endpoint, settings, templates })
     }
 
-    /// The v3 request for `batch` (all one language, and one organization
-    /// when branded: its sender, reply-to, look and words).
+    /// The v3 request for `batch` (all one language, all naming an
+    /// application or none, and one organization when branded: its sender,
+    /// reply-to, look and words).
     fn request_body(&self, lang: &str, batch: &[&InitMessage]) -> Result<String, String> {
+        let named = batch.first().is_some_and(|m| m.application_name.is_some());
         let s = &self.settings;
         let brand = batch.first().and_then(|m| m.brand.as_ref());
         let (from_name, from_email) = match batch.first() {
@@ -123,8 +134,8 @@ impl SendGridMailer {
         let (text, html) = match &s.template_id {
             Some(_) => (None, None),
             None => (
-                Some(self.templates.render_branded(lang, placeholders(&TEXT_KEYS), brand)?),
-                Some(self.templates.render_branded(lang, placeholders(&HTML_KEYS), brand)?.html),
+                Some(self.templates.render_branded(lang, placeholders(&TEXT_KEYS, named), brand)?),
+                Some(self.templates.render_branded(lang, placeholders(&HTML_KEYS, named), brand)?.html),
             ),
         };
         let subject = text.as_ref().map_or(onboard_mail::SUBJECT, |t| t.subject.as_str());
@@ -138,16 +149,13 @@ impl SendGridMailer {
             .map(|m| {
                 let expires = expiry_text(m);
                 let name = display_name(m);
+                let application = m.application_name.as_deref().unwrap_or_default();
+                let values = [name, m.link.as_str(), m.code.expose(), expires.as_str(), application];
                 let subs: Vec<(String, String)> = TEXT_KEYS
                     .iter()
-                    .zip([name, m.link.as_str(), m.code.expose(), expires.as_str()])
+                    .zip(values)
                     .map(|(k, v)| ((*k).to_owned(), v.to_owned()))
-                    .chain(
-                        HTML_KEYS
-                            .iter()
-                            .zip([name, m.link.as_str(), m.code.expose(), expires.as_str()])
-                            .map(|(k, v)| ((*k).to_owned(), html_escaped(v))),
-                    )
+                    .chain(HTML_KEYS.iter().zip(values).map(|(k, v)| ((*k).to_owned(), html_escaped(v))))
                     .collect();
                 let args = vec![
                     ("onboard_notification_id".to_owned(), m.notification_id.to_string()),
@@ -159,6 +167,7 @@ impl SendGridMailer {
                     "login_name": m.login_name,
                     "display_name": name,
                     "expires": expires,
+                    "application_name": m.application_name,
                 });
                 // A dynamic template can show the organization's look too.
                 if let Some(b) = &m.brand {
@@ -297,22 +306,28 @@ impl Mailer for SendGridMailer {
             .unwrap_or_else(|| Err(MailError::Transient("no result".into())))
     }
 
-    /// Groups by template language (all together with a dynamic template)
-    /// and, for branded emails, by organization, then sends each group in
-    /// calls of up to `batch_limit` recipients.
+    /// Groups by template language and whether an application is named (all
+    /// together with a dynamic template) and, for branded emails, by
+    /// organization, then sends each group in calls of up to `batch_limit`
+    /// recipients.
     async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
-        type Group<'m> = ((&'static str, Option<&'m onboard_domain::OrgId>), Vec<usize>);
+        // A dynamic template gets the application as data; onboard's own
+        // templates are rendered once per batch, so a batch either names one or not.
+        type Group<'m> = ((&'static str, bool, Option<&'m onboard_domain::OrgId>), Vec<usize>);
         let mut groups: Vec<Group<'_>> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            let lang = if self.settings.template_id.is_some() { "" } else { onboard_mail::language_of(m) };
-            let key = (lang, m.brand.as_ref().map(|_| &m.org_id));
+            let (lang, named) = match self.settings.template_id {
+                Some(_) => ("", false),
+                None => (onboard_mail::language_of(m), m.application_name.is_some()),
+            };
+            let key = (lang, named, m.brand.as_ref().map(|_| &m.org_id));
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, idx)) => idx.push(i),
                 None => groups.push((key, vec![i])),
             }
         }
         let mut results: Vec<Option<Result<String, MailError>>> = vec![None; messages.len()];
-        for ((lang, _), indices) in groups {
+        for ((lang, _, _), indices) in groups {
             for chunk in indices.chunks(self.settings.batch_limit) {
                 let batch: Vec<&InitMessage> = chunk.iter().map(|&i| &messages[i]).collect();
                 for (&i, r) in chunk.iter().zip(self.send_chunk(lang, &batch).await) {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter,
+    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserIndex,
     UserRepository, WebhookEndpoints,
 };
 use onboard_domain::usecases::{
@@ -92,6 +92,7 @@ impl Running {
 /// The ports, as the configuration chose them.
 struct Stores {
     users: Arc<dyn UserRepository>,
+    index: Option<Arc<dyn UserIndex>>,
     outbox: Arc<dyn Outbox>,
     notifications: Arc<dyn NotificationLog>,
     directory: Arc<dyn Directory>,
@@ -108,6 +109,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             let store = Arc::new(InMemoryStore::new());
             Ok(Stores {
                 users: store.clone(),
+                index: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
                 hook_queue: store,
@@ -123,6 +125,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
             Ok(Stores {
                 users: store.clone(),
+                index: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
                 hook_queue: store,
@@ -283,6 +286,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .with_throttling(stores.limiter.clone(), config.throttle)
             .with_idempotency(stores.idempotency.clone())
             .with_brandings(brandings.clone());
+    let users = match config.invite_url_origins.clone() {
+        Some(origins) => users.with_invite_origins(origins),
+        None => users,
+    };
+    let users = match &stores.index {
+        Some(index) => users.with_index(index.clone()),
+        None => users,
+    };
     let webhook = match &config.sendgrid_webhook_key {
         Some(key) => Some(
             SendGridWebhook::new(key, ProviderEvents::new(stores.notifications.clone()))

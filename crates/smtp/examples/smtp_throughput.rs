@@ -25,6 +25,7 @@ fn message(i: usize) -> InitMessage {
         expires_at: time::OffsetDateTime::now_utc(),
         language: None,
         brand: None,
+        application_name: None,
     }
 }
 

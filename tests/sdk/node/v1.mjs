@@ -2,7 +2,8 @@
 // against a running onboard: @zitadel/node (gRPC over HTTP/2) and
 // @zitadel/client (gRPC over HTTP/2 with its node transport, gRPC-Web over
 // HTTP/1.1 with its web transport). Each client creates, imports, resends to
-// a corrected address and reads users, then meets every error a client of
+// a corrected address and reads users, lists the Initial ones, checks a user
+// name, removes a user and reads its changes, then meets every error a client of
 // ZITADEL handles; each answer is checked for the status code and the
 // zitadel.v1.ErrorDetail id the client reports.
 //
@@ -36,6 +37,7 @@ for (const [name, value] of Object.entries({ URL, TOKEN, ORG, READER })) {
 
 const USER_STATE_ACTIVE = 1;
 const USER_STATE_INITIAL = 6;
+const USER_FIELD_NAME_CREATION_DATE = 9;
 const DETAIL_TYPE = "type.googleapis.com/zitadel.v1.ErrorDetail";
 
 /** google.rpc.Status from grpc-status-details-bin: @zitadel/node does not decode it itself. */
@@ -86,6 +88,8 @@ function nodeSdk() {
       }
     },
     human: (user) => user.human,
+    // ts-proto: a oneof's fields sit on the message itself.
+    stateQuery: (state) => ({ stateQuery: { state } }),
   };
 }
 
@@ -113,6 +117,8 @@ function zitadelClient(name, withToken, bare) {
       }
     },
     human: (user) => (user.type?.case === "human" ? user.type.value : undefined),
+    // protobuf-es: a oneof is a case and its value.
+    stateQuery: (state) => ({ query: { case: "stateQuery", value: { state } } }),
   };
 }
 
@@ -186,6 +192,45 @@ for (const client of clients) {
   const active = ok(client, "GetUserByID (imported)", await client.call("getUserByID", { id: imported.userId })).user;
   assert.equal(active.state, USER_STATE_ACTIVE, `${client.name}: imported state`);
 
+  // The back office's other calls: who is still Initial, is a name free,
+  // withdraw an invitation, what happened to it.
+  const gone = ok(client, "AddHumanUser (to remove)", await client.call("addHumanUser", {
+    userName: `${p}-gone`,
+    profile: { firstName: "Gone", lastName: "Soon" },
+    email: { email: `${p}-gone@example.com` },
+  }));
+  const initial = {
+    query: { limit: 1000, asc: true },
+    sortingColumn: USER_FIELD_NAME_CREATION_DATE,
+    queries: [client.stateQuery(USER_STATE_INITIAL)],
+  };
+  const listed = ok(client, "ListUsers (Initial)", await client.call("listUsers", initial));
+  const listedIds = listed.result.map((u) => u.id);
+  assert.ok(listedIds.includes(added.userId) && listedIds.includes(gone.userId), `${client.name}: Initial users listed`);
+  assert.ok(!listedIds.includes(imported.userId), `${client.name}: the Active user is not Initial`);
+  assert.ok(listed.result.every((u) => u.state === USER_STATE_INITIAL), `${client.name}: only Initial users`);
+  assert.ok(listedIds.indexOf(added.userId) < listedIds.indexOf(gone.userId), `${client.name}: by creation`);
+  assert.equal(String(listed.details.totalResult), String(listed.result.length), `${client.name}: totalResult`);
+  assert.equal(listed.sortingColumn, USER_FIELD_NAME_CREATION_DATE, `${client.name}: sortingColumn`);
+  const taken = ok(client, "IsUserUnique (taken)", await client.call("isUserUnique", { userName: `${p}-jane` }));
+  assert.equal(taken.isUnique, false, `${client.name}: a taken name`);
+  const free = ok(client, "IsUserUnique (free)", await client.call("isUserUnique", { userName: `${p}-nobody` }));
+  assert.equal(free.isUnique, true, `${client.name}: a free name`);
+  const removed = ok(client, "RemoveUser", await client.call("removeUser", { id: gone.userId }));
+  assert.equal(removed.details.resourceOwner, ORG, `${client.name}: RemoveUser resourceOwner`);
+  refused(client, "GetUserByID of a removed user", await client.call("getUserByID", { id: gone.userId }), 5, "QUERY-Dfbg2");
+  refused(client, "RemoveUser again", await client.call("removeUser", { id: gone.userId }), 5, "COMMAND-m9od");
+  const again = ok(client, "ListUsers (Initial) after removal", await client.call("listUsers", initial));
+  assert.ok(!again.result.some((u) => u.id === gone.userId), `${client.name}: a removed user is not listed`);
+  const changes = ok(client, "ListUserChanges", await client.call("listUserChanges", { userId: gone.userId, query: { asc: true } }));
+  const keys = changes.result.map((c) => c.eventType.key);
+  assert.equal(keys[0], "EventTypes.user.human.added", `${client.name}: first change ${show(keys)}`);
+  assert.equal(keys.at(-1), "EventTypes.user.removed", `${client.name}: last change ${show(keys)}`);
+  assert.ok(keys.includes("EventTypes.user.human.initialization.code.added"), `${client.name}: ${show(keys)}`);
+  assert.ok(changes.result.every((c) => c.resourceOwnerId === ORG && c.editorId), `${client.name}: owners and editors`);
+  const free_again = ok(client, "IsUserUnique (after removal)", await client.call("isUserUnique", { userName: `${p}-gone` }));
+  assert.equal(free_again.isUnique, true, `${client.name}: a removed user's name is free`);
+
   // Every error a client of ZITADEL meets, with ZITADEL's code and id.
   refused(client, "GetUserByID of an unknown user", await client.call("getUserByID", { id: "404404" }), 5, "QUERY-Dfbg2");
   refused(client, "resend to an unknown user", await client.call("resendHumanInitialization", { userId: "404404" }), 5, "COMMAND-2M9df");
@@ -196,6 +241,8 @@ for (const client of clients) {
     userName: `${p}-nope`, profile: { firstName: "N", lastName: "O" }, email: { email: "n@example.com" },
   }, { token: READER }), 7, "AUTH-5mWD2");
   refused(client, "an unknown organization", await client.call("getUserByID", { id: added.userId }, { org: "999999999" }), 7, "AUTH-Bs7Ds");
+  refused(client, "a page over 1000", await client.call("listUsers", { query: { limit: 1001 } }), 3, "QUERY-4M0fs");
+  refused(client, "no permission to remove", await client.call("removeUser", { id: added.userId }, { token: READER }), 7, "AUTH-5mWD2");
   refused(client, "an invalid address", await client.call("addHumanUser", {
     userName: `${p}-bad`, profile: { firstName: "B", lastName: "A" }, email: { email: "not-an-address" },
   }), 3, "EMAIL-599BI");

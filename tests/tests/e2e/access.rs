@@ -1,9 +1,11 @@
-//! Who may do what, where: every role × method × organization against the
+//! Who may do what, where: every role × method (v1 and the v2 User Service) × organization against the
 //! contract's permission table, then the ways a bearer token (onboard's own
 //! or an identity provider's JWT) is refused, and gRPC-Web parity for two of
 //! those answers.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use onboard_domain::{Grant, GrantScope, OrgId, Principal, Role};
@@ -22,8 +24,10 @@ const HUMAN: &str = "/management/v1/users/human";
 const MISSING_ORG: &str = "404404404";
 const PERMISSION_DENIED: &str = "AUTH-5mWD2";
 const ORG_NOT_FOUND: &str = "AUTH-Bs7Ds";
-/// What a resend answers for a user not found; a read answers QUERY-Dfbg2.
+/// What a resend answers for a user not found; a read answers QUERY-Dfbg2,
+/// a removal COMMAND-m9od.
 const USER_NOT_FOUND: &str = "COMMAND-2M9df";
+const USER_NOT_FOUND_REMOVE: &str = "COMMAND-m9od";
 const USER_NOT_FOUND_QUERY: &str = "QUERY-Dfbg2";
 const TOKEN_INVALID: &str = "AUTH-7fs1e";
 
@@ -37,14 +41,27 @@ const WRITERS: [&str; 5] = ["IAM_OWNER", "IAM_ORG_MANAGER", "IAM_USER_MANAGER", 
 /// Roles holding `user.read` only.
 const VIEWERS: [&str; 2] = ["IAM_OWNER_VIEWER", "ORG_OWNER_VIEWER"];
 
+/// What a method needs: `user.read` or `user.global.read` (every role), or
+/// `user.write` or `user.delete` (the writers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Read,
+    Write,
+    /// `user.global.read`: instance roles only.
+    GlobalRead,
+}
+
 /// Whether a caller holding `role` (ORG_* roles granted in the home
 /// organization only, IAM_* roles instance-wide) has the method's permission
 /// in an existing organization, `home` or another one.
-fn contract_allows(role: Option<Role>, writes: bool, in_home: bool) -> bool {
+fn contract_allows(role: Option<Role>, needs: Needs, in_home: bool) -> bool {
     let Some(role) = role else { return false };
     let name = role.as_str();
-    let holds = WRITERS.contains(&name) || (!writes && VIEWERS.contains(&name));
     let instance_wide = name.starts_with("IAM_");
+    if needs == Needs::GlobalRead {
+        return instance_wide;
+    }
+    let holds = WRITERS.contains(&name) || (needs == Needs::Read && VIEWERS.contains(&name));
     holds && (in_home || instance_wide)
 }
 
@@ -58,25 +75,105 @@ enum Call {
     ResendHumanInitialization,
     GetUserByID,
     ListUserNotifications,
+    ListUsers,
+    IsUserUnique,
+    GetUserByLoginNameGlobal,
+    RemoveUser,
+    ListUserChanges,
+    // The v2 User Service, over its REST mapping.
+    V2AddHumanUser,
+    V2GetUserByID,
+    V2CreateInviteCode,
+    V2ResendInviteCode,
+    V2VerifyInviteCode,
+    V2SetPassword,
+    V2ListUsers,
+    V2DeleteUser,
 }
 
 impl Call {
-    const ALL: [Call; 5] = [
+    const ALL: [Call; 18] = [
         Call::AddHumanUser,
         Call::ImportHumanUser,
         Call::ResendHumanInitialization,
         Call::GetUserByID,
         Call::ListUserNotifications,
+        Call::ListUsers,
+        Call::IsUserUnique,
+        Call::GetUserByLoginNameGlobal,
+        Call::RemoveUser,
+        Call::ListUserChanges,
+        Call::V2AddHumanUser,
+        Call::V2GetUserByID,
+        // Before the resend and the verification: a new mailed code, so
+        // there is one to resend and its wrong attempts start again.
+        Call::V2CreateInviteCode,
+        Call::V2ResendInviteCode,
+        Call::V2VerifyInviteCode,
+        Call::V2SetPassword,
+        Call::V2ListUsers,
+        // Each cell deletes a user of its own, as RemoveUser's do.
+        Call::V2DeleteUser,
     ];
 
-    fn writes(self) -> bool {
-        matches!(self, Self::AddHumanUser | Self::ImportHumanUser | Self::ResendHumanInitialization)
+    fn needs(self) -> Needs {
+        match self {
+            Self::AddHumanUser
+            | Self::ImportHumanUser
+            | Self::ResendHumanInitialization
+            | Self::RemoveUser
+            | Self::V2AddHumanUser
+            | Self::V2CreateInviteCode
+            | Self::V2ResendInviteCode
+            | Self::V2VerifyInviteCode
+            | Self::V2SetPassword
+            | Self::V2DeleteUser => Needs::Write,
+            Self::GetUserByLoginNameGlobal => Needs::GlobalRead,
+            _ => Needs::Read,
+        }
     }
 
     /// Whether the call names an existing user (so it can name someone else's).
     fn addresses_a_user(self) -> bool {
-        !matches!(self, Self::AddHumanUser | Self::ImportHumanUser)
+        !matches!(
+            self,
+            Self::AddHumanUser
+                | Self::ImportHumanUser
+                | Self::ListUsers
+                | Self::IsUserUnique
+                | Self::V2AddHumanUser
+                | Self::V2ListUsers
+        )
     }
+
+    /// The id of the error for a user that is not in the organization acted in.
+    fn not_found_id(self) -> &'static str {
+        match self {
+            Self::ResendHumanInitialization => USER_NOT_FOUND,
+            Self::RemoveUser => USER_NOT_FOUND_REMOVE,
+            _ => USER_NOT_FOUND_QUERY,
+        }
+    }
+
+    /// What the call answers for a user it cannot see: status, code, id.
+    /// ZITADEL's v2 invitation commands answer it as a failed precondition.
+    fn hidden(self) -> (u16, i64, &'static str) {
+        match self {
+            Self::V2CreateInviteCode => (400, 9, "COMMAND-Wgvn4"),
+            Self::V2ResendInviteCode => (400, 9, "COMMAND-H3b2a"),
+            Self::V2VerifyInviteCode => (400, 9, "COMMAND-F5g2h"),
+            Self::V2SetPassword => (404, 5, USER_NOT_FOUND),
+            Self::V2DeleteUser => (404, 5, "COMMAND-bd4ir1mblj"),
+            _ => (404, 5, self.not_found_id()),
+        }
+    }
+}
+
+/// The user names of the users made here, by id (GetUserByLoginNameGlobal
+/// names a user by its login name).
+fn names() -> &'static Mutex<HashMap<String, String>> {
+    static NAMES: std::sync::OnceLock<Mutex<HashMap<String, String>>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(Mutex::default)
 }
 
 /// Names unique across the whole file, so creates never collide.
@@ -106,6 +203,38 @@ fn route(call: Call, user: &str) -> (Method, String, Option<Value>) {
         }
         Call::GetUserByID => (Method::GET, format!("{users}/{user}"), None),
         Call::ListUserNotifications => (Method::GET, format!("{users}/{user}/notifications"), None),
+        Call::ListUsers => (Method::POST, format!("{users}/_search"), Some(json!({}))),
+        Call::IsUserUnique => (Method::GET, format!("{users}/_is_unique?userName={}", unique("free")), None),
+        Call::GetUserByLoginNameGlobal => {
+            let name = names().lock().unwrap().get(user).cloned().unwrap_or_else(|| "nobody".into());
+            (Method::GET, format!("/management/v1/global/users/_by_login_name?loginName={name}"), None)
+        }
+        Call::RemoveUser => (Method::DELETE, format!("{users}/{user}"), None),
+        Call::ListUserChanges => (Method::POST, format!("{users}/{user}/changes/_search"), Some(json!({}))),
+        Call::V2AddHumanUser => {
+            let name = unique("access-v2");
+            let body = json!({
+                "username": name,
+                "profile": {"givenName": "Access", "familyName": "Matrix"},
+                "email": {"email": format!("{name}@example.com")},
+            });
+            (Method::POST, "/v2/users/human".to_owned(), Some(body))
+        }
+        Call::V2GetUserByID => (Method::GET, format!("/v2/users/{user}"), None),
+        Call::V2CreateInviteCode => {
+            (Method::POST, format!("/v2/users/{user}/invite_code"), Some(json!({"sendCode": {}})))
+        }
+        Call::V2ResendInviteCode => (Method::POST, format!("/v2/users/{user}/invite_code/resend"), Some(json!({}))),
+        Call::V2VerifyInviteCode => {
+            (Method::POST, format!("/v2/users/{user}/invite_code/verify"), Some(json!({"verificationCode": "WRONG1"})))
+        }
+        Call::V2SetPassword => (
+            Method::POST,
+            format!("/v2/users/{user}/password"),
+            Some(json!({"newPassword": {"password": "Access-Matrix-1!"}})),
+        ),
+        Call::V2ListUsers => (Method::POST, "/v2/users".to_owned(), Some(json!({"query": {"limit": 5}}))),
+        Call::V2DeleteUser => (Method::DELETE, format!("/v2/users/{user}"), None),
     }
 }
 
@@ -133,10 +262,13 @@ async fn send(app: &TestApp, call: Call, token: Option<&str>, org: Option<&str>,
 
 /// Creates an Initial user in `org` with the admin token; returns its id.
 async fn create_in(app: &TestApp, org: &str) -> String {
-    let r = app.call(Method::POST, HUMAN, Some(&app.token), Some(org), Some(new_user_body())).await;
+    let body = new_user_body();
+    let r = app.call(Method::POST, HUMAN, Some(&app.token), Some(org), Some(body.clone())).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["details"]["resourceOwner"], org, "{}", r.body);
-    r.body["userId"].as_str().unwrap().to_owned()
+    let id = r.body["userId"].as_str().unwrap().to_owned();
+    names().lock().unwrap().insert(id.clone(), body["userName"].as_str().unwrap().to_owned());
+    id
 }
 
 // ---------------------------------------------------------------------------
@@ -151,9 +283,12 @@ enum Outcome {
     /// 403, code 7, AUTH-Bs7Ds: the organization acted in does not exist
     /// (told before the permission, as ZITADEL does).
     NoSuchOrg,
-    /// 404, code 5, COMMAND-2M9df (resend) or QUERY-Dfbg2 (reads): the user
-    /// is not in the organization acted in.
+    /// 404, code 5, COMMAND-2M9df (resend), COMMAND-m9od (removal) or
+    /// QUERY-Dfbg2 (reads): the user is not in the organization acted in.
     Hidden,
+    /// 200 with nothing in it: ListUserChanges of a user the organization
+    /// acted in has not (ZITADEL answers an empty list, not an error).
+    Empty,
     /// Anything else, described.
     Unexpected(String),
 }
@@ -165,6 +300,7 @@ impl Outcome {
             Self::Denied => "403".into(),
             Self::NoSuchOrg => "403 org".into(),
             Self::Hidden => "404".into(),
+            Self::Empty => "200 empty".into(),
             Self::Unexpected(what) => what.clone(),
         }
     }
@@ -189,9 +325,13 @@ fn classify(call: Call, reply: &Reply, org: &str, user: &str) -> Outcome {
     if is_error(reply, 403, 7, ORG_NOT_FOUND) {
         return Outcome::NoSuchOrg;
     }
-    let not_found = if call.writes() { USER_NOT_FOUND } else { USER_NOT_FOUND_QUERY };
-    if is_error(reply, 404, 5, not_found) {
+    let (status, code, not_found) = call.hidden();
+    if is_error(reply, status, code, not_found) {
         return Outcome::Hidden;
+    }
+    // The verification reached the code (a wrong one, on purpose).
+    if call == Call::V2VerifyInviteCode && is_error(reply, 400, 3, "COMMAND-Wgn4q") {
+        return Outcome::Allowed;
     }
     if !reply.status.is_success() {
         let id = reply.body["details"][0]["id"].as_str().unwrap_or("?");
@@ -204,6 +344,32 @@ fn classify(call: Call, reply: &Reply, org: &str, user: &str) -> Outcome {
         Call::ResendHumanInitialization => b["details"]["resourceOwner"] == org,
         Call::GetUserByID => b["user"]["id"] == user && b["user"]["details"]["resourceOwner"] == org,
         Call::ListUserNotifications => b["result"].is_array(),
+        Call::ListUsers => b["result"]
+            .as_array()
+            .is_some_and(|users| !users.is_empty() && users.iter().all(|u| u["details"]["resourceOwner"] == org)),
+        // A name nobody has: unique (true) wherever asked.
+        Call::IsUserUnique => b["isUnique"] == true,
+        // Found in whichever organization it is.
+        Call::GetUserByLoginNameGlobal => b["user"]["id"] == user,
+        Call::RemoveUser => b["details"]["resourceOwner"] == org,
+        // protojson leaves an empty list out.
+        Call::ListUserChanges => match b["result"].as_array() {
+            None if b.as_object().is_some_and(|o| o.is_empty()) => return Outcome::Empty,
+            None => false,
+            Some(changes) => !changes.is_empty() && changes.iter().all(|c| c["resourceOwnerId"] == org),
+        },
+        Call::V2AddHumanUser => reply.status == 201 && b["userId"].is_string() && b["details"]["resourceOwner"] == org,
+        Call::V2GetUserByID => b["user"]["userId"] == user && b["user"]["details"]["resourceOwner"] == org,
+        Call::V2CreateInviteCode | Call::V2ResendInviteCode | Call::V2SetPassword | Call::V2DeleteUser => {
+            b["details"]["resourceOwner"] == org
+        }
+        Call::V2VerifyInviteCode => false,
+        Call::V2ListUsers => {
+            b["result"]
+                .as_array()
+                .is_some_and(|users| !users.is_empty() && users.iter().all(|u| u["details"]["resourceOwner"] == org))
+                && b["details"]["totalResult"].is_string()
+        }
     };
     if fine { Outcome::Allowed } else { Outcome::Unexpected(format!("{} body?", reply.status.as_u16())) }
 }
@@ -318,9 +484,22 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
                 let user = if column.foreign_user { foreign_user } else { own_user };
                 let expected = match column.acts_in {
                     None => Outcome::NoSuchOrg,
-                    Some(side) if !contract_allows(*role, call.writes(), side == Side::Home) => Outcome::Denied,
+                    Some(side) if !contract_allows(*role, call.needs(), side == Side::Home) => Outcome::Denied,
+                    // The global lookup finds users of every organization.
+                    Some(_) if call == Call::GetUserByLoginNameGlobal => Outcome::Allowed,
+                    Some(_) if column.foreign_user && call == Call::ListUserChanges => Outcome::Empty,
                     Some(_) if column.foreign_user => Outcome::Hidden,
                     Some(_) => Outcome::Allowed,
+                };
+                // A removal that is allowed removes: each one gets a user of its own.
+                let fresh;
+                let user = if matches!(call, Call::RemoveUser | Call::V2DeleteUser) {
+                    let owner =
+                        if column.foreign_user == (column.acts_in == Some(Side::Home)) { &other } else { &home };
+                    fresh = create_in(&app, owner).await;
+                    &fresh
+                } else {
+                    user
                 };
                 let reply = send(&app, call, Some(token), column.header.as_deref(), user).await;
                 let got = classify(call, &reply, org, user);
@@ -332,8 +511,8 @@ async fn every_role_method_and_organization_gets_what_the_contract_says() {
     let labels: Vec<&str> = columns.iter().map(|c| c.label).collect();
     let wrong = cells.iter().filter(|c| c.expected != c.got).count();
     assert_eq!(wrong, 0, "{wrong} of {} cells differ from the contract:\n{}", cells.len(), render(&cells, &labels));
-    // 8 callers × (2 creating methods × 4 columns + 3 addressing methods × 6 columns).
-    assert_eq!(cells.len(), 8 * (2 * 4 + 3 * 6));
+    // 8 callers × (6 methods naming no user × 4 columns + 12 addressing methods × 6 columns).
+    assert_eq!(cells.len(), 8 * (6 * 4 + 12 * 6));
     app.stop().await;
 }
 

@@ -290,7 +290,7 @@ async fn what_the_framework_rejects_is_in_the_contract_shape_too() {
     );
     // GET on the create route is GetUserByID of a user called "human", as ZITADEL routes it.
     send(Method::GET, "/management/v1/users/human".into(), None, vec![]).await.assert_error(404, 5, "QUERY-Dfbg2");
-    send(Method::DELETE, format!("/management/v1/users/{id}"), None, vec![]).await.assert_error(
+    send(Method::PUT, format!("/management/v1/users/{id}"), None, vec![]).await.assert_error(
         405,
         12,
         "ONBOARD-METHOD-NOT-ALLOWED",

@@ -1,6 +1,7 @@
 //! ZITADEL's own JavaScript clients against onboard, over gRPC and gRPC-Web:
 //! the scenario in `tests/sdk/node/v1.mjs` creates, imports, resends to a
-//! corrected address and reads users, and checks every error's code and id
+//! corrected address and reads users, lists the Initial ones, checks a user
+//! name, removes a user and reads its changes, and checks every error's code and id
 //! as each client reports it; here the server's state is checked against
 //! what the clients were told.
 

@@ -161,6 +161,41 @@ async fn the_lifecycle_produces_its_events_in_order_on_redis() {
     lifecycle(spawn(Some(&redis), true).await).await;
 }
 
+/// The v2 API's invite codes and v1's removal speak the same events: a code
+/// made by CreateInviteCode is a resend, its verification completes the
+/// invitation, and removing a user who never finished withdraws it.
+#[tokio::test]
+async fn v2_invite_codes_and_removal_produce_their_events() {
+    let app = spawn(None, true).await;
+    let port = free_port();
+    let (_, secret) =
+        endpoint(&app, port, json!(["invitation.resent", "invitation.completed", "invitation.withdrawn"])).await;
+    let got = receiver(port, &[&secret], json!({}), 3, 1000, 60_000);
+
+    let accepted = app.create_user("accepting", "accepting@example.com").await;
+    let code = app.post(&format!("/v2/users/{accepted}/invite_code"), json!({"returnCode": {}})).await;
+    assert_eq!(code.status, 200, "{}", code.body);
+    let code = code.body["inviteCode"].as_str().unwrap().to_owned();
+    let verified =
+        app.post(&format!("/v2/users/{accepted}/invite_code/verify"), json!({"verificationCode": code})).await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let withdrawn = app.create_user("withdrawn", "withdrawn@example.com").await;
+    let removed = app
+        .call(reqwest::Method::DELETE, &format!("/management/v1/users/{withdrawn}"), Some(&app.token), None, None)
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+
+    let (requests, timed_out) = recorded(got.await.unwrap());
+    assert!(!timed_out, "{requests:#?}");
+    let of = |user: &str| -> Vec<String> {
+        let mine: Vec<&Value> = requests.iter().filter(|r| r["body"]["data"]["userId"] == user).collect();
+        types_of(&mine)
+    };
+    assert_eq!(of(&accepted), ["invitation.resent", "invitation.completed"], "{requests:#?}");
+    assert_eq!(of(&withdrawn), ["invitation.withdrawn"], "{requests:#?}");
+    app.stop().await;
+}
+
 /// The endpoint answers 500 to the first five requests: every event still
 /// arrives, each user's in order, after retries.
 async fn retried_in_order(app: TestApp) {

@@ -24,6 +24,15 @@ pub const EMAIL_EMPTY: &str = "EMAIL-spblu";
 pub const EMAIL_INVALID: &str = "EMAIL-599BI";
 pub const PHONE_INVALID: &str = "PHONE-so0wa";
 pub const PASSWORD_HASH_UNSUPPORTED: &str = "USER-JDk4t";
+/// RemoveUser's own ids for a missing id and a user that is not there.
+pub const USER_ID_MISSING_REMOVE: &str = "COMMAND-2M0ds";
+pub const USER_NOT_FOUND_REMOVE: &str = "COMMAND-m9od";
+
+// Listings (ZITADEL's query layer and its gRPC conversion).
+pub const QUERY_LIMIT_EXCEEDED: &str = "QUERY-4M0fs";
+pub const QUERY_TOO_DEEP: &str = "USER-zsQ97";
+/// A search query with none of its kinds set.
+pub const LIST_QUERY_INVALID: &str = "GRPC-vR9nC";
 
 /// The password policy's rules, in ZITADEL's order of checking: as
 /// AddHumanUser answers them (`COMMA-…`) and as ImportHumanUser does (`DOMAIN-…`).
@@ -33,7 +42,40 @@ pub const PASSWORD_NO_UPPER: [&str; 2] = ["COMMA-VoaRj", "DOMAIN-VoaRj"];
 pub const PASSWORD_NO_DIGIT: [&str; 2] = ["COMMA-ZBv4H", "DOMAIN-ZBv4H"];
 pub const PASSWORD_NO_SYMBOL: [&str; 2] = ["COMMA-ZDLwA", "DOMAIN-ZDLwA"];
 
+// The v2 API's invitation (ZITADEL's `internal/command/user_v2_invite.go`);
+// ZITADEL answers "not found" there as a failed precondition.
+pub const INVITE_USER_ID_MISSING: &str = "COMMAND-4jio3";
+pub const INVITE_USER_NOT_FOUND: &str = "COMMAND-Wgvn4";
+pub const INVITE_ALREADY_INITIALIZED: &str = "COMMAND-EF34g";
+pub const RESEND_INVITE_USER_NOT_FOUND: &str = "COMMAND-H3b2a";
+pub const RESEND_INVITE_ALREADY_INITIALIZED: &str = "COMMAND-Gg42s";
+/// ResendInviteCode without a mailed code to resend.
+pub const INVITE_CODE_NOT_FOUND: &str = "COMMAND-Wr3gq";
+pub const VERIFY_INVITE_USER_ID_MISSING: &str = "COMMAND-Gk3f2";
+pub const VERIFY_INVITE_USER_NOT_FOUND: &str = "COMMAND-F5g2h";
+pub const INVITE_CODE_INVALID: &str = "COMMAND-Wgn4q";
+/// An expired code (ZITADEL's `crypto.VerifyCode`).
+pub const CODE_EXPIRED: &str = "CODE-QvUQ4P";
+pub const DELETE_USER_ID_MISSING: &str = "COMMAND-vaipl7s13l";
+pub const DELETE_USER_NOT_FOUND: &str = "COMMAND-bd4ir1mblj";
+/// A link template that does not parse (ZITADEL's `domain.renderURLTemplate`).
+pub const URL_TEMPLATE_INVALID: &str = "DOMAIN-oGh5e";
+
 // onboard's own.
+/// A link template aiming at an origin not in `ONBOARD_INVITE_URL_ORIGINS`.
+pub const URL_ORIGIN_NOT_ALLOWED: &str = "ONBOARD-URL-ORIGIN-NOT-ALLOWED";
+/// VerifyInviteCode of a code that was proven already (ZITADEL answers
+/// COMMAND-Wgn4q, as for a wrong code).
+pub const INVITE_CODE_USED: &str = "ONBOARD-INVITE-CODE-USED";
+/// VerifyInviteCode after as many wrong attempts as the page allows.
+pub const CODE_ATTEMPTS_EXHAUSTED: &str = "ONBOARD-CODE-ATTEMPTS-EXHAUSTED";
+pub const PASSWORD_MISSING: &str = "ONBOARD-PASSWORD-MISSING";
+/// A listing's `limit` above its maximum.
+pub const LIST_LIMIT_EXCEEDED: &str = "ONBOARD-LIST-LIMIT-EXCEEDED";
+/// A listing's query tree nested too deep.
+pub const LIST_QUERY_TOO_DEEP: &str = "ONBOARD-LIST-QUERY-TOO-DEEP";
+/// SetPassword's `current_password` is not the user's.
+pub const CURRENT_PASSWORD_INVALID: &str = "ONBOARD-PASSWORD-INVALID";
 /// No `authorization` at all: ZITADEL answers this one without a detail.
 pub const TOKEN_MISSING: &str = "ONBOARD-TOKEN-MISSING";
 pub const USER_ID_INVALID: &str = "ONBOARD-USERID-INVALID";

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use onboard_domain::usecases::{
-    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, ResendError,
+    AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, InviteError, InviteVerifyError,
+    ListUsersError, RemoveUserError, ResendError, SetPasswordError,
 };
 use onboard_domain::{PolicyViolation, ThrottleReason, Throttled};
 
@@ -78,6 +79,33 @@ impl From<GetUserError> for Fault {
     }
 }
 
+impl From<ListUsersError> for Fault {
+    fn from(e: ListUsersError) -> Self {
+        match e {
+            ListUsersError::TooDeep => invalid(ids::QUERY_TOO_DEEP, "Too many query nesting levels (Max 20)"),
+            ListUsersError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<RemoveUserError> for Fault {
+    fn from(e: RemoveUserError) -> Self {
+        match e {
+            RemoveUserError::NotFound => {
+                Fault::new(Code::NotFound, ids::USER_NOT_FOUND_REMOVE, "User could not be found")
+            }
+            RemoveUserError::Contention => contention(),
+            RemoveUserError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<onboard_domain::ports::Unavailable> for Fault {
+    fn from(r: onboard_domain::ports::Unavailable) -> Self {
+        Fault::unavailable(&r)
+    }
+}
+
 /// A password the policy refused, with the id of the method that refused
 /// it (`Creation::Add` or `Creation::Import`; ZITADEL's ids differ).
 pub fn password_policy(v: PolicyViolation, how: Creation) -> Fault {
@@ -100,8 +128,106 @@ pub fn creation(e: CreateUserError, how: Creation) -> Fault {
         CreateUserError::UserNameTaken => {
             Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
         }
+        CreateUserError::UserIdTaken => {
+            Fault::new(Code::AlreadyExists, ids::USER_ALREADY_EXISTS, "User already exists")
+        }
+        CreateUserError::OriginNotAllowed => origin_not_allowed(),
         CreateUserError::Contention => contention(),
         CreateUserError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+fn origin_not_allowed() -> Fault {
+    invalid(ids::URL_ORIGIN_NOT_ALLOWED, "The URL template's origin is not allowed")
+}
+
+/// Which v2 method an [`InviteError`] came from: ZITADEL's ids differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invitation {
+    Create,
+    Resend,
+}
+
+/// CreateInviteCode's and ResendInviteCode's errors.
+pub fn invitation(e: InviteError, how: Invitation) -> Fault {
+    let resend = how == Invitation::Resend;
+    match e {
+        InviteError::NotFound => Fault::new(
+            Code::FailedPrecondition,
+            if resend { ids::RESEND_INVITE_USER_NOT_FOUND } else { ids::INVITE_USER_NOT_FOUND },
+            "User could not be found",
+        ),
+        InviteError::NotInitial => Fault::new(
+            Code::FailedPrecondition,
+            if resend { ids::RESEND_INVITE_ALREADY_INITIALIZED } else { ids::INVITE_ALREADY_INITIALIZED },
+            "User is already initialized",
+        ),
+        InviteError::NoCodeToResend => {
+            Fault::new(Code::FailedPrecondition, ids::INVITE_CODE_NOT_FOUND, "Code not found")
+        }
+        InviteError::OriginNotAllowed => origin_not_allowed(),
+        InviteError::Contention => contention(),
+        InviteError::Throttled(t) => t.into(),
+        InviteError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+impl From<InviteVerifyError> for Fault {
+    fn from(e: InviteVerifyError) -> Self {
+        match e {
+            InviteVerifyError::NotFound => {
+                Fault::new(Code::FailedPrecondition, ids::VERIFY_INVITE_USER_NOT_FOUND, "User could not be found")
+            }
+            InviteVerifyError::AlreadyInitialized => {
+                Fault::new(Code::FailedPrecondition, ids::INVITE_ALREADY_INITIALIZED, "User is already initialized")
+            }
+            InviteVerifyError::Used => {
+                Fault::new(Code::FailedPrecondition, ids::INVITE_CODE_USED, "The code was already used")
+            }
+            InviteVerifyError::Expired => Fault::new(Code::FailedPrecondition, ids::CODE_EXPIRED, "Code is expired"),
+            InviteVerifyError::TooManyAttempts => Fault::new(
+                Code::FailedPrecondition,
+                ids::CODE_ATTEMPTS_EXHAUSTED,
+                "Too many wrong attempts; create a new invite code",
+            ),
+            InviteVerifyError::WrongCode { .. } => invalid(ids::INVITE_CODE_INVALID, "Code is invalid"),
+            InviteVerifyError::Contention => contention(),
+            InviteVerifyError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+/// The v2 ListUsers' errors.
+pub fn v2_listing(e: ListUsersError) -> Fault {
+    match e {
+        ListUsersError::TooDeep => invalid(
+            ids::LIST_QUERY_TOO_DEEP,
+            format!("Invalid queries: nested deeper than {}", onboard_domain::user_query::MAX_QUERY_DEPTH),
+        ),
+        ListUsersError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+/// The v2 DeleteUser's errors (ZITADEL's `RemoveUserV2`).
+pub fn v2_deletion(e: RemoveUserError) -> Fault {
+    match e {
+        RemoveUserError::NotFound => Fault::new(Code::NotFound, ids::DELETE_USER_NOT_FOUND, "User could not be found"),
+        RemoveUserError::Contention => contention(),
+        RemoveUserError::Unavailable(r) => Fault::unavailable(&r),
+    }
+}
+
+impl From<SetPasswordError> for Fault {
+    fn from(e: SetPasswordError) -> Self {
+        match e {
+            SetPasswordError::NotFound => {
+                Fault::new(Code::NotFound, ids::USER_NOT_FOUND_COMMAND, "User could not be found")
+            }
+            SetPasswordError::PasswordPolicy(v) => password_policy(v, Creation::Add),
+            SetPasswordError::WrongCurrentPassword => invalid(ids::CURRENT_PASSWORD_INVALID, "Password is invalid"),
+            SetPasswordError::Contention => contention(),
+            SetPasswordError::Unavailable(r) => Fault::unavailable(&r),
+        }
     }
 }
 
@@ -164,6 +290,13 @@ mod tests {
             (ResendError::NotFound.into(), Code::NotFound, "COMMAND-2M9df", "User could not be found"),
             (GetUserError::NotFound.into(), Code::NotFound, "QUERY-Dfbg2", "User could not be found"),
             (ResendError::NotInitial.into(), Code::FailedPrecondition, "COMMAND-2M9sd", "User is already initialized"),
+            (RemoveUserError::NotFound.into(), Code::NotFound, "COMMAND-m9od", "User could not be found"),
+            (
+                ListUsersError::TooDeep.into(),
+                Code::InvalidArgument,
+                "USER-zsQ97",
+                "Too many query nesting levels (Max 20)",
+            ),
             (CreateUserError::UserNameTaken.into(), Code::AlreadyExists, "V3-DKcYh", "User already exists"),
             (AuthorizeError::InvalidToken.into(), Code::Unauthenticated, "AUTH-7fs1e", "Errors.Token.Invalid"),
             (

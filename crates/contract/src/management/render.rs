@@ -1,8 +1,10 @@
 //! Domain results as answer messages.
 
-use onboard_domain::{Gender, ObjectDetails, User, UserState};
+use onboard_domain::usecases::Changes;
+use onboard_domain::{Gender, ObjectDetails, RecordedEvent, User, UserPage, UserState};
 use time::OffsetDateTime;
 
+use crate::pb::zitadel::change::v1 as change_pb;
 use crate::pb::zitadel::user::v1 as user_pb;
 use crate::pb::zitadel::v1 as object_pb;
 
@@ -18,6 +20,62 @@ pub fn details(d: ObjectDetails) -> object_pb::ObjectDetails {
         change_date: Some(timestamp(d.change_date)),
         resource_owner: d.resource_owner.to_string(),
     }
+}
+
+/// What a change answers for a write: sequence, change date and owner, no
+/// creation date (ZITADEL's `DomainToChangeDetailsPb`).
+pub fn change_details(d: ObjectDetails) -> object_pb::ObjectDetails {
+    object_pb::ObjectDetails { creation_date: None, ..details(d) }
+}
+
+/// A listing's details: the total, and the time the answer holds for.
+/// onboard keeps no projection position, so the processed sequence is 0.
+pub fn list_details(page: &UserPage) -> object_pb::ListDetails {
+    object_pb::ListDetails {
+        total_result: page.total,
+        processed_sequence: 0,
+        view_timestamp: Some(timestamp(page.viewed_at)),
+    }
+}
+
+/// ZITADEL's English text of an event type (`EventTypes` in its i18n).
+fn event_text(zitadel_type: &str) -> &'static str {
+    match zitadel_type {
+        "user.human.added" => "Person added",
+        "user.human.email.changed" => "Email address changed",
+        "user.human.email.verified" => "Email address verified",
+        "user.human.initialization.code.added" => "Initialization code generated",
+        "user.human.initialization.code.sent" => "Initialization code sent",
+        "user.human.initialization.check.failed" => "Initialization check failed",
+        "user.human.initialization.check.succeeded" => "Initialization check succeeded",
+        "user.human.password.changed" => "Password changed",
+        "user.removed" => "User removed",
+        _ => "",
+    }
+}
+
+/// One event of a user's log as ListUserChanges answers it. Only its type,
+/// time, sequence and editor: no code, hash or password ever leaves.
+pub fn change(e: &RecordedEvent, resource_owner: &str) -> change_pb::Change {
+    let kind = e.event.zitadel_type();
+    let editor = e.editor.clone().unwrap_or_default();
+    change_pb::Change {
+        change_date: Some(timestamp(e.at)),
+        event_type: Some(object_pb::LocalizedMessage {
+            key: format!("EventTypes.{kind}"),
+            localized_message: event_text(kind).to_owned(),
+        }),
+        sequence: e.sequence,
+        editor_id: editor.id,
+        editor_display_name: editor.display_name,
+        resource_owner_id: resource_owner.to_owned(),
+        editor_preferred_login_name: String::new(),
+        editor_avatar_url: String::new(),
+    }
+}
+
+pub fn changes(c: &Changes) -> Vec<change_pb::Change> {
+    c.events.iter().map(|e| change(e, c.resource_owner.as_str())).collect()
 }
 
 fn state(s: UserState) -> user_pb::UserState {

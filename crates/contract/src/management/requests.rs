@@ -202,6 +202,14 @@ pub fn user_id(raw: &str, field: &str) -> Result<UserId, Fault> {
     })
 }
 
+/// RemoveUser's user: ZITADEL's own id when it is missing.
+pub fn remove_command(r: &pb::RemoveUserRequest) -> Result<UserId, Fault> {
+    if r.id.is_empty() {
+        return Err(invalid(ids::USER_ID_MISSING_REMOVE, "User ID missing"));
+    }
+    user_id(&r.id, "RemoveUserRequest.Id")
+}
+
 /// ResendHumanInitialization's user and, when given, the corrected address.
 pub fn resend_command(r: &pb::ResendHumanInitializationRequest) -> Result<(UserId, Option<EmailAddress>), Fault> {
     if r.user_id.is_empty() {

@@ -25,7 +25,7 @@ pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
 pub use outbox::{Mailed, Outbox, OutboxStats};
 pub use templates::TemplateCheck;
-pub use users::{SaveError, UserRepository};
+pub use users::{IdPage, SaveError, UserIndex, UserRepository};
 pub use webhook_endpoints::WebhookEndpoints;
 pub use webhook_queue::{HookDeliveries, HookQueue};
 pub use webhook_transport::{WebhookError, WebhookTransport};
@@ -45,7 +45,7 @@ pub use notification_log::MockNotificationLog;
 #[cfg(any(test, feature = "mock"))]
 pub use outbox::{MockOutbox, MockOutboxStats};
 #[cfg(any(test, feature = "mock"))]
-pub use users::MockUserRepository;
+pub use users::{MockUserIndex, MockUserRepository};
 #[cfg(any(test, feature = "mock"))]
 pub use webhook_endpoints::MockWebhookEndpoints;
 #[cfg(any(test, feature = "mock"))]

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use super::Unavailable;
 use crate::events::RecordedEvent;
-use crate::ids::UserId;
-use crate::user::{User, UserWrite};
+use crate::ids::{OrgId, UserId};
+use crate::user::{User, UserState, UserWrite};
+use crate::user_query::Page;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaveError {
@@ -55,8 +56,9 @@ pub trait UserRepository: Send + Sync {
     /// The user's whole event log, oldest first (empty when there is none).
     async fn events(&self, id: &UserId) -> Result<Vec<RecordedEvent>, Unavailable>;
 
-    /// Applies `write` all or nothing: the user, its events and the outbox
-    /// entry. An outbox entry replaces any pending entry of the same user (the
+    /// Applies `write` all or nothing: the user, its events, its entries in
+    /// the [`UserIndex`] and the outbox entry. A write that deletes the user
+    /// frees its user name. An outbox entry replaces any pending entry of the same user (the
     /// newest code is the only one worth mailing) and is recorded in the
     /// [`NotificationLog`](super::NotificationLog) as [`Notification::queued`](crate::notifications::Notification::queued). Errors: [`SaveError`].
     async fn save(&self, write: UserWrite) -> Result<(), SaveError>;
@@ -75,6 +77,66 @@ pub trait UserRepository: Send + Sync {
 
     /// Whether the store answers; for readiness probes.
     async fn ping(&self) -> Result<(), Unavailable>;
+}
+
+/// Ids of one page of an index, and how many the whole index holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IdPage {
+    pub total: u64,
+    pub ids: Vec<UserId>,
+}
+
+/// The users' secondary indexes, kept by the same atomic write that changes
+/// what they index ([`UserRepository::save`]), so an index never lags its
+/// user. Deleted users are in none of them (as in ZITADEL's users
+/// projection, which drops a removed user). Orders are creation time, then
+/// id.
+#[async_trait]
+pub trait UserIndex: Send + Sync {
+    /// The `page` of the users of `org` in `state`, in creation order
+    /// (`page.asc`) or its reverse, and how many there are.
+    async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable>;
+
+    /// The `page` of every user of `org`, as [`Self::by_state`] orders them.
+    async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable>;
+
+    /// Up to `count` users of `org`, in no particular order, from `cursor`
+    /// (`None`: the start), and the cursor of the next chunk (`None` at the
+    /// end). Each user there and unchanged throughout the scan is met once;
+    /// one written meanwhile may be met twice or not at all (a store may
+    /// walk its indexes by state). The cost per chunk does not grow with how
+    /// far the scan got.
+    async fn scan_org(
+        &self,
+        org: &OrgId,
+        cursor: Option<String>,
+        count: u32,
+    ) -> Result<(Vec<UserId>, Option<String>), Unavailable>;
+
+    /// The users named `unique_name` ([`UserName::unique_key`](crate::UserName::unique_key)) in `org`,
+    /// or in every organization when `org` is `None`.
+    async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable>;
+
+    /// The users of `org` whose address is `address` (compared in lower case).
+    async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable>;
+}
+
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    pub UserIndex {}
+    #[async_trait]
+    impl UserIndex for UserIndex {
+        async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable>;
+        async fn in_org(&self, org: &OrgId, page: &Page) -> Result<IdPage, Unavailable>;
+        async fn scan_org(
+            &self,
+            org: &OrgId,
+            cursor: Option<String>,
+            count: u32,
+        ) -> Result<(Vec<UserId>, Option<String>), Unavailable>;
+        async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable>;
+        async fn by_email(&self, org: &OrgId, address: &str) -> Result<Vec<UserId>, Unavailable>;
+    }
 }
 
 // Written out rather than derived: the methods with a default keep it in

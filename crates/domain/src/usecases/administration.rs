@@ -551,6 +551,7 @@ mod tests {
         let org = OrgId::parse("100").unwrap();
         let holding = |scope, role| Principal {
             subject: "svc".into(),
+            name: String::new(),
             home_org: org.clone(),
             grants: vec![Grant { scope, role }],
         };
@@ -585,6 +586,7 @@ mod tests {
         let org = OrgId::parse("100").unwrap();
         let viewer = Principal {
             subject: "svc".into(),
+            name: String::new(),
             home_org: org.clone(),
             grants: vec![Grant { scope: GrantScope::Organization(org.clone()), role: Role::OrgOwner }],
         };

@@ -88,6 +88,7 @@ mod tests {
     fn org_manager() -> Principal {
         Principal {
             subject: "svc".into(),
+            name: "Importer".into(),
             home_org: org(),
             grants: vec![Grant { scope: GrantScope::Organization(org()), role: Role::OrgUserManager }],
         }

@@ -4,12 +4,14 @@ use crate::authz::Acting;
 use crate::email::EmailAddress;
 use crate::events::{ObjectDetails, UserEvent};
 use crate::ids::{NotificationId, UserId};
+use crate::init_code::PlainCode;
+use crate::invite::CodeDelivery;
 use crate::password::{PasswordHash, PolicyViolation};
 use crate::person::{PersonName, PhoneNumber, ProfileText};
 use crate::ports::{SaveError, Unavailable};
 use crate::user::{Email, Gender, Language, Phone, Profile, User, UserName, UserState, UserWrite};
 
-use super::{MAX_WRITE_ATTEMPTS, UserService};
+use super::{MAX_WRITE_ATTEMPTS, UserService, stamped};
 
 /// What creating a user made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct Created {
     pub details: ObjectDetails,
     /// The initialization email, when one became due.
     pub notification: Option<NotificationId>,
+    /// The code in clear, when it was to be returned rather than mailed.
+    pub code: Option<PlainCode>,
 }
 
 /// A password that comes with a new user.
@@ -62,6 +66,11 @@ pub struct NewHumanUser {
     pub phone: Option<(PhoneNumber, bool)>,
     pub password: Option<NewPassword>,
     pub password_change_required: bool,
+    /// The caller's own id for the user (the v2 API's `user_id`); a new one
+    /// is drawn when absent.
+    pub user_id: Option<UserId>,
+    /// How an Initial user's code reaches it.
+    pub delivery: CodeDelivery,
 }
 
 impl NewHumanUser {
@@ -83,6 +92,8 @@ impl NewHumanUser {
             phone: None,
             password: None,
             password_change_required: false,
+            user_id: None,
+            delivery: CodeDelivery::Mailed,
         }
     }
 }
@@ -93,6 +104,12 @@ pub enum CreateUserError {
     PasswordPolicy(PolicyViolation),
     #[error("a user with this user name already exists in the organization")]
     UserNameTaken,
+    /// The id the caller chose is another user's.
+    #[error("a user with this id already exists")]
+    UserIdTaken,
+    /// The link template points at an origin that is not allowed.
+    #[error("the link template's origin is not allowed")]
+    OriginNotAllowed,
     #[error("the write kept colliding with concurrent writes")]
     Contention,
     #[error(transparent)]
@@ -105,6 +122,9 @@ impl UserService {
     /// is due at once.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
     pub async fn create_human_user(&self, acting: &Acting, cmd: NewHumanUser) -> Result<Created, CreateUserError> {
+        if !self.delivery_allowed(&cmd.delivery) {
+            return Err(CreateUserError::OriginNotAllowed);
+        }
         let password_hash = match cmd.password {
             None => None,
             Some(NewPassword::Plain(p)) if p.is_empty() => None,
@@ -140,26 +160,32 @@ impl UserService {
             password_hash,
             password_change_required: cmd.password_change_required,
         };
+        let editor = acting.principal.editor();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = self.clock.now();
-            let (mut user, first) = User::create(UserId::generate(), acting.org.clone(), added.clone(), now);
+            let id = cmd.user_id.clone().unwrap_or_else(UserId::generate);
+            let (mut user, first) = User::create(id, acting.org.clone(), added.clone(), now);
             let mut events = vec![first];
-            let mut outbox = None;
+            let (mut outbox, mut code) = (None, None);
             if state == UserState::Initial {
-                let (event, entry) = self.issue_init_code(&mut user, now);
+                let (event, plain, entry) = self.issue_code(&mut user, now, cmd.delivery.clone());
                 events.push(event);
-                outbox = Some(entry);
+                outbox = entry;
+                code = cmd.delivery.is_returned().then_some(plain);
             }
             let created = Created {
                 user_id: user.id.clone(),
                 details: user.details(),
                 notification: outbox.as_ref().map(|e| e.id.clone()),
+                code,
             };
+            let events = stamped(events, &editor);
             match self.users.save(UserWrite { expected_sequence: 0, user, events, outbox }).await {
                 Ok(()) => {
                     tracing::info!(user_id = %created.user_id, ?state, "user created");
                     return Ok(created);
                 }
+                Err(SaveError::Conflict) if cmd.user_id.is_some() => return Err(CreateUserError::UserIdTaken),
                 // The generated id was taken: draw another.
                 Err(SaveError::Conflict) => continue,
                 Err(SaveError::UserNameTaken) => return Err(CreateUserError::UserNameTaken),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::branding::{Brandings, MessageBrand};
-use crate::events::UserEvent;
+use crate::events::{Editor, UserEvent};
 use crate::init_message::InitMessage;
 use crate::notifications::{DeliveryState, Notification};
 use crate::outbox::OutboxEntry;
@@ -85,6 +85,7 @@ enum Verdict {
     Send(Box<User>),
     Superseded,
     Expired,
+    Withdrawn,
 }
 
 /// Whether the email of `entry` is still worth sending to `user` (as read
@@ -93,8 +94,12 @@ fn verdict(entry: &OutboxEntry, user: Option<User>, now: OffsetDateTime) -> Verd
     let Some(user) = user else { return Verdict::Superseded };
     let current = user.init_code.as_ref().filter(|c| c.generation == entry.code_generation);
     match current {
+        _ if user.state == UserState::Deleted => Verdict::Withdrawn,
         _ if user.state != UserState::Initial => Verdict::Superseded,
         None => Verdict::Superseded,
+        // A returned code is the caller's to deliver; no entry is made for
+        // one, and none is ever mailed.
+        Some(code) if code.delivery.is_returned() => Verdict::Superseded,
         Some(code) if code.is_expired(now) => Verdict::Expired,
         Some(_) => Verdict::Send(Box::new(user)),
     }
@@ -199,6 +204,11 @@ impl Dispatcher {
                     report.superseded += 1;
                     settled.done(&entry, DeliveryState::Superseded, now, |_| {});
                 }
+                Verdict::Withdrawn => {
+                    // Counted with the superseded: not sent because of a later write.
+                    report.superseded += 1;
+                    settled.done(&entry, DeliveryState::Withdrawn, now, |_| {});
+                }
                 Verdict::Expired => {
                     tracing::info!(notification = %entry.id, "init code expired before it was sent; email dropped");
                     report.expired += 1;
@@ -278,7 +288,7 @@ impl Dispatcher {
                 let expected_sequence = user.sequence;
                 let event =
                     UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
-                let recorded = user.record(event, self.clock.now());
+                let recorded = user.record(event, self.clock.now()).by(&Editor::notification());
                 let mut record = Notification::after_attempt(&entry, DeliveryState::Sent, now);
                 record.attempts = attempts;
                 record.provider_message_id = Some(provider_id.clone()).filter(|i| !i.is_empty());
@@ -354,7 +364,7 @@ impl Dispatcher {
             };
             let expected_sequence = user.sequence;
             let event = UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
-            let recorded = user.record(event, self.clock.now());
+            let recorded = user.record(event, self.clock.now()).by(&Editor::notification());
             match self.users.save(UserWrite { expected_sequence, user, events: vec![recorded], outbox: None }).await {
                 Ok(()) => return,
                 Err(SaveError::Conflict) => continue,
@@ -367,14 +377,19 @@ impl Dispatcher {
     }
 
     fn message(&self, user: &User, entry: &OutboxEntry) -> InitMessage {
-        let link = crate::init_link::InitLink {
-            user_id: user.id.to_string(),
-            login_name: user.login_name().to_owned(),
-            code: entry.code.expose().to_owned(),
-            org_id: user.org.to_string(),
-            password_set: Some(user.password_hash.is_some()),
-        }
-        .url(&self.config.external_url);
+        let template = user.init_code.as_ref().and_then(|c| c.delivery.url_template());
+        let link = match template {
+            // The integrator's own link (the v2 API's `url_template`).
+            Some(t) => t.fill(user.id.as_str(), entry.code.expose(), user.org.as_str()),
+            None => crate::init_link::InitLink {
+                user_id: user.id.to_string(),
+                login_name: user.login_name().to_owned(),
+                code: entry.code.expose().to_owned(),
+                org_id: user.org.to_string(),
+                password_set: Some(user.password_hash.is_some()),
+            }
+            .url(&self.config.external_url),
+        };
         InitMessage {
             notification_id: entry.id.clone(),
             user_id: user.id.clone(),
@@ -387,6 +402,7 @@ impl Dispatcher {
             expires_at: user.init_code.as_ref().map_or(entry.enqueued_at, |c| c.expires_at),
             language: user.profile.preferred_language.clone(),
             brand: None,
+            application_name: user.init_code.as_ref().and_then(|c| c.delivery.application_name()).map(str::to_owned),
         }
     }
 
@@ -470,6 +486,20 @@ mod tests {
         let dispatcher =
             Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(log), Arc::new(mailer), clock_at(now), config);
         Harness { completed, rescheduled, sent, writes, notes, dispatcher }
+    }
+
+    #[tokio::test]
+    async fn a_removed_users_email_is_withdrawn_unsent() {
+        let (mut user, code) = initial_user();
+        let entry = entry_for(&user, &code);
+        user.record(UserEvent::Removed, T0);
+        let h = harness(user, entry, T0, Ok("msg-1".into()));
+        let report = h.dispatcher.deliver_due(0).await.unwrap();
+        assert_eq!(report, DeliveryReport { superseded: 1, ..DeliveryReport::default() });
+        assert!(h.sent.lock().unwrap().is_empty());
+        assert_eq!(h.completed.lock().unwrap().len(), 1);
+        let notes = h.notes.lock().unwrap();
+        assert_eq!(notes.iter().map(|n| n.state).collect::<Vec<_>>(), [DeliveryState::Withdrawn]);
     }
 
     #[tokio::test]

@@ -5,12 +5,16 @@
 
 mod administration;
 mod authorize;
+mod changes;
 mod create_user;
 mod deliver;
 mod get_user;
 mod idempotency;
 mod init_page;
+mod invite;
+mod list_users;
 mod provider_events;
+mod remove_user;
 mod resend;
 mod verify;
 mod webhook_admin;
@@ -20,6 +24,7 @@ use std::sync::Arc;
 
 pub use administration::{AdminError, Administration, FirstStart, IssuedToken};
 pub use authorize::AuthorizeError;
+pub use changes::{ChangeQuery, Changes};
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword, NewProfile};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
 // Not a use case; also here, where callers found it before it got its own module.
@@ -30,7 +35,10 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_CHARS,
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
+pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
+pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
+pub use remove_user::RemoveUserError;
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 pub use webhook_admin::{
@@ -46,12 +54,15 @@ enum ThrottleError {
 
 use time::OffsetDateTime;
 
-use crate::events::{RecordedEvent, UserEvent};
+use crate::events::{Editor, RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
+use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
-use crate::ports::{Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserRepository};
+use crate::ports::{
+    Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserIndex, UserRepository,
+};
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
 
@@ -59,10 +70,16 @@ use crate::user::User;
 /// in first. Each try reads the user afresh, so all rules are checked again.
 pub const MAX_WRITE_ATTEMPTS: usize = 8;
 
+/// `events`, each made by `editor`.
+fn stamped(events: Vec<RecordedEvent>, editor: &Editor) -> Vec<RecordedEvent> {
+    events.into_iter().map(|e| e.by(editor)).collect()
+}
+
 /// The use cases of the Management API and the init page.
 #[derive(Clone)]
 pub struct UserService {
     users: Arc<dyn UserRepository>,
+    index: Option<Arc<dyn UserIndex>>,
     notifications: Arc<dyn NotificationLog>,
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
@@ -72,6 +89,9 @@ pub struct UserService {
     throttle: ThrottleConfig,
     idempotency: Option<Arc<dyn IdempotencyStore>>,
     brandings: Option<crate::branding::Brandings>,
+    /// Origins (`https://app.example.com`) a link template may point at;
+    /// `None` allows any.
+    invite_origins: Option<Arc<[String]>>,
 }
 
 impl std::fmt::Debug for UserService {
@@ -91,6 +111,7 @@ impl UserService {
     ) -> Self {
         Self {
             users,
+            index: None,
             notifications,
             authorizer,
             clock,
@@ -100,6 +121,7 @@ impl UserService {
             throttle: ThrottleConfig::OFF,
             idempotency: None,
             brandings: None,
+            invite_origins: None,
         }
     }
 
@@ -120,6 +142,31 @@ impl UserService {
             Some(b) => b.get(org).await,
             None => Ok(None),
         }
+    }
+
+    /// Restricts link templates to `origins` (`scheme://host[:port]`,
+    /// compared without regard to case), so a stolen token cannot aim codes
+    /// at another site. An empty list allows no template at all.
+    pub fn with_invite_origins(mut self, origins: Vec<String>) -> Self {
+        let origins: Vec<String> =
+            origins.iter().map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).collect();
+        self.invite_origins = Some(origins.into());
+        self
+    }
+
+    /// Whether `delivery` may be used: its template's origin is allowed.
+    fn delivery_allowed(&self, delivery: &CodeDelivery) -> bool {
+        match (delivery.url_template(), &self.invite_origins) {
+            (Some(t), Some(allowed)) => allowed.iter().any(|o| *o == t.origin()),
+            _ => true,
+        }
+    }
+
+    /// Finds users through `index` (the users' store's own): what ListUsers,
+    /// IsUserUnique and GetUserByLoginNameGlobal need.
+    pub fn with_index(mut self, index: Arc<dyn UserIndex>) -> Self {
+        self.index = Some(index);
+        self
     }
 
     /// Throttles calls and resends as `config` says, counting in `limiter`
@@ -165,20 +212,41 @@ impl UserService {
     /// Issues a new init code to `user` (recording it) and returns the email
     /// that carries it, due now.
     fn issue_init_code(&self, user: &mut User, now: OffsetDateTime) -> (RecordedEvent, OutboxEntry) {
+        let (event, _, entry) = self.issue_code(user, now, CodeDelivery::Mailed);
+        (event, entry.expect("a mailed code has its email"))
+    }
+
+    /// A new code delivered as `delivery` says: its event, the code, and the
+    /// email it makes due (none for a returned code). The plain mailed code
+    /// is recorded as it always was, so stores of earlier versions read it.
+    fn issue_code(
+        &self,
+        user: &mut User,
+        now: OffsetDateTime,
+        delivery: CodeDelivery,
+    ) -> (RecordedEvent, crate::init_code::PlainCode, Option<OutboxEntry>) {
         let (code, hash, expires_at) = self.codes.issue(&user.id, now);
-        let event = user.record(UserEvent::InitCodeAdded { hash, expires_at }, now);
+        let returned = delivery.is_returned();
+        let event = match delivery {
+            CodeDelivery::Mailed => UserEvent::InitCodeAdded { hash, expires_at },
+            delivery => UserEvent::InviteCodeAdded { hash, expires_at, delivery },
+        };
+        let event = user.record(event, now);
+        if returned {
+            return (event, code, None);
+        }
         let entry = OutboxEntry {
             id: NotificationId::generate(),
             user_id: user.id.clone(),
             recipient: user.email.address.clone(),
-            code,
+            code: code.clone(),
             code_generation: user.sequence,
             enqueued_at: now,
             attempts: 0,
             not_before: now,
             receipt: String::new(),
         };
-        (event, entry)
+        (event, code, Some(entry))
     }
 
     /// Whether every port answers.
@@ -217,6 +285,7 @@ pub(crate) mod test_support {
         Acting {
             principal: Principal {
                 subject: "admin".into(),
+                name: "Admin".into(),
                 home_org: org(),
                 grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
             },

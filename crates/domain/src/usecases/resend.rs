@@ -8,7 +8,7 @@ use crate::ports::{SaveError, Unavailable};
 use crate::throttle::Throttled;
 use crate::user::{UserState, UserWrite};
 
-use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService};
+use super::{MAX_WRITE_ATTEMPTS, ThrottleError, UserService, stamped};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResendError {
@@ -65,6 +65,7 @@ impl UserService {
             let (event, outbox) = self.issue_init_code(&mut user, now);
             events.push(event);
             let (details, notification) = (user.details(), outbox.id.clone());
+            let events = stamped(events, &acting.principal.editor());
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: Some(outbox) }).await {
                 Ok(()) => return Ok((details, notification)),
                 Err(SaveError::Conflict) => continue,

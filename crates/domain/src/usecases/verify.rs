@@ -118,6 +118,9 @@ impl UserService {
                 events.push(user.record(UserEvent::InitCheckFailed, now));
             }
             let details = user.details();
+            // The user does this themself, on the init page.
+            let own = crate::events::Editor::new(user.id.to_string(), user.profile.display_name.clone());
+            let events = events.into_iter().map(|e| e.by(&own)).collect();
             match self.users.save(UserWrite { expected_sequence, user, events, outbox: None }).await {
                 Ok(()) if matched => {
                     tracing::info!("user initialized");

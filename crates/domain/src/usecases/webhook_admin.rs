@@ -284,6 +284,7 @@ mod tests {
         let org = OrgId::parse("100").unwrap();
         let owner_of_org = Principal {
             subject: "svc".into(),
+            name: String::new(),
             home_org: org.clone(),
             grants: vec![Grant { scope: GrantScope::Organization(org.clone()), role: Role::OrgOwner }],
         };

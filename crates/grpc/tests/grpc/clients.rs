@@ -47,6 +47,37 @@ async fn the_generated_client_calls_every_method_over_h2c() {
     let imported = client.import_human_user(authorized(import, &app.token)).await.unwrap().into_inner();
     assert_ne!(imported.user_id, added.user_id);
 
+    // The listing methods, each over gRPC with ZITADEL's messages.
+    let initial = user_pb::SearchQuery {
+        query: Some(user_pb::search_query::Query::StateQuery(user_pb::StateQuery {
+            state: user_pb::UserState::Initial as i32,
+        })),
+    };
+    let list = mgmt::ListUsersRequest {
+        query: Some(onboard_grpc::pb::zitadel::v1::ListQuery { offset: 0, limit: 10, asc: true }),
+        sorting_column: user_pb::UserFieldName::CreationDate as i32,
+        queries: vec![initial],
+    };
+    let listed = client.list_users(authorized(list, &app.token)).await.unwrap().into_inner();
+    assert_eq!(listed.details.unwrap().total_result, 2);
+    let names: Vec<_> = listed.result.iter().map(|u| u.user_name.as_str()).collect();
+    assert_eq!(names, ["jane", "max"]);
+    let unique = mgmt::IsUserUniqueRequest { user_name: "JANE".into(), email: String::new() };
+    assert!(!client.is_user_unique(authorized(unique, &app.token)).await.unwrap().into_inner().is_unique);
+    let global = mgmt::GetUserByLoginNameGlobalRequest { login_name: "max".into() };
+    let found = client.get_user_by_login_name_global(authorized(global, &app.token)).await.unwrap().into_inner();
+    assert_eq!(found.user.unwrap().id, imported.user_id);
+    let remove = mgmt::RemoveUserRequest { id: imported.user_id.clone() };
+    let removed = client.remove_user(authorized(remove, &app.token)).await.unwrap().into_inner();
+    assert_eq!(removed.details.unwrap().resource_owner, app.org);
+    let changes = mgmt::ListUserChangesRequest { user_id: imported.user_id.clone(), query: None };
+    let log = client.list_user_changes(authorized(changes, &app.token)).await.unwrap().into_inner().result;
+    assert_eq!(log[0].event_type.as_ref().unwrap().key, "EventTypes.user.removed");
+    assert_eq!(log.last().unwrap().event_type.as_ref().unwrap().key, "EventTypes.user.human.added");
+    let gone = mgmt::RemoveUserRequest { id: imported.user_id };
+    let err = client.remove_user(authorized(gone, &app.token)).await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (tonic::Code::NotFound, "User could not be found (COMMAND-m9od)"));
+
     // tonic decodes grpc-message and exposes grpc-status-details-bin.
     let err =
         client.get_user_by_id(authorized(mgmt::GetUserByIdRequest { id: "404".into() }, "nope")).await.unwrap_err();

@@ -71,8 +71,15 @@ impl TestServer {
         let (org, token) = (first.org, first.admin_token);
         let authorizer = Arc::new(TokenAuthorizer::new(directory, Arc::new(SystemClock)));
         let codes = CodeIssuer::new(CodeSecret::new(vec![7; 32]).unwrap(), InitCodeConfig::default());
-        let users =
-            UserService::new(store.clone(), store, authorizer, Arc::new(SystemClock), codes, PasswordPolicy::default());
+        let users = UserService::new(
+            store.clone(),
+            store.clone(),
+            authorizer,
+            Arc::new(SystemClock),
+            codes,
+            PasswordPolicy::default(),
+        )
+        .with_index(store);
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
         let addr = *acceptor.local_addr()[0].as_socket_addr().expect("a socket address");
         let app = onboard_grpc::with_grpc(users.clone(), onboard_api::app(users));

@@ -4,25 +4,74 @@
 -- outbox entry and announces it on the partition's stream. The due email is
 -- also recorded, as queued, among the user's notifications (see
 -- put_notification.lua for the recipient).
+--
+-- The same script keeps the user's entries in the partition's indexes, so
+-- no index lags its user: a write that changes the user's state moves it
+-- to its new state's index, and the digest of its address (`m`, kept in its
+-- hash) to its new address's entry. A deleted user (state 3, kept as `t`
+-- for the name claims) is in no index. The index keys share the partition's tag and
+-- are built here from its prefix: `x:<org>:<state>` (sorted set, user ids
+-- by creation ms) and `xm:<bucket>` (hash, address digest -> user ids,
+-- comma-separated; the bucket is the digest's first two bytes modulo the
+-- bucket count).
+-- A write with no events at the stored sequence changes nothing but the
+-- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
 --       list and pending entry (all of one partition); last the webhook
 --       stream (see the block at the end)
--- ARGV: per write, in turn: the number of its events, expected sequence,
---       new sequence, org id, user id, snapshot (or ""), outbox entry (or
---       ""), notification id (or ""), its field, recipient, queued record
---       without recipient, with it, then its events
+-- ARGV: 1 the partition's key prefix, 2 the bucket count; then per write, in
+--       turn: the number of its events, expected sequence, new sequence, org
+--       id, user id, snapshot (or ""), outbox entry (or ""), notification id
+--       (or ""), its field, recipient, queued record without recipient,
+--       with it, its state, creation ms, address digest, its id as the
+--       indexes hold it (see keys::index_id), then its events; then the
+--       webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
+local prefix, buckets = ARGV[1], tonumber(ARGV[2])
+-- The states a user is indexed under: all but 3 (deleted).
+local states = { '0', '1', '2', '4', '5', '6' }
+
+local function bucket(digest)
+  return prefix .. 'xm:' .. ((string.byte(digest, 1) * 256 + string.byte(digest, 2)) % buckets)
+end
+
+local function unlist(digest, uid)
+  local key = bucket(digest)
+  local ids = redis.call('HGET', key, digest)
+  if not ids then
+    return
+  end
+  local kept = {}
+  for id in string.gmatch(ids, '[^,]+') do
+    if id ~= uid then
+      table.insert(kept, id)
+    end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', key, digest)
+  else
+    redis.call('HSET', key, digest, table.concat(kept, ','))
+  end
+end
+
+local function list(digest, uid)
+  local key = bucket(digest)
+  local ids = redis.call('HGET', key, digest)
+  redis.call('HSET', key, digest, ids and (ids .. ',' .. uid) or uid)
+end
+
 local results = {}
-local a = 1
+local a = 3
 for k = 3, #KEYS - 1, 3 do
   local user, log, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local events = tonumber(ARGV[a])
   local expected, new, org, uid, snapshot = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   local entry, nid, field, recipient = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
-  local first = a + 12
+  local state, created, digest, xid = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
+  local first = a + 16
   a = first + events
-  local stored = redis.call('HMGET', user, 'q', 'r')
+  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm')
   local current = tonumber(stored[1] or '0')
   if current ~= tonumber(expected) then
     table.insert(results, 0)
@@ -51,6 +100,37 @@ for k = 3, #KEYS - 1, 3 do
       table.insert(fields, nid)
       table.insert(fields, field)
       table.insert(fields, usual == recipient and plain or addressed)
+    end
+    local removed, had = stored[3] == '3', stored[4]
+    local live = state ~= '3'
+    if live then
+      -- In its state's index already: nothing moved. Else out of the
+      -- others (removing what is not there costs next to nothing) and in.
+      local index = prefix .. 'x:' .. org .. ':'
+      if not redis.call('ZSCORE', index .. state, xid) then
+        for _, other in ipairs(states) do
+          if other ~= state then
+            redis.call('ZREM', index .. other, xid)
+          end
+        end
+        redis.call('ZADD', index .. state, created, xid)
+      end
+    elseif not removed then
+      for _, other in ipairs(states) do
+        redis.call('ZREM', prefix .. 'x:' .. org .. ':' .. other, xid)
+      end
+      table.insert(fields, 't')
+      table.insert(fields, '3')
+    end
+    if had and (had ~= digest or not live) then
+      unlist(had, xid)
+    end
+    if live and had ~= digest then
+      list(digest, xid)
+      table.insert(fields, 'm')
+      table.insert(fields, digest)
+    elseif not live and had then
+      redis.call('HDEL', user, 'm')
     end
     redis.call('HSET', user, unpack(fields))
     if events > 0 then

@@ -8,6 +8,17 @@ use onboard_redis::{
 
 use crate::support;
 
+/// The user index checks, with organizations the directory holds.
+async fn check_indexes(store: RedisStore, directory: &RedisDirectory) {
+    use onboard_domain::ports::Directory;
+    let orgs = [
+        directory.create_organization("Index A").await.unwrap(),
+        directory.create_organization("Index B").await.unwrap(),
+    ];
+    onboard_domain::testkit::check_user_index(&store, orgs).await;
+    onboard_domain::testkit::check_user_index_under_concurrency(std::sync::Arc::new(store)).await;
+}
+
 async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRateLimiter, RedisIdempotencyStore) {
     let redis = connect(RedisSettings::new(target)).await.expect("connects");
     let store = RedisStore::open(redis.clone(), "test-node").await.expect("opens");
@@ -26,6 +37,7 @@ async fn standalone_redis_behaves_as_every_store_must() {
     let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
     onboard_domain::testkit::check_hook_queue(&store).await;
     onboard_domain::testkit::check_hook_deliveries(&onboard_redis::RedisHookDeliveries::new(redis.clone())).await;
+    check_indexes(store, &directory).await;
     let endpoints = onboard_redis::RedisWebhookEndpoints::new(redis);
     onboard_domain::testkit::check_webhook_endpoints(std::sync::Arc::new(endpoints), std::sync::Arc::new(directory))
         .await;
@@ -42,6 +54,7 @@ async fn redis_cluster_behaves_as_every_store_must() {
     let redis = connect(RedisSettings::new(RedisTarget::Cluster(cluster.seeds()))).await.unwrap();
     onboard_domain::testkit::check_hook_queue(&store).await;
     onboard_domain::testkit::check_hook_deliveries(&onboard_redis::RedisHookDeliveries::new(redis.clone())).await;
+    check_indexes(store, &directory).await;
     let endpoints = onboard_redis::RedisWebhookEndpoints::new(redis);
     onboard_domain::testkit::check_webhook_endpoints(std::sync::Arc::new(endpoints), std::sync::Arc::new(directory))
         .await;

@@ -121,6 +121,7 @@ fn acting(org: &OrgId) -> Acting {
     Acting {
         principal: Principal {
             subject: "t".into(),
+            name: String::new(),
             home_org: org.clone(),
             grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
         },

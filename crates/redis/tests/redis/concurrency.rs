@@ -63,6 +63,7 @@ async fn a_hundred_concurrent_resends_leave_one_valid_code() {
     let acting = Acting {
         principal: Principal {
             subject: "t".into(),
+            name: String::new(),
             home_org: org.clone(),
             grants: vec![Grant { scope: GrantScope::Instance, role: Role::IamOwner }],
         },

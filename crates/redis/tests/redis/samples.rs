@@ -6,9 +6,9 @@
 
 use onboard_domain::ports::{OutboxEntry, StoredAnswer};
 use onboard_domain::{
-    CodeHash, DeliveryState, Email, EmailAddress, Gender, Grant, GrantScope, InitCode, Language, Notification,
-    NotificationId, OrgId, PasswordHash, Phone, PlainCode, Profile, RecordedEvent, Role, ServiceAccount, TokenRecord,
-    User, UserEvent, UserId, UserName, UserState,
+    CodeDelivery, CodeHash, DeliveryState, Editor, Email, EmailAddress, Gender, Grant, GrantScope, InitCode, Language,
+    Notification, NotificationId, OrgId, PasswordHash, Phone, PlainCode, Profile, RecordedEvent, Role, ServiceAccount,
+    TokenRecord, UrlTemplate, User, UserEvent, UserId, UserName, UserState,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -63,7 +63,15 @@ fn phone() -> Phone {
 }
 
 fn init_code() -> InitCode {
-    InitCode { hash: CodeHash([0xA5; 32]), generation: 2, created_at: ADDED, expires_at: EXPIRES, failed_attempts: 1 }
+    InitCode {
+        hash: CodeHash([0xA5; 32]),
+        generation: 2,
+        created_at: ADDED,
+        expires_at: EXPIRES,
+        failed_attempts: 1,
+        // Not stored with the user (a snapshot is only taken of a user whose code has the default).
+        delivery: CodeDelivery::Mailed,
+    }
 }
 
 fn user(state: UserState, profile: Profile) -> User {
@@ -111,7 +119,7 @@ pub fn users() -> Vec<(&'static str, User)> {
 }
 
 fn event(sequence: u64, event: UserEvent) -> RecordedEvent {
-    RecordedEvent { sequence, at: if sequence == 1 { ADDED } else { LATER }, event }
+    RecordedEvent { sequence, at: if sequence == 1 { ADDED } else { LATER }, event, editor: None }
 }
 
 /// Log entries (the user's event list): one per variant, `user.added` with
@@ -139,7 +147,37 @@ pub fn events() -> Vec<(&'static str, RecordedEvent)> {
         ("init-check-failed", event(6, UserEvent::InitCheckFailed)),
         ("init-check-succeeded", event(7, UserEvent::InitCheckSucceeded)),
         ("password-changed", event(200, UserEvent::PasswordChanged { hash: password() })),
+        ("removed", event(8, UserEvent::Removed)),
+        (
+            "init-code-added-by-editor",
+            event(4, UserEvent::InitCodeAdded { hash: CodeHash([0x5A; 32]), expires_at: EXPIRES })
+                .by(&Editor::new("384598082123866113", "Importer")),
+        ),
+        ("invite-code-added-mailed", invite(8, CodeDelivery::Mailed)),
+        (
+            "invite-code-added-template",
+            invite(
+                9,
+                CodeDelivery::MailedWith {
+                    url_template: Some(
+                        UrlTemplate::parse("https://app.example.com/invite?user={{.UserID}}&code={{.Code}}").unwrap(),
+                    ),
+                    application_name: Some("Example Shop".into()),
+                },
+            ),
+        ),
+        (
+            "invite-code-added-named",
+            invite(10, CodeDelivery::MailedWith { url_template: None, application_name: Some("Shop".into()) }),
+        ),
+        ("invite-code-added-returned", invite(11, CodeDelivery::Returned)),
+        ("invite-check-succeeded", event(12, UserEvent::InviteCheckSucceeded)),
+        ("password-set", event(13, UserEvent::PasswordSet { hash: password(), change_required: true })),
     ]
+}
+
+fn invite(sequence: u64, delivery: CodeDelivery) -> RecordedEvent {
+    event(sequence, UserEvent::InviteCodeAdded { hash: CodeHash([0x3C; 32]), expires_at: EXPIRES, delivery })
 }
 
 /// The pending email (the `o:` key).
@@ -209,6 +247,7 @@ pub fn notifications() -> Vec<(&'static str, Notification, bool)> {
         ("failed", Notification { attempts: 5, last_error: error("401 unauthorized"), ..notification(Failed) }, false),
         ("superseded", Notification { attempts: 0, ..notification(Superseded) }, false),
         ("expired", Notification { attempts: 3, ..notification(Expired) }, false),
+        ("withdrawn", Notification { attempts: 0, ..notification(Withdrawn) }, false),
     ]
 }
 

@@ -25,7 +25,7 @@ async fn a_new_store_records_the_format_it_holds() {
 }
 
 #[tokio::test]
-async fn a_store_from_before_the_format_was_recorded_holds_format_1() {
+async fn a_store_from_before_the_format_was_recorded_is_read_and_recorded_anew() {
     let server = RedisServer::start();
     let store = support::open(&server, "format-test").await.unwrap();
     let (user, write) = onboard_domain::testkit::new_user(&onboard_domain::OrgId::generate(), "earlier");
@@ -33,15 +33,41 @@ async fn a_store_from_before_the_format_was_recorded_holds_format_1() {
     // As the version before the record left it: data, and no format.
     redis::cmd("DEL").arg("onb:{meta}:format").query_async::<()>(&mut raw(&server).await).await.unwrap();
     let reopened = support::open(&server, "format-test-2").await.unwrap();
-    assert_eq!(recorded_format(&server).await.as_deref(), Some("1"));
+    assert_eq!(recorded_format(&server).await, Some(FORMAT.to_string()));
     assert_eq!(reopened.get(&user.id).await.unwrap(), Some(user));
+}
+
+#[tokio::test]
+async fn a_store_of_format_1_is_read_with_its_events_without_editors() {
+    let server = RedisServer::start();
+    let store = support::open(&server, "format-test").await.unwrap();
+    let (user, write) = onboard_domain::testkit::new_user(&onboard_domain::OrgId::generate(), "older");
+    let events = write.events.clone();
+    store.save(write).await.unwrap();
+    // Its log as format 1 wrote it: the leading byte 1 and no editor.
+    let mut conn = raw(&server).await;
+    let log = key_of(&mut conn, "e", &user.id).await.unwrap();
+    redis::cmd("DEL").arg(&log).query_async::<()>(&mut conn).await.unwrap();
+    for e in &events {
+        let mut old = vec![1u8];
+        old.extend(postcard::to_stdvec(&(e.sequence, e.at, &e.event)).unwrap());
+        redis::cmd("RPUSH").arg(&log).arg(old).query_async::<()>(&mut conn).await.unwrap();
+    }
+    redis::cmd("SET").arg("onb:{meta}:format").arg("1").query_async::<()>(&mut conn).await.unwrap();
+    let reopened = support::open(&server, "format-test-2").await.unwrap();
+    assert_eq!(recorded_format(&server).await, Some(FORMAT.to_string()), "the record is raised");
+    assert_eq!(reopened.get(&user.id).await.unwrap(), Some(user.clone()));
+    let read = reopened.events(&user.id).await.unwrap();
+    assert_eq!(read.len(), events.len());
+    assert!(read.iter().all(|e| e.editor.is_none()));
+    assert_eq!(read.iter().map(|e| &e.event).collect::<Vec<_>>(), events.iter().map(|e| &e.event).collect::<Vec<_>>());
 }
 
 #[tokio::test]
 async fn a_store_in_another_format_is_refused() {
     let server = RedisServer::start();
     support::open(&server, "format-test").await.unwrap();
-    for (stored, says) in [("2", "format 2"), ("one", "\"one\"")] {
+    for (stored, says) in [("3", "format 3"), ("one", "\"one\"")] {
         redis::cmd("SET")
             .arg("onb:{meta}:format")
             .arg(stored)
@@ -49,7 +75,7 @@ async fn a_store_in_another_format_is_refused() {
             .await
             .unwrap();
         let err = support::open(&server, "format-test-2").await.unwrap_err();
-        assert!(err.contains(says) && err.contains("only format 1"), "{err}");
+        assert!(err.contains(says) && err.contains("only formats 1 to 2"), "{err}");
         assert_eq!(recorded_format(&server).await.as_deref(), Some(stored), "the record is left as it was");
     }
 }

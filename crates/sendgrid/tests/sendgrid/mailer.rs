@@ -26,6 +26,7 @@ fn message(i: usize, language: Option<&str>) -> InitMessage {
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: language.map(|l| Language::parse(l).unwrap()),
         brand: None,
+        application_name: None,
     }
 }
 
@@ -140,6 +141,28 @@ async fn a_dynamic_template_gets_the_organizations_sender_and_look_as_data() {
     assert_eq!(d.template_data["logo_url"], "https://id.example.com/ui/login/user/init/brand/o1/logo?v=1");
     assert_eq!((&d.template_data["primary"], &d.template_data["background"]), (&"#b3261e".into(), &"#fffbfe".into()));
     assert_eq!(d.template_data["code"], "CODE08");
+}
+
+#[tokio::test]
+async fn emails_naming_an_application_go_in_a_call_of_their_own() {
+    let fake = FakeSendGrid::start(KEY).await;
+    let mut messages: Vec<_> = (0..4).map(|i| message(i, None)).collect();
+    messages[1].application_name = Some("Shop & Co".into());
+    messages[3].application_name = Some("Other <App>".into());
+    let results = mailer(&fake, |_| {}).send_batch(&messages).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(fake.accepted_calls(), 2, "with and without an application");
+    for m in &messages {
+        let d = fake.delivered().into_iter().find(|d| d.to == m.recipient.as_str()).unwrap();
+        match &m.application_name {
+            Some(app) => {
+                assert!(d.text.contains(&format!("created for you to use {app}.")), "{}", d.text);
+                let escaped = app.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+                assert!(d.html.contains(&escaped), "{}", d.html);
+            }
+            None => assert!(d.text.contains("created for you. Use"), "{}", d.text),
+        }
+    }
 }
 
 #[tokio::test]

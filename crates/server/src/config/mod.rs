@@ -41,6 +41,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// None: `http://` and the address actually bound.
     pub external_url: Option<String>,
+    /// Origins the v2 API's link templates may point at; None: any.
+    pub invite_url_origins: Option<Vec<String>>,
     pub log: String,
     pub code_length: usize,
     pub code_lifetime: Duration,
@@ -109,6 +111,7 @@ impl Config {
             http_addr: server.http_addr,
             data_dir: server.data_dir.clone(),
             external_url: server.external_url.clone().map(server::HttpUrl::into_string),
+            invite_url_origins: server.invite_url_origins.clone().map(server::OriginList::into_vec),
             log: server.log.clone().into_string(),
             code_length: codes.code_length.usize(),
             code_lifetime: codes.code_lifetime.get(),

@@ -19,6 +19,11 @@ pub struct ServerArgs {
     /// Origin of the links in emails; unset: `http://` and the address bound.
     #[arg(long, env = "ONBOARD_EXTERNAL_URL")]
     pub external_url: Option<HttpUrl>,
+    /// Origins (comma-separated, such as `https://app.example.com`) that the v2
+    /// API's link templates (`urlTemplate`) may point at; unset: any http(s)
+    /// origin. Keeps a stolen token from aiming codes at another site.
+    #[arg(long, env = "ONBOARD_INVITE_URL_ORIGINS")]
+    pub invite_url_origins: Option<OriginList>,
     /// Folder for state kept on disk: `admin.pat`, `code.secret`, `mail/`.
     #[arg(long, env = "ONBOARD_DATA_DIR", default_value = "./var")]
     pub data_dir: PathBuf,
@@ -68,6 +73,42 @@ impl fmt::Display for HttpUrl {
     }
 }
 
+/// Comma-separated http(s) origins (`scheme://host[:port]`, no path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginList(Vec<String>);
+
+impl OriginList {
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("must be comma-separated http:// or https:// origins such as https://app.example.com (no path)")]
+pub struct NotOrigins;
+
+impl FromStr for OriginList {
+    type Err = NotOrigins;
+
+    fn from_str(raw: &str) -> Result<Self, NotOrigins> {
+        let mut origins = Vec::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let part = part.trim_end_matches('/');
+            match onboard_domain::invite::origin_of(part) {
+                Some(origin) if origin.len() == part.len() => origins.push(origin),
+                _ => return Err(NotOrigins),
+            }
+        }
+        Ok(Self(origins))
+    }
+}
+
+impl fmt::Display for OriginList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(","))
+    }
+}
+
 /// A `tracing` filter, checked when read so a typo stops the start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFilter(String);
@@ -103,6 +144,15 @@ mod tests {
         assert_eq!("http://127.0.0.1:9/base".parse::<HttpUrl>().unwrap().to_string(), "http://127.0.0.1:9/base");
         for bad in ["ftp://x", "id.example.com", "https://x/?a=1", "https://x/#top", "https://a b"] {
             assert!(bad.parse::<HttpUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_lists_are_origins_only() {
+        let list: OriginList = "https://App.example.com/, http://127.0.0.1:9".parse().unwrap();
+        assert_eq!(list.into_vec(), ["https://app.example.com", "http://127.0.0.1:9"]);
+        for bad in ["https://x.example/path", "app.example.com", "ftp://x", "https://x.example?q"] {
+            assert!(bad.parse::<OriginList>().is_err(), "{bad}");
         }
     }
 }

@@ -30,6 +30,7 @@ fn message(i: usize, recipient: &str) -> InitMessage {
         expires_at: time::macros::datetime!(2026-01-04 12:00 UTC),
         language: None,
         brand: None,
+        application_name: None,
     }
 }
 
