@@ -16,7 +16,9 @@ async fn a_write_is_answered_once_the_replica_has_it_and_refused_when_it_cannot(
     let mut replica = RedisServer::replica_of(&primary);
     let mut settings = RedisSettings::new(RedisTarget::Url(primary.url()));
     settings.min_replicas_ack = 1;
-    settings.timeout = Duration::from_millis(600);
+    // WAIT gives up a tenth short of the timeout; 300 ms of it leaves room
+    // for a loaded machine, so Redis's count, not the client's timer, answers.
+    settings.timeout = Duration::from_millis(3000);
     let store = RedisStore::open(connect(settings).await.unwrap(), "n").await.unwrap();
 
     let (user, write) = new_user(&OrgId::generate(), "replicated");
@@ -33,5 +35,5 @@ async fn a_write_is_answered_once_the_replica_has_it_and_refused_when_it_cannot(
     let waited = started.elapsed();
     let Err(SaveError::Unavailable(why)) = refused else { panic!("{refused:?}") };
     assert!(why.0.contains("0 of 1 replicas"), "{why}");
-    assert!(waited >= Duration::from_millis(500), "WAIT gave up after {waited:?}");
+    assert!(waited >= Duration::from_millis(2500), "WAIT gave up after {waited:?}");
 }
