@@ -191,6 +191,11 @@ impl From<InviteVerifyError> for Fault {
                 "Too many wrong attempts; create a new invite code",
             ),
             InviteVerifyError::WrongCode { .. } => invalid(ids::INVITE_CODE_INVALID, "Code is invalid"),
+            InviteVerifyError::Superseded { .. } => Fault::new(
+                Code::FailedPrecondition,
+                ids::CODE_SUPERSEDED,
+                "The code was replaced by a newer one; use the code of the latest email",
+            ),
             InviteVerifyError::Contention => contention(),
             InviteVerifyError::Unavailable(r) => Fault::unavailable(&r),
         }
