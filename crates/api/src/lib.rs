@@ -115,6 +115,7 @@ pub fn app_with(
         .at(OPENAPI_V2_PATH, get(spec_v2))
         .at(page::PATH, get(page::show).post(page::submit))
         .at(page::DONE_PATH, get(page::done))
+        .at(page::RENEW_PATH, poem::post(page::renew))
         .at(page::STYLE_PATH, get(page::style))
         .at(page::LOGO_PATH, get(page::brand::logo))
         .at(page::BRAND_STYLE_PATH, get(page::brand::style))

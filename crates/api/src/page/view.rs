@@ -107,6 +107,45 @@ pub enum Outcome {
     Done {
         login_name: String,
     },
+    /// The code is an earlier one; the newer email went out at `newer_sent_at`.
+    Superseded {
+        newer_sent_at: time::OffsetDateTime,
+    },
+    /// A new link was asked for: the same answer whether or not one was sent.
+    RenewalRequested,
+}
+
+/// "Send me a new link": the form an outcome page carries when the code
+/// at hand cannot work any more.
+#[derive(Debug)]
+pub struct RenewForm<'a> {
+    pub user_id: &'a str,
+    pub org_id: &'a str,
+    pub token: &'a str,
+    /// The earlier code the browser holds (it proves the earlier email);
+    /// empty for expired and locked codes, which need no proof.
+    pub code: &'a str,
+}
+
+fn renew_form(t: &Texts, r: &RenewForm<'_>) -> String {
+    let code = if r.code.is_empty() {
+        String::new()
+    } else {
+        format!("<input type=\"hidden\" name=\"code\" value=\"{}\">", esc(r.code))
+    };
+    format!(
+        "<form method=\"post\" action=\"{action}\" class=\"renew\">\
+         <input type=\"hidden\" name=\"userID\" value=\"{user_id}\">\
+         <input type=\"hidden\" name=\"orgID\" value=\"{org_id}\">\
+         <input type=\"hidden\" name=\"formToken\" value=\"{token}\">{code}\
+         <p class=\"hint\">{hint}</p><button type=\"submit\">{button}</button></form>",
+        action = super::RENEW_PATH,
+        user_id = esc(r.user_id),
+        org_id = esc(r.org_id),
+        token = esc(r.token),
+        hint = esc(t.renew_hint),
+        button = esc(t.renew_button),
+    )
 }
 
 fn layout(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &str) -> String {
@@ -261,12 +300,35 @@ pub fn outcome(frame: &Frame, outcome: &Outcome) -> String {
 
 /// The page of `outcome`, in the organization's branding when given.
 pub fn outcome_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &Outcome) -> String {
+    outcome_renewable(frame, brand, outcome, None)
+}
+
+/// [`outcome_branded`], with "Send me a new link" below a problem when `renew` is given.
+pub fn outcome_renewable(
+    frame: &Frame,
+    brand: Option<&PageBrand<'_>>,
+    outcome: &Outcome,
+    renew: Option<&RenewForm<'_>>,
+) -> String {
     let t = frame.lang.texts();
     let lang = frame.lang;
+    let renew = renew.map(|r| renew_form(t, r)).unwrap_or_default();
     let problem = |title: &str, text: &str| {
-        layout(frame, brand, title, &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>", esc(text)))
+        layout(
+            frame,
+            brand,
+            title,
+            &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>{renew}", esc(text)),
+        )
     };
     match outcome {
+        Outcome::Superseded { newer_sent_at } => problem(t.superseded_title, &t.superseded(*newer_sent_at)),
+        Outcome::RenewalRequested => layout(
+            frame,
+            brand,
+            t.renewal_title,
+            &format!("<p class=\"success\" role=\"status\">{}</p>", esc(t.renewal_text)),
+        ),
         Outcome::InvalidLink => problem(t.invalid_title, t.invalid_text),
         Outcome::Expired => problem(t.expired_title, t.expired_text),
         Outcome::TooManyAttempts => problem(t.too_many_title, t.too_many_text),
@@ -433,6 +495,8 @@ mod tests {
             Outcome::AlreadyInitialized { done_href: "/done?a=1&b=2".into() },
             Outcome::Unavailable,
             Outcome::Done { login_name: "jane".into() },
+            Outcome::Superseded { newer_sent_at: time::macros::datetime!(2026-03-05 13:07 UTC) },
+            Outcome::RenewalRequested,
         ];
         for lang in [Lang::En, Lang::De] {
             let pages: Vec<String> = outcomes.iter().map(|o| outcome(&frame(lang), o)).collect();
@@ -445,5 +509,20 @@ mod tests {
         assert!(already.contains("href=\"/done?a=1&amp;b=2\""), "{already}");
         let expired = outcome(&frame(Lang::De), &Outcome::Expired);
         assert!(expired.contains("Bitten Sie Ihre Administration um eine neue E-Mail."));
+    }
+
+    #[test]
+    fn a_renewable_problem_carries_the_renewal_form_with_its_token() {
+        let renew = RenewForm { user_id: "200", org_id: "100", token: "t<1>", code: "OLD123" };
+        let superseded = Outcome::Superseded { newer_sent_at: time::macros::datetime!(2026-03-05 13:07 UTC) };
+        let page = outcome_renewable(&frame(Lang::En), None, &superseded, Some(&renew));
+        assert!(page.contains("A newer email was sent to you on 5 March 2026 at 13:07 UTC"), "{page}");
+        assert!(page.contains(&format!("action=\"{}\"", super::super::RENEW_PATH)));
+        assert!(page.contains("name=\"formToken\" value=\"t&lt;1&gt;\""));
+        assert!(page.contains("name=\"code\" value=\"OLD123\"") && page.contains(">Send me a new link</button>"));
+        let expired = RenewForm { code: "", ..renew };
+        let page = outcome_renewable(&frame(Lang::De), None, &Outcome::Expired, Some(&expired));
+        assert!(page.contains(">Senden Sie mir einen neuen Link</button>") && !page.contains("name=\"code\""));
+        assert!(!outcome(&frame(Lang::En), &Outcome::Expired).contains("<form"), "no form unless offered");
     }
 }
