@@ -113,7 +113,7 @@ pub fn app_with(
         .nest("/docs", docs)
         .at("/openapi.yaml", get(spec))
         .at(OPENAPI_V2_PATH, get(spec_v2))
-        .at(page::PATH, get(page::show).post(page::submit))
+        .at(page::PATH, get(page::show).head(page::look).post(page::submit))
         .at(page::DONE_PATH, get(page::done))
         .at(page::RENEW_PATH, poem::post(page::renew))
         .at(page::STYLE_PATH, get(page::style))

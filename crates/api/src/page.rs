@@ -307,10 +307,30 @@ fn form_page(
     respond_branded(status, html, &[jar.set_form_key(&key)], brand)
 }
 
-/// Shows the page. Reads, never writes: mail scanners, prefetches and HEAD
-/// requests that follow the link do no harm.
+/// Shows the page. Consumes nothing: mail scanners, prefetches and HEAD
+/// requests that follow the link do no harm. A GET that shows the form of
+/// a live code records that the link was opened (once per code); HEADs and
+/// prefetches do not.
 #[handler]
 pub async fn show(req: &Request, Data(users): Data<&UserService>) -> Response {
+    let prefetch = ["sec-purpose", "purpose", "x-moz", "x-purpose"].iter().any(|name| {
+        req.headers()
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"))
+    });
+    show_page(req, users, !prefetch).await
+}
+
+/// HEAD of the page: the headers a GET would answer with, and nothing recorded.
+#[handler]
+pub async fn look(req: &Request, Data(users): Data<&UserService>) -> Response {
+    let mut resp = show_page(req, users, false).await;
+    resp.set_body(());
+    resp
+}
+
+async fn show_page(req: &Request, users: &UserService, record_opening: bool) -> Response {
     let jar = Jar::for_request(req);
     let q = InitLink::from_query(req.uri().query().unwrap_or_default());
     if !q.code.is_empty() {
@@ -320,8 +340,7 @@ pub async fn show(req: &Request, Data(users): Data<&UserService>) -> Response {
         return see_other(&location, &carried);
     }
     let code = jar.carried_code(req, &q.user_id).unwrap_or_default();
-    let shown_by_get = req.method() == poem::http::Method::GET;
-    page_for(req, users, &q.user_id, &q.org_id, &code, None, shown_by_get).await
+    page_for(req, users, &q.user_id, &q.org_id, &code, None, record_opening).await
 }
 
 /// Proves the code and sets the password. Without a valid token nothing is
@@ -392,7 +411,10 @@ pub struct RenewalForm {
 
 impl std::fmt::Debug for RenewalForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RenewalForm").field("user_id", &self.user_id).field("org_id", &self.org_id).finish_non_exhaustive()
+        f.debug_struct("RenewalForm")
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -409,7 +431,8 @@ pub async fn renew(req: &Request, Form(form): Form<RenewalForm>, Data(users): Da
     if !token_ok {
         return current_page(req, users, user_id, org_id, &form.code, Some(Notice::FormExpired)).await;
     }
-    let request = RenewalRequest { user_id: form.user_id.clone(), org_id: form.org_id.clone(), code: form.code.clone() };
+    let request =
+        RenewalRequest { user_id: form.user_id.clone(), org_id: form.org_id.clone(), code: form.code.clone() };
     match users.request_renewal(request).await {
         Ok(_) => {
             let page = users.init_page_view(user_id, org_id).await.ok();

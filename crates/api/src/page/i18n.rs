@@ -198,7 +198,18 @@ const EN_MONTHS: [&str; 12] = [
 ];
 
 const DE_MONTHS: [&str; 12] = [
-    "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember",
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
 ];
 
 static EN: Texts = Texts {
@@ -365,7 +376,10 @@ mod tests {
     #[test]
     fn the_newer_emails_date_is_worded_per_language_in_utc() {
         let at = time::macros::datetime!(2026-03-05 14:07 +01:00);
-        assert_eq!(EN.superseded(at), "A newer email was sent to you on 5 March 2026 at 13:07 UTC; use the link in that one.");
+        assert_eq!(
+            EN.superseded(at),
+            "A newer email was sent to you on 5 March 2026 at 13:07 UTC; use the link in that one."
+        );
         assert_eq!(
             DE.superseded(at),
             "Ihnen wurde am 5. März 2026 um 13:07 UTC eine neuere E-Mail gesendet; verwenden Sie bitte den Link in \

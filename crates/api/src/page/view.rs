@@ -314,12 +314,7 @@ pub fn outcome_renewable(
     let lang = frame.lang;
     let renew = renew.map(|r| renew_form(t, r)).unwrap_or_default();
     let problem = |title: &str, text: &str| {
-        layout(
-            frame,
-            brand,
-            title,
-            &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>{renew}", esc(text)),
-        )
+        layout(frame, brand, title, &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>{renew}", esc(text)))
     };
     match outcome {
         Outcome::Superseded { newer_sent_at } => problem(t.superseded_title, &t.superseded(*newer_sent_at)),

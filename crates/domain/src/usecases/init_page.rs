@@ -23,7 +23,9 @@ pub enum InitPageState {
     Expired,
     /// The code the browser carries is an earlier one, replaced by the code
     /// whose email went out at `newer_sent_at`.
-    Superseded { newer_sent_at: time::OffsetDateTime },
+    Superseded {
+        newer_sent_at: time::OffsetDateTime,
+    },
 }
 
 impl InitPageState {

@@ -91,15 +91,17 @@ impl UserService {
             let Some(mut user) = link_user(self.users.get_for_write(&id).await?, org_id) else { return Ok(false) };
             let now = self.clock.now();
             let live = user.state == UserState::Initial
-                && user.init_code.as_ref().is_some_and(|c| {
-                    c.failed_attempts < self.codes.config().max_attempts && !c.is_expired(now)
-                });
+                && user
+                    .init_code
+                    .as_ref()
+                    .is_some_and(|c| c.failed_attempts < self.codes.config().max_attempts && !c.is_expired(now));
             if !live {
                 return Ok(false);
             }
             let generation = user.init_code.as_ref().map(|c| c.generation).unwrap_or_default();
             let log = self.users.events(&id).await?;
-            let seen = log.iter().any(|e| matches!(e.event, UserEvent::LinkOpened { generation: g } if g == generation));
+            let seen =
+                log.iter().any(|e| matches!(e.event, UserEvent::LinkOpened { generation: g } if g == generation));
             if seen {
                 return Ok(false);
             }
@@ -299,7 +301,10 @@ mod tests {
         let (user, first, _, log) = superseded_user();
         let expired_at = RESENT_AT + Duration::hours(73);
         let (repo, _) = logged_repo(user.clone(), log.clone());
-        assert_eq!(service(repo, expired_at).verify_init_code(verify_input(first.expose())).await, Err(VerifyError::Expired));
+        assert_eq!(
+            service(repo, expired_at).verify_init_code(verify_input(first.expose())).await,
+            Err(VerifyError::Expired)
+        );
 
         let mut locked = user.clone();
         locked.init_code.as_mut().unwrap().failed_attempts = 5;
