@@ -113,6 +113,12 @@ impl Keys {
         format!("onb:{{brand:{org}}}")
     }
 
+    /// An organization's completion URL, as plain UTF-8: beside its branding
+    /// (and for the same reason out of the directory's prefix).
+    pub fn completion_url(org: &OrgId) -> String {
+        format!("onb:{{brand:{org}}}:completion")
+    }
+
     /// Secrets all nodes share, under the meta tag.
     pub fn secret(name: &str) -> String {
         format!("onb:{{meta}}:secret:{name}")

@@ -153,6 +153,18 @@ impl UserService {
         }
     }
 
+    /// Where the users of `org` return after the initialization, `None`
+    /// when it has none (or the page has no directory to ask).
+    pub async fn completion_url(
+        &self,
+        org: &crate::ids::OrgId,
+    ) -> Result<Option<crate::completion::CompletionUrl>, Unavailable> {
+        match &self.brandings {
+            Some(b) => b.completion_url(org).await,
+            None => Ok(None),
+        }
+    }
+
     /// Restricts link templates to `origins` (`scheme://host[:port]`,
     /// compared without regard to case), so a stolen token cannot aim codes
     /// at another site. An empty list allows no template at all.
