@@ -4,10 +4,12 @@
 
 mod branding;
 mod branding_wire;
+mod completion;
 mod wire;
 
 pub use branding::BrandingApi;
 pub use branding_wire::BrandingView;
+pub use completion::CompletionApi;
 
 use onboard_domain::usecases::{Administration, UserService};
 use onboard_domain::{OrgId, Permission, Principal, Role};

@@ -23,19 +23,23 @@ use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
 use poem_openapi::OpenApiService;
 
-pub use admin::{AdminApi, BrandingApi, BrandingView};
+pub use admin::{AdminApi, BrandingApi, BrandingView, CompletionApi};
 pub use limits::MAX_BODY_BYTES;
 pub use management::ManagementApi;
 pub use user_v2::UserV2Api;
 
 /// The OpenAPI service; its document is the same whatever the deployment.
-pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi, BrandingApi), ()> {
-    OpenApiService::new((ManagementApi, AdminApi, BrandingApi), "onboard Management API", env!("CARGO_PKG_VERSION"))
-        .description(
-            "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
+pub fn openapi_service() -> OpenApiService<(ManagementApi, AdminApi, BrandingApi, CompletionApi), ()> {
+    OpenApiService::new(
+        (ManagementApi, AdminApi, BrandingApi, CompletionApi),
+        "onboard Management API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
          administration of organizations, their branding, service accounts and tokens (/admin/v1, IAM_OWNER only). \
          Every error answer has the shape {code, message, details}.",
-        )
+    )
 }
 
 /// The OpenAPI document in YAML, as served at `/openapi.yaml` and checked in
@@ -102,8 +106,11 @@ pub fn app_with(
     let yaml = SpecYaml(api.spec_yaml());
     let yaml_v2 = SpecYamlV2(openapi_v2_yaml());
     // One service routes all of them (poem nests one at "/"); each document is its own.
-    let all =
-        OpenApiService::new((ManagementApi, AdminApi, BrandingApi, UserV2Api), "onboard", env!("CARGO_PKG_VERSION"));
+    let all = OpenApiService::new(
+        (ManagementApi, AdminApi, BrandingApi, CompletionApi, UserV2Api),
+        "onboard",
+        env!("CARGO_PKG_VERSION"),
+    );
     let mut routes = Route::new().nest("/", all);
     if admin.is_none() {
         // More specific than "/", so it answers before the bearer check.

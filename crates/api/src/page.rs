@@ -470,7 +470,15 @@ pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&
     let jar = Jar::for_request(req);
     match users.init_page_view(&q.user_id, &q.org_id).await {
         Ok(page) if page.context.state == InitPageState::AlreadyInitialized => {
-            let outcome = Outcome::Done { login_name: page.context.login_name.clone() };
+            // Only the organization's configured URL: nothing from the request decides where the page goes.
+            let return_to = match users.completion_url(&page.org).await {
+                Ok(url) => url.map(|u| u.as_str().to_owned()),
+                Err(unavailable) => {
+                    tracing::warn!(reason = %unavailable.0, "done page: completion URL unavailable");
+                    None
+                }
+            };
+            let outcome = Outcome::Done { login_name: page.context.login_name.clone(), return_to };
             outcome_page_branded(&frame_of(req, &page), page_brand(&page).as_ref(), &outcome, jar)
         }
         Ok(_) => see_other(&link(PATH, &q.user_id, &q.org_id), &[]),

@@ -610,3 +610,54 @@ async fn a_head_records_nothing_and_only_the_first_get_of_a_live_link_records_op
     assert_eq!(status, 200, "opening consumed nothing");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn after_success_the_page_returns_to_the_organizations_completion_url_only() {
+    let app = TestApp::spawn().await;
+    let path = format!("/admin/v1/orgs/{}/completion_url", app.org);
+    let r = app
+        .call(reqwest::Method::PUT, &path, Some(&app.token), None, Some(json!({"url": "javascript:alert(1)"})))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(&app.token),
+            None,
+            Some(json!({"url": "https://app.example.com/home?from=onboard"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"orgId": app.org, "url": "https://app.example.com/home?from=onboard"}));
+    assert_eq!(app.get(&path).await.body["url"], "https://app.example.com/home?from=onboard");
+
+    let (_, mail) = user_with_mail(&app, "back").await;
+    let mut page = PageSession::new(&app);
+    let shown = page.open(&mail.link).await;
+    let done = page.submit(&shown.html, &mail.code, GOOD, GOOD).await;
+    assert_eq!(done.status, 200, "{}", done.html);
+    assert_hardened(&done.headers);
+    assert!(
+        done.html.contains("<meta http-equiv=\"refresh\" content=\"5;url=https://app.example.com/home?from=onboard\">"),
+        "{}",
+        done.html
+    );
+    assert!(done.html.contains("href=\"https://app.example.com/home?from=onboard\">Back to the application</a>"));
+    // Nothing in the request decides where the page goes.
+    let q = onboard_tests::query_of(&done.url);
+    let user_id = &q.iter().find(|(k, _)| k == "userID").unwrap().1;
+    let forged = page
+        .open(&format!(
+            "/ui/login/user/init/done?userID={user_id}&redirect=https://evil.example&url=https://evil.example"
+        ))
+        .await;
+    assert!(!forged.html.contains("evil.example"), "{}", forged.html);
+
+    let r = app.call(reqwest::Method::DELETE, &path, Some(&app.token), None, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!({"orgId": app.org}));
+    let again = page.open(&done.url).await;
+    assert!(!again.html.contains("http-equiv") && again.html.contains("You can close this page."), "{}", again.html);
+    app.stop().await;
+}

@@ -126,6 +126,8 @@ pub struct Texts {
     pub renew_hint: &'static str,
     pub renewal_title: &'static str,
     pub renewal_text: &'static str,
+    pub return_button: &'static str,
+    pub return_soon: &'static str,
 }
 
 impl Texts {
@@ -264,6 +266,8 @@ static EN: Texts = Texts {
     superseded_title: "A newer email was sent",
     renew_button: "Send me a new link",
     renew_hint: "Can't find that email? We can send a new link to the email address on file.",
+    return_button: "Back to the application",
+    return_soon: "You will be taken there in a few seconds.",
     renewal_title: "Check your email",
     renewal_text: "If a new link can be sent for this account, it is on its way to the email address on file. \
                    It may take a few minutes. Use only the link in the newest email.",
@@ -322,6 +326,8 @@ static DE: Texts = Texts {
     superseded_title: "Eine neuere E-Mail wurde gesendet",
     renew_button: "Senden Sie mir einen neuen Link",
     renew_hint: "Sie finden diese E-Mail nicht? Wir können einen neuen Link an die hinterlegte E-Mail-Adresse senden.",
+    return_button: "Zurück zur Anwendung",
+    return_soon: "Sie werden in wenigen Sekunden dorthin weitergeleitet.",
     renewal_title: "Prüfen Sie Ihr E-Mail-Postfach",
     renewal_text: "Falls für dieses Konto ein neuer Link gesendet werden kann, ist er an die hinterlegte \
                    E-Mail-Adresse unterwegs. Das kann einige Minuten dauern. Verwenden Sie nur den Link aus der \

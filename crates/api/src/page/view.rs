@@ -106,6 +106,9 @@ pub enum Outcome {
     Unavailable,
     Done {
         login_name: String,
+        /// The organization's completion URL: a button to it, and the page
+        /// goes there by itself after [`RETURN_AFTER_SECONDS`].
+        return_to: Option<String>,
     },
     /// The code is an earlier one; the newer email went out at `newer_sent_at`.
     Superseded {
@@ -148,7 +151,15 @@ fn renew_form(t: &Texts, r: &RenewForm<'_>) -> String {
     )
 }
 
+/// How long the done page waits before it returns to the application.
+pub const RETURN_AFTER_SECONDS: u32 = 5;
+
 fn layout(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &str) -> String {
+    layout_with_head(frame, brand, title, content, "")
+}
+
+/// [`layout`] with `head` (already HTML) at the end of the head.
+fn layout_with_head(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &str, head: &str) -> String {
     let brand_style = brand
         .and_then(|b| b.branding.style_path(b.org))
         .map(|href| format!("<link rel=\"stylesheet\" href=\"{}\">", esc(&href)))
@@ -169,7 +180,7 @@ fn layout(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &s
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
          <title>{full_title}</title>\
-         <link rel=\"stylesheet\" href=\"{style}?v={version}\">{brand_style}</head>\
+         <link rel=\"stylesheet\" href=\"{style}?v={version}\">{brand_style}{head}</head>\
          <body><main class=\"card\">{logo}{org_line}<h1>{title}</h1>{content}</main></body></html>\n",
         lang = frame.lang.tag(),
         full_title = esc(&full_title),
@@ -341,17 +352,32 @@ pub fn outcome_renewable(
                 esc(t.continue_link)
             ),
         ),
-        Outcome::Done { login_name } => layout(
-            frame,
-            brand,
-            said(brand, lang, PageText::DoneTitle, t.done_title),
-            &format!(
-                "<p class=\"success\" role=\"status\"><strong>{}</strong><br>{}</p><p>{}</p>",
-                esc(login_name),
-                esc(said(brand, lang, PageText::DoneText, t.done_text)),
-                esc(said(brand, lang, PageText::DoneNext, t.done_next))
-            ),
-        ),
+        Outcome::Done { login_name, return_to } => {
+            // The CSP allows no script: the page returns by a meta refresh.
+            let (head, next) = match return_to {
+                Some(url) => (
+                    format!("<meta http-equiv=\"refresh\" content=\"{RETURN_AFTER_SECONDS};url={}\">", esc(url)),
+                    format!(
+                        "<p><a class=\"button\" id=\"return\" href=\"{}\">{}</a></p><p class=\"hint\">{}</p>",
+                        esc(url),
+                        esc(t.return_button),
+                        esc(t.return_soon)
+                    ),
+                ),
+                None => (String::new(), format!("<p>{}</p>", esc(said(brand, lang, PageText::DoneNext, t.done_next)))),
+            };
+            layout_with_head(
+                frame,
+                brand,
+                said(brand, lang, PageText::DoneTitle, t.done_title),
+                &format!(
+                    "<p class=\"success\" role=\"status\"><strong>{}</strong><br>{}</p>{next}",
+                    esc(login_name),
+                    esc(said(brand, lang, PageText::DoneText, t.done_text)),
+                ),
+                &head,
+            )
+        }
     }
 }
 
@@ -467,7 +493,7 @@ mod tests {
         ));
         assert!(html.contains("<h1>Acme's setupTitle.</h1>") && html.contains("Acme's help."), "{html}");
         assert!(!html.contains("<script") && !html.contains("style="), "still no inline script or style");
-        let done = outcome_branded(&frame, Some(&brand), &Outcome::Done { login_name: "jane".into() });
+        let done = outcome_branded(&frame, Some(&brand), &Outcome::Done { login_name: "jane".into(), return_to: None });
         assert!(done.contains("Acme's doneTitle.") && done.contains("Acme's doneText.") && done.contains(&logo));
         // German has only its title: the rest stays built in.
         let de = Frame { lang: Lang::De, ..frame.clone() };
@@ -489,7 +515,8 @@ mod tests {
             Outcome::NoCode,
             Outcome::AlreadyInitialized { done_href: "/done?a=1&b=2".into() },
             Outcome::Unavailable,
-            Outcome::Done { login_name: "jane".into() },
+            Outcome::Done { login_name: "jane".into(), return_to: None },
+            Outcome::Done { login_name: "jane".into(), return_to: Some("https://app.example/home?a=1&b=2".into()) },
             Outcome::Superseded { newer_sent_at: time::macros::datetime!(2026-03-05 13:07 UTC) },
             Outcome::RenewalRequested,
         ];
@@ -504,6 +531,22 @@ mod tests {
         assert!(already.contains("href=\"/done?a=1&amp;b=2\""), "{already}");
         let expired = outcome(&frame(Lang::De), &Outcome::Expired);
         assert!(expired.contains("Bitten Sie Ihre Administration um eine neue E-Mail."));
+    }
+
+    #[test]
+    fn a_done_page_with_a_completion_url_links_and_refreshes_to_it_and_only_to_it() {
+        let url = "https://app.example/home?a=1&b=2";
+        let page = outcome(&frame(Lang::En), &Outcome::Done { login_name: "jane".into(), return_to: Some(url.into()) });
+        assert!(
+            page.contains("<meta http-equiv=\"refresh\" content=\"5;url=https://app.example/home?a=1&amp;b=2\">"),
+            "{page}"
+        );
+        assert!(page.contains("href=\"https://app.example/home?a=1&amp;b=2\">Back to the application</a>"), "{page}");
+        assert!(!page.contains("You can close this page."));
+        let plain = outcome(&frame(Lang::De), &Outcome::Done { login_name: "jane".into(), return_to: None });
+        assert!(!plain.contains("http-equiv") && plain.contains("Sie können diese Seite schließen."));
+        let de = outcome(&frame(Lang::De), &Outcome::Done { login_name: "jane".into(), return_to: Some(url.into()) });
+        assert!(de.contains(">Zurück zur Anwendung</a>"), "{de}");
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub enum Output {
         org: OrgId,
         branding: Option<Branding>,
     },
+    /// An organization's completion URL; `None`: none.
+    CompletionUrl {
+        org: OrgId,
+        url: Option<onboard_domain::CompletionUrl>,
+    },
 }
 
 impl Output {
@@ -60,6 +65,9 @@ impl Output {
                 token_table(tokens, now)
             ),
             Self::Branding { org, branding } => branding_text(org, branding.as_ref()),
+            Self::CompletionUrl { url, .. } => {
+                format!("{}\n", url.as_ref().map_or("(none)", onboard_domain::CompletionUrl::as_str))
+            }
         }
     }
 
@@ -100,6 +108,10 @@ impl Output {
                 "pats": tokens.iter().map(token_json).collect::<Vec<_>>(),
             }),
             Self::Branding { org, branding } => onboard_api::BrandingView::of(org, branding.as_ref()).to_value(),
+            Self::CompletionUrl { org, url } => match url {
+                Some(url) => json!({ "orgId": org.to_string(), "url": url.as_str() }),
+                None => json!({ "orgId": org.to_string() }),
+            },
         }
     }
 }
