@@ -257,6 +257,12 @@ async fn branded_journey(client: &Client, app: &TestApp) {
 /// email, sends a new link on request, and that link finishes the set-up.
 async fn renewal_journey(client: &Client, app: &TestApp) {
     client.set_window_size(1280, 900).await.expect("desktop-sized window");
+    // After success the page returns to the organization's application: here a page of the server itself.
+    let back = app.url("/_dev/mail/");
+    let path = format!("/admin/v1/orgs/{}/completion_url", app.org);
+    let r =
+        app.call(reqwest::Method::PUT, &path, Some(&app.token), None, Some(serde_json::json!({ "url": back }))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let id = app.create_user("renewal", "renewal@example.com").await;
     let first = app.wait_for_mails("renewal@example.com", 1).await.remove(0);
     let r = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), serde_json::json!({})).await;
@@ -288,7 +294,19 @@ async fn renewal_journey(client: &Client, app: &TestApp) {
     fill(client, "#passwordConfirm", GOOD).await;
     field(client, "button[type=submit]").await.click().await.expect("submitted");
     assert!(text_of(client, ".success").await.contains("Your account is ready."));
+    assert_eq!(text_of(client, "#return").await, "Back to the application");
     snap(client, "17-renewal-done").await;
+    // No script: the meta refresh takes the browser back after a few seconds.
+    let mut returned = false;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().as_str() == back {
+            returned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(returned, "the page returned to {back}");
+    snap(client, "18-returned-to-the-application").await;
     let user = app.get(&format!("/management/v1/users/{id}")).await;
     assert_eq!(user.body["user"]["state"], "USER_STATE_ACTIVE");
 }
