@@ -69,8 +69,6 @@ pub const URL_ORIGIN_NOT_ALLOWED: &str = "ONBOARD-URL-ORIGIN-NOT-ALLOWED";
 pub const INVITE_CODE_USED: &str = "ONBOARD-INVITE-CODE-USED";
 /// VerifyInviteCode after as many wrong attempts as the page allows.
 pub const CODE_ATTEMPTS_EXHAUSTED: &str = "ONBOARD-CODE-ATTEMPTS-EXHAUSTED";
-/// An earlier code of the user's, replaced by a newer one (not an attempt).
-pub const CODE_SUPERSEDED: &str = "ONBOARD-CODE-SUPERSEDED";
 pub const PASSWORD_MISSING: &str = "ONBOARD-PASSWORD-MISSING";
 /// A listing's `limit` above its maximum.
 pub const LIST_LIMIT_EXCEEDED: &str = "ONBOARD-LIST-LIMIT-EXCEEDED";
