@@ -421,6 +421,22 @@ impl PageSession {
         self.follow(self.client.post(&url).form(fields), url).await
     }
 
+    /// Posts `fields` to `path` on the server (the renewal form's, say).
+    pub async fn post_to(&mut self, path: &str, fields: &[(&str, &str)]) -> PageReply {
+        let url = self.absolute(path);
+        self.follow(self.client.post(&url).form(fields), url).await
+    }
+
+    /// Presses "Send me a new link" on the page `html` (its hidden fields as they are).
+    pub async fn renew(&mut self, html: &str) -> PageReply {
+        let hidden: Vec<(&str, String)> = ["userID", "orgID", "formToken", "code"]
+            .into_iter()
+            .filter_map(|n| hidden_field(html, n).map(|v| (n, v)))
+            .collect();
+        let fields: Vec<(&str, &str)> = hidden.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.post_to("/ui/login/user/init/renew", &fields).await
+    }
+
     /// Fills in the form shown in `html` (its hidden fields as they are) and submits it.
     pub async fn submit(&mut self, html: &str, code: &str, password: &str, confirm: &str) -> PageReply {
         let hidden: Vec<(&str, String)> = ["userID", "orgID", "formToken"]

@@ -4,11 +4,13 @@
 
 mod branding;
 mod branding_wire;
+mod completion;
 mod webhooks;
 mod wire;
 
 pub use branding::BrandingApi;
 pub use branding_wire::BrandingView;
+pub use completion::CompletionApi;
 pub use webhooks::{DeliveryView, WebhookView, WebhookWithSecretView, WebhooksApi};
 
 use onboard_domain::usecases::{Administration, UserService};

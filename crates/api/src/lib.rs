@@ -23,17 +23,19 @@ use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, handler};
 use poem_openapi::OpenApiService;
 
-pub use admin::{AdminApi, BrandingApi, BrandingView, DeliveryView, WebhookView, WebhookWithSecretView, WebhooksApi};
+pub use admin::{
+    AdminApi, BrandingApi, BrandingView, CompletionApi, DeliveryView, WebhookView, WebhookWithSecretView, WebhooksApi,
+};
 pub use limits::MAX_BODY_BYTES;
 pub use management::ManagementApi;
 pub use user_v2::UserV2Api;
 
 /// The APIs of the main document: ZITADEL's v1 methods and onboard's own.
 /// One list, so the document and the routes cannot disagree.
-type MainApis = (ManagementApi, AdminApi, BrandingApi, WebhooksApi);
+type MainApis = (ManagementApi, AdminApi, BrandingApi, CompletionApi, WebhooksApi);
 
 fn main_apis() -> MainApis {
-    (ManagementApi, AdminApi, BrandingApi, WebhooksApi)
+    (ManagementApi, AdminApi, BrandingApi, CompletionApi, WebhooksApi)
 }
 
 /// The OpenAPI service; its document is the same whatever the deployment.
@@ -41,9 +43,9 @@ pub fn openapi_service() -> OpenApiService<MainApis, ()> {
     OpenApiService::new(main_apis(), "onboard Management API", env!("CARGO_PKG_VERSION"))
         .description(
             "The user-initialization methods of ZITADEL's Management API v1, served by onboard, and onboard's own \
-         administration of organizations, their branding and webhook endpoints, service accounts and tokens (/admin/v1, IAM_OWNER only). \
+         administration of organizations, their branding, completion URL and webhook endpoints, service accounts and tokens (/admin/v1, IAM_OWNER only). \
          Every error answer has the shape {code, message, details}.",
-        )
+    )
 }
 
 /// The OpenAPI document in YAML, as served at `/openapi.yaml` and checked in
@@ -120,8 +122,9 @@ pub fn app_with(
         .nest("/docs", docs)
         .at("/openapi.yaml", get(spec))
         .at(OPENAPI_V2_PATH, get(spec_v2))
-        .at(page::PATH, get(page::show).post(page::submit))
+        .at(page::PATH, get(page::show).head(page::look).post(page::submit))
         .at(page::DONE_PATH, get(page::done))
+        .at(page::RENEW_PATH, poem::post(page::renew))
         .at(page::STYLE_PATH, get(page::style))
         .at(page::LOGO_PATH, get(page::brand::logo))
         .at(page::BRAND_STYLE_PATH, get(page::brand::style))

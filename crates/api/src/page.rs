@@ -20,7 +20,8 @@ mod view;
 
 use onboard_domain::InitLink;
 use onboard_domain::usecases::{
-    InitPageContext, InitPageError, InitPageState, InitPageView, UserService, VerifyError, VerifyInitCode,
+    InitPageContext, InitPageError, InitPageState, InitPageView, RenewalRequest, UserService, VerifyError,
+    VerifyInitCode,
 };
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::web::{Data, Form, Query};
@@ -31,12 +32,14 @@ use time::OffsetDateTime;
 use cookies::Jar;
 use form_token::FormKey;
 use i18n::Lang;
-use view::{FormView, Frame, Notice, Outcome, PageBrand};
+use view::{FormView, Frame, Notice, Outcome, PageBrand, RenewForm};
 
 pub const PATH: &str = onboard_domain::init_link::INIT_PATH;
 /// Where a finished initialization lands, and where "already initialized" links to.
 pub const DONE_PATH: &str = "/ui/login/user/init/done";
 pub const STYLE_PATH: &str = "/ui/login/user/init/style.css";
+/// "Send me a new link" posts here (self-service renewal).
+pub const RENEW_PATH: &str = "/ui/login/user/init/renew";
 /// The organization's logo and stylesheet (`brand`).
 pub const LOGO_PATH: &str = "/ui/login/user/init/brand/:org/logo";
 pub const BRAND_STYLE_PATH: &str = "/ui/login/user/init/brand/:org/style.css";
@@ -170,7 +173,7 @@ fn outcome_page(frame: &Frame, outcome: &Outcome, jar: Jar) -> Response {
 
 fn outcome_page_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &Outcome, jar: Jar) -> Response {
     let status = match outcome {
-        Outcome::AlreadyInitialized { .. } | Outcome::Done { .. } => StatusCode::OK,
+        Outcome::AlreadyInitialized { .. } | Outcome::Done { .. } | Outcome::RenewalRequested => StatusCode::OK,
         Outcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
@@ -180,7 +183,9 @@ fn outcome_page_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &
 
 /// What the page shows now for the link's user: the form (with `notice`
 /// about the last submission and `code` prefilled) or the page of the
-/// state that keeps the code from being tried.
+/// state that keeps the code from being tried. `shown_by_get`: the link
+/// was opened (a GET, not a HEAD nor a submission), which is recorded once
+/// per live code.
 async fn current_page(
     req: &Request,
     users: &UserService,
@@ -189,8 +194,20 @@ async fn current_page(
     code: &str,
     notice: Option<Notice>,
 ) -> Response {
+    page_for(req, users, user_id, org_id, code, notice, false).await
+}
+
+async fn page_for(
+    req: &Request,
+    users: &UserService,
+    user_id: &str,
+    org_id: &str,
+    code: &str,
+    notice: Option<Notice>,
+    shown_by_get: bool,
+) -> Response {
     let jar = Jar::for_request(req);
-    let page = match users.init_page_view(user_id, org_id).await {
+    let page = match users.init_page_view_with_code(user_id, org_id, code).await {
         Ok(page) => page,
         // One answer for an unknown user and a broken link: no hint whether a user exists.
         Err(InitPageError::MalformedLink | InitPageError::NotFound) => {
@@ -206,6 +223,12 @@ async fn current_page(
     let ctx = &page.context;
     let outcome = match ctx.state {
         InitPageState::Ready => {
+            if shown_by_get {
+                // Bookkeeping: a store that cannot record it must not keep the user out.
+                if let Err(e) = users.record_link_opened(user_id, org_id).await {
+                    tracing::warn!(reason = %e, "init page: opening not recorded");
+                }
+            }
             return form_page(req, users, &frame, brand.as_ref(), ctx, user_id, org_id, code, notice);
         }
         InitPageState::AlreadyInitialized => {
@@ -215,8 +238,32 @@ async fn current_page(
         InitPageState::Expired => Outcome::Expired,
         InitPageState::TooManyAttempts if notice == Some(Notice::WrongCode(0)) => Outcome::LastAttemptFailed,
         InitPageState::TooManyAttempts => Outcome::TooManyAttempts,
+        InitPageState::Superseded { newer_sent_at } => Outcome::Superseded { newer_sent_at },
     };
+    if ctx.state.renewable() && users.self_service_renewal() {
+        // Only a superseded code needs to go along: it is what allows replacing a live code.
+        let held = if matches!(ctx.state, InitPageState::Superseded { .. }) { code } else { "" };
+        return renewable_page(req, &frame, brand.as_ref(), &outcome, user_id, org_id, held);
+    }
     outcome_page_branded(&frame, brand.as_ref(), &outcome, jar)
+}
+
+/// A problem page with "Send me a new link", its token under the browser's key.
+fn renewable_page(
+    req: &Request,
+    frame: &Frame,
+    brand: Option<&PageBrand<'_>>,
+    outcome: &Outcome,
+    user_id: &str,
+    org_id: &str,
+    code: &str,
+) -> Response {
+    let jar = Jar::for_request(req);
+    let key = jar.form_key(req).unwrap_or_else(FormKey::generate);
+    let token = key.issue(user_id, OffsetDateTime::now_utc());
+    let form = RenewForm { user_id, org_id, token: &token, code };
+    let html = view::outcome_renewable(frame, brand, outcome, Some(&form));
+    respond_branded(StatusCode::BAD_REQUEST, html, &[jar.clear_code(), jar.set_form_key(&key)], brand)
 }
 
 /// The form, with a fresh token under the browser's key (a new key if it
@@ -260,10 +307,30 @@ fn form_page(
     respond_branded(status, html, &[jar.set_form_key(&key)], brand)
 }
 
-/// Shows the page. Reads, never writes: mail scanners, prefetches and HEAD
-/// requests that follow the link do no harm.
+/// Shows the page. Consumes nothing: mail scanners, prefetches and HEAD
+/// requests that follow the link do no harm. A GET that shows the form of
+/// a live code records that the link was opened (once per code); HEADs and
+/// prefetches do not.
 #[handler]
 pub async fn show(req: &Request, Data(users): Data<&UserService>) -> Response {
+    let prefetch = ["sec-purpose", "purpose", "x-moz", "x-purpose"].iter().any(|name| {
+        req.headers()
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"))
+    });
+    show_page(req, users, !prefetch).await
+}
+
+/// HEAD of the page: the headers a GET would answer with, and nothing recorded.
+#[handler]
+pub async fn look(req: &Request, Data(users): Data<&UserService>) -> Response {
+    let mut resp = show_page(req, users, false).await;
+    resp.set_body(());
+    resp
+}
+
+async fn show_page(req: &Request, users: &UserService, record_opening: bool) -> Response {
     let jar = Jar::for_request(req);
     let q = InitLink::from_query(req.uri().query().unwrap_or_default());
     if !q.code.is_empty() {
@@ -273,7 +340,7 @@ pub async fn show(req: &Request, Data(users): Data<&UserService>) -> Response {
         return see_other(&location, &carried);
     }
     let code = jar.carried_code(req, &q.user_id).unwrap_or_default();
-    current_page(req, users, &q.user_id, &q.org_id, &code, None).await
+    page_for(req, users, &q.user_id, &q.org_id, &code, None, record_opening).await
 }
 
 /// Proves the code and sets the password. Without a valid token nothing is
@@ -311,6 +378,8 @@ pub async fn submit(req: &Request, Form(form): Form<InitForm>, Data(users): Data
         Err(VerifyError::PasswordRequired) => again(&form.code, Notice::PasswordRequired).await,
         Err(VerifyError::PasswordPolicy(v)) => again(&form.code, Notice::Policy(v)).await,
         Err(VerifyError::Contention) => again(&form.code, Notice::TryAgain).await,
+        // An earlier code: the page of that state says which email to use, and offers a new link.
+        Err(VerifyError::Superseded { .. }) => current_page(req, users, user_id, org_id, &form.code, None).await,
         Err(VerifyError::Unavailable(reason)) => {
             tracing::warn!(reason = %reason.0, "init page: store unavailable");
             again(&form.code, Notice::Unavailable).await
@@ -324,6 +393,57 @@ pub async fn submit(req: &Request, Form(form): Form<InitForm>, Data(users): Data
             | VerifyError::NotFound
             | VerifyError::MalformedLink,
         ) => current_page(req, users, user_id, org_id, "", None).await,
+    }
+}
+
+/// What "Send me a new link" posts.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct RenewalForm {
+    #[serde(rename = "userID")]
+    user_id: String,
+    #[serde(rename = "orgID")]
+    org_id: String,
+    #[serde(rename = "formToken")]
+    form_token: String,
+    code: String,
+}
+
+impl std::fmt::Debug for RenewalForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenewalForm")
+            .field("user_id", &self.user_id)
+            .field("org_id", &self.org_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Self-service renewal. The answer is the same whether or not a link was
+/// sent (throttled, nothing to renew, no such user): it tells nobody more
+/// than the link's page did. Without a valid token nothing is done and the
+/// page is shown again.
+#[handler]
+pub async fn renew(req: &Request, Form(form): Form<RenewalForm>, Data(users): Data<&UserService>) -> Response {
+    let jar = Jar::for_request(req);
+    let (user_id, org_id) = (form.user_id.as_str(), form.org_id.as_str());
+    let token_ok =
+        jar.form_key(req).is_some_and(|key| key.verify(user_id, &form.form_token, OffsetDateTime::now_utc()));
+    if !token_ok {
+        return current_page(req, users, user_id, org_id, &form.code, Some(Notice::FormExpired)).await;
+    }
+    let request =
+        RenewalRequest { user_id: form.user_id.clone(), org_id: form.org_id.clone(), code: form.code.clone() };
+    match users.request_renewal(request).await {
+        Ok(_) => {
+            let page = users.init_page_view(user_id, org_id).await.ok();
+            let frame = page.as_ref().map_or_else(|| anonymous_frame(req), |p| frame_of(req, p));
+            let brand = page.as_ref().and_then(page_brand);
+            outcome_page_branded(&frame, brand.as_ref(), &Outcome::RenewalRequested, jar)
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "init page: renewal failed");
+            outcome_page(&anonymous_frame(req), &Outcome::Unavailable, jar)
+        }
     }
 }
 
@@ -350,7 +470,15 @@ pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&
     let jar = Jar::for_request(req);
     match users.init_page_view(&q.user_id, &q.org_id).await {
         Ok(page) if page.context.state == InitPageState::AlreadyInitialized => {
-            let outcome = Outcome::Done { login_name: page.context.login_name.clone() };
+            // Only the organization's configured URL: nothing from the request decides where the page goes.
+            let return_to = match users.completion_url(&page.org).await {
+                Ok(url) => url.map(|u| u.as_str().to_owned()),
+                Err(unavailable) => {
+                    tracing::warn!(reason = %unavailable.0, "done page: completion URL unavailable");
+                    None
+                }
+            };
+            let outcome = Outcome::Done { login_name: page.context.login_name.clone(), return_to };
             outcome_page_branded(&frame_of(req, &page), page_brand(&page).as_ref(), &outcome, jar)
         }
         Ok(_) => see_other(&link(PATH, &q.user_id, &q.org_id), &[]),

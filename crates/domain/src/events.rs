@@ -62,6 +62,14 @@ pub enum UserEvent {
         hash: PasswordHash,
         change_required: bool,
     },
+    /// The link's page was first shown while the code of `generation` was
+    /// live: recorded once per code, by a GET (which consumes nothing).
+    LinkOpened {
+        generation: u64,
+    },
+    /// The user asked the link's page for a new link (self-service
+    /// renewal) and one was sent: the new code's event follows.
+    RenewalRequested,
 }
 
 impl UserEvent {
@@ -80,6 +88,8 @@ impl UserEvent {
             Self::InviteCodeAdded { .. } => "user.invite.code.added",
             Self::InviteCheckSucceeded => "user.invite.check.succeeded",
             Self::PasswordSet { .. } => "user.password.set",
+            Self::LinkOpened { .. } => "user.initialization.link.opened",
+            Self::RenewalRequested => "user.initialization.renewal.requested",
         }
     }
 
@@ -99,6 +109,9 @@ impl UserEvent {
             Self::InviteCodeAdded { .. } => "user.human.invite.code.added",
             Self::InviteCheckSucceeded => "user.human.invite.check.succeeded",
             Self::PasswordSet { .. } => "user.human.password.changed",
+            // onboard's own: ZITADEL has no such events.
+            Self::LinkOpened { .. } => "user.human.initialization.link.opened",
+            Self::RenewalRequested => "user.human.initialization.renewal.requested",
         }
     }
 }

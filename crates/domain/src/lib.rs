@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod authz;
 pub mod branding;
+pub mod completion;
 pub mod email;
 pub mod events;
 pub mod idempotency;
@@ -34,6 +35,7 @@ pub mod webhooks;
 pub use accounts::{Organization, ServiceAccount, TokenRecord};
 pub use authz::{Acting, Grant, GrantScope, Permission, Principal, Role};
 pub use branding::{Branding, BrandingDraft, Brandings, MessageBrand};
+pub use completion::CompletionUrl;
 pub use email::{EmailAddress, EmailError};
 pub use events::{Editor, ObjectDetails, RecordedEvent, UserEvent};
 pub use idempotency::{IdempotencyClaim, StoredAnswer};

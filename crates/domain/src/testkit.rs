@@ -448,6 +448,27 @@ pub async fn check_branding_administration(directory: std::sync::Arc<dyn crate::
     assert_eq!(cache.get(&org).await.unwrap(), None);
     assert_eq!(admin.branding(&op, &org).await.unwrap(), None);
 
+    // The completion URL: set, read back (also through the cache), replaced, removed.
+    assert_eq!(admin.completion_url(&op, &org).await.unwrap(), None);
+    let url = admin.set_completion_url(&op, &org, Some("https://app.acme.example/welcome")).await.unwrap();
+    assert_eq!(url.as_ref().map(|u| u.as_str()), Some("https://app.acme.example/welcome"));
+    assert_eq!(admin.completion_url(&op, &org).await.unwrap(), url);
+    assert_eq!(cache.completion_url(&org).await.unwrap(), url);
+    assert!(matches!(
+        admin.set_completion_url(&op, &org, Some("javascript:alert(1)")).await,
+        Err(AdminError::Invalid(_))
+    ));
+    assert_eq!(admin.completion_url(&op, &org).await.unwrap(), url, "a refusal changes nothing");
+    admin.set_completion_url(&op, &org, Some("http://localhost:3000/")).await.unwrap();
+    assert_eq!(admin.completion_url(&op, &org).await.unwrap().unwrap().as_str(), "http://localhost:3000/");
+    assert_eq!(admin.set_completion_url(&op, &org, None).await.unwrap(), None);
+    assert_eq!(admin.completion_url(&op, &org).await.unwrap(), None);
+    let nowhere = OrgId::parse("999999").unwrap();
+    assert!(matches!(
+        admin.set_completion_url(&op, &nowhere, Some("https://a.example")).await,
+        Err(AdminError::UnknownOrganization(_))
+    ));
+
     let draft = BrandingDraft {
         display_name: Some("Acme Corporation".into()),
         primary_color: Some("#1d4ed8".into()),

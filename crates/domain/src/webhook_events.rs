@@ -48,6 +48,8 @@ pub fn events_of_write(write: &UserWrite) -> Vec<HookEvent> {
                 EventType::InvitationResent
             }
             UserEvent::InitCheckSucceeded | UserEvent::InviteCheckSucceeded => EventType::InvitationCompleted,
+            // The link's page shown for the first time for this code.
+            UserEvent::LinkOpened { .. } => EventType::InvitationOpened,
             // A user removed before it ever had a password: its invitation is withdrawn.
             UserEvent::Removed if user.password_hash.is_none() => EventType::InvitationWithdrawn,
             _ => continue,

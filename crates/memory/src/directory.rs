@@ -7,12 +7,13 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
-use onboard_domain::{Branding, OrgId, Organization, ServiceAccount};
+use onboard_domain::{Branding, CompletionUrl, OrgId, Organization, ServiceAccount};
 
 #[derive(Default)]
 struct State {
     organizations: HashMap<OrgId, String>,
     brandings: HashMap<OrgId, Branding>,
+    completion_urls: HashMap<OrgId, CompletionUrl>,
     accounts: HashMap<String, ServiceAccount>,
     tokens: HashMap<TokenDigest, TokenRecord>,
     secrets: HashMap<String, Vec<u8>>,
@@ -69,6 +70,19 @@ impl Directory for InMemoryDirectory {
 
     async fn put_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), Unavailable> {
         self.lock().brandings.insert(org.clone(), branding.clone());
+        Ok(())
+    }
+
+    async fn completion_url(&self, org: &OrgId) -> Result<Option<CompletionUrl>, Unavailable> {
+        Ok(self.lock().completion_urls.get(org).cloned())
+    }
+
+    async fn put_completion_url(&self, org: &OrgId, url: Option<CompletionUrl>) -> Result<(), Unavailable> {
+        let mut state = self.lock();
+        match url {
+            Some(url) => state.completion_urls.insert(org.clone(), url),
+            None => state.completion_urls.remove(org),
+        };
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use onboard_domain::ports::{Directory, TokenRecord, Unavailable};
 use onboard_domain::token::TokenDigest;
-use onboard_domain::{Branding, OrgId, Organization, ServiceAccount};
+use onboard_domain::{Branding, CompletionUrl, OrgId, Organization, ServiceAccount};
 use redis::AsyncCommands;
 
 use crate::codec::{decode, encode};
@@ -114,6 +114,21 @@ impl Directory for RedisDirectory {
 
     async fn put_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), Unavailable> {
         self.redis.write(redis::cmd("SET").arg(Keys::branding(org)).arg(encode(branding))).await.map(|_: String| ())
+    }
+
+    async fn completion_url(&self, org: &OrgId) -> Result<Option<CompletionUrl>, Unavailable> {
+        let mut conn = self.redis.conn();
+        let raw: Option<String> = self.redis.run(conn.get(Keys::completion_url(org))).await?;
+        raw.map(|url| CompletionUrl::parse(&url).map_err(|e| Unavailable(format!("stored completion URL: {e}"))))
+            .transpose()
+    }
+
+    async fn put_completion_url(&self, org: &OrgId, url: Option<CompletionUrl>) -> Result<(), Unavailable> {
+        let key = Keys::completion_url(org);
+        match url {
+            Some(url) => self.redis.write(redis::cmd("SET").arg(key).arg(url.as_str())).await.map(|_: String| ()),
+            None => self.redis.write(redis::cmd("DEL").arg(key)).await.map(|_: i64| ()),
+        }
     }
 
     async fn remove_branding(&self, org: &OrgId) -> Result<(), Unavailable> {

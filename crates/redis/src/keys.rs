@@ -154,6 +154,12 @@ impl Keys {
     /// secrets), under a tag of its own.
     pub const WEBHOOK_ENDPOINTS: &'static str = "onb:{hooks}:endpoints";
 
+    /// An organization's completion URL, as plain UTF-8: beside its branding
+    /// (and for the same reason out of the directory's prefix).
+    pub fn completion_url(org: &OrgId) -> String {
+        format!("onb:{{brand:{org}}}:completion")
+    }
+
     /// Secrets all nodes share, under the meta tag.
     pub fn secret(name: &str) -> String {
         format!("onb:{{meta}}:secret:{name}")

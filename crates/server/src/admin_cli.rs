@@ -238,6 +238,18 @@ pub enum OrgAction {
     },
     /// List organizations, by name.
     List,
+    /// Show, set or remove where the organization's users return after the
+    /// initialization (the init page's button and automatic redirect).
+    CompletionUrl {
+        #[arg(value_parser = parse_org)]
+        org: OrgId,
+        /// An absolute https:// (or http://) URL; shows the current one when left out.
+        #[arg(conflicts_with = "remove")]
+        url: Option<String>,
+        /// Remove the organization's completion URL.
+        #[arg(long)]
+        remove: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -379,6 +391,14 @@ pub async fn execute(admin: &Administration, operator: &Principal, action: Actio
             accounts: admin.service_accounts(operator, None).await?,
             tokens: admin.tokens(operator, None).await?,
         },
+        Action::Org(OrgAction::CompletionUrl { org, url, remove }) => {
+            let url = match (url, remove) {
+                (Some(url), _) => admin.set_completion_url(operator, &org, Some(&url)).await?,
+                (None, true) => admin.set_completion_url(operator, &org, None).await?,
+                (None, false) => admin.completion_url(operator, &org).await?,
+            };
+            Output::CompletionUrl { org, url }
+        }
         Action::Branding(BrandingAction::Show { org }) => {
             let branding = admin.branding(operator, &org).await?;
             Output::Branding { org, branding }

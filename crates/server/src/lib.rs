@@ -285,7 +285,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy)
             .with_throttling(stores.limiter.clone(), config.throttle)
             .with_idempotency(stores.idempotency.clone())
-            .with_brandings(brandings.clone());
+            .with_brandings(brandings.clone())
+            .with_self_service_renewal(config.self_service_renewal);
     let users = match config.invite_url_origins.clone() {
         Some(origins) => users.with_invite_origins(origins),
         None => users,

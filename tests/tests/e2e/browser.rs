@@ -253,6 +253,64 @@ async fn branded_journey(client: &Client, app: &TestApp) {
     snap(client, "13-branded-done").await;
 }
 
+/// A user opens an earlier email after a resend: the page names the newer
+/// email, sends a new link on request, and that link finishes the set-up.
+async fn renewal_journey(client: &Client, app: &TestApp) {
+    client.set_window_size(1280, 900).await.expect("desktop-sized window");
+    // After success the page returns to the organization's application: here a page of the server itself.
+    let back = app.url("/_dev/mail/");
+    let path = format!("/admin/v1/orgs/{}/completion_url", app.org);
+    let r =
+        app.call(reqwest::Method::PUT, &path, Some(&app.token), None, Some(serde_json::json!({ "url": back }))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = app.create_user("renewal", "renewal@example.com").await;
+    let first = app.wait_for_mails("renewal@example.com", 1).await.remove(0);
+    let r = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), serde_json::json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.wait_for_mails("renewal@example.com", 2).await;
+
+    client.goto(&first.link).await.expect("earlier link opened");
+    let said = text_of(client, ".alert").await;
+    assert!(said.starts_with("A newer email was sent to you on "), "{said}");
+    assert!(said.ends_with("; use the link in that one."), "{said}");
+    assert_eq!(text_of(client, "h1").await, "A newer email was sent");
+    snap(client, "14-superseded").await;
+
+    field(client, "form.renew button").await.click().await.expect("renewal asked for");
+    assert!(text_of(client, ".success").await.contains("it is on its way to the email address on file"));
+    assert!(client.current_url().await.unwrap().path().ends_with("/ui/login/user/init/renew"));
+    snap(client, "15-renewal-requested").await;
+
+    let third = app.wait_for_mails("renewal@example.com", 3).await.pop().unwrap();
+    client.goto(&app.url(&format!("/_dev/mail/{}", third.file))).await.expect("new email opened");
+    let frame = field(client, "iframe").await;
+    snap(client, "16-renewal-email").await;
+    frame.enter_frame().await.expect("into the email");
+    field(client, "a[href*='/ui/login/user/init']").await.click().await.expect("new link followed");
+    client.enter_parent_frame().await.expect("back to the window");
+    let code = field(client, "#code").await;
+    assert_eq!(code.prop("value").await.unwrap().as_deref(), Some(third.code.as_str()), "the new code carried");
+    fill(client, "#password", GOOD).await;
+    fill(client, "#passwordConfirm", GOOD).await;
+    field(client, "button[type=submit]").await.click().await.expect("submitted");
+    assert!(text_of(client, ".success").await.contains("Your account is ready."));
+    assert_eq!(text_of(client, "#return").await, "Back to the application");
+    snap(client, "17-renewal-done").await;
+    // No script: the meta refresh takes the browser back after a few seconds.
+    let mut returned = false;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().as_str() == back {
+            returned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(returned, "the page returned to {back}");
+    snap(client, "18-returned-to-the-application").await;
+    let user = app.get(&format!("/management/v1/users/{id}")).await;
+    assert_eq!(user.body["user"]["state"], "USER_STATE_ACTIVE");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_sets_up_the_account_in_a_real_browser() {
     let driver = start_driver().await;
@@ -268,6 +326,7 @@ async fn a_new_user_sets_up_the_account_in_a_real_browser() {
                 phone_journey(&client, &app2).await;
                 mailbox_journey(&client, &app2).await;
                 branded_journey(&client, &app2).await;
+                renewal_journey(&client, &app2).await;
             })
             .await
             .expect("the browser scenario finished in time");

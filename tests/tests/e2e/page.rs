@@ -78,7 +78,7 @@ async fn opening_the_link_moves_the_code_out_of_the_url_and_changes_nothing() {
         let prefetch = raw.get(&url).header("sec-purpose", "prefetch").header("purpose", "prefetch").send().await;
         assert!(prefetch.unwrap().status().as_u16() < 400);
     }
-    assert_eq!(sequence(&app, &id).await, "3", "added, code, sent: looking changed nothing");
+    assert_eq!(sequence(&app, &id).await, "4", "added, code, sent, opened (once): looking consumed nothing");
     let (status, html) = submit_init_form(&app, &mail.link, &mail.code, GOOD, GOOD).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("is ready"), "{html}");
@@ -272,7 +272,7 @@ async fn five_wrong_codes_kill_the_code_until_a_resend() {
     let r = page.submit(&shown, "WRONG1", GOOD, GOOD).await;
     assert_eq!(r.status, 400);
     assert!(r.html.contains("The code is wrong, and no attempts are left"), "{}", r.html);
-    assert!(!r.html.contains("<form"), "nothing left to try");
+    assert!(!r.html.contains("name=\"password\""), "nothing left to try");
     let r = page.submit(&shown, &mail.code, GOOD, GOOD).await;
     assert_eq!(r.status, 400);
     assert!(r.html.contains("Too many wrong attempts: this code no longer works."), "{}", r.html);
@@ -432,5 +432,232 @@ async fn the_configured_policy_is_explained_and_enforced() {
     let r = page.submit(&shown.html, &mail.code, "twelve chars", "twelve chars").await;
     assert_eq!(r.status, 200, "{}", r.html);
     assert_eq!(state(&app, &id).await, "USER_STATE_ACTIVE");
+    app.stop().await;
+}
+
+async fn resend(app: &TestApp, id: &str) {
+    let r = app.post(&format!("/management/v1/users/{id}/_resend_initialization"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The kinds of the user's events, oldest first, as ListUserChanges names them.
+async fn changes(app: &TestApp, id: &str) -> Vec<String> {
+    let r = app.post(&format!("/management/v1/users/{id}/changes/_search"), json!({"query": {"asc": true}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["eventType"]["key"].as_str().unwrap().trim_start_matches("EventTypes.").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_earlier_code_after_a_resend_names_the_newer_email_costs_nothing_and_renews() {
+    let app = TestApp::spawn().await;
+    let (id, first) = user_with_mail(&app, "older").await;
+    resend(&app, &id).await;
+    let second = app.wait_for_mails("older@example.com", 2).await.pop().unwrap();
+    app.wait_for_sequence(&id, 5).await;
+
+    // Opening the first email's link says so at once; nothing is recorded or counted.
+    let mut page = PageSession::new(&app);
+    let shown = page.open(&first.link).await;
+    assert_eq!(shown.status, 400, "{}", shown.html);
+    assert_hardened(&shown.headers);
+    assert!(shown.html.contains("<h1>A newer email was sent</h1>"), "{}", shown.html);
+    assert!(shown.html.contains("A newer email was sent to you on "), "{}", shown.html);
+    assert!(shown.html.contains("; use the link in that one."));
+    assert!(shown.html.contains(">Send me a new link</button>") && !shown.html.contains("name=\"password\""));
+    assert_eq!(sequence(&app, &id).await, "5", "an earlier code's page records no opening");
+
+    // Typed into the form of the live link, the earlier code is not wrong either: no attempt.
+    let mut typed = PageSession::new(&app);
+    let form = typed.open(&format!("/ui/login/user/init?userID={id}&orgID={}", app.org)).await;
+    for _ in 0..6 {
+        let r = typed.submit(&form.html, &first.code, GOOD, GOOD).await;
+        assert_eq!(r.status, 400);
+        assert!(r.html.contains("A newer email was sent to you on ") && !r.html.contains("is wrong"), "{}", r.html);
+    }
+    let kinds = changes(&app, &id).await;
+    assert!(!kinds.iter().any(|k| k.contains("check.failed")), "{kinds:?}");
+
+    // "Send me a new link": the same page for everyone, and a third email.
+    let renewed = page.renew(&shown.html).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.html);
+    assert!(renewed.html.contains("<h1>Check your email</h1>"), "{}", renewed.html);
+    let third = app.wait_for_mails("older@example.com", 3).await.pop().unwrap();
+    assert_ne!(third.code, second.code);
+    let kinds = changes(&app, &id).await;
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        [
+            "user.human.initialization.renewal.requested",
+            "user.human.initialization.code.added",
+            "user.human.initialization.code.sent"
+        ]
+        .map(String::from),
+        "{kinds:?}"
+    );
+    // Now the second is the earlier one; the third works.
+    let (status, html) = submit_init_form(&app, &second.link, &second.code, GOOD, GOOD).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("A newer email was sent to you on "), "{html}");
+    let (status, html) = submit_init_form(&app, &third.link, &third.code, GOOD, GOOD).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(state(&app, &id).await, "USER_STATE_ACTIVE");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_code_is_not_renewed_by_whoever_knows_the_user_id() {
+    let app = TestApp::spawn().await;
+    let (id, mail) = user_with_mail(&app, "live").await;
+    app.wait_for_sequence(&id, 3).await;
+    let mut page = PageSession::new(&app);
+    let shown = page.open(&format!("/ui/login/user/init?userID={id}")).await;
+    assert_eq!(shown.status, 200);
+    assert!(!shown.html.contains("Send me a new link"), "a live code offers no renewal");
+    let token = hidden_field(&shown.html, "formToken").unwrap();
+    let r = page.post_to("/ui/login/user/init/renew", &[("userID", &id), ("formToken", &token)]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.html.contains("<h1>Check your email</h1>"), "the same answer: {}", r.html);
+    // An unknown user gets it too, and a post without the page's token does nothing.
+    let unknown = page.post_to("/ui/login/user/init/renew", &[("userID", "nobody"), ("formToken", &token)]).await;
+    assert_eq!(unknown.status, 400, "the token is bound to its user");
+    assert!(unknown.html.contains("This initialization link is not valid."), "{}", unknown.html);
+    let forged = app.client.post(app.url("/ui/login/user/init/renew")).form(&[("userID", id.as_str())]).send().await;
+    assert!(forged.unwrap().status().as_u16() >= 400);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.wait_for_mails("live@example.com", 1).await.len(), 1, "no new email");
+    let (status, _) = submit_init_form(&app, &mail.link, &mail.code, GOOD, GOOD).await;
+    assert_eq!(status, 200, "the live code still works");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_code_renews_once_per_cooldown_with_the_same_answer() {
+    let app = TestApp::spawn_with(|c| {
+        c.code_lifetime = std::time::Duration::from_secs(1);
+        c.throttle.resend_cooldown = std::time::Duration::from_secs(600);
+    })
+    .await;
+    let (id, mail) = user_with_mail(&app, "renew").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let mut page = PageSession::new(&app);
+    let shown = page.open(&mail.link).await;
+    assert_eq!(shown.status, 400);
+    assert!(shown.html.contains("The code has expired."), "{}", shown.html);
+    assert!(shown.html.contains(">Send me a new link</button>"), "{}", shown.html);
+    let sent = page.renew(&shown.html).await;
+    let throttled = page.renew(&shown.html).await;
+    assert_eq!((sent.status, throttled.status), (200, 200));
+    assert_eq!(sent.html, throttled.html, "sent or not, the answer is the same");
+    let fresh = app.wait_for_mails("renew@example.com", 2).await.pop().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.mails().iter().filter(|m| m.to == "renew@example.com").count(), 2, "the cooldown held");
+    let kinds = changes(&app, &id).await;
+    assert_eq!(kinds.iter().filter(|k| k.ends_with("renewal.requested")).count(), 1, "{kinds:?}");
+    assert!(fresh.code != mail.code);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_self_service_renewal_the_page_offers_none_and_sends_nothing() {
+    let app = TestApp::spawn_with(|c| {
+        c.code_lifetime = std::time::Duration::from_secs(1);
+        c.self_service_renewal = false;
+    })
+    .await;
+    let (_, mail) = user_with_mail(&app, "off").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let mut page = PageSession::new(&app);
+    let shown = page.open(&mail.link).await;
+    assert!(shown.html.contains("The code has expired.") && !shown.html.contains("Send me a new link"));
+    let form = page.open(&format!("/ui/login/user/init?userID={}", query_user(&mail.link))).await;
+    assert!(!form.html.contains("<form"));
+    app.stop().await;
+}
+
+fn query_user(link: &str) -> String {
+    onboard_tests::query_of(link).into_iter().find(|(k, _)| k == "userID").unwrap().1
+}
+
+#[tokio::test]
+async fn a_head_records_nothing_and_only_the_first_get_of_a_live_link_records_opened() {
+    let app = TestApp::spawn().await;
+    let (id, mail) = user_with_mail(&app, "opened").await;
+    app.wait_for_sequence(&id, 3).await;
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bare = format!("/ui/login/user/init?userID={id}");
+    assert!(raw.head(app.url(&bare)).send().await.unwrap().status().is_success());
+    let prefetch = raw.get(app.url(&bare)).header("sec-purpose", "prefetch").send().await.unwrap();
+    assert_eq!(prefetch.status(), 200);
+    assert_eq!(sequence(&app, &id).await, "3", "a HEAD or a prefetch records nothing");
+    for _ in 0..3 {
+        PageSession::new(&app).open(&mail.link).await;
+    }
+    let kinds = changes(&app, &id).await;
+    assert_eq!(kinds.iter().filter(|k| k.ends_with("link.opened")).count(), 1, "{kinds:?}");
+    // A new code is opened anew.
+    resend(&app, &id).await;
+    let fresh = app.wait_for_mails("opened@example.com", 2).await.pop().unwrap();
+    PageSession::new(&app).open(&fresh.link).await;
+    PageSession::new(&app).open(&fresh.link).await;
+    let kinds = changes(&app, &id).await;
+    assert_eq!(kinds.iter().filter(|k| k.ends_with("link.opened")).count(), 2, "{kinds:?}");
+    let (status, _) = submit_init_form(&app, &fresh.link, &fresh.code, GOOD, GOOD).await;
+    assert_eq!(status, 200, "opening consumed nothing");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn after_success_the_page_returns_to_the_organizations_completion_url_only() {
+    let app = TestApp::spawn().await;
+    let path = format!("/admin/v1/orgs/{}/completion_url", app.org);
+    let r = app
+        .call(reqwest::Method::PUT, &path, Some(&app.token), None, Some(json!({"url": "javascript:alert(1)"})))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(&app.token),
+            None,
+            Some(json!({"url": "https://app.example.com/home?from=onboard"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"orgId": app.org, "url": "https://app.example.com/home?from=onboard"}));
+    assert_eq!(app.get(&path).await.body["url"], "https://app.example.com/home?from=onboard");
+
+    let (_, mail) = user_with_mail(&app, "back").await;
+    let mut page = PageSession::new(&app);
+    let shown = page.open(&mail.link).await;
+    let done = page.submit(&shown.html, &mail.code, GOOD, GOOD).await;
+    assert_eq!(done.status, 200, "{}", done.html);
+    assert_hardened(&done.headers);
+    assert!(
+        done.html.contains("<meta http-equiv=\"refresh\" content=\"5;url=https://app.example.com/home?from=onboard\">"),
+        "{}",
+        done.html
+    );
+    assert!(done.html.contains("href=\"https://app.example.com/home?from=onboard\">Back to the application</a>"));
+    // Nothing in the request decides where the page goes.
+    let q = onboard_tests::query_of(&done.url);
+    let user_id = &q.iter().find(|(k, _)| k == "userID").unwrap().1;
+    let forged = page
+        .open(&format!(
+            "/ui/login/user/init/done?userID={user_id}&redirect=https://evil.example&url=https://evil.example"
+        ))
+        .await;
+    assert!(!forged.html.contains("evil.example"), "{}", forged.html);
+
+    let r = app.call(reqwest::Method::DELETE, &path, Some(&app.token), None, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!({"orgId": app.org}));
+    let again = page.open(&done.url).await;
+    assert!(!again.html.contains("http-equiv") && again.html.contains("You can close this page."), "{}", again.html);
     app.stop().await;
 }

@@ -101,7 +101,7 @@ fn types_of(requests: &[&Value]) -> Vec<String> {
 async fn lifecycle(app: TestApp) {
     let port = free_port();
     let (_, secret) = endpoint(&app, port, json!([])).await;
-    let got = receiver(port, &[&secret], json!({}), 5, 1500, 60_000);
+    let got = receiver(port, &[&secret], json!({}), 6, 1500, 60_000);
 
     let id = app.create_user("hooked", "hooked@example.com").await;
     app.wait_for_mails("hooked@example.com", 1).await;
@@ -118,12 +118,25 @@ async fn lifecycle(app: TestApp) {
     assert!(requests.iter().all(|r| r["method"] == "POST" && r["contentType"] == "application/json"));
     let all: Vec<&Value> = requests.iter().collect();
     let types = types_of(&all);
-    assert_eq!(types.len(), 5, "no duplicates here: {types:?}");
+    assert_eq!(types.len(), 6, "no duplicates here: {types:?}");
     assert_eq!(types.first().map(String::as_str), Some("invitation.created"));
     assert_eq!(types.last().map(String::as_str), Some("invitation.completed"));
     let mut sorted = types.clone();
     sorted.sort();
-    assert_eq!(sorted, ["email.sent", "email.sent", "invitation.completed", "invitation.created", "invitation.resent"]);
+    assert_eq!(
+        sorted,
+        [
+            "email.sent",
+            "email.sent",
+            "invitation.completed",
+            "invitation.created",
+            "invitation.opened",
+            "invitation.resent"
+        ]
+    );
+    // Opened (the page shown for the newest code) before completed.
+    let opened = types.iter().position(|t| t == "invitation.opened").unwrap();
+    assert!(opened < types.iter().position(|t| t == "invitation.completed").unwrap(), "{types:?}");
     let resent_at = types.iter().position(|t| t == "invitation.resent").unwrap();
     assert_eq!(types[resent_at + 1..].iter().filter(|t| *t == "email.sent").count(), 1, "{types:?}");
     // In the order of the user's sequence.
@@ -138,7 +151,7 @@ async fn lifecycle(app: TestApp) {
     assert!(created["data"]["notificationId"].is_string(), "{created}");
     assert!(created["timestamp"].as_str().unwrap().ends_with('Z'), "{created}");
     let ids: std::collections::HashSet<&str> = requests.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 5);
+    assert_eq!(ids.len(), 6);
     // Never a code, a token or a password.
     for r in &requests {
         let body = r["body"].to_string();

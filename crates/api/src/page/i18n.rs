@@ -121,6 +121,13 @@ pub struct Texts {
     pub done_title: &'static str,
     pub done_text: &'static str,
     pub done_next: &'static str,
+    pub superseded_title: &'static str,
+    pub renew_button: &'static str,
+    pub renew_hint: &'static str,
+    pub renewal_title: &'static str,
+    pub renewal_text: &'static str,
+    pub return_button: &'static str,
+    pub return_soon: &'static str,
 }
 
 impl Texts {
@@ -130,6 +137,23 @@ impl Texts {
             (Lang::En, n) => format!("The code is wrong. {n} attempts left."),
             (Lang::De, 1) => "Der Code ist falsch. Noch 1 Versuch.".into(),
             (Lang::De, n) => format!("Der Code ist falsch. Noch {n} Versuche."),
+        }
+    }
+
+    /// An earlier code's answer: when the newer email went out, in UTC.
+    pub fn superseded(&self, newer_sent_at: time::OffsetDateTime) -> String {
+        let at = newer_sent_at.to_offset(time::UtcOffset::UTC);
+        let (day, year, clock) = (at.day(), at.year(), format!("{:02}:{:02} UTC", at.hour(), at.minute()));
+        match self.lang {
+            Lang::En => format!(
+                "A newer email was sent to you on {day} {} {year} at {clock}; use the link in that one.",
+                EN_MONTHS[usize::from(u8::from(at.month())) - 1]
+            ),
+            Lang::De => format!(
+                "Ihnen wurde am {day}. {} {year} um {clock} eine neuere E-Mail gesendet; verwenden Sie bitte den \
+                 Link in dieser E-Mail.",
+                DE_MONTHS[usize::from(u8::from(at.month())) - 1]
+            ),
         }
     }
 
@@ -159,6 +183,36 @@ impl Texts {
         }
     }
 }
+
+const EN_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+const DE_MONTHS: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
 
 static EN: Texts = Texts {
     lang: Lang::En,
@@ -209,6 +263,14 @@ static EN: Texts = Texts {
     done_title: "Account ready",
     done_text: "Your account is ready. You can now sign in.",
     done_next: "You can close this page.",
+    superseded_title: "A newer email was sent",
+    renew_button: "Send me a new link",
+    renew_hint: "Can't find that email? We can send a new link to the email address on file.",
+    return_button: "Back to the application",
+    return_soon: "You will be taken there in a few seconds.",
+    renewal_title: "Check your email",
+    renewal_text: "If a new link can be sent for this account, it is on its way to the email address on file. \
+                   It may take a few minutes. Use only the link in the newest email.",
 };
 
 static DE: Texts = Texts {
@@ -261,6 +323,15 @@ static DE: Texts = Texts {
     done_title: "Konto bereit",
     done_text: "Ihr Konto ist eingerichtet. Sie können sich jetzt anmelden.",
     done_next: "Sie können diese Seite schließen.",
+    superseded_title: "Eine neuere E-Mail wurde gesendet",
+    renew_button: "Senden Sie mir einen neuen Link",
+    renew_hint: "Sie finden diese E-Mail nicht? Wir können einen neuen Link an die hinterlegte E-Mail-Adresse senden.",
+    return_button: "Zurück zur Anwendung",
+    return_soon: "Sie werden in wenigen Sekunden dorthin weitergeleitet.",
+    renewal_title: "Prüfen Sie Ihr E-Mail-Postfach",
+    renewal_text: "Falls für dieses Konto ein neuer Link gesendet werden kann, ist er an die hinterlegte \
+                   E-Mail-Adresse unterwegs. Das kann einige Minuten dauern. Verwenden Sie nur den Link aus der \
+                   neuesten E-Mail.",
 };
 
 #[cfg(test)]
@@ -306,5 +377,19 @@ mod tests {
         assert_eq!(DE.violation(&PolicyViolation::TooShort(8)), "Das Passwort muss mindestens 8 Zeichen haben.");
         assert_eq!(EN.violation(&PolicyViolation::NoSymbol), "The password must contain a symbol.");
         assert_eq!(DE.rule_min_length(12), "mindestens 12 Zeichen");
+    }
+
+    #[test]
+    fn the_newer_emails_date_is_worded_per_language_in_utc() {
+        let at = time::macros::datetime!(2026-03-05 14:07 +01:00);
+        assert_eq!(
+            EN.superseded(at),
+            "A newer email was sent to you on 5 March 2026 at 13:07 UTC; use the link in that one."
+        );
+        assert_eq!(
+            DE.superseded(at),
+            "Ihnen wurde am 5. März 2026 um 13:07 UTC eine neuere E-Mail gesendet; verwenden Sie bitte den Link in \
+             dieser E-Mail."
+        );
     }
 }

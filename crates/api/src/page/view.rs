@@ -106,10 +106,60 @@ pub enum Outcome {
     Unavailable,
     Done {
         login_name: String,
+        /// The organization's completion URL: a button to it, and the page
+        /// goes there by itself after [`RETURN_AFTER_SECONDS`].
+        return_to: Option<String>,
     },
+    /// The code is an earlier one; the newer email went out at `newer_sent_at`.
+    Superseded {
+        newer_sent_at: time::OffsetDateTime,
+    },
+    /// A new link was asked for: the same answer whether or not one was sent.
+    RenewalRequested,
 }
 
+/// "Send me a new link": the form an outcome page carries when the code
+/// at hand cannot work any more.
+#[derive(Debug)]
+pub struct RenewForm<'a> {
+    pub user_id: &'a str,
+    pub org_id: &'a str,
+    pub token: &'a str,
+    /// The earlier code the browser holds (it proves the earlier email);
+    /// empty for expired and locked codes, which need no proof.
+    pub code: &'a str,
+}
+
+fn renew_form(t: &Texts, r: &RenewForm<'_>) -> String {
+    let code = if r.code.is_empty() {
+        String::new()
+    } else {
+        format!("<input type=\"hidden\" name=\"code\" value=\"{}\">", esc(r.code))
+    };
+    format!(
+        "<form method=\"post\" action=\"{action}\" class=\"renew\">\
+         <input type=\"hidden\" name=\"userID\" value=\"{user_id}\">\
+         <input type=\"hidden\" name=\"orgID\" value=\"{org_id}\">\
+         <input type=\"hidden\" name=\"formToken\" value=\"{token}\">{code}\
+         <p class=\"hint\">{hint}</p><button type=\"submit\">{button}</button></form>",
+        action = super::RENEW_PATH,
+        user_id = esc(r.user_id),
+        org_id = esc(r.org_id),
+        token = esc(r.token),
+        hint = esc(t.renew_hint),
+        button = esc(t.renew_button),
+    )
+}
+
+/// How long the done page waits before it returns to the application.
+pub const RETURN_AFTER_SECONDS: u32 = 5;
+
 fn layout(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &str) -> String {
+    layout_with_head(frame, brand, title, content, "")
+}
+
+/// [`layout`] with `head` (already HTML) at the end of the head.
+fn layout_with_head(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &str, head: &str) -> String {
     let brand_style = brand
         .and_then(|b| b.branding.style_path(b.org))
         .map(|href| format!("<link rel=\"stylesheet\" href=\"{}\">", esc(&href)))
@@ -130,7 +180,7 @@ fn layout(frame: &Frame, brand: Option<&PageBrand<'_>>, title: &str, content: &s
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
          <title>{full_title}</title>\
-         <link rel=\"stylesheet\" href=\"{style}?v={version}\">{brand_style}</head>\
+         <link rel=\"stylesheet\" href=\"{style}?v={version}\">{brand_style}{head}</head>\
          <body><main class=\"card\">{logo}{org_line}<h1>{title}</h1>{content}</main></body></html>\n",
         lang = frame.lang.tag(),
         full_title = esc(&full_title),
@@ -261,12 +311,30 @@ pub fn outcome(frame: &Frame, outcome: &Outcome) -> String {
 
 /// The page of `outcome`, in the organization's branding when given.
 pub fn outcome_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &Outcome) -> String {
+    outcome_renewable(frame, brand, outcome, None)
+}
+
+/// [`outcome_branded`], with "Send me a new link" below a problem when `renew` is given.
+pub fn outcome_renewable(
+    frame: &Frame,
+    brand: Option<&PageBrand<'_>>,
+    outcome: &Outcome,
+    renew: Option<&RenewForm<'_>>,
+) -> String {
     let t = frame.lang.texts();
     let lang = frame.lang;
+    let renew = renew.map(|r| renew_form(t, r)).unwrap_or_default();
     let problem = |title: &str, text: &str| {
-        layout(frame, brand, title, &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>", esc(text)))
+        layout(frame, brand, title, &format!("<div class=\"alert\" role=\"alert\"><p>{}</p></div>{renew}", esc(text)))
     };
     match outcome {
+        Outcome::Superseded { newer_sent_at } => problem(t.superseded_title, &t.superseded(*newer_sent_at)),
+        Outcome::RenewalRequested => layout(
+            frame,
+            brand,
+            t.renewal_title,
+            &format!("<p class=\"success\" role=\"status\">{}</p>", esc(t.renewal_text)),
+        ),
         Outcome::InvalidLink => problem(t.invalid_title, t.invalid_text),
         Outcome::Expired => problem(t.expired_title, t.expired_text),
         Outcome::TooManyAttempts => problem(t.too_many_title, t.too_many_text),
@@ -284,17 +352,32 @@ pub fn outcome_branded(frame: &Frame, brand: Option<&PageBrand<'_>>, outcome: &O
                 esc(t.continue_link)
             ),
         ),
-        Outcome::Done { login_name } => layout(
-            frame,
-            brand,
-            said(brand, lang, PageText::DoneTitle, t.done_title),
-            &format!(
-                "<p class=\"success\" role=\"status\"><strong>{}</strong><br>{}</p><p>{}</p>",
-                esc(login_name),
-                esc(said(brand, lang, PageText::DoneText, t.done_text)),
-                esc(said(brand, lang, PageText::DoneNext, t.done_next))
-            ),
-        ),
+        Outcome::Done { login_name, return_to } => {
+            // The CSP allows no script: the page returns by a meta refresh.
+            let (head, next) = match return_to {
+                Some(url) => (
+                    format!("<meta http-equiv=\"refresh\" content=\"{RETURN_AFTER_SECONDS};url={}\">", esc(url)),
+                    format!(
+                        "<p><a class=\"button\" id=\"return\" href=\"{}\">{}</a></p><p class=\"hint\">{}</p>",
+                        esc(url),
+                        esc(t.return_button),
+                        esc(t.return_soon)
+                    ),
+                ),
+                None => (String::new(), format!("<p>{}</p>", esc(said(brand, lang, PageText::DoneNext, t.done_next)))),
+            };
+            layout_with_head(
+                frame,
+                brand,
+                said(brand, lang, PageText::DoneTitle, t.done_title),
+                &format!(
+                    "<p class=\"success\" role=\"status\"><strong>{}</strong><br>{}</p>{next}",
+                    esc(login_name),
+                    esc(said(brand, lang, PageText::DoneText, t.done_text)),
+                ),
+                &head,
+            )
+        }
     }
 }
 
@@ -410,7 +493,7 @@ mod tests {
         ));
         assert!(html.contains("<h1>Acme's setupTitle.</h1>") && html.contains("Acme's help."), "{html}");
         assert!(!html.contains("<script") && !html.contains("style="), "still no inline script or style");
-        let done = outcome_branded(&frame, Some(&brand), &Outcome::Done { login_name: "jane".into() });
+        let done = outcome_branded(&frame, Some(&brand), &Outcome::Done { login_name: "jane".into(), return_to: None });
         assert!(done.contains("Acme's doneTitle.") && done.contains("Acme's doneText.") && done.contains(&logo));
         // German has only its title: the rest stays built in.
         let de = Frame { lang: Lang::De, ..frame.clone() };
@@ -432,7 +515,10 @@ mod tests {
             Outcome::NoCode,
             Outcome::AlreadyInitialized { done_href: "/done?a=1&b=2".into() },
             Outcome::Unavailable,
-            Outcome::Done { login_name: "jane".into() },
+            Outcome::Done { login_name: "jane".into(), return_to: None },
+            Outcome::Done { login_name: "jane".into(), return_to: Some("https://app.example/home?a=1&b=2".into()) },
+            Outcome::Superseded { newer_sent_at: time::macros::datetime!(2026-03-05 13:07 UTC) },
+            Outcome::RenewalRequested,
         ];
         for lang in [Lang::En, Lang::De] {
             let pages: Vec<String> = outcomes.iter().map(|o| outcome(&frame(lang), o)).collect();
@@ -445,5 +531,36 @@ mod tests {
         assert!(already.contains("href=\"/done?a=1&amp;b=2\""), "{already}");
         let expired = outcome(&frame(Lang::De), &Outcome::Expired);
         assert!(expired.contains("Bitten Sie Ihre Administration um eine neue E-Mail."));
+    }
+
+    #[test]
+    fn a_done_page_with_a_completion_url_links_and_refreshes_to_it_and_only_to_it() {
+        let url = "https://app.example/home?a=1&b=2";
+        let page = outcome(&frame(Lang::En), &Outcome::Done { login_name: "jane".into(), return_to: Some(url.into()) });
+        assert!(
+            page.contains("<meta http-equiv=\"refresh\" content=\"5;url=https://app.example/home?a=1&amp;b=2\">"),
+            "{page}"
+        );
+        assert!(page.contains("href=\"https://app.example/home?a=1&amp;b=2\">Back to the application</a>"), "{page}");
+        assert!(!page.contains("You can close this page."));
+        let plain = outcome(&frame(Lang::De), &Outcome::Done { login_name: "jane".into(), return_to: None });
+        assert!(!plain.contains("http-equiv") && plain.contains("Sie können diese Seite schließen."));
+        let de = outcome(&frame(Lang::De), &Outcome::Done { login_name: "jane".into(), return_to: Some(url.into()) });
+        assert!(de.contains(">Zurück zur Anwendung</a>"), "{de}");
+    }
+
+    #[test]
+    fn a_renewable_problem_carries_the_renewal_form_with_its_token() {
+        let renew = RenewForm { user_id: "200", org_id: "100", token: "t<1>", code: "OLD123" };
+        let superseded = Outcome::Superseded { newer_sent_at: time::macros::datetime!(2026-03-05 13:07 UTC) };
+        let page = outcome_renewable(&frame(Lang::En), None, &superseded, Some(&renew));
+        assert!(page.contains("A newer email was sent to you on 5 March 2026 at 13:07 UTC"), "{page}");
+        assert!(page.contains(&format!("action=\"{}\"", super::super::RENEW_PATH)));
+        assert!(page.contains("name=\"formToken\" value=\"t&lt;1&gt;\""));
+        assert!(page.contains("name=\"code\" value=\"OLD123\"") && page.contains(">Send me a new link</button>"));
+        let expired = RenewForm { code: "", ..renew };
+        let page = outcome_renewable(&frame(Lang::De), None, &Outcome::Expired, Some(&expired));
+        assert!(page.contains(">Senden Sie mir einen neuen Link</button>") && !page.contains("name=\"code\""));
+        assert!(!outcome(&frame(Lang::En), &Outcome::Expired).contains("<form"), "no form unless offered");
     }
 }

@@ -191,6 +191,9 @@ impl From<InviteVerifyError> for Fault {
                 "Too many wrong attempts; create a new invite code",
             ),
             InviteVerifyError::WrongCode { .. } => invalid(ids::INVITE_CODE_INVALID, "Code is invalid"),
+            // ZITADEL's clients know an earlier code only as an invalid one: the
+            // wire says so, though onboard counts no attempt for it.
+            InviteVerifyError::Superseded { .. } => invalid(ids::INVITE_CODE_INVALID, "Code is invalid"),
             InviteVerifyError::Contention => contention(),
             InviteVerifyError::Unavailable(r) => Fault::unavailable(&r),
         }

@@ -59,6 +59,12 @@ impl Brandings {
         Ok(branding)
     }
 
+    /// The completion URL of `org`, read from the directory each time (only
+    /// a finished initialization asks, so it need not be cached).
+    pub async fn completion_url(&self, org: &OrgId) -> Result<Option<crate::completion::CompletionUrl>, Unavailable> {
+        self.directory.completion_url(org).await
+    }
+
     /// Forgets what was read of `org`: after a change made through this node.
     pub fn invalidate(&self, org: &OrgId) {
         self.lock().remove(org);

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::Unavailable;
 use crate::accounts::{Organization, ServiceAccount, TokenRecord};
 use crate::branding::Branding;
+use crate::completion::CompletionUrl;
 use crate::ids::OrgId;
 use crate::token::TokenDigest;
 
@@ -30,6 +31,13 @@ pub trait Directory: Send + Sync {
 
     /// Removes the organization's branding; none there is no error. Errors: [`Unavailable`].
     async fn remove_branding(&self, org: &OrgId) -> Result<(), Unavailable>;
+
+    /// The organization's completion URL (where its users return after the
+    /// initialization), `None` when it has none. Errors: [`Unavailable`].
+    async fn completion_url(&self, org: &OrgId) -> Result<Option<CompletionUrl>, Unavailable>;
+
+    /// Sets the organization's completion URL, or removes it with `None`. Errors: [`Unavailable`].
+    async fn put_completion_url(&self, org: &OrgId, url: Option<CompletionUrl>) -> Result<(), Unavailable>;
 
     /// Stores `account` under its id, replacing any account there. Errors: [`Unavailable`].
     async fn put_account(&self, account: &ServiceAccount) -> Result<(), Unavailable>;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use crate::accounts::{Organization, ServiceAccount, TokenRecord};
 use crate::authz::{Grant, GrantScope, Permission, Principal, Role};
 use crate::branding::{BRANDING_TTL, Branding, BrandingDraft, Brandings, EmailPart, Logo};
+use crate::completion::CompletionUrl;
 use crate::ids::{OrgId, UserId};
 use crate::ports::{Clock, Directory, TemplateCheck, Unavailable, WebhookEndpoints};
 use crate::token::{TokenDigest, generate_token};
@@ -218,6 +219,31 @@ impl Administration {
         self.directory.remove_branding(org).await?;
         self.brandings.invalidate(org);
         Ok(())
+    }
+
+    /// The organization's completion URL: where its users return after the
+    /// initialization. `None` when it has none.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject, org = %org))]
+    pub async fn completion_url(&self, caller: &Principal, org: &OrgId) -> Result<Option<CompletionUrl>, AdminError> {
+        permit(caller)?;
+        self.existing_org(org).await?;
+        Ok(self.directory.completion_url(org).await?)
+    }
+
+    /// Sets the organization's completion URL (checked: an absolute http(s)
+    /// URL), or removes it with `None`. Nodes read it when the page is done.
+    #[tracing::instrument(skip(self, caller), fields(caller = %caller.subject, org = %org))]
+    pub async fn set_completion_url(
+        &self,
+        caller: &Principal,
+        org: &OrgId,
+        url: Option<&str>,
+    ) -> Result<Option<CompletionUrl>, AdminError> {
+        permit(caller)?;
+        let url = url.map(CompletionUrl::parse).transpose().map_err(AdminError::Invalid)?;
+        self.existing_org(org).await?;
+        self.directory.put_completion_url(org, url.clone()).await?;
+        Ok(url)
     }
 
     async fn store_branding(&self, org: &OrgId, branding: &Branding) -> Result<(), AdminError> {

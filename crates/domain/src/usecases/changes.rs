@@ -76,8 +76,7 @@ mod tests {
             e.sequence = i as u64 + 1;
         }
         user.sequence = 4;
-        let (mut repo, _) = repo_with(Some(user));
-        repo.expect_events().returning(move |_| Ok(log.clone()));
+        let (repo, _) = logged_repo(user, log);
         service(repo, T0)
     }
 

@@ -21,6 +21,18 @@ pub enum InitPageState {
     NoCode,
     TooManyAttempts,
     Expired,
+    /// The code the browser carries is an earlier one, replaced by the code
+    /// whose email went out at `newer_sent_at`.
+    Superseded {
+        newer_sent_at: time::OffsetDateTime,
+    },
+}
+
+impl InitPageState {
+    /// Whether the page may offer a new link (self-service renewal).
+    pub fn renewable(self) -> bool {
+        matches!(self, Self::Expired | Self::TooManyAttempts | Self::Superseded { .. })
+    }
 }
 
 /// The page's view of a user who exists in the link's organization.
@@ -68,8 +80,20 @@ impl UserService {
     }
 
     /// [`UserService::init_page_context`] with the organization's branding.
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn init_page_view(&self, user_id: &str, org_id: &str) -> Result<InitPageView, InitPageError> {
+        self.init_page_view_with_code(user_id, org_id, "").await
+    }
+
+    /// [`UserService::init_page_view`] for a browser that carries `code`
+    /// (from the link): an earlier code of the user's makes the state
+    /// [`InitPageState::Superseded`]. Still read-only.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn init_page_view_with_code(
+        &self,
+        user_id: &str,
+        org_id: &str,
+        code: &str,
+    ) -> Result<InitPageView, InitPageError> {
         let id = UserId::parse(user_id).map_err(|_| InitPageError::MalformedLink)?;
         let link_org = match org_id.trim() {
             "" => None,
@@ -90,6 +114,12 @@ impl UserService {
                     InitPageState::TooManyAttempts
                 }
                 Some(code) if code.is_expired(self.clock.now()) => InitPageState::Expired,
+                Some(current) if !code.trim().is_empty() && !self.codes.matches(&user.id, code, &current.hash) => {
+                    match self.superseded_by(&user, code).await? {
+                        Some(newer_sent_at) => InitPageState::Superseded { newer_sent_at },
+                        None => InitPageState::Ready,
+                    }
+                }
                 Some(_) => InitPageState::Ready,
             }
         };

@@ -53,6 +53,10 @@ pub enum InviteVerifyError {
     TooManyAttempts,
     #[error("the code is wrong; {attempts_left} attempts left")]
     WrongCode { attempts_left: u32 },
+    /// An earlier code of the user's, replaced by a newer one (whose email
+    /// went out at `newer_sent_at`): not an attempt.
+    #[error("the code was replaced by a newer one")]
+    Superseded { newer_sent_at: time::OffsetDateTime },
     #[error("the write kept colliding with concurrent writes")]
     Contention,
     #[error(transparent)]
@@ -231,6 +235,9 @@ impl UserService {
                 };
                 events.push(user.record(done, now));
             } else {
+                if let Some(newer_sent_at) = self.superseded_by(&user, candidate).await? {
+                    return Err(InviteVerifyError::Superseded { newer_sent_at });
+                }
                 events.push(user.record(UserEvent::InitCheckFailed, now));
             }
             let details = user.details();

@@ -15,6 +15,7 @@ mod invite;
 mod list_users;
 mod provider_events;
 mod remove_user;
+mod renewal;
 mod resend;
 mod verify;
 mod webhook_admin;
@@ -39,6 +40,7 @@ pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordIn
 pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use remove_user::RemoveUserError;
+pub use renewal::{Renewal, RenewalError, RenewalRequest};
 pub use resend::ResendError;
 pub use verify::{VerifyError, VerifyInitCode};
 pub use webhook_admin::{
@@ -92,6 +94,8 @@ pub struct UserService {
     /// Origins (`https://app.example.com`) a link template may point at;
     /// `None` allows any.
     invite_origins: Option<Arc<[String]>>,
+    /// Whether the link's page may send a new link on its own.
+    self_service_renewal: bool,
 }
 
 impl std::fmt::Debug for UserService {
@@ -122,7 +126,18 @@ impl UserService {
             idempotency: None,
             brandings: None,
             invite_origins: None,
+            self_service_renewal: true,
         }
+    }
+
+    /// Whether the link's page offers "Send me a new link" (on by default).
+    pub fn with_self_service_renewal(mut self, on: bool) -> Self {
+        self.self_service_renewal = on;
+        self
+    }
+
+    pub fn self_service_renewal(&self) -> bool {
+        self.self_service_renewal
     }
 
     /// Shows the init page in its organization's branding, read through
@@ -140,6 +155,18 @@ impl UserService {
     ) -> Result<Option<Arc<crate::branding::Branding>>, Unavailable> {
         match &self.brandings {
             Some(b) => b.get(org).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Where the users of `org` return after the initialization, `None`
+    /// when it has none (or the page has no directory to ask).
+    pub async fn completion_url(
+        &self,
+        org: &crate::ids::OrgId,
+    ) -> Result<Option<crate::completion::CompletionUrl>, Unavailable> {
+        match &self.brandings {
+            Some(b) => b.completion_url(org).await,
             None => Ok(None),
         }
     }
@@ -332,6 +359,8 @@ pub(crate) mod test_support {
         let mut repo = MockUserRepository::new();
         let read = current.clone();
         repo.expect_get().returning(move |_| Ok(read.lock().unwrap().clone()));
+        // No earlier codes: the log is left out.
+        repo.expect_events().returning(|_| Ok(Vec::new()));
         let (store, log) = (current, writes.clone());
         repo.expect_save().returning(move |w| {
             *store.lock().unwrap() = Some(w.user.clone());
@@ -339,6 +368,67 @@ pub(crate) mod test_support {
             Ok(())
         });
         (repo, writes)
+    }
+
+    /// A repository holding `user` and its log `events` that records every
+    /// write it accepts, its events included, and answers later reads with
+    /// the written state.
+    pub fn logged_repo(
+        user: User,
+        events: Vec<crate::events::RecordedEvent>,
+    ) -> (MockUserRepository, Arc<Mutex<Vec<UserWrite>>>) {
+        let current = Arc::new(Mutex::new(Some(user)));
+        let log = Arc::new(Mutex::new(events));
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let mut repo = MockUserRepository::new();
+        let read = current.clone();
+        repo.expect_get().returning(move |_| Ok(read.lock().unwrap().clone()));
+        let read_log = log.clone();
+        repo.expect_events().returning(move |_| Ok(read_log.lock().unwrap().clone()));
+        let written = writes.clone();
+        repo.expect_save().returning(move |w| {
+            *current.lock().unwrap() = Some(w.user.clone());
+            log.lock().unwrap().extend(w.events.iter().cloned());
+            written.lock().unwrap().push(w);
+            Ok(())
+        });
+        (repo, writes)
+    }
+
+    /// [`initial_user`] with its log: added, then its code at `T0`.
+    pub fn logged_user() -> (User, crate::init_code::PlainCode, Vec<crate::events::RecordedEvent>) {
+        let (mut user, added) = User::create(
+            UserId::parse("200").unwrap(),
+            org(),
+            UserEvent::Added {
+                user_name: UserName::parse("jane").unwrap(),
+                profile: Profile { first_name: "Jane".into(), last_name: "Doe".into(), ..Profile::default() },
+                email: Email { address: EmailAddress::parse("jane@example.com").unwrap(), verified: false },
+                phone: None,
+                state: UserState::Initial,
+                password_hash: None,
+                password_change_required: false,
+            },
+            T0,
+        );
+        let (code, hash, expires_at) = codes().issue(&user.id, T0);
+        let code_added = user.record(UserEvent::InitCodeAdded { hash, expires_at }, T0);
+        (user, code, vec![added, code_added])
+    }
+
+    /// `user` after an administrator's resend at `at`: its new code, whose
+    /// email went out a minute later.
+    pub fn resent(
+        user: &mut User,
+        log: &mut Vec<crate::events::RecordedEvent>,
+        at: OffsetDateTime,
+    ) -> crate::init_code::PlainCode {
+        let (code, hash, expires_at) = codes().issue(&user.id, at);
+        log.push(user.record(UserEvent::InitCodeAdded { hash, expires_at }, at));
+        let generation = user.sequence;
+        let sent = UserEvent::InitCodeSent { notification: crate::ids::NotificationId::generate(), generation };
+        log.push(user.record(sent, at + time::Duration::minutes(1)));
+        code
     }
 
     /// A limiter that admits everything except the keys starting with `deny`.

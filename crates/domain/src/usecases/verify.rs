@@ -47,6 +47,10 @@ pub enum VerifyError {
     TooManyAttempts,
     #[error("the code is wrong; {attempts_left} attempts left")]
     WrongCode { attempts_left: u32 },
+    /// The code is an earlier one of the user's, replaced by a newer email
+    /// (sent at `newer_sent_at`): not an attempt.
+    #[error("a newer email was sent on {newer_sent_at}; use the link in that one")]
+    Superseded { newer_sent_at: time::OffsetDateTime },
     #[error("a password is required")]
     PasswordRequired,
     #[error("{0}")]
@@ -115,6 +119,10 @@ impl UserService {
                 }
                 events.push(user.record(UserEvent::InitCheckSucceeded, now));
             } else {
+                // An earlier code is an honest mistake, not a guess: it costs nothing.
+                if let Some(newer_sent_at) = self.superseded_by(&user, &input.code).await? {
+                    return Err(VerifyError::Superseded { newer_sent_at });
+                }
                 events.push(user.record(UserEvent::InitCheckFailed, now));
             }
             let details = user.details();

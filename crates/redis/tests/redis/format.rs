@@ -290,7 +290,7 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         missing.join(", ")
     );
     // The check itself sees every variant, not just the first few.
-    assert_eq!(variant_count::<UserEvent>(), 12);
+    assert_eq!(variant_count::<UserEvent>(), 14);
     assert_eq!(variant_count::<CodeDelivery>(), 3);
     assert_eq!(variant_count::<DeliveryState>(), 12);
     assert_eq!(variant_count::<EventType>(), 12);

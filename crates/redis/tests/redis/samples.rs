@@ -173,6 +173,8 @@ pub fn events() -> Vec<(&'static str, RecordedEvent)> {
         ("invite-code-added-returned", invite(11, CodeDelivery::Returned)),
         ("invite-check-succeeded", event(12, UserEvent::InviteCheckSucceeded)),
         ("password-set", event(13, UserEvent::PasswordSet { hash: password(), change_required: true })),
+        ("link-opened", event(14, UserEvent::LinkOpened { generation: 11 })),
+        ("renewal-requested", event(15, UserEvent::RenewalRequested)),
     ]
 }
 

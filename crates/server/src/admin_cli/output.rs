@@ -43,6 +43,11 @@ pub enum Output {
     Webhooks(Vec<WebhookEndpoint>),
     DeletedWebhook(String),
     Deliveries(Vec<WebhookDelivery>),
+    /// An organization's completion URL; `None`: none.
+    CompletionUrl {
+        org: OrgId,
+        url: Option<onboard_domain::CompletionUrl>,
+    },
 }
 
 impl Output {
@@ -74,6 +79,9 @@ impl Output {
             Self::Webhooks(all) => webhook_table(all),
             Self::DeletedWebhook(id) => format!("{id}\n"),
             Self::Deliveries(all) => delivery_table(all),
+            Self::CompletionUrl { url, .. } => {
+                format!("{}\n", url.as_ref().map_or("(none)", onboard_domain::CompletionUrl::as_str))
+            }
         }
     }
 
@@ -124,6 +132,10 @@ impl Output {
             Self::Webhooks(all) => list(all.iter().map(|e| onboard_api::WebhookView::from(e).to_value()).collect()),
             Self::DeletedWebhook(id) => json!({ "id": id }),
             Self::Deliveries(all) => list(all.iter().map(|d| onboard_api::DeliveryView::from(d).to_value()).collect()),
+            Self::CompletionUrl { org, url } => match url {
+                Some(url) => json!({ "orgId": org.to_string(), "url": url.as_str() }),
+                None => json!({ "orgId": org.to_string() }),
+            },
         }
     }
 }

@@ -26,6 +26,11 @@ pub struct CodeArgs {
     /// Character classes a password must contain, from `upper`, `lower`, `digit`, `symbol`; `none` for none.
     #[arg(long, env = "ONBOARD_PASSWORD_CLASSES", default_value_t = PasswordClasses::ALL)]
     pub password_classes: PasswordClasses,
+    /// Let the link's page mail a new link when its code expired, was locked or was replaced
+    /// ("Send me a new link", throttled as a resend): `true` or `false`.
+    #[arg(long, env = "ONBOARD_SELF_SERVICE_RENEWAL", default_value_t = true, action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub self_service_renewal: bool,
 }
 
 /// The character classes a password needs.

@@ -74,6 +74,8 @@ pub struct Config {
     pub delivery_batch: usize,
     /// Throttles on resend and on every caller.
     pub throttle: ThrottleConfig,
+    /// Whether the link's page offers "Send me a new link".
+    pub self_service_renewal: bool,
     /// JWT access tokens of an identity provider, accepted beside onboard's own tokens.
     pub jwt: Option<JwtSettings>,
     /// Whether webhook endpoints may lead to loopback, link-local or private addresses.
@@ -137,6 +139,7 @@ impl Config {
             delivery_retry_base: delivery.delivery_retry_base.get(),
             delivery_batch: delivery.delivery_batch.usize(),
             throttle: throttle.config(),
+            self_service_renewal: codes.self_service_renewal,
             jwt: jwt.settings()?,
             webhook_allow_private: webhooks.webhook_allow_private,
             webhook_timeout: webhooks.webhook_timeout.get(),
@@ -185,6 +188,8 @@ mod tests {
         assert_eq!(c.store, Store::Embedded);
         assert_eq!(c.password_classes, PasswordClasses::ALL);
         assert_eq!(c.throttle, ThrottleConfig::default());
+        assert!(c.self_service_renewal);
+        assert!(!resolve(&["--self-service-renewal", "false"]).unwrap().self_service_renewal);
         let off = resolve(&["--resend-cooldown", "0", "--recipient-daily-cap", "0", "--caller-rate", "0"]);
         let off = off.unwrap().throttle;
         assert_eq!((off.resend_cooldown, off.recipient_daily_cap, off.caller_rate), (Duration::ZERO, 0, 0.0));

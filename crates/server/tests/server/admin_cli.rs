@@ -206,3 +206,27 @@ fn webhook_endpoints_are_administered_on_the_command_line() {
     assert_eq!(admin(&redis, &["webhook", "show", id]).status.code(), Some(1));
     assert_eq!(admin(&redis, &["webhook", "create", "--org", &acme, "ftp://x"]).status.code(), Some(1));
 }
+
+#[test]
+fn a_completion_url_is_set_shown_and_removed_on_the_command_line() {
+    let redis = RedisServer::start();
+    let acme = one_line(&admin_ok(&redis, &["org", "create", "Acme"]));
+    assert_eq!(admin_ok(&redis, &["org", "completion-url", &acme]), "(none)\n");
+    let set = admin_ok(&redis, &["org", "completion-url", &acme, "https://app.acme.example/welcome"]);
+    assert_eq!(set, "https://app.acme.example/welcome\n");
+    let shown: Value = serde_json::from_str(&admin_ok(&redis, &["--json", "org", "completion-url", &acme])).unwrap();
+    assert_eq!(shown, json!({"orgId": acme, "url": "https://app.acme.example/welcome"}));
+    // Refusals: exit 1 with the reason, nothing changed.
+    for bad in ["javascript:alert(1)", "//evil.example", "https://user@evil.example"] {
+        let refused = admin(&redis, &["org", "completion-url", &acme, bad]);
+        assert_eq!(refused.status.code(), Some(1), "{bad}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("completionUrl"), "{bad}");
+    }
+    assert_eq!(admin_ok(&redis, &["org", "completion-url", &acme]), "https://app.acme.example/welcome\n");
+    assert_eq!(
+        admin(&redis, &["org", "completion-url", &acme, "https://a.example", "--remove"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(admin_ok(&redis, &["org", "completion-url", &acme, "--remove"]), "(none)\n");
+    assert_eq!(admin_ok(&redis, &["org", "completion-url", &acme]), "(none)\n");
+}
