@@ -461,7 +461,7 @@ async fn email_burst(app: &TestApp, prefix: &str, n: usize) -> Duration {
 /// An endpoint answering each post 2 s late gets a backlog of minutes; the
 /// emails of a burst of creates go out meanwhile as they do without it.
 async fn slow_endpoint_and_emails(app: TestApp, store: &str) {
-    const BURST: usize = 40;
+    const BURST: usize = 150;
     let alone = email_burst(&app, "alone", BURST).await;
     let port = free_port();
     let (id, secret) = endpoint(&app, port, json!([])).await;
