@@ -23,7 +23,22 @@ pub struct TestApp {
     pub mail_dir: PathBuf,
     config: Config,
     running: Option<Running>,
+    /// The runtime of a killable server (see [`TestApp::spawn_killable_with`]).
+    runtime: Option<OwnRuntime>,
     _data: std::sync::Arc<tempfile::TempDir>,
+}
+
+/// A runtime of the server's own, so it can die as a killed process does.
+/// Shut down in the background: a runtime cannot be dropped inside another.
+#[derive(Debug)]
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// One email as the embedded mailer wrote it.
@@ -91,8 +106,58 @@ impl TestApp {
         peer
     }
 
+    /// Like [`Self::spawn_with`], on a runtime of its own, so that
+    /// [`Self::kill`] can stop it as SIGKILL stops a process.
+    pub async fn spawn_killable_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = Config::for_data_dir(data.path());
+        config.throttle = onboard_domain::ThrottleConfig::OFF;
+        adjust(&mut config);
+        Self::start_killable(config, data).await
+    }
+
+    /// Like [`Self::spawn_peer`], on a runtime of its own (see [`Self::kill`]).
+    pub async fn spawn_killable_peer(&self, name: &str) -> Self {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = self.config.clone();
+        config.data_dir = data.path().to_owned();
+        config.node_name = name.to_owned();
+        let mut peer = Self::start_killable(config, data).await;
+        peer.token = self.token.clone();
+        peer.org = self.org.clone();
+        peer
+    }
+
+    async fn start_killable(config: Config, data: std::sync::Arc<tempfile::TempDir>) -> Self {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let started = runtime.spawn(onboard_server::start(config.clone()));
+        let running = started.await.expect("start ran").expect("server starts");
+        let mut app = Self::started(config, data, running);
+        app.runtime = Some(OwnRuntime(Some(runtime)));
+        app
+    }
+
+    /// The server's node name (the holder of the leases it takes).
+    pub fn node_name(&self) -> &str {
+        &self.config.node_name
+    }
+
+    /// Stops a killable server at once, as SIGKILL would: every task ends
+    /// where it is (a request in flight included) and nothing is cleaned up;
+    /// what it held in the store stays until its lease runs out.
+    pub fn kill(mut self) {
+        let runtime = self.runtime.take().expect("a server started with spawn_killable_with or spawn_killable_peer");
+        drop(runtime);
+        drop(self.running.take());
+    }
+
     async fn start(config: Config, data: std::sync::Arc<tempfile::TempDir>) -> Self {
         let running = onboard_server::start(config.clone()).await.expect("server starts");
+        Self::started(config, data, running)
+    }
+
+    fn started(config: Config, data: std::sync::Arc<tempfile::TempDir>, running: Running) -> Self {
         let base = format!("http://{}", running.addr);
         // Only the store's first start writes a token; peers take it from their origin.
         let token = std::fs::read_to_string(data.path().join(onboard_server::ADMIN_PAT_FILE))
@@ -106,6 +171,7 @@ impl TestApp {
             mail_dir: data.path().join("mail"),
             config,
             running: Some(running),
+            runtime: None,
             _data: data,
         }
     }

@@ -381,6 +381,8 @@ fn webhook_dispatcher(
     let hook_config = WebhookConfig {
         retry_base: std_to_time(config.webhook_retry_base, "webhook_retry_base")?,
         retry_period: std_to_time(config.webhook_retry_period, "webhook_retry_period")?,
+        // A dead node's endpoints and claimed events are taken over as its emails are.
+        lease: std_to_time(config.outbox_reclaim_after, "outbox_reclaim_after")?,
         ..WebhookConfig::default()
     };
     Ok(WebhookDispatcher::new(

@@ -6,7 +6,10 @@
 //   PORT     the port to listen on (127.0.0.1)
 //   SECRETS  a JSON array of whsec_ secrets; each request is verified with each
 //   PLAN     a JSON object: {"status": 500, "first": 3} answers the first 3
-//            requests 500; {"status": 400} answers every request 400; {}: 204
+//            requests 500; {"status": 400} answers every request 400; {}: 204;
+//            "delayMs": 2000 answers each request that much later (a slow
+//            endpoint); "unique": true makes EXPECT count distinct webhook-ids,
+//            so duplicates do not end the wait early
 //   EXPECT   how many requests answered 2xx to wait for (or, with a failing
 //            plan and no 2xx, how many requests in all)
 //   LINGER   milliseconds to keep listening after that, for duplicates
@@ -22,6 +25,8 @@ const plan = JSON.parse(process.env.PLAN || '{}');
 const expect = Number(process.env.EXPECT);
 const linger = Number(process.env.LINGER || '500');
 const deadline = Number(process.env.DEADLINE || '60000');
+const unique = plan.unique === true;
+const acceptedIds = new Set();
 
 const hooks = secrets.map((s) => new Webhook(s));
 let n = 0;
@@ -79,16 +84,23 @@ const server = http.createServer((req, res) => {
       contentType: req.headers['content-type'],
       body: parsed,
     });
-    res.writeHead(status, { 'content-type': 'text/plain' });
-    res.end(status < 300 ? '' : 'no');
-    if (status < 300) accepted += 1;
-    const enough = accepted >= expect || (plan.status && plan.first === undefined && n >= expect);
-    if (enough && !finishing) {
-      finishing = true;
-      setTimeout(() => finish(false), linger);
-    }
+    setTimeout(() => answer(res, status, headers['webhook-id']), plan.delayMs || 0);
   });
 });
+
+function answer(res, status, id) {
+  res.writeHead(status, { 'content-type': 'text/plain' });
+  res.end(status < 300 ? '' : 'no');
+  if (status < 300) {
+    acceptedIds.add(id);
+    accepted = unique ? acceptedIds.size : accepted + 1;
+  }
+  const enough = accepted >= expect || (plan.status && plan.first === undefined && n >= expect);
+  if (enough && !finishing) {
+    finishing = true;
+    setTimeout(() => finish(false), linger);
+  }
+}
 
 server.listen(port, '127.0.0.1', () => {
   process.stderr.write(`listening on ${port}\n`);

@@ -362,3 +362,147 @@ async fn an_endpoint_on_a_private_address_is_refused() {
     assert!(timed_out && requests.is_empty(), "{requests:#?}");
     app.stop().await;
 }
+
+/// How many of the endpoint's deliveries (of the newest 1000) are delivered.
+async fn delivered_count(app: &TestApp, endpoint: &str) -> usize {
+    let listed = app.get(&format!("/admin/v1/webhooks/{endpoint}/deliveries?limit=1000")).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    listed.body["result"].as_array().map_or(0, |all| all.iter().filter(|d| d["status"] == "delivered").count())
+}
+
+/// The node holding the endpoint's lease in Redis, if any.
+fn lease_holder(redis: &RedisServer, endpoint: &str) -> Option<String> {
+    onboard_redis::testing::command(redis.port, &format!("GET onb:{{wh:{endpoint}}}:lease"))
+}
+
+/// Two nodes on one Redis; the node posting to the endpoint dies as a
+/// SIGKILL'ed process does, mid-delivery (the receiver answers each post
+/// 20 ms late, so one is in flight), and then Redis is killed and started
+/// again on its append-only file (synced on every write) while the other
+/// node delivers. Every event arrives at least once; a fault may cost one
+/// duplicate (the post in flight), no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_mid_delivery_and_redis_restarted_lose_no_event_and_duplicate_at_most_one_per_fault() {
+    const USERS: usize = 60;
+    let mut redis = RedisServer::start_persistent();
+    let url = redis.url();
+    let a = TestApp::spawn_killable_with(move |config| {
+        on_redis(RedisTarget::Url(url))(config);
+        config.webhook_allow_private = true;
+        config.webhook_retry_base = Duration::from_millis(100);
+        // What the dead node held (the endpoint, partitions, emails) is taken over soon.
+        config.outbox_reclaim_after = Duration::from_secs(2);
+    })
+    .await;
+    let b = a.spawn_killable_peer("hooks-node-b").await;
+    let port = free_port();
+    let (endpoint_id, secret) = endpoint(&a, port, json!(["invitation.created", "email.sent"])).await;
+    let got = receiver(port, &[&secret], json!({"delayMs": 20, "unique": true}), 2 * USERS, 2000, 60_000);
+
+    let mut users = Vec::new();
+    for i in 0..USERS {
+        let node = if i % 2 == 0 { &a } else { &b };
+        users.push(node.create_user(&format!("fault{i}"), &format!("fault{i}@example.com")).await);
+    }
+    // Kill the posting node once it is well into the load.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while delivered_count(&a, &endpoint_id).await < USERS / 2 {
+        assert!(std::time::Instant::now() < deadline, "deliveries did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let holder = lease_holder(&redis, &endpoint_id).expect("a node holds the endpoint");
+    let (victim, survivor) = if holder == a.node_name() { (a, b) } else { (b, a) };
+    assert_eq!(holder, victim.node_name());
+    let delivered_at_kill = delivered_count(&survivor, &endpoint_id).await;
+    victim.kill();
+
+    // Once the other node took the endpoint over and delivers, Redis dies and comes back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while lease_holder(&redis, &endpoint_id).as_deref() != Some(survivor.node_name())
+        || delivered_count(&survivor, &endpoint_id).await < delivered_at_kill + 5
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the endpoint was not taken over: held by {:?}, {} delivered (at the kill: {delivered_at_kill})",
+            lease_holder(&redis, &endpoint_id),
+            delivered_count(&survivor, &endpoint_id).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivered_at_restart = delivered_count(&survivor, &endpoint_id).await;
+    redis.restart();
+
+    let (requests, timed_out) = recorded(got.await.unwrap());
+    let ids: std::collections::HashSet<&str> = requests.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let duplicates = requests.len() - ids.len();
+    println!(
+        "{} posts of {} events: {duplicates} duplicates over 2 faults (killed at {delivered_at_kill} delivered, \
+         Redis restarted at {delivered_at_restart})",
+        requests.len(),
+        ids.len()
+    );
+    assert!(!timed_out, "{} of {} events arrived", ids.len(), 2 * USERS);
+    assert!(requests.iter().all(|r| r["verified"] == json!([true])), "{requests:#?}");
+    for user in &users {
+        let mine: Vec<&Value> = requests.iter().filter(|r| r["body"]["data"]["userId"] == user.as_str()).collect();
+        let mut types = types_of(&mine);
+        types.dedup();
+        assert_eq!(types, ["invitation.created", "email.sent"], "{mine:#?}");
+    }
+    assert_eq!(ids.len(), 2 * USERS);
+    assert!(duplicates <= 2, "{duplicates} duplicates over 2 faults");
+    survivor.stop().await;
+}
+
+/// Creates `n` users one after the other and waits (up to 60 s) until all
+/// their emails are written; the time from the first create to the last email.
+async fn email_burst(app: &TestApp, prefix: &str, n: usize) -> Duration {
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        app.create_user(&format!("{prefix}{i}"), &format!("{prefix}{i}@example.com")).await;
+    }
+    loop {
+        let mailed = app.mails().iter().filter(|m| m.to.starts_with(prefix)).count();
+        if mailed >= n {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{mailed} of {n} emails in a minute");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An endpoint answering each post 2 s late gets a backlog of minutes; the
+/// emails of a burst of creates go out meanwhile as they do without it.
+async fn slow_endpoint_and_emails(app: TestApp, store: &str) {
+    const BURST: usize = 150;
+    let alone = email_burst(&app, "alone", BURST).await;
+    let port = free_port();
+    let (id, secret) = endpoint(&app, port, json!([])).await;
+    let got = receiver(port, &[&secret], json!({"delayMs": 2000}), 2, 0, 60_000);
+    let slowed = email_burst(&app, "slowed", BURST).await;
+    let listed = app.get(&format!("/admin/v1/webhooks/{id}/deliveries?limit=1000")).await;
+    let backlog = listed.body["result"].as_array().unwrap().iter().filter(|d| d["status"] == "pending").count();
+    let rate = |took: Duration| BURST as f64 / took.as_secs_f64();
+    println!(
+        "{store}: {BURST} creates' emails in {alone:?} ({:.1}/s) without a webhook endpoint, in {slowed:?} ({:.1}/s) \
+         with an endpoint answering in 2 s ({backlog} deliveries still pending)",
+        rate(alone),
+        rate(slowed)
+    );
+    // Each create makes two events; the endpoint took at most a few of them.
+    assert!(backlog >= BURST, "the slow endpoint's backlog: {backlog}");
+    let (requests, _) = recorded(got.await.unwrap());
+    assert!(requests.len() >= 2 && requests.iter().all(|r| r["verified"] == json!([true])), "{requests:#?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_endpoint_does_not_slow_emails_on_the_embedded_store() {
+    slow_endpoint_and_emails(spawn(None, true).await, "embedded").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_endpoint_does_not_slow_emails_on_redis() {
+    let redis = RedisServer::start();
+    slow_endpoint_and_emails(spawn(Some(&redis), true).await, "redis").await;
+}

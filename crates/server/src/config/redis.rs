@@ -25,7 +25,7 @@ pub struct RedisArgs {
     /// Outbox partitions in Redis, fixed at a store's first start.
     #[arg(long, env = "ONBOARD_OUTBOX_PARTITIONS", default_value = "16")]
     pub outbox_partitions: Count<1, 1024>,
-    /// How long an email may stay with a silent node before another takes it over.
+    /// How long an email, a webhook endpoint or claimed webhook events may stay with a silent node before another takes them over.
     #[arg(long, env = "ONBOARD_OUTBOX_RECLAIM_AFTER", default_value = "60s")]
     pub outbox_reclaim_after: NonZeroSpan,
     /// Replicas that must have each state-changing write (`WAIT`) before it is answered; 503 when they do not within the timeout.
