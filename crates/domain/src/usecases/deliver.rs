@@ -362,6 +362,11 @@ impl Dispatcher {
                     return;
                 }
             };
+            // Removed while its email was on its way: the notification record
+            // says it was sent; a removed user's log ends with its removal.
+            if user.state == UserState::Deleted {
+                return;
+            }
             let expected_sequence = user.sequence;
             let event = UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation };
             let recorded = user.record(event, self.clock.now()).by(&Editor::notification());
