@@ -332,22 +332,7 @@ pub(crate) mod test_support {
 
     /// A user in state Initial with a code issued at `T0`, and that code.
     pub fn initial_user() -> (User, crate::init_code::PlainCode) {
-        let (mut user, _) = User::create(
-            UserId::parse("200").unwrap(),
-            org(),
-            UserEvent::Added {
-                user_name: UserName::parse("jane").unwrap(),
-                profile: Profile { first_name: "Jane".into(), last_name: "Doe".into(), ..Profile::default() },
-                email: Email { address: EmailAddress::parse("jane@example.com").unwrap(), verified: false },
-                phone: None,
-                state: UserState::Initial,
-                password_hash: None,
-                password_change_required: false,
-            },
-            T0,
-        );
-        let (code, hash, expires_at) = codes().issue(&user.id, T0);
-        user.record(UserEvent::InitCodeAdded { hash, expires_at }, T0);
+        let (user, code, _) = logged_user();
         (user, code)
     }
 
