@@ -762,6 +762,7 @@ pub async fn check_hook_queue<S: UserRepository + crate::ports::NotificationLog 
         .save(UserWrite { expected_sequence: expected, user: user.clone(), events: vec![resend], outbox: None })
         .await
         .unwrap();
+    let waiting = user.clone();
     let expected = user.sequence;
     let done = user.record(UserEvent::InitCheckSucceeded, T0);
     store
@@ -806,6 +807,48 @@ pub async fn check_hook_queue<S: UserRepository + crate::ports::NotificationLog 
     assert_eq!(again, [EventType::EmailBounced, EventType::InvitationResent, EventType::InvitationCompleted]);
     store.ack_hook_events(*partition, &events).await.unwrap();
     assert!(mine(claim_all_hooks(store, lease).await).is_empty());
+
+    // The waiting user's newest code was scheduled at its expiry, in its
+    // partition, and is not due before then.
+    use crate::webhook_events::{HookExpiry, expired_event};
+    let expiry = T0 + Duration::hours(72);
+    let (uid, p) = (&user.id, *partition);
+    // Every due one (settled as given) and this user's among them.
+    let due_by = |at: OffsetDateTime| async move {
+        let all = store.due_expiries(p, at, 100, Duration::seconds(30)).await.unwrap();
+        let mine: Vec<HookExpiry> = all.iter().filter(|d| &d.user_id == uid).cloned().collect();
+        (all, mine)
+    };
+    assert!(due_by(expiry - Duration::milliseconds(1)).await.1.is_empty());
+    let (due, mine_due) = due_by(expiry).await;
+    // Both codes expire then: a store may hold the older one's expiry too.
+    assert!(!mine_due.is_empty() && mine_due.iter().all(|d| *d == HookExpiry { at: expiry, user_id: uid.clone() }));
+    // Only a user still waiting with an expired code tells it.
+    assert!(expired_event(Some(&user), expiry).is_none(), "completed in time");
+    assert!(expired_event(Some(&waiting), expiry - Duration::milliseconds(1)).is_none());
+    let expired = expired_event(Some(&waiting), expiry).unwrap();
+    assert_eq!(expired.id, format!("{}.3.invitation.expired", user.id));
+    // A newer code saved meanwhile has an expiry of its own: settling the old one leaves it.
+    let mut again = waiting.clone();
+    again.sequence = user.sequence;
+    let later = T0 + Duration::hours(100);
+    let newer = again.record(UserEvent::InitCodeAdded { hash: CodeHash([6; 32]), expires_at: later }, T0);
+    store
+        .save(UserWrite { expected_sequence: user.sequence, user: again.clone(), events: vec![newer], outbox: None })
+        .await
+        .unwrap();
+    store.settle_expiries(p, &[], &due).await.unwrap();
+    let (due, mine_due) = due_by(later).await;
+    assert_eq!(mine_due, [HookExpiry { at: later, user_id: user.id.clone() }]);
+    // Settled: the event joins the queue and the expiry is gone.
+    store.settle_expiries(p, std::slice::from_ref(&expired), &due).await.unwrap();
+    assert!(due_by(later + Duration::hours(1)).await.1.is_empty());
+    let told = mine(claim_all_hooks(store, lease).await);
+    let types: Vec<EventType> = told.iter().map(|(_, e)| e.event_type).collect();
+    assert_eq!(types, [EventType::InvitationResent, EventType::InvitationExpired]);
+    assert_eq!((told[1].1.id.as_str(), told[1].1.sequence), (expired.id.as_str(), waiting.sequence));
+    let told: Vec<_> = told.into_iter().map(|(_, e)| e).collect();
+    store.ack_hook_events(*partition, &told).await.unwrap();
 }
 
 async fn tokio_sleep(d: std::time::Duration) {

@@ -9,7 +9,7 @@ use crate::email::EmailAddress;
 use crate::events::UserEvent;
 use crate::ids::{NotificationId, OrgId, UserId};
 use crate::notifications::{DeliveryState, Notification};
-use crate::user::{UserState, UserWrite};
+use crate::user::{User, UserState, UserWrite};
 use crate::webhooks::EventType;
 
 /// An event recorded for the webhooks, waiting in its user's partition of
@@ -67,6 +67,49 @@ pub fn events_of_write(write: &UserWrite) -> Vec<HookEvent> {
         });
     }
     out
+}
+
+/// A pending invitation's code that expires at `at`: scheduled by the write
+/// that gave an Initial user the code, in the same atomic write, so its
+/// `invitation.expired` is told at the moment of expiry rather than found on
+/// a later read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HookExpiry {
+    pub at: OffsetDateTime,
+    pub user_id: UserId,
+}
+
+/// The expiry `write` schedules: its user is Initial and the write gave it
+/// a new code (created with one, or one sent again).
+pub fn expiry_of_write(write: &UserWrite) -> Option<HookExpiry> {
+    let user = &write.user;
+    let new_code = write
+        .events
+        .iter()
+        .any(|e| matches!(e.event, UserEvent::InitCodeAdded { .. } | UserEvent::InviteCodeAdded { .. }));
+    let code = user.init_code.as_ref().filter(|_| new_code && user.state == UserState::Initial)?;
+    Some(HookExpiry { at: code.expires_at, user_id: user.id.clone() })
+}
+
+/// The `invitation.expired` event of a due expiry, when `user` still waits
+/// with a code expired by `now` (not completed, removed or given a newer
+/// code meanwhile). Its id is made of the user and the
+/// code's generation, so telling it twice gives one delivery per endpoint.
+pub fn expired_event(user: Option<&User>, now: OffsetDateTime) -> Option<HookEvent> {
+    let user = user.filter(|u| u.state == UserState::Initial)?;
+    let code = user.init_code.as_ref().filter(|c| c.is_expired(now))?;
+    let event_type = EventType::InvitationExpired;
+    Some(HookEvent {
+        id: format!("{}.{}.{}", user.id, code.generation, event_type.as_str()),
+        event_type,
+        at: code.expires_at,
+        user_id: user.id.clone(),
+        sequence: user.sequence,
+        email: user.email.address.clone(),
+        notification_id: None,
+        reason: None,
+        receipt: String::new(),
+    })
 }
 
 /// The webhook event a notification record in `n`'s state stands for:

@@ -8,7 +8,7 @@ use onboard_domain::ports::{
     HookQueue, IdPage, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
     UserWrite,
 };
-use onboard_domain::webhook_events::{HookEvent, event_of_notification, events_of_write};
+use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserId, UserState};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
@@ -23,6 +23,9 @@ struct State {
     outbox: OutboxState,
     /// The webhook events recorded, oldest first.
     hooks: std::collections::VecDeque<HookEvent>,
+    /// The pending invitations' expiries, earliest first, and each user's.
+    expiries: std::collections::BTreeSet<HookExpiry>,
+    expiry_of: HashMap<UserId, OffsetDateTime>,
 }
 
 /// Creation time (Unix nanoseconds), then id: the order of the indexes.
@@ -189,6 +192,7 @@ impl UserRepository for InMemoryStore {
             return Err(SaveError::Conflict);
         }
         let hooks = events_of_write(&write);
+        let expiry = expiry_of_write(&write);
         let UserWrite { user, events, outbox, .. } = write;
         let name = (user.org.clone(), user.user_name.unique_key());
         if current == 0 {
@@ -205,6 +209,12 @@ impl UserRepository for InMemoryStore {
         }
         state.index.insert(&user);
         state.hooks.extend(hooks);
+        if let Some(e) = expiry {
+            if let Some(old) = state.expiry_of.insert(e.user_id.clone(), e.at) {
+                state.expiries.remove(&HookExpiry { at: old, user_id: e.user_id.clone() });
+            }
+            state.expiries.insert(e);
+        }
         state.events.entry(user.id.clone()).or_default().extend(events);
         state.users.insert(user.id.clone(), user);
         if let Some(entry) = outbox {
@@ -322,6 +332,33 @@ impl HookQueue for InMemoryStore {
     async fn ack_hook_events(&self, _partition: usize, events: &[HookEvent]) -> Result<(), Unavailable> {
         let done: std::collections::HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
         self.lock().hooks.retain(|e| !done.contains(e.id.as_str()));
+        Ok(())
+    }
+
+    async fn due_expiries(
+        &self,
+        _partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        _lease: Duration,
+    ) -> Result<Vec<HookExpiry>, Unavailable> {
+        cooperate().await;
+        Ok(self.lock().expiries.iter().take_while(|e| e.at <= now).take(limit).cloned().collect())
+    }
+
+    async fn settle_expiries(
+        &self,
+        _partition: usize,
+        expired: &[HookEvent],
+        done: &[HookExpiry],
+    ) -> Result<(), Unavailable> {
+        let mut state = self.lock();
+        state.hooks.extend(expired.iter().cloned());
+        for d in done {
+            if state.expiries.remove(d) {
+                state.expiry_of.remove(&d.user_id);
+            }
+        }
         Ok(())
     }
 }

@@ -93,6 +93,13 @@ impl Keys {
         format!("onb:{{p{partition}}}:hooks")
     }
 
+    /// The partition's buckets of pending invitations' expiries (a sorted set
+    /// of whole seconds in ms; each bucket's users, index ids, are the list
+    /// at this key, ':', the bucket), added by the save script with the code.
+    pub fn hooks_expiry(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:hooks-expiry")
+    }
+
     /// Which node fans the partition's webhook events out (its name, with a TTL).
     pub fn hooks_lease(partition: usize) -> String {
         format!("onb:{{p{partition}}}:hooks-lease")

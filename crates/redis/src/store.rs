@@ -8,7 +8,7 @@ use onboard_domain::ports::{
     HookQueue, IdPage, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
     UserWrite,
 };
-use onboard_domain::webhook_events::{HookEvent, event_of_notification, events_of_write};
+use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
     EmailAddress, Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserEvent, UserId, UserState,
 };
@@ -53,6 +53,8 @@ struct Scripts {
     lease: Lua,
     index_scan: Lua,
     index_backfill: Lua,
+    expire: Lua,
+    due_expiries: Lua,
 }
 
 impl Scripts {
@@ -70,6 +72,8 @@ impl Scripts {
             lease: Lua::new(include_str!("lua/lease.lua")),
             index_scan: Lua::new(include_str!("lua/index_scan.lua")),
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
+            expire: Lua::new(include_str!("lua/expire.lua")),
+            due_expiries: Lua::new(include_str!("lua/due_expiries.lua")),
         }
     }
 }
@@ -272,7 +276,20 @@ impl RedisStore {
         for write in writes {
             self.add_write(&mut call, write);
         }
-        add_hooks(&mut call, p, writes.iter().map(|w| events_of_write(w)));
+        // The webhook block as add_hooks makes it, each write's events
+        // followed by the expiry its new code schedules (see save.lua).
+        call.key(Keys::hooks(p)).key(Keys::hooks_expiry(p));
+        for write in writes {
+            let events = events_of_write(write);
+            call.arg(events.len());
+            for e in &events {
+                call.arg(encode(e));
+            }
+            match expiry_of_write(write) {
+                Some(e) => call.arg(expiry_bucket(e.at)).arg(index_id(&e.user_id)),
+                None => call.arg("").arg(""),
+            };
+        }
         let saved: Vec<i64> = call.run(&self.redis, durability).await?;
         if saved.len() != writes.len() {
             return Err(Unavailable("redis: the save script answered for another number of writes".into()));
@@ -471,6 +488,12 @@ fn add_hooks(call: &mut Call<'_>, partition: usize, items: impl Iterator<Item = 
             call.arg(encode(e));
         }
     }
+}
+
+/// The expiry bucket of `at` (ms): the next whole second, so an entry is
+/// never due before its code expired.
+fn expiry_bucket(at: OffsetDateTime) -> i64 {
+    ms(at).div_euclid(1000) * 1000 + if ms(at).rem_euclid(1000) == 0 { 0 } else { 1000 }
 }
 
 /// The states a user is indexed under (every one but deleted), in the order scans walk them.
@@ -770,6 +793,52 @@ impl HookQueue for RedisStore {
             cmd.arg(&e.receipt);
         }
         self.redis.write(&cmd).await.map(|_: i64| ())
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn due_expiries(
+        &self,
+        partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<HookExpiry>, Unavailable> {
+        let mut call = self.scripts.due_expiries.call();
+        call.key(Keys::hooks_lease(partition)).key(Keys::hooks_expiry(partition));
+        call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
+        let (bucket, members): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(bucket) * 1_000_000)
+            .map_err(|e| Unavailable(format!("redis: an expiry bucket out of range: {e}")))?;
+        Ok(members.iter().filter_map(|m| from_index_id(m)).map(|user_id| HookExpiry { at, user_id }).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(partition, expired = expired.len(), done = done.len()))]
+    async fn settle_expiries(
+        &self,
+        partition: usize,
+        expired: &[HookEvent],
+        done: &[HookExpiry],
+    ) -> Result<(), Unavailable> {
+        if expired.is_empty() && done.is_empty() {
+            return Ok(());
+        }
+        let mut call = self.scripts.expire.call();
+        call.key(Keys::hooks(partition)).key(Keys::hooks_expiry(partition)).arg(expired.len());
+        for e in expired {
+            call.arg(encode(e));
+        }
+        // How many of each bucket's first entries are done, buckets in order.
+        let mut buckets: Vec<(i64, usize)> = Vec::new();
+        for d in done {
+            match buckets.last_mut() {
+                Some((at, n)) if *at == ms(d.at) => *n += 1,
+                _ => buckets.push((ms(d.at), 1)),
+            }
+        }
+        for (at, n) in buckets {
+            call.arg(at).arg(n);
+        }
+        call.run::<i64>(&self.redis, Durability::Local).await.map(|_| ())
     }
 }
 

@@ -209,6 +209,59 @@ async fn v2_invite_codes_and_removal_produce_their_events() {
     app.stop().await;
 }
 
+/// With a two-second code lifetime: a user who never used their code gets
+/// one `invitation.expired` at its expiry (told by the schedule, with nobody
+/// reading the user); one who completed in time gets none.
+async fn expiry_told_once(app: TestApp) {
+    let port = free_port();
+    let (_, secret) = endpoint(&app, port, json!(["invitation.expired", "invitation.completed"])).await;
+    // Lingers past the second user's expiry, so an event it wrongly got would be seen.
+    let got = receiver(port, &[&secret], json!({}), 2, 4000, 60_000);
+
+    let waiting = app.create_user("waiting", "waiting@example.com").await;
+    let accepted = app.create_user("accepting", "accepting@example.com").await;
+    let code = app.post(&format!("/v2/users/{accepted}/invite_code"), json!({"returnCode": {}})).await;
+    assert_eq!(code.status, 200, "{}", code.body);
+    let code = code.body["inviteCode"].as_str().unwrap().to_owned();
+    let verified =
+        app.post(&format!("/v2/users/{accepted}/invite_code/verify"), json!({"verificationCode": code})).await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+
+    let (requests, timed_out) = recorded(got.await.unwrap());
+    assert!(!timed_out, "{requests:#?}");
+    assert!(requests.iter().all(|r| r["verified"] == json!([true])), "{requests:#?}");
+    let of = |user: &str| -> Vec<&Value> { requests.iter().filter(|r| r["body"]["data"]["userId"] == user).collect() };
+    assert_eq!(types_of(&of(&waiting)), ["invitation.expired"], "{requests:#?}");
+    assert_eq!(types_of(&of(&accepted)), ["invitation.completed"], "{requests:#?}");
+    let expired = &of(&waiting)[0]["body"];
+    assert_eq!(expired["data"]["loginName"], "waiting");
+    assert_eq!(expired["data"]["email"], "waiting@example.com");
+    app.stop().await;
+}
+
+async fn spawn_with_short_codes(redis: Option<&RedisServer>) -> TestApp {
+    let store = redis.map(|r| on_redis(RedisTarget::Url(r.url())));
+    TestApp::spawn_with(move |config| {
+        if let Some(store) = store {
+            store(config);
+        }
+        config.webhook_allow_private = true;
+        config.code_lifetime = Duration::from_secs(2);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_expired_invitation_is_told_once_and_a_completed_one_never_on_the_embedded_store() {
+    expiry_told_once(spawn_with_short_codes(None).await).await;
+}
+
+#[tokio::test]
+async fn an_expired_invitation_is_told_once_and_a_completed_one_never_on_redis() {
+    let redis = RedisServer::start();
+    expiry_told_once(spawn_with_short_codes(Some(&redis)).await).await;
+}
+
 /// The endpoint answers 500 to the first five requests: every event still
 /// arrives, each user's in order, after retries.
 async fn retried_in_order(app: TestApp) {

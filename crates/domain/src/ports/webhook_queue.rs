@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
 use super::Unavailable;
-use crate::webhook_events::{HookEvent, WebhookDelivery};
+use crate::webhook_events::{HookEvent, HookExpiry, WebhookDelivery};
 
 /// The events recorded by [`UserRepository::save`](super::UserRepository::save)
 /// (what [`events_of_write`](crate::webhook_events::events_of_write) makes of
@@ -34,6 +34,33 @@ pub trait HookQueue: Send + Sync {
 
     /// Removes claimed events: fanned out. Gone ones are not an error.
     async fn ack_hook_events(&self, partition: usize, events: &[HookEvent]) -> Result<(), Unavailable>;
+
+    /// Up to `limit` of the partition's scheduled expiries (what
+    /// [`expiry_of_write`](crate::webhook_events::expiry_of_write) made of
+    /// each saved write, kept in the same atomic write) due by `now`,
+    /// earliest first, when this node holds the partition's lease (taken or
+    /// extended for `lease`, as [`HookQueue::claim_hook_events`] does); none
+    /// while another node holds it. The same ones again until settled. An
+    /// expiry may be late by up to a second (stores may group them by the
+    /// second), never early; a user's older code's expiry may still come due
+    /// after a newer code (it tells nothing: the user's code is not expired).
+    async fn due_expiries(
+        &self,
+        partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<HookExpiry>, Unavailable>;
+
+    /// In one atomic write: records `expired` as the partition's newest
+    /// events and removes the expiries `done` (as [`HookQueue::due_expiries`]
+    /// gave them, earliest first).
+    async fn settle_expiries(
+        &self,
+        partition: usize,
+        expired: &[HookEvent],
+        done: &[HookExpiry],
+    ) -> Result<(), Unavailable>;
 }
 
 /// Each endpoint's deliveries: pending ones in the order they were added,

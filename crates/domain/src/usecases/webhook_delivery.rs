@@ -11,7 +11,7 @@ use crate::ids::OrgId;
 use crate::ports::{
     Clock, HookDeliveries, HookQueue, Unavailable, UserRepository, WebhookEndpoints, WebhookError, WebhookTransport,
 };
-use crate::webhook_events::{HookData, HookDeliveryState, HookEvent, WebhookDelivery};
+use crate::webhook_events::{HookData, HookDeliveryState, HookEvent, WebhookDelivery, expired_event};
 use crate::webhooks::{WebhookEndpoint, WebhookMessage};
 
 /// How webhook delivery behaves.
@@ -116,8 +116,10 @@ impl WebhookDispatcher {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn fan_out(&self, partition: usize) -> Result<usize, Unavailable> {
         let events = self.queue.claim_hook_events(partition, self.config.batch, self.config.lease).await?;
+        let expired = self.record_expired(partition).await?;
         if events.is_empty() {
-            return Ok(0);
+            // Expiries just recorded are fanned out by the next round.
+            return Ok(expired);
         }
         let users = self.users.get_many(&events.iter().map(|e| e.user_id.clone()).collect::<Vec<_>>()).await?;
         let mut by_org: HashMap<OrgId, Vec<WebhookEndpoint>> = HashMap::new();
@@ -145,6 +147,22 @@ impl WebhookDispatcher {
         }
         self.queue.ack_hook_events(partition, &events).await?;
         Ok(added)
+    }
+
+    /// Turns the partition's expiries due now into `invitation.expired`
+    /// events (for users still waiting with an expired code) in the
+    /// partition's queue; how many were recorded. The event's id makes one
+    /// told twice (a node dying before it settled) one delivery.
+    async fn record_expired(&self, partition: usize) -> Result<usize, Unavailable> {
+        let now = self.clock.now();
+        let due = self.queue.due_expiries(partition, now, self.config.batch, self.config.lease).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let users = self.users.get_many(&due.iter().map(|d| d.user_id.clone()).collect::<Vec<_>>()).await?;
+        let expired: Vec<HookEvent> = users.iter().filter_map(|u| expired_event(u.as_ref(), now)).collect();
+        self.queue.settle_expiries(partition, &expired, &due).await?;
+        Ok(expired.len())
     }
 
     /// An endpoint that failed a delivery for a whole retry period is

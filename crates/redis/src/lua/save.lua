@@ -18,7 +18,7 @@
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
 --       list and pending entry (all of one partition); last the webhook
---       stream (see the block at the end)
+--       stream and the expiries (see the block at the end)
 -- ARGV: 1 the partition's key prefix, 2 the bucket count; then per write, in
 --       turn: the number of its events, expected sequence, new sequence, org
 --       id, user id, snapshot (or ""), outbox entry (or ""), notification id
@@ -62,7 +62,7 @@ end
 
 local results = {}
 local a = 3
-for k = 3, #KEYS - 1, 3 do
+for k = 3, #KEYS - 2, 3 do
   local user, log, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local events = tonumber(ARGV[a])
   local expected, new, org, uid, snapshot = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
@@ -145,12 +145,17 @@ for k = 3, #KEYS - 1, 3 do
   end
 end
 
--- Webhooks, a block of its own: the last key is the partition's webhook
--- stream; after the arguments above, ARGV holds per write the number of
+-- Webhooks, a block of its own: the last key but one is the partition's
+-- webhook stream; after the arguments above, ARGV holds per write the number of
 -- webhook events it records, then those events (encoded). They join the
 -- stream (field e) with the write when it is saved, in this one atomic
 -- write, each with the user's sequence then (field s).
-local hooks = KEYS[#KEYS]
+-- Then per write the expiry its new code schedules (its bucket, the next
+-- whole second in ms, and the user's index id), or two empty strings: the
+-- user joins the bucket's list (the last key, ':', the bucket), the bucket
+-- the partition's buckets (the last key, a zset scored by the bucket).
+local hooks = KEYS[#KEYS - 1]
+local expiries = KEYS[#KEYS]
 for i = 1, #results do
   local n = tonumber(ARGV[a])
   if results[i] == 1 then
@@ -158,7 +163,12 @@ for i = 1, #results do
     for j = a + 1, a + n do
       redis.call('XADD', hooks, '*', 'e', ARGV[j], 's', sequence)
     end
+    if ARGV[a + 2 + n] ~= '' then
+      local bucket = ARGV[a + 1 + n]
+      redis.call('ZADD', expiries, bucket, bucket)
+      redis.call('RPUSH', expiries .. ':' .. bucket, ARGV[a + 2 + n])
+    end
   end
-  a = a + 1 + n
+  a = a + 3 + n
 end
 return results

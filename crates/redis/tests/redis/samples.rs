@@ -361,7 +361,8 @@ pub fn webhook_endpoints() -> Vec<(&'static str, onboard_domain::webhooks::Webho
 }
 
 /// Webhook events as the partitions' streams hold them (field `e`): one from
-/// a write, one from a notification record with its reason.
+/// a write, one from a notification record with its reason, one told at a
+/// code's expiry.
 pub fn hook_events() -> Vec<(&'static str, onboard_domain::webhook_events::HookEvent)> {
     use onboard_domain::webhook_events::HookEvent;
     use onboard_domain::webhooks::EventType;
@@ -385,7 +386,15 @@ pub fn hook_events() -> Vec<(&'static str, onboard_domain::webhook_events::HookE
         reason: Some("550 5.1.1 no such user".into()),
         ..created.clone()
     };
-    vec![("created", created), ("bounced", bounced)]
+    let expired = HookEvent {
+        id: "384598082123868958.3.invitation.expired".into(),
+        event_type: EventType::InvitationExpired,
+        at: LATER,
+        sequence: 3,
+        notification_id: None,
+        ..created.clone()
+    };
+    vec![("created", created), ("bounced", bounced), ("expired", expired)]
 }
 
 /// Webhook deliveries (`onb:{wh:<endpoint>}:d`): pending before its first
