@@ -399,6 +399,11 @@ fn parse_mail(raw: &[u8]) -> Mail {
     }
 }
 
+/// A loopback port nothing listens on now, for a peer a test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// Settings that put a server on the given Redis.
 pub fn on_redis(target: onboard_redis::RedisTarget) -> impl FnOnce(&mut Config) {
     move |config| config.store = onboard_server::config::Store::Redis(target)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use onboard_tests::TestApp;
+use onboard_tests::{TestApp, free_port};
 
 /// The whole scenario must finish in this time.
 const BUDGET: Duration = Duration::from_secs(180);
@@ -32,10 +32,6 @@ impl Drop for Driver {
 fn on_path(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file()))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn start_driver() -> Driver {

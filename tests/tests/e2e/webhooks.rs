@@ -7,13 +7,9 @@ use std::time::Duration;
 use onboard_redis::RedisTarget;
 use onboard_redis::testing::RedisServer;
 use onboard_tests::sdk::{ScriptOutput, run_node};
-use onboard_tests::{TestApp, on_redis, submit_init_form};
+use onboard_tests::{TestApp, free_port, on_redis, submit_init_form};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A server that may post to loopback, retrying after 100 ms, 200 ms, …
 async fn spawn(redis: Option<&RedisServer>, allow_private: bool) -> TestApp {
