@@ -619,13 +619,8 @@ impl RedisStore {
         for reply in self.redis.grouped(&cmds).await? {
             match reply {
                 redis::Value::Int(n) => total += u64::try_from(n).unwrap_or(0),
-                redis::Value::ServerError(e) => {
-                    self.redis.count_failure();
-                    return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
-                }
                 other => {
-                    let pairs: Vec<(String, f64)> = redis::from_redis_value(other)
-                        .map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+                    let pairs: Vec<(String, f64)> = self.reply_of(other)?;
                     entries.extend(pairs.into_iter().map(|(id, score)| (score, id)));
                 }
             }
@@ -702,6 +697,16 @@ impl RedisStore {
             }
         }
         Ok(())
+    }
+
+    /// One reply of `RedisConnection::grouped`, where errors
+    /// come back as values: an error counts as the store failing.
+    fn reply_of<T: redis::FromRedisValue>(&self, reply: redis::Value) -> Result<T, Unavailable> {
+        if let redis::Value::ServerError(e) = &reply {
+            self.redis.count_failure();
+            return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
+        }
+        redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))
     }
 
     fn org_indexes(p: usize, org: &OrgId) -> Vec<String> {
@@ -888,7 +893,7 @@ impl UserIndex for RedisStore {
     }
 
     /// The name claims: `org`'s own, or every organization's in turn (there
-    /// are few organizations; each lookup is one read per organization).
+    /// are few organizations; one read per organization, all in one pipeline).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn by_user_name(&self, org: Option<OrgId>, unique_name: &str) -> Result<Vec<UserId>, Unavailable> {
         let orgs = match org {
@@ -899,10 +904,11 @@ impl UserIndex for RedisStore {
                 all.iter().filter_map(|o| OrgId::parse(o).ok()).collect()
             }
         };
+        let groups: Vec<Vec<redis::Cmd>> =
+            orgs.iter().map(|org| vec![redis::cmd("GET").arg(Keys::name(org, unique_name)).clone()]).collect();
         let mut ids = Vec::new();
-        for org in orgs {
-            let mut conn = self.redis.conn();
-            let claim: Option<String> = self.redis.run(conn.get(Keys::name(&org, unique_name))).await?;
+        for reply in self.redis.grouped(&groups).await? {
+            let claim: Option<String> = self.reply_of(reply)?;
             // A claim is `<user id>|<ms>`; its user may be gone or never
             // written, which the reader of the ids finds out.
             if let Some(id) = claim.as_deref().and_then(|c| c.split('|').next()).and_then(|i| UserId::parse(i).ok()) {
@@ -920,12 +926,7 @@ impl UserIndex for RedisStore {
             .collect();
         let mut ids = Vec::new();
         for reply in self.redis.grouped(&groups).await? {
-            if let redis::Value::ServerError(e) = &reply {
-                self.redis.count_failure();
-                return Err(Unavailable(format!("redis: {}", e.details().unwrap_or(e.code()))));
-            }
-            let listed: Option<String> =
-                redis::from_redis_value(reply).map_err(|e| Unavailable(format!("redis: unexpected reply: {e}")))?;
+            let listed: Option<String> = self.reply_of(reply)?;
             ids.extend(listed.iter().flat_map(|l| l.split(',')).filter_map(from_index_id));
         }
         Ok(ids)
