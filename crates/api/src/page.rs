@@ -470,9 +470,13 @@ pub async fn done(req: &Request, Query(q): Query<DoneQuery>, Data(users): Data<&
     let jar = Jar::for_request(req);
     match users.init_page_view(&q.user_id, &q.org_id).await {
         Ok(page) if page.context.state == InitPageState::AlreadyInitialized => {
-            // Only the organization's configured URL: nothing from the request decides where the page goes.
-            let return_to = match users.completion_url(&page.org).await {
-                Ok(url) => url.map(|u| u.as_str().to_owned()),
+            // Only what the organization or the code's issuer configured: nothing from the request decides where the page goes.
+            let target = match onboard_domain::UserId::parse(&q.user_id) {
+                Ok(id) => users.return_target(&id, &page.org).await,
+                Err(_) => Ok(None),
+            };
+            let return_to = match target {
+                Ok(url) => url,
                 Err(unavailable) => {
                     tracing::warn!(reason = %unavailable.0, "done page: completion URL unavailable");
                     None

@@ -351,6 +351,8 @@ async fn created_by_v2_resent_by_v1_and_completed_on_the_page() {
         onboard_tests::submit_init_form(&app, &mail.link, &mail.code, "A-good-passw0rd", "A-good-passw0rd").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("is ready"), "{html}");
+    // The newest code carried onboard's own link: no application to return to.
+    assert!(!html.contains("http-equiv") && !html.contains("app.example.com"), "{html}");
 
     let got = connect(&app, "GetUserByID", t, json!({"userId": id})).await;
     assert_eq!(got.body["user"]["state"], "USER_STATE_ACTIVE", "{}", got.body);
@@ -575,4 +577,33 @@ async fn on_redis_a_template_outlives_snapshots_and_listing_works_across_nodes()
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     let gone = connect(&b, "GetUserByID", Some(&a.token), json!({"userId": id})).await;
     assert_connect_error(&gone, 404, "not_found", "QUERY-Dfbg2");
+}
+
+#[tokio::test]
+async fn a_code_mailed_with_a_template_returns_the_user_to_the_templates_origin() {
+    let app = TestApp::spawn().await;
+    let t = Some(app.token.as_str());
+    let email = format!("{}@example.com", unique("v2-return"));
+    let body = new_user(&app.org, &email, json!({"sendCode": {"urlTemplate": TEMPLATE}}));
+    let id = connect(&app, "AddHumanUser", t, body).await.body["userId"].as_str().unwrap().to_owned();
+    let mail = app.wait_for_mails(&email, 1).await.remove(0);
+    // The user lands on onboard's page with the code (a link the application forwards, say).
+    let link = format!("/ui/login/user/init?userID={id}&code={}&orgID={}", mail.code, app.org);
+    let (status, html) =
+        onboard_tests::submit_init_form(&app, &link, &mail.code, "A-good-passw0rd", "A-good-passw0rd").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5;url=https://app.example.com/\">"), "{html}");
+    assert!(html.contains("href=\"https://app.example.com/\">Back to the application</a>"), "{html}");
+    // The organization's own completion URL wins over the template's origin.
+    let path = format!("/admin/v1/orgs/{}/completion_url", app.org);
+    let r = app
+        .call(reqwest::Method::PUT, &path, Some(&app.token), None, Some(json!({"url": "https://portal.example.org/"})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let done = onboard_tests::PageSession::new(&app)
+        .open(&format!("/ui/login/user/init/done?userID={id}&orgID={}", app.org))
+        .await
+        .html;
+    assert!(done.contains("url=https://portal.example.org/") && !done.contains("app.example.com"), "{done}");
+    app.stop().await;
 }

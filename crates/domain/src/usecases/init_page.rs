@@ -5,6 +5,7 @@
 //! reports not found, already initialized, no code, too many attempts and
 //! expired before it looks at the code, so the page may say so up front.
 
+use crate::events::UserEvent;
 use crate::ids::{OrgId, UserId};
 use crate::ports::Unavailable;
 use crate::user::{Language, UserState};
@@ -148,6 +149,31 @@ impl UserService {
         };
         Ok(InitPageView { context, org: user.org.clone(), branding })
     }
+
+    /// Where `user` of `org`, done with the initialization, returns: the
+    /// organization's completion URL, else the origin of the link template
+    /// its last code was mailed with (the integrator's application, named by
+    /// an authenticated caller and allowed by [`UserService::with_invite_origins`]
+    /// when that restricts templates), else nowhere. Nothing in the page's
+    /// request decides it, so the page cannot be made an open redirect.
+    #[tracing::instrument(skip_all, fields(user_id = %user, org = %org))]
+    pub async fn return_target(&self, user: &UserId, org: &OrgId) -> Result<Option<String>, Unavailable> {
+        if let Some(url) = self.completion_url(org).await? {
+            return Ok(Some(url.as_str().to_owned()));
+        }
+        let events = self.users.events(user).await?;
+        // The newest code decides: one issued with onboard's own link has no template.
+        let delivery = events.iter().rev().find_map(|e| match &e.event {
+            UserEvent::InviteCodeAdded { delivery, .. } => Some(Some(delivery)),
+            UserEvent::InitCodeAdded { .. } => Some(None),
+            _ => None,
+        });
+        Ok(delivery
+            .flatten()
+            .filter(|d| self.delivery_allowed(d))
+            .and_then(|d| d.url_template())
+            .map(|t| format!("{}/", t.origin())))
+    }
 }
 
 #[cfg(test)]
@@ -245,6 +271,47 @@ mod tests {
         deleted.state = UserState::Deleted;
         let (svc, _) = service_over(Some(deleted), T0);
         assert_eq!(svc.init_page_context("200", "100").await, Err(InitPageError::NotFound));
+    }
+
+    #[tokio::test]
+    async fn the_return_target_is_the_newest_codes_template_origin_when_allowed() {
+        use crate::events::RecordedEvent;
+        use crate::invite::{CodeDelivery, UrlTemplate};
+        let (user, _) = initial_user();
+        let template = UrlTemplate::parse("https://shop.example.com:8443/invite?u={{.UserID}}&c={{.Code}}").unwrap();
+        let invite = |delivery: CodeDelivery| RecordedEvent {
+            sequence: 2,
+            at: T0,
+            event: UserEvent::InviteCodeAdded {
+                hash: user.init_code.as_ref().unwrap().hash.clone(),
+                expires_at: T0 + Duration::hours(72),
+                delivery,
+            },
+            editor: None,
+        };
+        let with_log = |events: Vec<RecordedEvent>| {
+            let mut repo = MockUserRepository::new();
+            repo.expect_events().returning(move |_| Ok(events.clone()));
+            service(repo, T0)
+        };
+        let templated = invite(CodeDelivery::mailed(Some(template.clone()), Some("Shop".into())));
+        let svc = with_log(vec![templated.clone()]);
+        assert_eq!(
+            svc.return_target(&user.id, &org()).await.unwrap().as_deref(),
+            Some("https://shop.example.com:8443/")
+        );
+        // A later code with onboard's own link (a v1 resend) has no template.
+        let mut plain = templated.clone();
+        plain.event = UserEvent::InitCodeAdded {
+            hash: user.init_code.as_ref().unwrap().hash.clone(),
+            expires_at: T0 + Duration::hours(72),
+        };
+        assert_eq!(with_log(vec![templated.clone(), plain]).return_target(&user.id, &org()).await.unwrap(), None);
+        // Returned codes and codes without a template have none either.
+        assert_eq!(with_log(vec![invite(CodeDelivery::Returned)]).return_target(&user.id, &org()).await.unwrap(), None);
+        // An origin no longer allowed is not returned to.
+        let svc = with_log(vec![templated]).with_invite_origins(vec!["https://other.example.com".into()]);
+        assert_eq!(svc.return_target(&user.id, &org()).await.unwrap(), None);
     }
 
     #[tokio::test]
