@@ -459,6 +459,7 @@ fn realistic_user(org: &onboard_domain::OrgId, i: usize) -> (onboard_domain::Use
         attempts: 0,
         not_before: now,
         receipt: String::new(),
+        kind: Default::default(),
     };
     let write = UserWrite { expected_sequence: 0, user: user.clone(), events: vec![added, code], outbox: Some(entry) };
     (user, write)

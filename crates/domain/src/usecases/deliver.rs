@@ -408,6 +408,7 @@ impl Dispatcher {
             language: user.profile.preferred_language.clone(),
             brand: None,
             application_name: user.init_code.as_ref().and_then(|c| c.delivery.application_name()).map(str::to_owned),
+            reminder: entry.kind == crate::notifications::NotificationKind::Reminder,
         }
     }
 
@@ -442,6 +443,7 @@ mod tests {
             attempts: 0,
             not_before: T0,
             receipt: String::new(),
+        kind: Default::default(),
         }
     }
 

@@ -196,6 +196,7 @@ pub fn outbox_entries() -> Vec<(&'static str, OutboxEntry)> {
             attempts: 2,
             not_before: LATER,
             receipt: String::new(),
+        kind: Default::default(),
         },
     )]
 }

@@ -27,6 +27,7 @@ fn message(i: usize, language: Option<&str>) -> InitMessage {
         language: language.map(|l| Language::parse(l).unwrap()),
         brand: None,
         application_name: None,
+        reminder: false,
     }
 }
 
