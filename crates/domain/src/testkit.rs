@@ -1193,7 +1193,7 @@ pub async fn check_reminder_schedule<S: UserRepository + crate::ports::ReminderQ
     let deadline = T0 + Duration::hours(72);
     let reminder = |hours: i64, deadline: OffsetDateTime| DueReminder {
         at: deadline - Duration::hours(hours),
-        user_id: user.id.clone(),
+        user_id: uid.clone(),
         deadline,
     };
     assert!(due_by(T0 + Duration::hours(24) - Duration::milliseconds(1)).await.1.is_empty());

@@ -380,6 +380,24 @@ pub mod format {
         crate::codec::decode(bytes).map_err(|e| e.to_string())
     }
 
+    /// A notification record's bytes (its kind after them for a reminder).
+    pub fn encode_notification(record: &StoredNotification) -> Vec<u8> {
+        record.encode()
+    }
+
+    pub fn decode_notification(bytes: &[u8]) -> Result<StoredNotification, String> {
+        StoredNotification::decode(bytes).map_err(|e| e.to_string())
+    }
+
+    /// An outbox entry's bytes (its kind after them for a reminder).
+    pub fn encode_entry(entry: &onboard_domain::OutboxEntry) -> Vec<u8> {
+        crate::stored::encode_entry(entry)
+    }
+
+    pub fn decode_entry(bytes: &[u8]) -> Result<onboard_domain::OutboxEntry, String> {
+        crate::stored::decode_entry(bytes).map_err(|e| e.to_string())
+    }
+
     /// The log entry the store reads from `bytes`, in any format it reads.
     pub fn decode_event(bytes: &[u8]) -> Result<onboard_domain::RecordedEvent, String> {
         crate::stored::decode_event(bytes).map_err(|e| e.to_string())
