@@ -426,11 +426,22 @@ pub async fn bytes_per_initial_user(n: usize, writers: usize) -> Result<f64, Str
 
 /// [`bytes_per_initial_user`] with the users of `users`.
 pub async fn bytes_per_user(n: usize, writers: usize, users: ProbeUsers) -> Result<f64, String> {
+    bytes_per_reminded_user(n, writers, users, onboard_domain::reminders::ReminderOffsets::OFF).await
+}
+
+/// [`bytes_per_user`] by a store that schedules reminders at `offsets`
+/// (each user's stay scheduled: none is due yet).
+pub async fn bytes_per_reminded_user(
+    n: usize,
+    writers: usize,
+    users: ProbeUsers,
+    offsets: onboard_domain::reminders::ReminderOffsets,
+) -> Result<f64, String> {
     use crate::{RedisSettings, RedisStore, RedisTarget, connect};
 
     let server = RedisServer::start();
     let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await?;
-    let store = std::sync::Arc::new(RedisStore::open(redis, "memory-probe").await?);
+    let store = std::sync::Arc::new(RedisStore::open(redis, "memory-probe").await?.with_reminders(offsets));
     let before = server.used_memory();
     write_initial_users(store, n, writers, users).await?;
     Ok(server.used_memory().saturating_sub(before) as f64 / n as f64)
