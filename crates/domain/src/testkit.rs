@@ -1216,7 +1216,10 @@ pub async fn check_reminder_schedule<S: UserRepository + crate::ports::ReminderQ
     let mut events = vec![user.record(UserEvent::ReminderIssued, sent_at)];
     events.push(user.record(UserEvent::InitCodeAdded { hash: CodeHash([7; 32]), expires_at: deadline }, sent_at));
     let entry = OutboxEntry { kind: NotificationKind::Reminder, ..entry_for(&user, "n-reminder") };
-    store.save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: Some(entry) }).await.unwrap();
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: Some(entry) })
+        .await
+        .unwrap();
     let (all, mine) = due_by(T0 + Duration::hours(48)).await;
     assert_eq!(mine, [reminder(24, deadline)]);
     settle(all).await;
@@ -1227,7 +1230,10 @@ pub async fn check_reminder_schedule<S: UserRepository + crate::ports::ReminderQ
     let later = resent_at + Duration::hours(72);
     let events = vec![user.record(UserEvent::InitCodeAdded { hash: CodeHash([8; 32]), expires_at: later }, resent_at)];
     let entry = entry_for(&user, "n-resent");
-    store.save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: Some(entry) }).await.unwrap();
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: Some(entry) })
+        .await
+        .unwrap();
     assert!(due_by(later - Duration::hours(48) - Duration::seconds(1)).await.1.is_empty());
     let (all, mine) = due_by(later - Duration::hours(48)).await;
     assert_eq!(mine, [reminder(48, later)]);

@@ -140,7 +140,9 @@ impl Templates {
                 // An organization's subject that says nothing of reminders gets the prefix.
                 let plain = || {
                     let ctx = context_of(Values { reminder: false, ..v }, brand);
-                    self.env.template_from_named_str(override_name(EmailPart::Subject), source).and_then(|t| t.render(&ctx))
+                    self.env
+                        .template_from_named_str(override_name(EmailPart::Subject), source)
+                        .and_then(|t| t.render(&ctx))
                 };
                 if v.reminder && plain().is_ok_and(|p| p.trim() == subject) {
                     format!("{REMINDER_PREFIX}{subject}")
@@ -309,7 +311,13 @@ mod tests {
         let reminder = Values { reminder: true, ..values() };
         let en = t.render("en", reminder).unwrap();
         assert_eq!(en.subject, "Reminder: Initialize User");
-        assert!(en.text.contains("A reminder: your invitation is still waiting for you, and it expires on 2026-01-04 12:00 UTC."), "{}", en.text);
+        assert!(
+            en.text.contains(
+                "A reminder: your invitation is still waiting for you, and it expires on 2026-01-04 12:00 UTC."
+            ),
+            "{}",
+            en.text
+        );
         assert!(en.html.contains("<strong>A reminder:</strong>"), "{}", en.html);
         assert!(en.text.contains("ABC123"));
         let de = t.render("de", reminder).unwrap();
@@ -325,7 +333,10 @@ mod tests {
         let mut branding = (*brand.branding).clone();
         branding.overrides.get_mut("en").unwrap().email.insert(EmailPart::Subject, own.to_owned());
         brand.branding = std::sync::Arc::new(branding);
-        assert_eq!(t.render_branded("en", reminder, Some(&brand)).unwrap().subject, "Still waiting: Welcome to Acme Corporation");
+        assert_eq!(
+            t.render_branded("en", reminder, Some(&brand)).unwrap().subject,
+            "Still waiting: Welcome to Acme Corporation"
+        );
         assert_eq!(t.render_branded("en", values(), Some(&brand)).unwrap().subject, "Welcome to Acme Corporation");
         assert!(t.check("en", EmailPart::Subject, own).is_ok(), "the value is known to the check");
     }
@@ -480,7 +491,7 @@ mod tests {
             language: language.map(|l| Language::parse(l).unwrap()),
             brand: Some(brand(&[])),
             application_name: None,
-        reminder: false,
+            reminder: false,
         };
         assert_eq!(language_of(&message(None)), "de", "the organization's default");
         assert_eq!(language_of(&message(Some("fr"))), "de");

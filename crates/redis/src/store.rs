@@ -22,7 +22,8 @@ use crate::keys::{EMAIL_BUCKETS, Keys, email_digest, from_index_id, index_id};
 use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
-    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, encode_entry, notification_field, notification_id, rebuild, snapshot_due,
+    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, encode_entry, notification_field, notification_id,
+    rebuild, snapshot_due,
 };
 use crate::user_cache::UserCache;
 
@@ -528,7 +529,8 @@ fn reminder_entry(d: &DueReminder) -> String {
 /// The reminder a bucket's entry stands for; `None` for one unreadable.
 fn reminder_of_entry(bucket: OffsetDateTime, entry: &str) -> Option<DueReminder> {
     let (id, deadline) = entry.rsplit_once(':')?;
-    let deadline = OffsetDateTime::from_unix_timestamp_nanos(i128::from(deadline.parse::<i64>().ok()?) * 1_000_000).ok()?;
+    let deadline =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(deadline.parse::<i64>().ok()?) * 1_000_000).ok()?;
     Some(DueReminder { at: bucket, user_id: from_index_id(id)?, deadline })
 }
 
@@ -1046,10 +1048,8 @@ impl NotificationLog for RedisStore {
             .run(conn.hmget(self.keys.user(user), &[notification_field(id).as_str(), RECIPIENT_FIELD]))
             .await?;
         let usual = usual.and_then(|r| EmailAddress::parse(&r).ok());
-        raw.map(|bytes| {
-            StoredNotification::decode(&bytes)?.into_notification(id.clone(), user.clone(), usual.as_ref())
-        })
-        .transpose()
+        raw.map(|bytes| StoredNotification::decode(&bytes)?.into_notification(id.clone(), user.clone(), usual.as_ref()))
+            .transpose()
     }
 
     async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable> {

@@ -301,7 +301,9 @@ mod tests {
         let reminder = StoredNotification::of(&n, false).encode();
         assert_eq!(reminder.len(), old.len() + 1);
         assert!(reminder.len() <= 64, "{} bytes", reminder.len());
-        let back = |b: &[u8]| StoredNotification::decode(b).unwrap().into_notification(n.id.clone(), n.user_id.clone(), Some(&usual));
+        let back = |b: &[u8]| {
+            StoredNotification::decode(b).unwrap().into_notification(n.id.clone(), n.user_id.clone(), Some(&usual))
+        };
         assert_eq!(back(&reminder).unwrap(), n);
         assert_eq!(back(&old).unwrap(), invitation);
         let mut junk = reminder.clone();

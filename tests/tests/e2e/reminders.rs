@@ -91,7 +91,8 @@ async fn each_reminder_goes_out_once_across_a_restart_and_two_nodes_and_its_link
     assert_eq!(codes.len(), 3, "each email has a code of its own");
 
     // The log tells the reminders apart, in English.
-    let changes = one.post(&format!("/management/v1/users/{id}/changes/_search"), json!({"query": {"asc": true}})).await;
+    let changes =
+        one.post(&format!("/management/v1/users/{id}/changes/_search"), json!({"query": {"asc": true}})).await;
     assert_eq!(changes.status, 200, "{}", changes.body);
     let reminded: Vec<_> = changes.body["result"]
         .as_array()

@@ -78,7 +78,7 @@ mod tests {
                 attempts: 0,
                 not_before: T0,
                 receipt: String::new(),
-        kind: Default::default(),
+                kind: Default::default(),
             };
             Notification::queued(&entry)
         };

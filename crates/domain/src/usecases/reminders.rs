@@ -66,7 +66,10 @@ impl std::fmt::Debug for ReminderSender {
 
 /// Whether the state of a user's last email says another will not arrive.
 fn undeliverable(state: DeliveryState) -> bool {
-    matches!(state, DeliveryState::Bounced | DeliveryState::Dropped | DeliveryState::SpamReported | DeliveryState::Failed)
+    matches!(
+        state,
+        DeliveryState::Bounced | DeliveryState::Dropped | DeliveryState::SpamReported | DeliveryState::Failed
+    )
 }
 
 impl ReminderSender {
@@ -126,7 +129,11 @@ impl ReminderSender {
     }
 
     /// Sends `due` or says why not; `None` when every write collided.
-    async fn remind_one(&self, due: &DueReminder, now: OffsetDateTime) -> Result<Option<Result<(), ReminderSkip>>, Unavailable> {
+    async fn remind_one(
+        &self,
+        due: &DueReminder,
+        now: OffsetDateTime,
+    ) -> Result<Option<Result<(), ReminderSkip>>, Unavailable> {
         let mut charged = false;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let user = self.users.get_for_write(&due.user_id).await?;
@@ -139,7 +146,9 @@ impl ReminderSender {
                 if last.is_some_and(|n| undeliverable(n.state)) {
                     return Ok(Some(Err(ReminderSkip::Undeliverable)));
                 }
-                if let (Some(limiter), Some((limit, _))) = (&self.limiter, self.throttle.recipient_cap(&user.email.address)) {
+                if let (Some(limiter), Some((limit, _))) =
+                    (&self.limiter, self.throttle.recipient_cap(&user.email.address))
+                {
                     if let Admission::Denied { .. } = limiter.acquire(&[limit], now).await? {
                         return Ok(Some(Err(ReminderSkip::DailyCap)));
                     }
@@ -276,7 +285,8 @@ mod tests {
 
     #[test]
     fn each_mailed_code_schedules_one_reminder_per_offset_after_its_making() {
-        let offsets = ReminderOffsets::new(vec![Duration::hours(24), Duration::hours(48), Duration::hours(100)]).unwrap();
+        let offsets =
+            ReminderOffsets::new(vec![Duration::hours(24), Duration::hours(48), Duration::hours(100)]).unwrap();
         let (user, _) = initial_user();
         let entry = OutboxEntry {
             id: NotificationId::generate(),
@@ -292,7 +302,8 @@ mod tests {
         };
         // A created user's write: its code (72 h) expires at DEADLINE.
         let (_, _, log) = logged_user();
-        let write = UserWrite { expected_sequence: 0, user: user.clone(), events: log.clone(), outbox: Some(entry.clone()) };
+        let write =
+            UserWrite { expected_sequence: 0, user: user.clone(), events: log.clone(), outbox: Some(entry.clone()) };
         // 100 h before the deadline is before the code was made: none then.
         assert_eq!(reminders_of_write(&write, &offsets), [due_at(48), due_at(24)]);
         assert!(reminders_of_write(&write, &ReminderOffsets::OFF).is_empty(), "off by default");
@@ -364,7 +375,8 @@ mod tests {
             Ok(Some(if *n.lock().unwrap() == 1 { stale.clone() } else { reminded.clone() }))
         });
         repo.expect_save().times(1).returning(|_| Err(SaveError::Conflict));
-        let h = harness_with(repo, Arc::new(Mutex::new(Vec::new())), vec![due_at(48)], now, Some(DeliveryState::Delivered));
+        let h =
+            harness_with(repo, Arc::new(Mutex::new(Vec::new())), vec![due_at(48)], now, Some(DeliveryState::Delivered));
         let round = h.sender.remind(0).await.unwrap();
         assert_eq!((round.sent, round.skipped), (0, 1));
         assert_eq!(*reads.lock().unwrap(), 2);
@@ -384,7 +396,11 @@ mod tests {
         skipped_for(Some(verified)).await;
         let mut returned = user();
         returned.record(
-            UserEvent::InviteCodeAdded { hash: CodeHash([2; 32]), expires_at: DEADLINE, delivery: CodeDelivery::Returned },
+            UserEvent::InviteCodeAdded {
+                hash: CodeHash([2; 32]),
+                expires_at: DEADLINE,
+                delivery: CodeDelivery::Returned,
+            },
             T0,
         );
         skipped_for(Some(returned)).await;
@@ -394,7 +410,8 @@ mod tests {
     async fn a_newer_deadline_a_locked_or_an_expired_code_gets_none() {
         let mut resent = user();
         let later = DEADLINE + Duration::hours(10);
-        resent.record(UserEvent::InitCodeAdded { hash: CodeHash([3; 32]), expires_at: later }, T0 + Duration::hours(10));
+        resent
+            .record(UserEvent::InitCodeAdded { hash: CodeHash([3; 32]), expires_at: later }, T0 + Duration::hours(10));
         skipped_for(Some(resent)).await;
         let mut locked = user();
         for _ in 0..codes().config().max_attempts {
@@ -410,7 +427,9 @@ mod tests {
     #[tokio::test]
     async fn none_follows_an_email_that_did_not_arrive() {
         let now = DEADLINE - Duration::hours(48);
-        for state in [DeliveryState::Bounced, DeliveryState::Dropped, DeliveryState::SpamReported, DeliveryState::Failed] {
+        for state in
+            [DeliveryState::Bounced, DeliveryState::Dropped, DeliveryState::SpamReported, DeliveryState::Failed]
+        {
             let (repo, writes) = repo_with(Some(user()));
             let h = harness_with(repo, writes, vec![due_at(48)], now, Some(state));
             assert_eq!(h.sender.remind(0).await.unwrap().skipped, 1, "{state:?}");
@@ -454,7 +473,13 @@ mod tests {
     async fn a_store_failure_settles_nothing() {
         let mut repo = MockUserRepository::new();
         repo.expect_get().returning(|_| Err(Unavailable("timeout".into())));
-        let h = harness_with(repo, Arc::new(Mutex::new(Vec::new())), vec![due_at(48)], DEADLINE - Duration::hours(48), None);
+        let h = harness_with(
+            repo,
+            Arc::new(Mutex::new(Vec::new())),
+            vec![due_at(48)],
+            DEADLINE - Duration::hours(48),
+            None,
+        );
         assert!(h.sender.remind(0).await.is_err());
         assert!(h.settled.lock().unwrap().is_empty(), "left due for the next round");
         let _ = UserId::parse("200").unwrap();

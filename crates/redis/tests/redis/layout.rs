@@ -124,11 +124,9 @@ async fn an_initial_user_takes_at_most_a_kib() {
 #[tokio::test]
 async fn reminders_cost_a_pending_invitation_an_entry_each() {
     use onboard_redis::testing::bytes_per_reminded_user;
-    let two = onboard_domain::reminders::ReminderOffsets::new(vec![
-        time::Duration::hours(48),
-        time::Duration::hours(24),
-    ])
-    .unwrap();
+    let two =
+        onboard_domain::reminders::ReminderOffsets::new(vec![time::Duration::hours(48), time::Duration::hours(24)])
+            .unwrap();
     let off = bytes_per_user(5_000, 8, ProbeUsers::Realistic).await.unwrap();
     let on = bytes_per_reminded_user(5_000, 8, ProbeUsers::Realistic, two).await.unwrap();
     println!("realistic Initial user: {off:.0} bytes without reminders, {on:.0} with two (+{:.0})", on - off);

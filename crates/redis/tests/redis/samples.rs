@@ -187,16 +187,16 @@ fn invite(sequence: u64, delivery: CodeDelivery) -> RecordedEvent {
 /// kind after the entry's bytes).
 pub fn outbox_entries() -> Vec<(&'static str, OutboxEntry)> {
     let pending = OutboxEntry {
-            id: notification_id(),
-            user_id: user_id(),
-            recipient: address("jane.doe@example.com"),
-            code: PlainCode::from_stored("K7QF2M".into()),
-            code_generation: 4,
-            enqueued_at: ADDED,
-            attempts: 2,
-            not_before: LATER,
-            receipt: String::new(),
-            kind: Default::default(),
+        id: notification_id(),
+        user_id: user_id(),
+        recipient: address("jane.doe@example.com"),
+        code: PlainCode::from_stored("K7QF2M".into()),
+        code_generation: 4,
+        enqueued_at: ADDED,
+        attempts: 2,
+        not_before: LATER,
+        receipt: String::new(),
+        kind: Default::default(),
     };
     let reminder = OutboxEntry { kind: onboard_domain::NotificationKind::Reminder, ..pending.clone() };
     vec![("pending", pending), ("reminder", reminder)]

@@ -215,7 +215,10 @@ mod tests {
         let on = resolve(&["--reminders", "48h,24h"]).unwrap().reminders;
         assert_eq!(on, [Duration::from_secs(48 * 3600), Duration::from_secs(24 * 3600)]);
         let late = resolve(&["--reminders", "72h", "--code-lifetime", "72h"]).unwrap_err().to_string();
-        assert!(late.contains("ONBOARD_REMINDERS") && late.contains("shorter than ONBOARD_CODE_LIFETIME (72h)"), "{late}");
+        assert!(
+            late.contains("ONBOARD_REMINDERS") && late.contains("shorter than ONBOARD_CODE_LIFETIME (72h)"),
+            "{late}"
+        );
         let bad = resolve(&["--reminders", "48h,soon"]).unwrap_err().to_string();
         assert!(bad.contains("ONBOARD_REMINDERS") && bad.contains("\"soon\""), "{bad}");
         assert!(!resolve(&["--self-service-renewal", "false"]).unwrap().self_service_renewal);
