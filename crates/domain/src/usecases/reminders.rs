@@ -318,6 +318,12 @@ mod tests {
         events.push(reminded.record(UserEvent::InitCodeAdded { hash: CodeHash([1; 32]), expires_at: DEADLINE }, T0));
         let reminder = UserWrite { expected_sequence: 2, user: reminded, events, outbox: Some(entry) };
         assert!(reminders_of_write(&reminder, &offsets).is_empty());
+        // Nor is it a resend to the webhooks (a resend's write is).
+        assert!(crate::webhook_events::events_of_write(&reminder).is_empty());
+        let mut resent = reminder.clone();
+        resent.events.remove(0);
+        let told = crate::webhook_events::events_of_write(&resent);
+        assert_eq!(told.iter().map(|e| e.event_type).collect::<Vec<_>>(), [crate::webhooks::EventType::InvitationResent]);
         assert!(ReminderOffsets::new(vec![Duration::ZERO]).is_err());
         assert!(ReminderOffsets::new(vec![Duration::hours(1), Duration::hours(1)]).is_err());
     }
