@@ -77,6 +77,21 @@ async fn a_batch_is_one_call_per_language_with_each_recipients_own_values() {
 }
 
 #[tokio::test]
+async fn reminders_go_out_in_calls_of_their_own_and_say_they_are_reminders() {
+    let fake = FakeSendGrid::start(KEY).await;
+    let reminder = |i: usize| InitMessage { reminder: true, ..message(i, None) };
+    let messages = vec![message(0, None), reminder(1), message(2, None), reminder(3)];
+    let results = mailer(&fake, |_| {}).send_batch(&messages).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(fake.accepted_calls(), 2, "invitations and reminders");
+    for d in fake.delivered() {
+        let reminded = d.to == "user1@example.com" || d.to == "user3@example.com";
+        assert_eq!(d.subject, if reminded { "Reminder: Initialize User" } else { "Initialize User" });
+        assert_eq!(d.text.contains("A reminder: your invitation is still waiting"), reminded, "{}", d.text);
+    }
+}
+
+#[tokio::test]
 async fn branded_emails_go_out_per_organization_with_its_sender_look_and_words() {
     let fake = FakeSendGrid::start(KEY).await;
     let mut branding = onboard_domain::testkit::full_branding();
