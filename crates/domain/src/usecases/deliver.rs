@@ -496,6 +496,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_reminders_email_says_so_and_its_records_keep_the_kind() {
+        use crate::notifications::NotificationKind;
+        let (user, code) = initial_user();
+        let entry = OutboxEntry { kind: NotificationKind::Reminder, ..entry_for(&user, &code) };
+        let h = harness(user.clone(), entry, T0, Ok("msg-1".into()));
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().sent, 1);
+        assert!(h.sent.lock().unwrap()[0].reminder);
+        let notes = h.notes.lock().unwrap();
+        assert!(notes.len() == 2 && notes.iter().all(|n| n.kind == NotificationKind::Reminder), "{notes:?}");
+        // An invitation's does not.
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
+        h.dispatcher.deliver_due(0).await.unwrap();
+        assert!(!h.sent.lock().unwrap()[0].reminder);
+        assert!(h.notes.lock().unwrap().iter().all(|n| n.kind == NotificationKind::Invitation));
+    }
+
+    #[tokio::test]
     async fn a_removed_users_email_is_withdrawn_unsent() {
         let (mut user, code) = initial_user();
         let entry = entry_for(&user, &code);

@@ -323,7 +323,10 @@ mod tests {
         let mut resent = reminder.clone();
         resent.events.remove(0);
         let told = crate::webhook_events::events_of_write(&resent);
-        assert_eq!(told.iter().map(|e| e.event_type).collect::<Vec<_>>(), [crate::webhooks::EventType::InvitationResent]);
+        assert_eq!(
+            told.iter().map(|e| e.event_type).collect::<Vec<_>>(),
+            [crate::webhooks::EventType::InvitationResent]
+        );
         assert!(ReminderOffsets::new(vec![Duration::ZERO]).is_err());
         assert!(ReminderOffsets::new(vec![Duration::hours(1), Duration::hours(1)]).is_err());
     }
