@@ -290,12 +290,13 @@ mod tests {
     #[test]
     fn file_values_apply_and_flags_win() {
         let (_dir, path) = file(
-            "http_addr = \"127.0.0.1:9000\"\ncode_length = 8\ncode_lifetime = \"30m\"\nmail_from = \"IdP <id@example.com>\"\n",
+            "http_addr = \"127.0.0.1:9000\"\ncode_length = 8\ncode_lifetime = \"30m\"\nmail_from = \"IdP <id@example.com>\"\nreminders = \"10m, 5m\"\n",
         );
         let c = resolve(&["--config", &path, "--code-length", "10"]).unwrap();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:9000");
         assert_eq!(c.code_length, 10);
         assert_eq!(c.code_lifetime, std::time::Duration::from_secs(1800));
+        assert_eq!(c.reminders, [Duration::from_secs(600), Duration::from_secs(300)]);
         assert_eq!((c.mail_from_name.as_str(), c.mail_from_address.as_str()), ("IdP", "id@example.com"));
     }
 
@@ -320,6 +321,7 @@ mod tests {
         for (text, name) in [
             ("code_length = 2\n", "code_length (ONBOARD_CODE_LENGTH) = \"2\" in "),
             ("metrics = \"maybe\"\n", "metrics (ONBOARD_METRICS) = \"maybe\" in "),
+            ("reminders = \"24h,24h\"\n", "reminders (ONBOARD_REMINDERS) = \"24h,24h\" in "),
             ("redis_timeout = [1]\n", "redis_timeout: expected a string"),
             ("code_length = \n", "config file"),
         ] {
