@@ -503,7 +503,7 @@ mod tests {
         let h = harness(user.clone(), entry, T0, Ok("msg-1".into()));
         assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().sent, 1);
         assert!(h.sent.lock().unwrap()[0].reminder);
-        let notes = h.notes.lock().unwrap();
+        let notes = h.notes.lock().unwrap().clone();
         assert!(notes.len() == 2 && notes.iter().all(|n| n.kind == NotificationKind::Reminder), "{notes:?}");
         // An invitation's does not.
         let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
