@@ -47,6 +47,25 @@ impl From<domain::DeliveryState> for NotificationState {
     }
 }
 
+/// What an email is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "v1NotificationKind", rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// The invitation: a created user's code, a resend, an invite code, a renewal.
+    Invitation,
+    /// A scheduled reminder before the code expires (`ONBOARD_REMINDERS`), with a fresh code.
+    Reminder,
+}
+
+impl From<domain::NotificationKind> for NotificationKind {
+    fn from(k: domain::NotificationKind) -> Self {
+        match k {
+            domain::NotificationKind::Invitation => Self::Invitation,
+            domain::NotificationKind::Reminder => Self::Reminder,
+        }
+    }
+}
+
 /// One initialization email.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "v1Notification", rename_all = "camelCase", skip_serializing_if_is_none)]
@@ -65,6 +84,8 @@ pub struct NotificationView {
     pub last_error: Option<String>,
     /// The mail provider's id of the message.
     pub provider_message_id: Option<String>,
+    /// Invitation or reminder.
+    pub kind: NotificationKind,
 }
 
 impl From<domain::Notification> for NotificationView {
@@ -78,6 +99,7 @@ impl From<domain::Notification> for NotificationView {
             change_date: Timestamp(n.updated_at),
             last_error: n.last_error,
             provider_message_id: n.provider_message_id,
+            kind: n.kind.into(),
         }
     }
 }

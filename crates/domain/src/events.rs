@@ -70,6 +70,10 @@ pub enum UserEvent {
     /// The user asked the link's page for a new link (self-service
     /// renewal) and one was sent: the new code's event follows.
     RenewalRequested,
+    /// A scheduled reminder (`ONBOARD_REMINDERS`) went to the user: the
+    /// fresh code's event follows, expiring when the code it replaces would
+    /// have, and its email is a reminder.
+    ReminderIssued,
 }
 
 impl UserEvent {
@@ -90,6 +94,7 @@ impl UserEvent {
             Self::PasswordSet { .. } => "user.password.set",
             Self::LinkOpened { .. } => "user.initialization.link.opened",
             Self::RenewalRequested => "user.initialization.renewal.requested",
+            Self::ReminderIssued => "user.initialization.reminder.issued",
         }
     }
 
@@ -112,6 +117,7 @@ impl UserEvent {
             // onboard's own: ZITADEL has no such events.
             Self::LinkOpened { .. } => "user.human.initialization.link.opened",
             Self::RenewalRequested => "user.human.initialization.renewal.requested",
+            Self::ReminderIssued => "user.human.initialization.reminder.issued",
         }
     }
 }

@@ -28,4 +28,7 @@ pub struct InitMessage {
     /// The application the user is invited to (the v2 API's
     /// `applicationName`), named in the email when given.
     pub application_name: Option<String>,
+    /// A scheduled reminder of the invitation (its email says so), not the
+    /// invitation itself.
+    pub reminder: bool,
 }

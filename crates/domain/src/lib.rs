@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod password;
 pub mod person;
 pub mod ports;
+pub mod reminders;
 pub mod system_clock;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -44,7 +45,7 @@ pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, 
 pub use init_link::InitLink;
 pub use init_message::InitMessage;
 pub use invite::{CodeDelivery, TemplateError, UrlTemplate};
-pub use notifications::{DeliveryState, Notification};
+pub use notifications::{DeliveryState, Notification, NotificationKind};
 pub use outbox::{OutboxDepth, OutboxEntry};
 pub use password::{HashImportError, PasswordHash, PasswordPolicy, PolicyViolation};
 pub use person::{PersonName, PhoneError, PhoneNumber, ProfileText, TextError};

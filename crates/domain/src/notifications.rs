@@ -75,6 +75,24 @@ impl DeliveryState {
     }
 }
 
+/// What an email is: the invitation (a code given by a create, a resend,
+/// an invite code or a renewal) or a scheduled reminder of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum NotificationKind {
+    #[default]
+    Invitation,
+    Reminder,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invitation => "invitation",
+            Self::Reminder => "reminder",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notification {
     pub id: NotificationId,
@@ -87,6 +105,9 @@ pub struct Notification {
     pub last_error: Option<String>,
     /// The provider's id of the accepted message (SendGrid's `X-Message-Id`).
     pub provider_message_id: Option<String>,
+    /// Records kept before reminders existed are invitations.
+    #[serde(default)]
+    pub kind: NotificationKind,
 }
 
 impl Notification {
@@ -102,6 +123,7 @@ impl Notification {
             attempts: entry.attempts,
             last_error: None,
             provider_message_id: None,
+            kind: entry.kind,
         }
     }
 
@@ -140,6 +162,7 @@ mod tests {
             attempts: 1,
             last_error: None,
             provider_message_id: None,
+            kind: NotificationKind::Invitation,
         }
     }
 

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::email::EmailAddress;
 use crate::ids::{NotificationId, UserId};
 use crate::init_code::PlainCode;
+use crate::notifications::NotificationKind;
 
 /// An email waiting to be sent: the init code of generation `code_generation`.
 /// It holds the code in clear text until it is mailed, then it is removed.
@@ -25,6 +26,10 @@ pub struct OutboxEntry {
     /// empty until claimed, opaque to the domain.
     #[serde(skip)]
     pub receipt: String,
+    /// Invitation or reminder. Not in the entry's stored form (which
+    /// predates it): a store keeps it beside, see `onboard-redis`.
+    #[serde(skip)]
+    pub kind: NotificationKind,
 }
 
 /// The outbox's backlog at one moment, for monitoring: how much mail waits

@@ -49,6 +49,7 @@ fn entry_for(user: &User, id: &str) -> OutboxEntry {
         attempts: 0,
         not_before: T0,
         receipt: String::new(),
+        kind: Default::default(),
     }
 }
 
@@ -1144,4 +1145,112 @@ pub async fn check_user_index_under_concurrency<S: UserRepository + UserIndex + 
         assert_eq!(indexed, expected, "{address}");
     }
     drain(&*store).await;
+}
+
+/// The reminder offsets the stores given to [`check_reminder_schedule`]
+/// are made with: 48 h and 24 h before a code's expiry.
+pub fn reminder_offsets() -> crate::reminders::ReminderOffsets {
+    crate::reminders::ReminderOffsets::new(vec![Duration::hours(48), Duration::hours(24)]).unwrap()
+}
+
+/// Runs the reminder schedule checks against `store`, made with
+/// [`reminder_offsets`] and holding no reminders; `other`, when given, is a
+/// second node on the same data (also with the offsets): while `store`
+/// holds a partition's lease, `other` is given none of its reminders. Each
+/// new mailed code schedules its reminders with its write (a refused write
+/// and a reminder's own code none), due at their time and not before, until
+/// settled.
+pub async fn check_reminder_schedule<S: UserRepository + crate::ports::ReminderQueue>(store: &S, other: Option<&S>) {
+    use crate::notifications::NotificationKind;
+    use crate::reminders::DueReminder;
+    let lease = Duration::seconds(30);
+    let (mut user, write) = new_user(&OrgId::generate(), "reminded");
+    store.save(write.clone()).await.unwrap();
+    assert_eq!(store.save(write).await, Err(SaveError::Conflict), "a refused write schedules nothing");
+    let uid = user.id.clone();
+    // This user's due reminders in every partition, and all those given (to settle).
+    let due_by = |at: OffsetDateTime| {
+        let uid = uid.clone();
+        async move {
+            let mut all = Vec::new();
+            for p in 0..store.reminder_partitions() {
+                let due = store.due_reminders(p, at, 100, lease).await.unwrap();
+                assert!(due.iter().all(|d| d.at <= at), "none early");
+                all.push((p, due));
+            }
+            let mine: Vec<DueReminder> =
+                all.iter().flat_map(|(_, d)| d.iter()).filter(|d| d.user_id == uid).cloned().collect();
+            (all, mine)
+        }
+    };
+    let settle = |all: Vec<(usize, Vec<DueReminder>)>| async move {
+        for (p, due) in all {
+            store.settle_reminders(p, &due).await.unwrap();
+            // Settled ones gone are no error.
+            store.settle_reminders(p, &due).await.unwrap();
+        }
+    };
+    let deadline = T0 + Duration::hours(72);
+    let reminder = |hours: i64, deadline: OffsetDateTime| DueReminder {
+        at: deadline - Duration::hours(hours),
+        user_id: uid.clone(),
+        deadline,
+    };
+    assert!(due_by(T0 + Duration::hours(24) - Duration::milliseconds(1)).await.1.is_empty());
+    let (all, mine) = due_by(T0 + Duration::hours(24)).await;
+    assert_eq!(mine, [reminder(48, deadline)]);
+    if let Some(other) = other {
+        for p in 0..other.reminder_partitions() {
+            let theirs = other.due_reminders(p, T0 + Duration::hours(24), 100, lease).await.unwrap();
+            assert!(theirs.is_empty(), "another node holds partition {p}'s lease");
+        }
+    }
+    // Not settled: given again.
+    assert_eq!(due_by(T0 + Duration::hours(24)).await.1, mine);
+    settle(all).await;
+    assert!(due_by(T0 + Duration::hours(24)).await.1.is_empty());
+
+    // A reminder's code keeps the deadline and schedules nothing more.
+    let expected = user.sequence;
+    let sent_at = T0 + Duration::hours(24);
+    let mut events = vec![user.record(UserEvent::ReminderIssued, sent_at)];
+    events.push(user.record(UserEvent::InitCodeAdded { hash: CodeHash([7; 32]), expires_at: deadline }, sent_at));
+    let entry = OutboxEntry { kind: NotificationKind::Reminder, ..entry_for(&user, "n-reminder") };
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: Some(entry) })
+        .await
+        .unwrap();
+    let (all, mine) = due_by(T0 + Duration::hours(48)).await;
+    assert_eq!(mine, [reminder(24, deadline)]);
+    settle(all).await;
+
+    // A resend's code has a new deadline and reminders of its own.
+    let expected = user.sequence;
+    let resent_at = T0 + Duration::hours(49);
+    let later = resent_at + Duration::hours(72);
+    let events = vec![user.record(UserEvent::InitCodeAdded { hash: CodeHash([8; 32]), expires_at: later }, resent_at)];
+    let entry = entry_for(&user, "n-resent");
+    store
+        .save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: Some(entry) })
+        .await
+        .unwrap();
+    assert!(due_by(later - Duration::hours(48) - Duration::seconds(1)).await.1.is_empty());
+    let (all, mine) = due_by(later - Duration::hours(48)).await;
+    assert_eq!(mine, [reminder(48, later)]);
+    settle(all).await;
+    let (all, mine) = due_by(later - Duration::hours(24)).await;
+    assert_eq!(mine, [reminder(24, later)]);
+    settle(all).await;
+    assert!(due_by(later + Duration::hours(100)).await.1.is_empty());
+
+    // A code not mailed (returned to the integrator) schedules none.
+    let expected = user.sequence;
+    let returned = UserEvent::InviteCodeAdded {
+        hash: CodeHash([9; 32]),
+        expires_at: later + Duration::hours(72),
+        delivery: crate::invite::CodeDelivery::Returned,
+    };
+    let events = vec![user.record(returned, later)];
+    store.save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: None }).await.unwrap();
+    assert!(due_by(later + Duration::hours(200)).await.1.is_empty());
 }

@@ -109,12 +109,19 @@ impl ThrottleConfig {
             let quota = Quota::Cooldown { period: self.resend_cooldown };
             limits.push((Limit { key: format!("resend:user:{user}"), quota }, ThrottleReason::ResendCooldown));
         }
-        if self.recipient_daily_cap > 0 {
+        limits.extend(self.recipient_cap(recipient));
+        limits
+    }
+
+    /// The recipient's daily cap alone, as a resend charges it: what a
+    /// reminder is charged against (a reminder is no resend: the per-user
+    /// cooldown does not apply).
+    pub(crate) fn recipient_cap(&self, recipient: &crate::email::EmailAddress) -> Option<(Limit, ThrottleReason)> {
+        (self.recipient_daily_cap > 0).then(|| {
             let quota = Quota::Window { limit: self.recipient_daily_cap, period: DAY };
             let key = format!("resend:rcpt:{}", recipient_digest(recipient));
-            limits.push((Limit { key, quota }, ThrottleReason::RecipientDailyCap));
-        }
-        limits
+            (Limit { key, quota }, ThrottleReason::RecipientDailyCap)
+        })
     }
 }
 

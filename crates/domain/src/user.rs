@@ -253,7 +253,10 @@ impl User {
                 self.password_hash = Some(hash.clone());
                 self.password_change_required = *change_required;
             }
-            UserEvent::InitCodeSent { .. } | UserEvent::LinkOpened { .. } | UserEvent::RenewalRequested => {}
+            UserEvent::InitCodeSent { .. }
+            | UserEvent::LinkOpened { .. }
+            | UserEvent::RenewalRequested
+            | UserEvent::ReminderIssued => {}
             UserEvent::InitCheckFailed => {
                 if let Some(code) = &mut self.init_code {
                     code.failed_attempts += 1;

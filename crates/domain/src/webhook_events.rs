@@ -36,15 +36,17 @@ pub struct HookEvent {
 
 /// The webhook events `write` records: an invitation created (a user added
 /// in Initial state), resent (a new code for an existing user), completed
-/// (its code checked and the user initialized).
+/// (its code checked and the user initialized). A reminder's new code is no
+/// resend: it tells nothing here (its email's own events do).
 pub fn events_of_write(write: &UserWrite) -> Vec<HookEvent> {
     let user = &write.user;
     let added = write.events.iter().any(|e| matches!(e.event, UserEvent::Added { .. }));
+    let reminder = write.events.iter().any(|e| matches!(e.event, UserEvent::ReminderIssued));
     let mut out = Vec::new();
     for e in &write.events {
         let event_type = match &e.event {
             UserEvent::Added { state: UserState::Initial, .. } => EventType::InvitationCreated,
-            UserEvent::InitCodeAdded { .. } | UserEvent::InviteCodeAdded { .. } if !added => {
+            UserEvent::InitCodeAdded { .. } | UserEvent::InviteCodeAdded { .. } if !added && !reminder => {
                 EventType::InvitationResent
             }
             UserEvent::InitCheckSucceeded | UserEvent::InviteCheckSucceeded => EventType::InvitationCompleted,

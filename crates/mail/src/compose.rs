@@ -90,6 +90,7 @@ mod tests {
             language: None,
             brand,
             application_name: None,
+            reminder: false,
         }
     }
 

@@ -21,6 +21,10 @@ pub use compose::{Composer, NOTIFICATION_HEADER, sender};
 /// ZITADEL's subject, kept so filters on it keep working.
 pub const SUBJECT: &str = "Initialize User";
 
+/// What a reminder's subject starts with (a built-in subject, or an
+/// organization's own that does not change for a reminder).
+pub const REMINDER_PREFIX: &str = "Reminder: ";
+
 /// Languages with their own templates; any other gets English.
 pub const LANGUAGES: [&str; 2] = ["en", "de"];
 
@@ -49,6 +53,8 @@ pub struct Values<'a> {
     pub expires: &'a str,
     /// The application the user is invited to; empty when none was named.
     pub application: &'a str,
+    /// A scheduled reminder of the invitation: the templates say so.
+    pub reminder: bool,
 }
 
 #[derive(Debug)]
@@ -92,7 +98,10 @@ impl Templates {
         // Render each once, so a template that fails at render time fails at start-up.
         for lang in LANGUAGES {
             for application in ["", "a"] {
-                templates.render(lang, Values { name: "n", link: "l", code: "c", expires: "e", application })?;
+                for reminder in [false, true] {
+                    let values = Values { name: "n", link: "l", code: "c", expires: "e", application, reminder };
+                    templates.render(lang, values)?;
+                }
             }
         }
         Ok(templates)
@@ -126,7 +135,22 @@ impl Templates {
             }
         };
         let subject = match own(EmailPart::Subject) {
-            Some(_) => one_line(&part("", EmailPart::Subject)?)?,
+            Some(source) => {
+                let subject = one_line(&part("", EmailPart::Subject)?)?;
+                // An organization's subject that says nothing of reminders gets the prefix.
+                let plain = || {
+                    let ctx = context_of(Values { reminder: false, ..v }, brand);
+                    self.env
+                        .template_from_named_str(override_name(EmailPart::Subject), source)
+                        .and_then(|t| t.render(&ctx))
+                };
+                if v.reminder && plain().is_ok_and(|p| p.trim() == subject) {
+                    format!("{REMINDER_PREFIX}{subject}")
+                } else {
+                    subject
+                }
+            }
+            None if v.reminder => format!("{REMINDER_PREFIX}{SUBJECT}"),
             None => SUBJECT.to_owned(),
         };
         Ok(Rendered { subject, text: part("txt", EmailPart::Text)?, html: part("html", EmailPart::Html)? })
@@ -144,6 +168,7 @@ impl Templates {
                 code: message.code.expose(),
                 expires: &expires,
                 application: message.application_name.as_deref().unwrap_or_default(),
+                reminder: message.reminder,
             },
             message.brand.as_ref(),
         )
@@ -187,6 +212,7 @@ fn context_of(v: Values<'_>, brand: Option<&MessageBrand>) -> BTreeMap<&'static 
             .into_iter()
             .map(|(k, v)| (k, Value::from(v)))
             .collect();
+    ctx.insert("reminder", Value::from(v.reminder));
     let Some(brand) = brand else { return ctx };
     let b = &brand.branding;
     if let Some(name) = &b.display_name {
@@ -227,6 +253,7 @@ impl TemplateCheck for Templates {
             code: SAMPLE_CODE,
             expires: "2030-01-01 12:00 UTC",
             application: "",
+            reminder: false,
         };
         let mut ctx = context_of(values, None);
         for (key, sample) in [
@@ -274,7 +301,44 @@ mod tests {
             code: "ABC123",
             expires: "2026-01-04 12:00 UTC",
             application: "",
+            reminder: false,
         }
+    }
+
+    #[test]
+    fn a_reminder_says_it_is_one_in_subject_and_text() {
+        let t = Templates::builtin();
+        let reminder = Values { reminder: true, ..values() };
+        let en = t.render("en", reminder).unwrap();
+        assert_eq!(en.subject, "Reminder: Initialize User");
+        assert!(
+            en.text.contains(
+                "A reminder: your invitation is still waiting for you, and it expires on 2026-01-04 12:00 UTC."
+            ),
+            "{}",
+            en.text
+        );
+        assert!(en.html.contains("<strong>A reminder:</strong>"), "{}", en.html);
+        assert!(en.text.contains("ABC123"));
+        let de = t.render("de", reminder).unwrap();
+        assert!(de.text.contains("Eine Erinnerung: Ihre Einladung wartet noch auf Sie"), "{}", de.text);
+        assert!(de.html.contains("<strong>Eine Erinnerung:</strong>"), "{}", de.html);
+        let plain = t.render("en", values()).unwrap();
+        assert!(!plain.text.contains("reminder") && plain.subject == SUBJECT, "{}", plain.text);
+        // An organization's subject gets the prefix, unless it speaks of reminders itself.
+        let mut brand = brand(&[EmailPart::Subject]);
+        let subject = t.render_branded("en", reminder, Some(&brand)).unwrap().subject;
+        assert_eq!(subject, "Reminder: Welcome to Acme Corporation");
+        let own = "{% if reminder %}Still waiting: {% endif %}Welcome to {{ org }}";
+        let mut branding = (*brand.branding).clone();
+        branding.overrides.get_mut("en").unwrap().email.insert(EmailPart::Subject, own.to_owned());
+        brand.branding = std::sync::Arc::new(branding);
+        assert_eq!(
+            t.render_branded("en", reminder, Some(&brand)).unwrap().subject,
+            "Still waiting: Welcome to Acme Corporation"
+        );
+        assert_eq!(t.render_branded("en", values(), Some(&brand)).unwrap().subject, "Welcome to Acme Corporation");
+        assert!(t.check("en", EmailPart::Subject, own).is_ok(), "the value is known to the check");
     }
 
     #[test]
@@ -427,6 +491,7 @@ mod tests {
             language: language.map(|l| Language::parse(l).unwrap()),
             brand: Some(brand(&[])),
             application_name: None,
+            reminder: false,
         };
         assert_eq!(language_of(&message(None)), "de", "the organization's default");
         assert_eq!(language_of(&message(Some("fr"))), "de");

@@ -117,6 +117,7 @@ mod tests {
             language: language.map(|l| Language::parse(l).unwrap()),
             brand: None,
             application_name: None,
+        reminder: false,
         }
     }
 

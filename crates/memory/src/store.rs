@@ -5,9 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
-    UserWrite,
+    HookQueue, IdPage, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, Unavailable, UserIndex,
+    UserRepository, UserWrite,
 };
+use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserId, UserState};
 use time::{Duration, OffsetDateTime};
@@ -26,6 +27,8 @@ struct State {
     /// The pending invitations' expiries, earliest first, and each user's.
     expiries: std::collections::BTreeSet<HookExpiry>,
     expiry_of: HashMap<UserId, OffsetDateTime>,
+    /// The reminders scheduled, earliest first.
+    reminders: BTreeSet<DueReminder>,
 }
 
 /// Creation time (Unix nanoseconds), then id: the order of the indexes.
@@ -135,6 +138,8 @@ impl OutboxState {
 pub struct InMemoryStore {
     state: Mutex<State>,
     work: Notify,
+    /// When reminders are due before a code's expiry; off by default.
+    reminder_offsets: ReminderOffsets,
 }
 
 impl std::fmt::Debug for InMemoryStore {
@@ -150,6 +155,12 @@ impl std::fmt::Debug for InMemoryStore {
 impl InMemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Schedules reminders at `offsets` before each new code's expiry.
+    pub fn with_reminders(mut self, offsets: ReminderOffsets) -> Self {
+        self.reminder_offsets = offsets;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -193,6 +204,7 @@ impl UserRepository for InMemoryStore {
         }
         let hooks = events_of_write(&write);
         let expiry = expiry_of_write(&write);
+        let reminders = reminders_of_write(&write, &self.reminder_offsets);
         let UserWrite { user, events, outbox, .. } = write;
         let name = (user.org.clone(), user.user_name.unique_key());
         if current == 0 {
@@ -215,6 +227,7 @@ impl UserRepository for InMemoryStore {
             }
             state.expiries.insert(e);
         }
+        state.reminders.extend(reminders);
         state.events.entry(user.id.clone()).or_default().extend(events);
         state.users.insert(user.id.clone(), user);
         if let Some(entry) = outbox {
@@ -358,6 +371,32 @@ impl HookQueue for InMemoryStore {
             if state.expiries.remove(d) {
                 state.expiry_of.remove(&d.user_id);
             }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ReminderQueue for InMemoryStore {
+    fn reminder_partitions(&self) -> usize {
+        1
+    }
+
+    /// One process: it always holds the lease.
+    async fn due_reminders(
+        &self,
+        _partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        _lease: Duration,
+    ) -> Result<Vec<DueReminder>, Unavailable> {
+        Ok(self.lock().reminders.iter().take_while(|r| r.at <= now).take(limit).cloned().collect())
+    }
+
+    async fn settle_reminders(&self, _partition: usize, done: &[DueReminder]) -> Result<(), Unavailable> {
+        let mut state = self.lock();
+        for d in done {
+            state.reminders.remove(d);
         }
         Ok(())
     }

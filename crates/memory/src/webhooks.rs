@@ -180,4 +180,10 @@ mod tests {
     async fn records_webhook_events_as_every_store_must() {
         onboard_domain::testkit::check_hook_queue(&crate::InMemoryStore::new()).await;
     }
+
+    #[tokio::test]
+    async fn schedules_reminders_as_every_store_must() {
+        let store = crate::InMemoryStore::new().with_reminders(onboard_domain::testkit::reminder_offsets());
+        onboard_domain::testkit::check_reminder_schedule(&store, None).await;
+    }
 }

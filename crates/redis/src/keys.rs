@@ -100,6 +100,19 @@ impl Keys {
         format!("onb:{{p{partition}}}:hooks-expiry")
     }
 
+    /// The partition's buckets of scheduled reminders (a sorted set of whole
+    /// seconds in ms; each bucket's reminders are the list at this key, ':',
+    /// the bucket), added by the save script with the code. save.lua builds
+    /// it from the partition's prefix.
+    pub fn reminders(partition: usize) -> String {
+        format!("{}reminders", Self::partition_prefix(partition))
+    }
+
+    /// Which node sends the partition's reminders (its name, with a TTL).
+    pub fn reminders_lease(partition: usize) -> String {
+        format!("onb:{{p{partition}}}:reminders-lease")
+    }
+
     /// Which node fans the partition's webhook events out (its name, with a TTL).
     pub fn hooks_lease(partition: usize) -> String {
         format!("onb:{{p{partition}}}:hooks-lease")

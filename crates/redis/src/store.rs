@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
-    UserWrite,
+    HookQueue, IdPage, Mailed, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, Unavailable, UserIndex,
+    UserRepository, UserWrite,
 };
+use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
     EmailAddress, Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserEvent, UserId, UserState,
@@ -21,7 +22,8 @@ use crate::keys::{EMAIL_BUCKETS, Keys, email_digest, from_index_id, index_id};
 use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
-    RECIPIENT_FIELD, StoredNotification, decode_event, notification_field, notification_id, rebuild, snapshot_due,
+    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, encode_entry, notification_field, notification_id,
+    rebuild, snapshot_due,
 };
 use crate::user_cache::UserCache;
 
@@ -55,6 +57,8 @@ struct Scripts {
     index_backfill: Lua,
     expire: Lua,
     due_expiries: Lua,
+    due_reminders: Lua,
+    settle_reminders: Lua,
 }
 
 impl Scripts {
@@ -74,6 +78,8 @@ impl Scripts {
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
             expire: Lua::new(include_str!("lua/expire.lua")),
             due_expiries: Lua::new(include_str!("lua/due_expiries.lua")),
+            due_reminders: Lua::new(include_str!("lua/due_reminders.lua")),
+            settle_reminders: Lua::new(include_str!("lua/settle_reminders.lua")),
         }
     }
 }
@@ -108,6 +114,8 @@ pub struct RedisStore {
     /// entry: a cached user at that sequence is the stored one then, and
     /// answers the dispatcher's read that follows (see `get_many`).
     claimed: Mutex<HashMap<UserId, u64>>,
+    /// When reminders are due before a code's expiry; off by default.
+    reminder_offsets: ReminderOffsets,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -178,6 +186,7 @@ impl RedisStore {
             partitions: (0..stored).map(|_| PartitionState::default()).collect(),
             cache: UserCache::new(redis.settings.user_cache),
             claimed: Mutex::default(),
+            reminder_offsets: ReminderOffsets::OFF,
             redis,
         };
         // Users written before the indexes existed get their entries once;
@@ -192,6 +201,13 @@ impl RedisStore {
             }
         }
         Ok(store)
+    }
+
+    /// Schedules reminders at `offsets` before each new code's expiry (in
+    /// the save script's reminders block).
+    pub fn with_reminders(mut self, offsets: ReminderOffsets) -> Self {
+        self.reminder_offsets = offsets;
+        self
     }
 
     /// Claims the user name of a new user; `Ok(false)` when another user has it.
@@ -250,12 +266,12 @@ impl RedisStore {
         match &write.outbox {
             Some(entry) => {
                 let queued = Notification::queued(entry);
-                call.arg(encode(entry))
+                call.arg(encode_entry(entry))
                     .arg(entry.id.as_str())
                     .arg(notification_field(&entry.id))
                     .arg(entry.recipient.as_str())
-                    .arg(encode(&StoredNotification::of(&queued, false)))
-                    .arg(encode(&StoredNotification::of(&queued, true)))
+                    .arg(StoredNotification::of(&queued, false).encode())
+                    .arg(StoredNotification::of(&queued, true).encode())
             }
             None => call.arg("").arg("").arg("").arg("").arg("").arg(""),
         };
@@ -289,6 +305,14 @@ impl RedisStore {
                 Some(e) => call.arg(expiry_bucket(e.at)).arg(index_id(&e.user_id)),
                 None => call.arg("").arg(""),
             };
+        }
+        // The reminders block (see save.lua): per write its reminders.
+        for write in writes {
+            let due = reminders_of_write(write, &self.reminder_offsets);
+            call.arg(due.len());
+            for d in &due {
+                call.arg(expiry_bucket(d.at)).arg(reminder_entry(d));
+            }
         }
         let saved: Vec<i64> = call.run(&self.redis, durability).await?;
         if saved.len() != writes.len() {
@@ -328,8 +352,8 @@ impl RedisStore {
                 call.arg(encode(event))
                     .arg(notification_field(&record.id))
                     .arg(record.recipient.as_str())
-                    .arg(encode(&StoredNotification::of(record, false)))
-                    .arg(encode(&StoredNotification::of(record, true)));
+                    .arg(StoredNotification::of(record, false).encode())
+                    .arg(StoredNotification::of(record, true).encode());
             }
             add_hooks(&mut call, p, group.iter().map(|(_, m)| event_of_notification(&m.record).into_iter().collect()));
             let saved: Vec<i64> = call.run(&self.redis, Durability::Local).await?;
@@ -494,6 +518,20 @@ fn add_hooks(call: &mut Call<'_>, partition: usize, items: impl Iterator<Item = 
 /// never due before its code expired.
 fn expiry_bucket(at: OffsetDateTime) -> i64 {
     ms(at).div_euclid(1000) * 1000 + if ms(at).rem_euclid(1000) == 0 { 0 } else { 1000 }
+}
+
+/// A reminder as its bucket's list holds it: the user's index id, ':', the
+/// code's expiry (ms).
+fn reminder_entry(d: &DueReminder) -> String {
+    format!("{}:{}", index_id(&d.user_id), ms(d.deadline))
+}
+
+/// The reminder a bucket's entry stands for; `None` for one unreadable.
+fn reminder_of_entry(bucket: OffsetDateTime, entry: &str) -> Option<DueReminder> {
+    let (id, deadline) = entry.rsplit_once(':')?;
+    let deadline =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(deadline.parse::<i64>().ok()?) * 1_000_000).ok()?;
+    Some(DueReminder { at: bucket, user_id: from_index_id(id)?, deadline })
 }
 
 /// The states a user is indexed under (every one but deleted), in the order scans walk them.
@@ -848,6 +886,50 @@ impl HookQueue for RedisStore {
 }
 
 #[async_trait]
+impl ReminderQueue for RedisStore {
+    fn reminder_partitions(&self) -> usize {
+        self.keys.partitions()
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    async fn due_reminders(
+        &self,
+        partition: usize,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<DueReminder>, Unavailable> {
+        let mut call = self.scripts.due_reminders.call();
+        call.key(Keys::reminders_lease(partition)).key(Keys::reminders(partition));
+        call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
+        let (bucket, entries): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(bucket) * 1_000_000)
+            .map_err(|e| Unavailable(format!("redis: a reminder bucket out of range: {e}")))?;
+        let mut due = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            match reminder_of_entry(at, entry) {
+                Some(d) => due.push(d),
+                None => return Err(Unavailable(format!("redis: an unreadable reminder entry {entry:?}"))),
+            }
+        }
+        Ok(due)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(partition, done = done.len()))]
+    async fn settle_reminders(&self, partition: usize, done: &[DueReminder]) -> Result<(), Unavailable> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let mut call = self.scripts.settle_reminders.call();
+        call.key(Keys::reminders(partition));
+        for d in done {
+            call.arg(ms(d.at)).arg(reminder_entry(d));
+        }
+        call.run::<i64>(&self.redis, Durability::Local).await.map(|_| ())
+    }
+}
+
+#[async_trait]
 impl UserIndex for RedisStore {
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org, state = ?state))]
     async fn by_state(&self, org: &OrgId, state: UserState, page: &Page) -> Result<IdPage, Unavailable> {
@@ -950,8 +1032,8 @@ impl NotificationLog for RedisStore {
                 call.key(self.keys.user(&n.user_id))
                     .arg(notification_field(&n.id))
                     .arg(n.recipient.as_str())
-                    .arg(encode(&StoredNotification::of(n, false)))
-                    .arg(encode(&StoredNotification::of(n, true)));
+                    .arg(StoredNotification::of(n, false).encode())
+                    .arg(StoredNotification::of(n, true).encode());
             }
             add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;
@@ -966,10 +1048,8 @@ impl NotificationLog for RedisStore {
             .run(conn.hmget(self.keys.user(user), &[notification_field(id).as_str(), RECIPIENT_FIELD]))
             .await?;
         let usual = usual.and_then(|r| EmailAddress::parse(&r).ok());
-        raw.map(|bytes| {
-            decode::<StoredNotification>(&bytes)?.into_notification(id.clone(), user.clone(), usual.as_ref())
-        })
-        .transpose()
+        raw.map(|bytes| StoredNotification::decode(&bytes)?.into_notification(id.clone(), user.clone(), usual.as_ref()))
+            .transpose()
     }
 
     async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable> {
@@ -982,7 +1062,7 @@ impl NotificationLog for RedisStore {
         let mut list = fields
             .iter()
             .filter_map(|(field, value)| notification_id(field).map(|id| (id, value)))
-            .map(|(id, value)| decode::<StoredNotification>(value)?.into_notification(id, user.clone(), usual.as_ref()))
+            .map(|(id, value)| StoredNotification::decode(value)?.into_notification(id, user.clone(), usual.as_ref()))
             .collect::<Result<Vec<_>, Unavailable>>()?;
         list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
         Ok(list)
@@ -1031,7 +1111,7 @@ impl Outbox for RedisStore {
         let entries = flat
             .chunks_exact(3)
             .map(|claimed| {
-                let mut entry: OutboxEntry = decode(&claimed[1])?;
+                let mut entry: OutboxEntry = decode_entry(&claimed[1])?;
                 entry.receipt = String::from_utf8_lossy(&claimed[0]).into_owned();
                 let sequence = std::str::from_utf8(&claimed[2]).ok().and_then(|q| q.parse().ok()).unwrap_or(0);
                 Ok((entry, sequence))
@@ -1092,7 +1172,7 @@ impl Outbox for RedisStore {
             .arg(Keys::GROUP)
             .arg(&entry.receipt)
             .arg(entry.id.as_str())
-            .arg(encode(&updated))
+            .arg(encode_entry(&updated))
             .arg(ms(not_before))
             .arg(entry.user_id.as_str());
         call.run::<i64>(&self.redis, Durability::Local).await.map(drop)

@@ -9,7 +9,8 @@
 
 use onboard_domain::ports::Unavailable;
 use onboard_domain::{
-    DeliveryState, EmailAddress, Notification, NotificationId, OrgId, RecordedEvent, User, UserEvent, UserId,
+    DeliveryState, EmailAddress, Notification, NotificationId, NotificationKind, OrgId, OutboxEntry, RecordedEvent,
+    User, UserEvent, UserId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -60,9 +61,64 @@ pub struct StoredNotification {
     attempts: u32,
     last_error: Option<String>,
     provider_message_id: Option<String>,
+    /// Kept after the record's bytes (see [`encode_with_kind`]).
+    #[serde(skip)]
+    kind: NotificationKind,
+}
+
+/// `value` as stored, then its kind when it is a reminder: the kind came
+/// after these types' formats, so an invitation's bytes are what they
+/// always were and a record written before reminders reads as one.
+pub fn encode_with_kind<T: Serialize>(value: &T, kind: NotificationKind) -> Vec<u8> {
+    let mut out = crate::codec::encode(value);
+    if kind != NotificationKind::Invitation {
+        out.extend(postcard::to_stdvec(&kind).expect("postcard encodes a kind"));
+    }
+    out
+}
+
+/// What [`encode_with_kind`] wrote: the value, and its kind (an
+/// invitation when nothing follows the value).
+pub fn decode_with_kind<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(T, NotificationKind), Unavailable> {
+    let Some((&format, rest)) = bytes.split_first() else {
+        return Err(Unavailable("stored value is empty".into()));
+    };
+    if !(crate::format::OLDEST_READ..=crate::format::FORMAT).contains(&format) {
+        return Err(Unavailable(format!("stored value has unknown format {format}")));
+    }
+    let undecodable = |e: postcard::Error| Unavailable(format!("undecodable stored value: {e}"));
+    let (value, after) = postcard::take_from_bytes::<T>(rest).map_err(undecodable)?;
+    let kind = match after {
+        [] => NotificationKind::Invitation,
+        more => match postcard::take_from_bytes::<NotificationKind>(more).map_err(undecodable)? {
+            (kind, []) => kind,
+            _ => return Err(Unavailable("undecodable stored value: bytes after its kind".into())),
+        },
+    };
+    Ok((value, kind))
+}
+
+/// An outbox entry as stored: its bytes, then its kind for a reminder.
+pub fn encode_entry(entry: &OutboxEntry) -> Vec<u8> {
+    encode_with_kind(entry, entry.kind)
+}
+
+pub fn decode_entry(bytes: &[u8]) -> Result<OutboxEntry, Unavailable> {
+    let (entry, kind) = decode_with_kind::<OutboxEntry>(bytes)?;
+    Ok(OutboxEntry { kind, ..entry })
 }
 
 impl StoredNotification {
+    /// The record's stored bytes (its kind after them for a reminder).
+    pub fn encode(&self) -> Vec<u8> {
+        encode_with_kind(self, self.kind)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, Unavailable> {
+        let (record, kind) = decode_with_kind::<Self>(bytes)?;
+        Ok(Self { kind, ..record })
+    }
+
     /// The record of `n`, with its recipient or without.
     pub fn of(n: &Notification, with_recipient: bool) -> Self {
         Self {
@@ -73,6 +129,7 @@ impl StoredNotification {
             attempts: n.attempts,
             last_error: n.last_error.clone(),
             provider_message_id: n.provider_message_id.clone(),
+            kind: n.kind,
         }
     }
 
@@ -97,6 +154,7 @@ impl StoredNotification {
             attempts: self.attempts,
             last_error: self.last_error,
             provider_message_id: self.provider_message_id,
+            kind: self.kind,
         })
     }
 }
@@ -209,6 +267,7 @@ mod tests {
             attempts: 1,
             last_error: None,
             provider_message_id: Some("W86EgYT6SQKk0lRflfLRsA".into()),
+            kind: NotificationKind::Invitation,
         };
         let short = crate::codec::encode(&StoredNotification::of(&n, false));
         assert!(short.len() <= 64, "{} bytes", short.len());
@@ -219,6 +278,37 @@ mod tests {
         let full = crate::codec::decode::<StoredNotification>(&crate::codec::encode(&StoredNotification::of(&n, true)));
         let other = EmailAddress::parse("other@example.com").unwrap();
         assert_eq!(full.unwrap().into_notification(n.id.clone(), n.user_id.clone(), Some(&other)).unwrap(), n);
+    }
+
+    #[test]
+    fn a_reminders_kind_follows_its_record_and_older_records_are_invitations() {
+        let usual = EmailAddress::parse("jane.doe@example-company.com").unwrap();
+        let n = Notification {
+            id: NotificationId::parse("384598082123868959").unwrap(),
+            user_id: UserId::parse("384598082123868958").unwrap(),
+            recipient: usual.clone(),
+            state: DeliveryState::Sent,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            attempts: 1,
+            last_error: None,
+            provider_message_id: Some("W86EgYT6SQKk0lRflfLRsA".into()),
+            kind: NotificationKind::Reminder,
+        };
+        let invitation = Notification { kind: NotificationKind::Invitation, ..n.clone() };
+        let old = crate::codec::encode(&StoredNotification::of(&invitation, false));
+        assert_eq!(StoredNotification::of(&invitation, false).encode(), old, "an invitation keeps its bytes");
+        let reminder = StoredNotification::of(&n, false).encode();
+        assert_eq!(reminder.len(), old.len() + 1);
+        assert!(reminder.len() <= 64, "{} bytes", reminder.len());
+        let back = |b: &[u8]| {
+            StoredNotification::decode(b).unwrap().into_notification(n.id.clone(), n.user_id.clone(), Some(&usual))
+        };
+        assert_eq!(back(&reminder).unwrap(), n);
+        assert_eq!(back(&old).unwrap(), invitation);
+        let mut junk = reminder.clone();
+        junk.push(0);
+        assert!(StoredNotification::decode(&junk).is_err(), "nothing may follow the kind");
     }
 
     #[test]

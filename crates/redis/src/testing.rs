@@ -380,6 +380,24 @@ pub mod format {
         crate::codec::decode(bytes).map_err(|e| e.to_string())
     }
 
+    /// A notification record's bytes (its kind after them for a reminder).
+    pub fn encode_notification(record: &StoredNotification) -> Vec<u8> {
+        record.encode()
+    }
+
+    pub fn decode_notification(bytes: &[u8]) -> Result<StoredNotification, String> {
+        StoredNotification::decode(bytes).map_err(|e| e.to_string())
+    }
+
+    /// An outbox entry's bytes (its kind after them for a reminder).
+    pub fn encode_entry(entry: &onboard_domain::OutboxEntry) -> Vec<u8> {
+        crate::stored::encode_entry(entry)
+    }
+
+    pub fn decode_entry(bytes: &[u8]) -> Result<onboard_domain::OutboxEntry, String> {
+        crate::stored::decode_entry(bytes).map_err(|e| e.to_string())
+    }
+
     /// The log entry the store reads from `bytes`, in any format it reads.
     pub fn decode_event(bytes: &[u8]) -> Result<onboard_domain::RecordedEvent, String> {
         crate::stored::decode_event(bytes).map_err(|e| e.to_string())
@@ -408,11 +426,22 @@ pub async fn bytes_per_initial_user(n: usize, writers: usize) -> Result<f64, Str
 
 /// [`bytes_per_initial_user`] with the users of `users`.
 pub async fn bytes_per_user(n: usize, writers: usize, users: ProbeUsers) -> Result<f64, String> {
+    bytes_per_reminded_user(n, writers, users, onboard_domain::reminders::ReminderOffsets::OFF).await
+}
+
+/// [`bytes_per_user`] by a store that schedules reminders at `offsets`
+/// (each user's stay scheduled: none is due yet).
+pub async fn bytes_per_reminded_user(
+    n: usize,
+    writers: usize,
+    users: ProbeUsers,
+    offsets: onboard_domain::reminders::ReminderOffsets,
+) -> Result<f64, String> {
     use crate::{RedisSettings, RedisStore, RedisTarget, connect};
 
     let server = RedisServer::start();
     let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await?;
-    let store = std::sync::Arc::new(RedisStore::open(redis, "memory-probe").await?);
+    let store = std::sync::Arc::new(RedisStore::open(redis, "memory-probe").await?.with_reminders(offsets));
     let before = server.used_memory();
     write_initial_users(store, n, writers, users).await?;
     Ok(server.used_memory().saturating_sub(before) as f64 / n as f64)
@@ -459,6 +488,7 @@ fn realistic_user(org: &onboard_domain::OrgId, i: usize) -> (onboard_domain::Use
         attempts: 0,
         not_before: now,
         receipt: String::new(),
+        kind: Default::default(),
     };
     let write = UserWrite { expected_sequence: 0, user: user.clone(), events: vec![added, code], outbox: Some(entry) };
     (user, write)

@@ -29,6 +29,7 @@ fn message(i: usize) -> InitMessage {
         language: None,
         brand: None,
         application_name: None,
+        reminder: false,
     }
 }
 

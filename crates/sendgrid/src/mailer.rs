@@ -93,13 +93,14 @@ struct Recipient {
 /// The template's values as placeholders; `named` says whether the batch's
 /// emails name an application (batches are grouped by it, so the template's
 /// condition on it holds for every recipient).
-fn placeholders(keys: &[&'static str; 5], named: bool) -> Values<'static> {
+fn placeholders(keys: &[&'static str; 5], named: bool, reminder: bool) -> Values<'static> {
     Values {
         name: keys[0],
         link: keys[1],
         code: keys[2],
         expires: keys[3],
         application: if named { keys[4] } else { "" },
+        reminder,
     }
 }
 
@@ -124,6 +125,8 @@ impl SendGridMailer {
     /// reply-to, look and words).
     fn request_body(&self, lang: &str, batch: &[&InitMessage]) -> Result<String, String> {
         let named = batch.first().is_some_and(|m| m.application_name.is_some());
+        // Batches are grouped by it too: reminders say so in subject and text.
+        let reminder = batch.first().is_some_and(|m| m.reminder);
         let s = &self.settings;
         let brand = batch.first().and_then(|m| m.brand.as_ref());
         let (from_name, from_email) = match batch.first() {
@@ -134,8 +137,8 @@ impl SendGridMailer {
         let (text, html) = match &s.template_id {
             Some(_) => (None, None),
             None => (
-                Some(self.templates.render_branded(lang, placeholders(&TEXT_KEYS, named), brand)?),
-                Some(self.templates.render_branded(lang, placeholders(&HTML_KEYS, named), brand)?.html),
+                Some(self.templates.render_branded(lang, placeholders(&TEXT_KEYS, named, reminder), brand)?),
+                Some(self.templates.render_branded(lang, placeholders(&HTML_KEYS, named, reminder), brand)?.html),
             ),
         };
         let subject = text.as_ref().map_or(onboard_mail::SUBJECT, |t| t.subject.as_str());
@@ -168,6 +171,7 @@ impl SendGridMailer {
                     "display_name": name,
                     "expires": expires,
                     "application_name": m.application_name,
+                    "reminder": m.reminder,
                 });
                 // A dynamic template can show the organization's look too.
                 if let Some(b) = &m.brand {
@@ -313,21 +317,21 @@ impl Mailer for SendGridMailer {
     async fn send_batch(&self, messages: &[InitMessage]) -> Vec<Result<String, MailError>> {
         // A dynamic template gets the application as data; onboard's own
         // templates are rendered once per batch, so a batch either names one or not.
-        type Group<'m> = ((&'static str, bool, Option<&'m onboard_domain::OrgId>), Vec<usize>);
+        type Group<'m> = ((&'static str, bool, bool, Option<&'m onboard_domain::OrgId>), Vec<usize>);
         let mut groups: Vec<Group<'_>> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            let (lang, named) = match self.settings.template_id {
-                Some(_) => ("", false),
-                None => (onboard_mail::language_of(m), m.application_name.is_some()),
+            let (lang, named, reminder) = match self.settings.template_id {
+                Some(_) => ("", false, false),
+                None => (onboard_mail::language_of(m), m.application_name.is_some(), m.reminder),
             };
-            let key = (lang, named, m.brand.as_ref().map(|_| &m.org_id));
+            let key = (lang, named, reminder, m.brand.as_ref().map(|_| &m.org_id));
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, idx)) => idx.push(i),
                 None => groups.push((key, vec![i])),
             }
         }
         let mut results: Vec<Option<Result<String, MailError>>> = vec![None; messages.len()];
-        for ((lang, _, _), indices) in groups {
+        for ((lang, _, _, _), indices) in groups {
             for chunk in indices.chunks(self.settings.batch_limit) {
                 let batch: Vec<&InitMessage> = chunk.iter().map(|&i| &messages[i]).collect();
                 for (&i, r) in chunk.iter().zip(self.send_chunk(lang, &batch).await) {

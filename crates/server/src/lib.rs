@@ -3,6 +3,7 @@
 
 pub mod admin_cli;
 pub mod config;
+mod reminder_loops;
 mod secrets;
 pub mod telemetry;
 mod webhook_loops;
@@ -13,12 +14,13 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserIndex,
-    UserRepository, WebhookEndpoints,
+    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter,
+    ReminderQueue, UserIndex, UserRepository, WebhookEndpoints,
 };
+use onboard_domain::reminders::ReminderOffsets;
 use onboard_domain::usecases::{
-    Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService, WebhookConfig,
-    WebhookDispatcher,
+    Administration, DeliveryConfig, Dispatcher, ProviderEvents, ReminderConfig, ReminderSender, TokenAuthorizer,
+    UserService, WebhookConfig, WebhookDispatcher,
 };
 use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
 use onboard_mail::Templates;
@@ -101,17 +103,27 @@ struct Stores {
     webhook_endpoints: Arc<dyn WebhookEndpoints>,
     hook_queue: Arc<dyn HookQueue>,
     hook_deliveries: Arc<dyn HookDeliveries>,
+    reminders: Arc<dyn ReminderQueue>,
+}
+
+/// The reminders' offsets as the configuration gives them.
+fn reminder_offsets(config: &Config) -> Result<ReminderOffsets, StartError> {
+    let offsets =
+        config.reminders.iter().map(|d| std_to_time(*d, "reminders")).collect::<Result<Vec<time::Duration>, _>>()?;
+    ReminderOffsets::new(offsets).map_err(|e| StartError::Config(format!("reminders: {e}")))
 }
 
 async fn open_stores(config: &Config) -> Result<Stores, StartError> {
+    let offsets = reminder_offsets(config)?;
     match &config.store {
         config::Store::Embedded => {
-            let store = Arc::new(InMemoryStore::new());
+            let store = Arc::new(InMemoryStore::new().with_reminders(offsets));
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
+                reminders: store.clone(),
                 hook_queue: store,
                 hook_deliveries: Arc::new(InMemoryHookDeliveries::new()),
                 directory: Arc::new(InMemoryDirectory::new()),
@@ -122,12 +134,14 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
         }
         config::Store::Redis(target) => {
             let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
-            let store = Arc::new(RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?);
+            let store = RedisStore::open(redis.clone(), &config.node_name).await.map_err(StartError::Store)?;
+            let store = Arc::new(store.with_reminders(offsets));
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
+                reminders: store.clone(),
                 hook_queue: store,
                 hook_deliveries: Arc::new(RedisHookDeliveries::new(redis.clone())),
                 directory: Arc::new(RedisDirectory::new(redis.clone())),
@@ -281,6 +295,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         authorizer = authorizer.with_verifier(Arc::new(verifier));
     }
     let authorizer = Arc::new(authorizer);
+    // Reminders count against the recipients' daily caps, in the resends' limiter.
+    let reminders = (!config.reminders.is_empty()).then(|| {
+        ReminderSender::new(
+            stores.users.clone(),
+            stores.reminders.clone(),
+            stores.notifications.clone(),
+            clock.clone(),
+            codes.clone(),
+            ReminderConfig {
+                // A dead node's partitions are taken over as its emails are.
+                lease: time::Duration::try_from(config.outbox_reclaim_after).unwrap_or(time::Duration::seconds(30)),
+                ..ReminderConfig::default()
+            },
+        )
+        .with_throttling(stores.limiter.clone(), config.throttle)
+    });
     let users =
         UserService::new(stores.users.clone(), stores.notifications.clone(), authorizer, clock.clone(), codes, policy)
             .with_throttling(stores.limiter.clone(), config.throttle)
@@ -363,6 +393,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map(|partition| tokio::spawn(deliver(dispatcher.clone(), partition, watcher.clone())))
         .collect();
     dispatchers.extend(webhook_loops::spawn(hooks, watcher.clone()));
+    if let Some(reminders) = reminders {
+        tracing::info!(offsets = ?config.reminders, "reminders on");
+        dispatchers.extend(reminder_loops::spawn(reminders, watcher.clone()));
+    }
     tracing::info!(%addr, %external_url, data_dir = %config.data_dir.display(), "onboard serving");
     Ok(Running { addr, default_org, admin_pat_path, admin, mailbox_url, shutdown, server, dispatchers })
 }

@@ -19,6 +19,7 @@ mod mailbox;
 mod page;
 mod protojson;
 mod redis;
+mod reminders;
 mod sdk_python;
 mod sdk_v1;
 mod sdk_v2;

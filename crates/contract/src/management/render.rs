@@ -50,6 +50,8 @@ fn event_text(zitadel_type: &str) -> &'static str {
         "user.human.initialization.check.succeeded" => "Initialization check succeeded",
         "user.human.password.changed" => "Password changed",
         "user.removed" => "User removed",
+        // onboard's own: ZITADEL has no such event.
+        "user.human.initialization.reminder.issued" => "Initialization reminder sent",
         _ => "",
     }
 }

@@ -11,6 +11,7 @@ mod limits;
 mod mailer;
 mod notification_log;
 mod outbox;
+mod reminder_queue;
 mod templates;
 mod users;
 mod webhook_endpoints;
@@ -24,6 +25,7 @@ pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
 pub use outbox::{Mailed, Outbox, OutboxStats};
+pub use reminder_queue::ReminderQueue;
 pub use templates::TemplateCheck;
 pub use users::{IdPage, SaveError, UserIndex, UserRepository};
 pub use webhook_endpoints::WebhookEndpoints;
@@ -44,6 +46,8 @@ pub use mailer::MockMailer;
 pub use notification_log::MockNotificationLog;
 #[cfg(any(test, feature = "mock"))]
 pub use outbox::{MockOutbox, MockOutboxStats};
+#[cfg(any(test, feature = "mock"))]
+pub use reminder_queue::MockReminderQueue;
 #[cfg(any(test, feature = "mock"))]
 pub use users::{MockUserIndex, MockUserRepository};
 #[cfg(any(test, feature = "mock"))]

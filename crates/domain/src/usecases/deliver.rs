@@ -408,6 +408,7 @@ impl Dispatcher {
             language: user.profile.preferred_language.clone(),
             brand: None,
             application_name: user.init_code.as_ref().and_then(|c| c.delivery.application_name()).map(str::to_owned),
+            reminder: entry.kind == crate::notifications::NotificationKind::Reminder,
         }
     }
 
@@ -442,6 +443,7 @@ mod tests {
             attempts: 0,
             not_before: T0,
             receipt: String::new(),
+            kind: Default::default(),
         }
     }
 
@@ -491,6 +493,23 @@ mod tests {
         let dispatcher =
             Dispatcher::new(Arc::new(repo), Arc::new(outbox), Arc::new(log), Arc::new(mailer), clock_at(now), config);
         Harness { completed, rescheduled, sent, writes, notes, dispatcher }
+    }
+
+    #[tokio::test]
+    async fn a_reminders_email_says_so_and_its_records_keep_the_kind() {
+        use crate::notifications::NotificationKind;
+        let (user, code) = initial_user();
+        let entry = OutboxEntry { kind: NotificationKind::Reminder, ..entry_for(&user, &code) };
+        let h = harness(user.clone(), entry, T0, Ok("msg-1".into()));
+        assert_eq!(h.dispatcher.deliver_due(0).await.unwrap().sent, 1);
+        assert!(h.sent.lock().unwrap()[0].reminder);
+        let notes = h.notes.lock().unwrap().clone();
+        assert!(notes.len() == 2 && notes.iter().all(|n| n.kind == NotificationKind::Reminder), "{notes:?}");
+        // An invitation's does not.
+        let h = harness(user.clone(), entry_for(&user, &code), T0, Ok("msg-1".into()));
+        h.dispatcher.deliver_due(0).await.unwrap();
+        assert!(!h.sent.lock().unwrap()[0].reminder);
+        assert!(h.notes.lock().unwrap().iter().all(|n| n.kind == NotificationKind::Invitation));
     }
 
     #[tokio::test]

@@ -78,6 +78,7 @@ mod tests {
                 attempts: 0,
                 not_before: T0,
                 receipt: String::new(),
+                kind: Default::default(),
             };
             Notification::queued(&entry)
         };

@@ -14,6 +14,7 @@ mod init_page;
 mod invite;
 mod list_users;
 mod provider_events;
+mod reminders;
 mod remove_user;
 mod renewal;
 mod resend;
@@ -39,6 +40,7 @@ pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView}
 pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
 pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
+pub use reminders::{ReminderConfig, ReminderRound, ReminderSender};
 pub use remove_user::RemoveUserError;
 pub use renewal::{Renewal, RenewalError, RenewalRequest};
 pub use resend::ResendError;
@@ -272,6 +274,7 @@ impl UserService {
             attempts: 0,
             not_before: now,
             receipt: String::new(),
+            kind: crate::notifications::NotificationKind::Invitation,
         };
         (event, code, Some(entry))
     }

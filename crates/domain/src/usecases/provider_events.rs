@@ -101,6 +101,7 @@ mod tests {
             attempts: 1,
             last_error: None,
             provider_message_id: Some("msg".into()),
+            kind: Default::default(),
         }
     }
 

@@ -171,4 +171,24 @@ for i = 1, #results do
   end
   a = a + 3 + n
 end
+
+-- Reminders (ONBOARD_REMINDERS), a block of its own after the webhook
+-- block: per write the number of reminders its new code schedules, then
+-- per reminder its bucket (the next whole second, ms) and its entry (the
+-- user's index id, ':', the code's expiry in ms). With the saved write each
+-- joins its bucket's list (the partition's prefix, 'reminders:', the
+-- bucket) and the bucket the partition's buckets (the prefix, 'reminders':
+-- a zset scored by the bucket); keys of the partition's tag, built here as
+-- the index keys are.
+local reminders = prefix .. 'reminders'
+for i = 1, #results do
+  local n = tonumber(ARGV[a])
+  if results[i] == 1 then
+    for j = a + 1, a + 2 * n, 2 do
+      redis.call('ZADD', reminders, ARGV[j], ARGV[j])
+      redis.call('RPUSH', reminders .. ':' .. ARGV[j], ARGV[j + 1])
+    end
+  end
+  a = a + 1 + 2 * n
+end
 return results

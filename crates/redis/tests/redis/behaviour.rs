@@ -25,6 +25,20 @@ async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRate
     (store, RedisDirectory::new(redis.clone()), RedisRateLimiter::new(redis.clone()), RedisIdempotencyStore::new(redis))
 }
 
+/// The reminder schedule checks, with two nodes on `target` whose stores schedule reminders.
+async fn check_reminders(target: RedisTarget) {
+    let node = |name: &'static str| {
+        let target = target.clone();
+        async move {
+            let redis = connect(RedisSettings::new(target)).await.expect("connects");
+            let store = RedisStore::open(redis, name).await.expect("opens");
+            store.with_reminders(onboard_domain::testkit::reminder_offsets())
+        }
+    };
+    let (one, two) = (node("reminders-a").await, node("reminders-b").await);
+    onboard_domain::testkit::check_reminder_schedule(&one, Some(&two)).await;
+}
+
 #[tokio::test]
 async fn standalone_redis_behaves_as_every_store_must() {
     let server = RedisServer::start();
@@ -37,6 +51,7 @@ async fn standalone_redis_behaves_as_every_store_must() {
     let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await.unwrap();
     onboard_domain::testkit::check_hook_queue(&store).await;
     onboard_domain::testkit::check_hook_deliveries(&onboard_redis::RedisHookDeliveries::new(redis.clone())).await;
+    check_reminders(RedisTarget::Url(server.url())).await;
     check_indexes(store, &directory).await;
     let endpoints = onboard_redis::RedisWebhookEndpoints::new(redis);
     onboard_domain::testkit::check_webhook_endpoints(std::sync::Arc::new(endpoints), std::sync::Arc::new(directory))
@@ -54,6 +69,7 @@ async fn redis_cluster_behaves_as_every_store_must() {
     let redis = connect(RedisSettings::new(RedisTarget::Cluster(cluster.seeds()))).await.unwrap();
     onboard_domain::testkit::check_hook_queue(&store).await;
     onboard_domain::testkit::check_hook_deliveries(&onboard_redis::RedisHookDeliveries::new(redis.clone())).await;
+    check_reminders(RedisTarget::Cluster(cluster.seeds())).await;
     check_indexes(store, &directory).await;
     let endpoints = onboard_redis::RedisWebhookEndpoints::new(redis);
     onboard_domain::testkit::check_webhook_endpoints(std::sync::Arc::new(endpoints), std::sync::Arc::new(directory))

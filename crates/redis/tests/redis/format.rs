@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 use onboard_domain::branding::{EmailPart, LogoKind, PageText};
 use onboard_domain::webhook_events::HookDeliveryState;
 use onboard_domain::webhooks::EventType;
-use onboard_domain::{CodeDelivery, DeliveryState, Gender, GrantScope, Role, UserEvent, UserState};
-use onboard_redis::testing::format::{StoredNotification, decode, decode_event, encode};
+use onboard_domain::{CodeDelivery, DeliveryState, Gender, GrantScope, NotificationKind, Role, UserEvent, UserState};
+use onboard_redis::testing::format::{
+    StoredNotification, decode, decode_entry, decode_event, decode_notification, encode, encode_entry,
+    encode_notification,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -46,6 +49,21 @@ impl Sample {
     where
         T: Serialize + PartialEq + Debug + 'static,
     {
+        Self::stored_by(kind, name, value, encode::<T>, read)
+    }
+
+    /// A sample the store writes with `write` and reads with `read`.
+    fn stored_by<T>(
+        kind: &str,
+        name: &str,
+        value: T,
+        write: fn(&T) -> Vec<u8>,
+        read: fn(&[u8]) -> Result<T, String>,
+    ) -> Self
+    where
+        T: PartialEq + Debug + 'static,
+    {
+        let encode = write;
         let encoded = encode(&value);
         let reread = Box::new(move |bytes: &[u8]| {
             let back: T = read(bytes).map_err(|e| format!("does not decode: {e}"))?;
@@ -63,12 +81,15 @@ fn all_samples() -> Vec<Sample> {
     let mut all = Vec::new();
     all.extend(samples::users().into_iter().map(|(name, v)| Sample::of("user", name, v)));
     all.extend(samples::events().into_iter().map(|(name, v)| Sample::read_by("event", name, v, decode_event)));
-    all.extend(samples::outbox_entries().into_iter().map(|(name, v)| Sample::of("outbox", name, v)));
     all.extend(
-        samples::notifications().into_iter().map(|(name, n, with_recipient)| {
-            Sample::of("notification", name, StoredNotification::of(&n, with_recipient))
-        }),
+        samples::outbox_entries()
+            .into_iter()
+            .map(|(name, v)| Sample::stored_by("outbox", name, v, encode_entry, decode_entry)),
     );
+    all.extend(samples::notifications().into_iter().map(|(name, n, with_recipient)| {
+        let record = StoredNotification::of(&n, with_recipient);
+        Sample::stored_by("notification", name, record, encode_notification, decode_notification)
+    }));
     all.extend(samples::accounts().into_iter().map(|(name, v)| Sample::of("account", name, v)));
     all.extend(samples::tokens().into_iter().map(|(name, v)| Sample::of("token", name, v)));
     all.extend(samples::answers().into_iter().map(|(name, v)| Sample::of("idempotency-answer", name, v)));
@@ -247,6 +268,11 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         }))
         .collect();
     let states: Vec<DeliveryState> = samples::notifications().into_iter().map(|(_, n, _)| n.state).collect();
+    let kinds: Vec<NotificationKind> = samples::notifications()
+        .into_iter()
+        .map(|(_, n, _)| n.kind)
+        .chain(samples::outbox_entries().into_iter().map(|(_, e)| e.kind))
+        .collect();
     let grants: Vec<_> = samples::accounts().into_iter().flat_map(|(_, a)| a.grants).collect();
     let brandings: Vec<_> = samples::brandings().into_iter().map(|(_, b)| b).collect();
     let logo_kinds: Vec<LogoKind> = brandings.iter().filter_map(|b| b.logo.as_ref().map(|l| l.kind())).collect();
@@ -280,6 +306,7 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         uncovered::<EventType>("EventType", &event_types),
         uncovered::<HookDeliveryState>("HookDeliveryState", &hook_states),
         uncovered::<CodeDelivery>("CodeDelivery", &deliveries),
+        uncovered::<NotificationKind>("NotificationKind", &kinds),
     ]
     .into_iter()
     .flatten()
@@ -290,7 +317,8 @@ fn every_variant_inside_a_stored_value_has_a_sample() {
         missing.join(", ")
     );
     // The check itself sees every variant, not just the first few.
-    assert_eq!(variant_count::<UserEvent>(), 14);
+    assert_eq!(variant_count::<UserEvent>(), 15);
+    assert_eq!(variant_count::<NotificationKind>(), 2);
     assert_eq!(variant_count::<CodeDelivery>(), 3);
     assert_eq!(variant_count::<DeliveryState>(), 12);
     assert_eq!(variant_count::<EventType>(), 12);

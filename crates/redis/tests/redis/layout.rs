@@ -117,6 +117,23 @@ async fn an_initial_user_takes_at_most_a_kib() {
     assert!(per_user <= 1024.0 + 256.0, "{per_user:.0} bytes per realistic Initial user");
 }
 
+/// Reminders (off by default, so the figures above hold without them) cost
+/// each pending invitation an entry per reminder until it is due: measured
+/// here with two (48h,24h) on the realistic users, the figure docs/redis.md
+/// gives.
+#[tokio::test]
+async fn reminders_cost_a_pending_invitation_an_entry_each() {
+    use onboard_redis::testing::bytes_per_reminded_user;
+    let two =
+        onboard_domain::reminders::ReminderOffsets::new(vec![time::Duration::hours(48), time::Duration::hours(24)])
+            .unwrap();
+    let off = bytes_per_user(5_000, 8, ProbeUsers::Realistic).await.unwrap();
+    let on = bytes_per_reminded_user(5_000, 8, ProbeUsers::Realistic, two).await.unwrap();
+    println!("realistic Initial user: {off:.0} bytes without reminders, {on:.0} with two (+{:.0})", on - off);
+    // Two list entries (index id, ':', 13 digits) and a share of the buckets' keys.
+    assert!(on - off > 20.0 && on - off <= 128.0, "{off:.0} → {on:.0} bytes per user");
+}
+
 #[tokio::test]
 async fn users_written_in_another_layout_are_refused() {
     let server = RedisServer::start();

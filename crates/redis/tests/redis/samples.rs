@@ -175,6 +175,7 @@ pub fn events() -> Vec<(&'static str, RecordedEvent)> {
         ("password-set", event(13, UserEvent::PasswordSet { hash: password(), change_required: true })),
         ("link-opened", event(14, UserEvent::LinkOpened { generation: 11 })),
         ("renewal-requested", event(15, UserEvent::RenewalRequested)),
+        ("reminder-issued", event(16, UserEvent::ReminderIssued)),
     ]
 }
 
@@ -182,22 +183,23 @@ fn invite(sequence: u64, delivery: CodeDelivery) -> RecordedEvent {
     event(sequence, UserEvent::InviteCodeAdded { hash: CodeHash([0x3C; 32]), expires_at: EXPIRES, delivery })
 }
 
-/// The pending email (the `o:` key).
+/// The pending email (the `o:` key), an invitation's and a reminder's (its
+/// kind after the entry's bytes).
 pub fn outbox_entries() -> Vec<(&'static str, OutboxEntry)> {
-    vec![(
-        "pending",
-        OutboxEntry {
-            id: notification_id(),
-            user_id: user_id(),
-            recipient: address("jane.doe@example.com"),
-            code: PlainCode::from_stored("K7QF2M".into()),
-            code_generation: 4,
-            enqueued_at: ADDED,
-            attempts: 2,
-            not_before: LATER,
-            receipt: String::new(),
-        },
-    )]
+    let pending = OutboxEntry {
+        id: notification_id(),
+        user_id: user_id(),
+        recipient: address("jane.doe@example.com"),
+        code: PlainCode::from_stored("K7QF2M".into()),
+        code_generation: 4,
+        enqueued_at: ADDED,
+        attempts: 2,
+        not_before: LATER,
+        receipt: String::new(),
+        kind: Default::default(),
+    };
+    let reminder = OutboxEntry { kind: onboard_domain::NotificationKind::Reminder, ..pending.clone() };
+    vec![("pending", pending), ("reminder", reminder)]
 }
 
 fn notification(state: DeliveryState) -> Notification {
@@ -211,6 +213,7 @@ fn notification(state: DeliveryState) -> Notification {
         attempts: 1,
         last_error: None,
         provider_message_id: None,
+        kind: onboard_domain::NotificationKind::Invitation,
     }
 }
 
@@ -250,6 +253,16 @@ pub fn notifications() -> Vec<(&'static str, Notification, bool)> {
         ("superseded", Notification { attempts: 0, ..notification(Superseded) }, false),
         ("expired", Notification { attempts: 3, ..notification(Expired) }, false),
         ("withdrawn", Notification { attempts: 0, ..notification(Withdrawn) }, false),
+        // A reminder's record: its kind follows the record's bytes.
+        (
+            "reminder-sent",
+            Notification {
+                provider_message_id: provider(),
+                kind: onboard_domain::NotificationKind::Reminder,
+                ..notification(Sent)
+            },
+            false,
+        ),
     ]
 }
 

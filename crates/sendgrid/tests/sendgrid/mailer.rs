@@ -27,6 +27,7 @@ fn message(i: usize, language: Option<&str>) -> InitMessage {
         language: language.map(|l| Language::parse(l).unwrap()),
         brand: None,
         application_name: None,
+        reminder: false,
     }
 }
 
@@ -72,6 +73,21 @@ async fn a_batch_is_one_call_per_language_with_each_recipients_own_values() {
         assert!(d.text.contains(m.code.expose()) && d.text.contains(&m.link));
         let german = m.language.is_some();
         assert_eq!(d.text.contains("Initialisierung abschliessen"), german);
+    }
+}
+
+#[tokio::test]
+async fn reminders_go_out_in_calls_of_their_own_and_say_they_are_reminders() {
+    let fake = FakeSendGrid::start(KEY).await;
+    let reminder = |i: usize| InitMessage { reminder: true, ..message(i, None) };
+    let messages = vec![message(0, None), reminder(1), message(2, None), reminder(3)];
+    let results = mailer(&fake, |_| {}).send_batch(&messages).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(fake.accepted_calls(), 2, "invitations and reminders");
+    for d in fake.delivered() {
+        let reminded = d.to == "user1@example.com" || d.to == "user3@example.com";
+        assert_eq!(d.subject, if reminded { "Reminder: Initialize User" } else { "Initialize User" });
+        assert_eq!(d.text.contains("A reminder: your invitation is still waiting"), reminded, "{}", d.text);
     }
 }
 

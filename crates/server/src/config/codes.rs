@@ -31,6 +31,63 @@ pub struct CodeArgs {
     #[arg(long, env = "ONBOARD_SELF_SERVICE_RENEWAL", default_value_t = true, action = clap::ArgAction::Set,
         value_parser = clap::builder::BoolishValueParser::new())]
     pub self_service_renewal: bool,
+    /// Reminders before a pending invitation's code expires, as how long before (`48h,24h`); `off` for none.
+    /// Each mails a fresh code that expires when the current one would have (see the README's Reminders).
+    #[arg(long, env = "ONBOARD_REMINDERS", default_value_t = Reminders::default())]
+    pub reminders: Reminders,
+}
+
+/// Offsets before a code's expiry, each longer than zero, none twice;
+/// `off` (or nothing) for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reminders(Vec<NonZeroSpan>);
+
+impl Reminders {
+    pub fn get(&self) -> Vec<std::time::Duration> {
+        self.0.iter().map(|s| s.get()).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemindersError {
+    #[error("{0:?}: {1}; write for example 48h,24h, or off")]
+    Offset(String, super::duration::SpanError),
+    #[error("{0} is given twice")]
+    Repeated(String),
+    #[error("at most {} reminders", onboard_domain::reminders::MAX_REMINDERS)]
+    TooMany,
+}
+
+impl FromStr for Reminders {
+    type Err = RemindersError;
+
+    fn from_str(raw: &str) -> Result<Self, RemindersError> {
+        if matches!(raw.trim(), "" | "off" | "0") {
+            return Ok(Self::default());
+        }
+        let mut offsets: Vec<NonZeroSpan> = Vec::new();
+        for word in raw.split(',').map(str::trim) {
+            let span: NonZeroSpan = word.parse().map_err(|e| RemindersError::Offset(word.to_owned(), e))?;
+            if offsets.iter().any(|o| o.get() == span.get()) {
+                return Err(RemindersError::Repeated(word.to_owned()));
+            }
+            offsets.push(span);
+        }
+        if offsets.len() > onboard_domain::reminders::MAX_REMINDERS {
+            return Err(RemindersError::TooMany);
+        }
+        Ok(Self(offsets))
+    }
+}
+
+impl fmt::Display for Reminders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("off");
+        }
+        let words: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&words.join(","))
+    }
 }
 
 /// The character classes a password needs.
@@ -88,6 +145,19 @@ impl fmt::Display for PasswordClasses {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders_read_back_what_they_show_and_refuse_nonsense() {
+        assert_eq!("off".parse::<Reminders>().unwrap(), Reminders::default());
+        assert_eq!("".parse::<Reminders>().unwrap().to_string(), "off");
+        let two = "48h, 24h".parse::<Reminders>().unwrap();
+        assert_eq!(two.get(), [std::time::Duration::from_secs(48 * 3600), std::time::Duration::from_secs(24 * 3600)]);
+        assert_eq!(two.to_string().parse::<Reminders>().unwrap(), two);
+        assert!(matches!("24h,0s".parse::<Reminders>(), Err(RemindersError::Offset(..))));
+        assert!(matches!("soon".parse::<Reminders>(), Err(RemindersError::Offset(..))));
+        assert!(matches!("24h,1d".parse::<Reminders>(), Err(RemindersError::Repeated(..))));
+        assert!(matches!("1h,2h,3h,4h,5h,6h,7h,8h,9h".parse::<Reminders>(), Err(RemindersError::TooMany)));
+    }
 
     #[test]
     fn password_classes_read_back_what_they_show() {

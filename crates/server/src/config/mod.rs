@@ -76,6 +76,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// Whether the link's page offers "Send me a new link".
     pub self_service_renewal: bool,
+    /// How long before a pending invitation's code expires each reminder goes out; empty: none.
+    pub reminders: Vec<Duration>,
     /// JWT access tokens of an identity provider, accepted beside onboard's own tokens.
     pub jwt: Option<JwtSettings>,
     /// Whether webhook endpoints may lead to loopback, link-local or private addresses.
@@ -140,6 +142,7 @@ impl Config {
             delivery_batch: delivery.delivery_batch.usize(),
             throttle: throttle.config(),
             self_service_renewal: codes.self_service_renewal,
+            reminders: reminders_within(&codes.reminders, codes.code_lifetime.get())?,
             jwt: jwt.settings()?,
             webhook_allow_private: webhooks.webhook_allow_private,
             webhook_timeout: webhooks.webhook_timeout.get(),
@@ -153,6 +156,25 @@ impl Config {
         let mut config = Self { data_dir: data_dir.to_owned(), ..Self::default() };
         config.http_addr = "127.0.0.1:0".parse().expect("valid address");
         config
+    }
+}
+
+/// The reminders' offsets, each shorter than a code's lifetime: one at
+/// least as long would be due before its code was made, and never sent.
+fn reminders_within(reminders: &codes::Reminders, lifetime: Duration) -> Result<Vec<Duration>, ConfigError> {
+    let offsets = reminders.get();
+    match offsets.iter().find(|o| **o >= lifetime) {
+        Some(_) => Err(ConfigError::Invalid {
+            setting: "reminders".into(),
+            env: error::env_of("reminders"),
+            value: Some(reminders.to_string()),
+            file: None,
+            reason: format!(
+                "each reminder must come before the code expires: shorter than ONBOARD_CODE_LIFETIME ({})",
+                duration::Span::from(lifetime)
+            ),
+        }),
+        None => Ok(offsets),
     }
 }
 
@@ -189,6 +211,16 @@ mod tests {
         assert_eq!(c.password_classes, PasswordClasses::ALL);
         assert_eq!(c.throttle, ThrottleConfig::default());
         assert!(c.self_service_renewal);
+        assert!(c.reminders.is_empty(), "reminders are off by default");
+        let on = resolve(&["--reminders", "48h,24h"]).unwrap().reminders;
+        assert_eq!(on, [Duration::from_secs(48 * 3600), Duration::from_secs(24 * 3600)]);
+        let late = resolve(&["--reminders", "72h", "--code-lifetime", "72h"]).unwrap_err().to_string();
+        assert!(
+            late.contains("ONBOARD_REMINDERS") && late.contains("shorter than ONBOARD_CODE_LIFETIME (72h)"),
+            "{late}"
+        );
+        let bad = resolve(&["--reminders", "48h,soon"]).unwrap_err().to_string();
+        assert!(bad.contains("ONBOARD_REMINDERS") && bad.contains("\"soon\""), "{bad}");
         assert!(!resolve(&["--self-service-renewal", "false"]).unwrap().self_service_renewal);
         let off = resolve(&["--resend-cooldown", "0", "--recipient-daily-cap", "0", "--caller-rate", "0"]);
         let off = off.unwrap().throttle;
@@ -258,12 +290,13 @@ mod tests {
     #[test]
     fn file_values_apply_and_flags_win() {
         let (_dir, path) = file(
-            "http_addr = \"127.0.0.1:9000\"\ncode_length = 8\ncode_lifetime = \"30m\"\nmail_from = \"IdP <id@example.com>\"\n",
+            "http_addr = \"127.0.0.1:9000\"\ncode_length = 8\ncode_lifetime = \"30m\"\nmail_from = \"IdP <id@example.com>\"\nreminders = \"10m, 5m\"\n",
         );
         let c = resolve(&["--config", &path, "--code-length", "10"]).unwrap();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:9000");
         assert_eq!(c.code_length, 10);
         assert_eq!(c.code_lifetime, std::time::Duration::from_secs(1800));
+        assert_eq!(c.reminders, [Duration::from_secs(600), Duration::from_secs(300)]);
         assert_eq!((c.mail_from_name.as_str(), c.mail_from_address.as_str()), ("IdP", "id@example.com"));
     }
 
@@ -288,6 +321,7 @@ mod tests {
         for (text, name) in [
             ("code_length = 2\n", "code_length (ONBOARD_CODE_LENGTH) = \"2\" in "),
             ("metrics = \"maybe\"\n", "metrics (ONBOARD_METRICS) = \"maybe\" in "),
+            ("reminders = \"24h,24h\"\n", "reminders (ONBOARD_REMINDERS) = \"24h,24h\" in "),
             ("redis_timeout = [1]\n", "redis_timeout: expected a string"),
             ("code_length = \n", "config file"),
         ] {

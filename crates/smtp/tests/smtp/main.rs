@@ -31,6 +31,7 @@ fn message(i: usize, recipient: &str) -> InitMessage {
         language: None,
         brand: None,
         application_name: None,
+        reminder: false,
     }
 }
 
