@@ -7,6 +7,7 @@
 mod access;
 mod clock;
 mod directory;
+mod invitations;
 mod limits;
 mod mailer;
 mod notification_log;
@@ -20,6 +21,7 @@ mod webhook_transport;
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
 pub use clock::Clock;
 pub use directory::Directory;
+pub use invitations::InvitationIndex;
 pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
@@ -36,6 +38,8 @@ pub use access::{MockAuthorizer, MockTokenVerifier};
 pub use clock::MockClock;
 #[cfg(any(test, feature = "mock"))]
 pub use directory::MockDirectory;
+#[cfg(any(test, feature = "mock"))]
+pub use invitations::MockInvitationIndex;
 #[cfg(any(test, feature = "mock"))]
 pub use limits::{MockIdempotencyStore, MockRateLimiter};
 #[cfg(any(test, feature = "mock"))]

@@ -12,6 +12,7 @@ mod get_user;
 mod idempotency;
 mod init_page;
 mod invite;
+mod list_invitations;
 mod list_users;
 mod provider_events;
 mod remove_user;
@@ -37,6 +38,7 @@ pub use idempotency::{
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
 pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
+pub use list_invitations::{DEFAULT_INVITATION_PAGE, EXAMINE_BUDGET, ListInvitationsError, MAX_INVITATION_PAGE};
 pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use remove_user::RemoveUserError;
@@ -62,8 +64,9 @@ use crate::init_code::CodeIssuer;
 use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
+use crate::invitation::InvitationRules;
 use crate::ports::{
-    Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserIndex, UserRepository,
+    Authorizer, Clock, IdempotencyStore, InvitationIndex, NotificationLog, RateLimiter, Unavailable, UserIndex, UserRepository,
 };
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
@@ -82,6 +85,8 @@ fn stamped(events: Vec<RecordedEvent>, editor: &Editor) -> Vec<RecordedEvent> {
 pub struct UserService {
     users: Arc<dyn UserRepository>,
     index: Option<Arc<dyn UserIndex>>,
+    invitations: Option<Arc<dyn InvitationIndex>>,
+    invitation_rules: InvitationRules,
     notifications: Arc<dyn NotificationLog>,
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
@@ -116,6 +121,8 @@ impl UserService {
         Self {
             users,
             index: None,
+            invitations: None,
+            invitation_rules: InvitationRules { max_attempts: codes.config().max_attempts, ..InvitationRules::default() },
             notifications,
             authorizer,
             clock,
@@ -193,6 +200,14 @@ impl UserService {
     /// IsUserUnique and GetUserByLoginNameGlobal need.
     pub fn with_index(mut self, index: Arc<dyn UserIndex>) -> Self {
         self.index = Some(index);
+        self
+    }
+
+    /// Finds invitations through `index` (the users' store's own), showing
+    /// completed and withdrawn ones for `retention` after they happened.
+    pub fn with_invitations(mut self, index: Arc<dyn InvitationIndex>, retention: time::Duration) -> Self {
+        self.invitations = Some(index);
+        self.invitation_rules.retention = retention;
         self
     }
 
