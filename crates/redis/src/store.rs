@@ -272,9 +272,13 @@ impl RedisStore {
             UserEvent::Removed => Some("w"),
             _ => None,
         });
-        let week = ms(user.changed_at).div_euclid(INVITATION_WEEK_MS);
-        let until = (week + 1) * INVITATION_WEEK_MS + self.invitation_retention_ms();
-        call.arg(ended.unwrap_or("")).arg(week).arg(until);
+        // The week's set lives until the retention after the week's end,
+        // as a time to live from the write (so from Redis's clock: a write
+        // whose time is not the server's keeps its set the same span).
+        let at = ms(user.changed_at);
+        let week = at.div_euclid(INVITATION_WEEK_MS);
+        let ttl = (week + 1) * INVITATION_WEEK_MS + self.invitation_retention_ms() - at;
+        call.arg(ended.unwrap_or("")).arg(week).arg(ttl);
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -1032,6 +1036,9 @@ impl InvitationIndex for RedisStore {
     /// one pipeline (one per partition on a cluster).
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let groups = by_partition(&self.keys, ids, |id| id);
         let cmds: Vec<Vec<redis::Cmd>> = groups
             .iter()

@@ -16,7 +16,8 @@
 -- bucket count). A write that takes the user out of Initial and says its
 -- invitation ended (`c` completed: the code's check; `w` withdrawn: removed)
 -- adds it to that week's ended invitations, `xi:<org>:<kind>:<week>` (sorted
--- set by creation ms, expiring at the end of the retention after the week).
+-- set by creation ms, expiring at the end of the retention after the week:
+-- its time to live from this write).
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -28,7 +29,7 @@
 --       (or ""), its field, recipient, queued record without recipient,
 --       with it, its state, creation ms, address digest, its id as the
 --       indexes hold it (see keys::index_id), how its invitation ended (c,
---       w or ""), that week, the week's expiry (Unix ms), then its events;
+--       w or ""), that week, the week's time to live (ms), then its events;
 --       then the webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local prefix, buckets = ARGV[1], tonumber(ARGV[2])
@@ -73,7 +74,7 @@ for k = 3, #KEYS - 2, 3 do
   local entry, nid, field, recipient = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
   local state, created, digest, xid = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
-  local ended, week, ended_until = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18]
+  local ended, week, ended_ttl = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18]
   local first = a + 19
   a = first + events
   local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm')
@@ -134,7 +135,7 @@ for k = 3, #KEYS - 2, 3 do
     if left_initial and ended ~= '' then
       local key = prefix .. 'xi:' .. org .. ':' .. ended .. ':' .. week
       redis.call('ZADD', key, created, xid)
-      redis.call('PEXPIREAT', key, ended_until)
+      redis.call('PEXPIRE', key, ended_ttl)
     end
     if had and (had ~= digest or not live) then
       unlist(had, xid)
