@@ -87,3 +87,93 @@ impl From<domain::Notification> for NotificationView {
 pub struct ListNotificationsResponse {
     pub result: Vec<NotificationView>,
 }
+
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "v1InvitationState", rename_all = "snake_case")]
+pub enum InvitationStateView {
+    /// Its code is live.
+    Pending,
+    /// Its code expired unused.
+    Expired,
+    /// Its code took too many wrong attempts; a resend gives a new one.
+    Locked,
+    /// The user finished its initialization.
+    Completed,
+    /// The user was removed while it was still invited.
+    Withdrawn,
+}
+
+impl From<domain::InvitationState> for InvitationStateView {
+    fn from(s: domain::InvitationState) -> Self {
+        use domain::InvitationState as S;
+        match s {
+            S::Pending => Self::Pending,
+            S::Expired => Self::Expired,
+            S::Locked => Self::Locked,
+            S::Completed => Self::Completed,
+            S::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
+/// What became of the invitation's latest email.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1InvitationDelivery", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct DeliveryView {
+    pub state: NotificationState,
+    /// When it got to that state.
+    pub at: Timestamp,
+    /// Why it failed, bounced or was dropped.
+    pub reason: Option<String>,
+}
+
+/// An invitation: a user that has (had) an initialization code.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1Invitation", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct InvitationView {
+    pub user_id: String,
+    pub login_name: String,
+    pub email: String,
+    pub org_id: String,
+    pub state: InvitationStateView,
+    pub created_at: Timestamp,
+    /// The current code's expiry (none once it is used or gone).
+    pub code_expires_at: Option<Timestamp>,
+    /// Codes issued after the first.
+    pub resends: u32,
+    pub last_resent_at: Option<Timestamp>,
+    /// The latest email's delivery; none before any email.
+    pub delivery: Option<DeliveryView>,
+    /// When the current link's page was first shown; none if never.
+    pub opened: Option<Timestamp>,
+    pub reminders_sent: u32,
+}
+
+impl From<domain::Invitation> for InvitationView {
+    fn from(i: domain::Invitation) -> Self {
+        Self {
+            user_id: i.user_id.to_string(),
+            login_name: i.login_name,
+            email: i.email.to_string(),
+            org_id: i.org_id.to_string(),
+            state: i.state.into(),
+            created_at: Timestamp(i.created_at),
+            code_expires_at: i.code_expires_at.map(Timestamp),
+            resends: i.resends,
+            last_resent_at: i.last_resent_at.map(Timestamp),
+            delivery: i.delivery.map(|d| DeliveryView { state: d.state.into(), at: Timestamp(d.at), reason: d.reason }),
+            opened: i.opened.map(Timestamp),
+            reminders_sent: i.reminders_sent,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ListInvitationsResponse", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct ListInvitationsResponse {
+    pub invitations: Vec<InvitationView>,
+    /// Where the next page starts; none after the last. A page may hold
+    /// fewer invitations than asked (even none) and still have one.
+    pub next_page_token: Option<String>,
+}

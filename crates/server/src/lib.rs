@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter, UserIndex,
+    Directory, HookDeliveries, HookQueue, IdempotencyStore, InvitationIndex, Mailer, NotificationLog, Outbox, RateLimiter, UserIndex,
     UserRepository, WebhookEndpoints,
 };
 use onboard_domain::usecases::{
@@ -93,6 +93,7 @@ impl Running {
 struct Stores {
     users: Arc<dyn UserRepository>,
     index: Option<Arc<dyn UserIndex>>,
+    invitations: Option<Arc<dyn InvitationIndex>>,
     outbox: Arc<dyn Outbox>,
     notifications: Arc<dyn NotificationLog>,
     directory: Arc<dyn Directory>,
@@ -110,6 +111,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
+                invitations: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
                 hook_queue: store,
@@ -126,6 +128,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
+                invitations: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
                 hook_queue: store,
@@ -147,6 +150,7 @@ fn redis_settings(config: &Config, target: &onboard_redis::RedisTarget) -> Redis
     settings.user_cache = config.redis_user_cache;
     settings.partitions = config.outbox_partitions;
     settings.reclaim_after = config.outbox_reclaim_after;
+    settings.invitation_retention = config.invitation_retention;
     settings
 }
 
@@ -293,6 +297,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     let users = match &stores.index {
         Some(index) => users.with_index(index.clone()),
+        None => users,
+    };
+    let retention = time::Duration::try_from(config.invitation_retention)
+        .map_err(|e| StartError::Config(format!("invitation_retention: {e}")))?;
+    let users = match &stores.invitations {
+        Some(index) => users.with_invitations(index.clone(), retention),
         None => users,
     };
     let webhook = match &config.sendgrid_webhook_key {

@@ -31,6 +31,9 @@ pub struct CodeArgs {
     #[arg(long, env = "ONBOARD_SELF_SERVICE_RENEWAL", default_value_t = true, action = clap::ArgAction::Set,
         value_parser = clap::builder::BoolishValueParser::new())]
     pub self_service_renewal: bool,
+    /// How long the invitation listing shows completed and withdrawn invitations, such as `30d`.
+    #[arg(long, env = "ONBOARD_INVITATION_RETENTION", default_value = "30d")]
+    pub invitation_retention: NonZeroSpan,
 }
 
 /// The character classes a password needs.

@@ -76,6 +76,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// Whether the link's page offers "Send me a new link".
     pub self_service_renewal: bool,
+    /// How long completed and withdrawn invitations stay listed.
+    pub invitation_retention: Duration,
     /// JWT access tokens of an identity provider, accepted beside onboard's own tokens.
     pub jwt: Option<JwtSettings>,
     /// Whether webhook endpoints may lead to loopback, link-local or private addresses.
@@ -140,6 +142,7 @@ impl Config {
             delivery_batch: delivery.delivery_batch.usize(),
             throttle: throttle.config(),
             self_service_renewal: codes.self_service_renewal,
+            invitation_retention: codes.invitation_retention.get(),
             jwt: jwt.settings()?,
             webhook_allow_private: webhooks.webhook_allow_private,
             webhook_timeout: webhooks.webhook_timeout.get(),

@@ -1,0 +1,124 @@
+//! The invitation listing over HTTP (`GET /management/v1/invitations`):
+//! states, filters, pagination and errors, on the embedded store and on
+//! Redis.
+
+use onboard_redis::RedisTarget;
+use onboard_redis::testing::RedisServer;
+use onboard_tests::{PageSession, TestApp, on_redis, submit_init_form};
+use reqwest::Method;
+use serde_json::Value;
+
+const INVITATIONS: &str = "/management/v1/invitations";
+const GOOD: &str = "A-good-passw0rd";
+
+/// The invitations of one page: (user id, state) each, and the token.
+async fn page(app: &TestApp, query: &str) -> (Vec<Value>, Option<String>) {
+    let r = app.get(&format!("{INVITATIONS}?{query}")).await;
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    let list = r.body["invitations"].as_array().cloned().unwrap_or_default();
+    (list, r.body["nextPageToken"].as_str().map(str::to_owned))
+}
+
+/// The user ids of every invitation `query` finds, page by page.
+async fn all(app: &TestApp, query: &str) -> Vec<String> {
+    let (mut ids, mut token) = (Vec::new(), None::<String>);
+    loop {
+        let q = match &token {
+            Some(t) => format!("{query}&pageToken={t}"),
+            None => query.to_owned(),
+        };
+        let (list, next) = page(app, &q).await;
+        ids.extend(list.iter().map(|i| i["userId"].as_str().unwrap().to_owned()));
+        match next {
+            Some(t) => token = Some(t),
+            None => return ids,
+        }
+    }
+}
+
+async fn list_filter_and_page(app: &TestApp) {
+    let ann = app.create_user("ann", "ann@example.com").await;
+    let bob = app.create_user("bob", "bob@example.com").await;
+    let cid = app.create_user("cid", "cid@example.com").await;
+    let dan = app.create_user("dan", "dan@example.com").await;
+    // bob completes, cid is withdrawn, dan opens the link (a GET) and stops there.
+    let mail = app.wait_for_mails("bob@example.com", 1).await.remove(0);
+    let (status, html) = submit_init_form(app, &mail.link, &mail.code, GOOD, GOOD).await;
+    assert_eq!(status, 200, "{html}");
+    let r = app.call(Method::DELETE, &format!("/management/v1/users/{cid}"), Some(&app.token), None, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mail = app.wait_for_mails("dan@example.com", 1).await.remove(0);
+    assert_eq!(PageSession::new(app).open(&mail.link).await.status, 200);
+    app.wait_for_notifications(&ann, |n| n.first().is_some_and(|n| n["state"] == "sent")).await;
+
+    let (list, next) = page(app, "").await;
+    assert_eq!(next, None);
+    let ids: Vec<&str> = list.iter().map(|i| i["userId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [dan.as_str(), &cid, &bob, &ann], "newest first");
+    let states: Vec<&str> = list.iter().map(|i| i["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["pending", "withdrawn", "completed", "pending"]);
+    let a = &list[3];
+    assert_eq!((a["loginName"].as_str(), a["email"].as_str(), a["orgId"].as_str()), (Some("ann"), Some("ann@example.com"), Some(app.org.as_str())));
+    assert_eq!((a["resends"].as_u64(), a["remindersSent"].as_u64()), (Some(0), Some(0)));
+    assert!(a["createdAt"].is_string() && a["codeExpiresAt"].is_string(), "{a}");
+    assert_eq!(a["delivery"]["state"], "sent", "{a}");
+    assert!(a.get("opened").is_none() && a.get("lastResentAt").is_none(), "{a}");
+    assert!(list[0]["opened"].is_string(), "dan opened his link: {}", list[0]);
+    assert!(list[2].get("codeExpiresAt").is_none(), "a completed invitation has no live code");
+
+    // A resend counts.
+    let r = app.post(&format!("/management/v1/users/{ann}/_resend_initialization"), serde_json::json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (list, _) = page(app, "state=pending").await;
+    let ids: Vec<&str> = list.iter().map(|i| i["userId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [dan.as_str(), &ann]);
+    assert_eq!(list[1]["resends"], 1);
+    assert!(list[1]["lastResentAt"].is_string());
+
+    // bob's page was shown too, before he completed.
+    assert_eq!(all(app, "opened=true").await, [dan.clone(), bob.clone()]);
+    assert_eq!(all(app, "opened=false&state=pending").await, [ann.clone()]);
+    assert_eq!(all(app, "state=completed").await, [bob.clone()]);
+    assert_eq!(all(app, "state=withdrawn").await, [cid.clone()]);
+    assert_eq!(all(app, "state=expired").await, Vec::<String>::new());
+    assert_eq!(all(app, "expiresBefore=2000-01-01T00:00:00Z").await, Vec::<String>::new());
+    assert_eq!(all(app, "expiresBefore=2999-01-01T00:00:00Z").await, [dan.clone(), ann.clone()]);
+    let dan_created = list[0]["createdAt"].as_str().unwrap().to_owned();
+    assert_eq!(all(app, &format!("createdBefore={dan_created}")).await, [cid.clone(), bob.clone(), ann.clone()]);
+    assert_eq!(all(app, "delivery=bounced").await, Vec::<String>::new());
+    // One at a time: every invitation once, with a token between.
+    let (first, token) = page(app, "pageSize=1").await;
+    assert_eq!((first.len(), token.is_some()), (1, true));
+    assert_eq!(all(app, "pageSize=1").await, [dan.clone(), cid.clone(), bob.clone(), ann.clone()]);
+
+    // Another organization's invitations are its own.
+    let other = app.create_org("Other").await;
+    let theirs = app.call(Method::GET, INVITATIONS, Some(&app.token), Some(&other), None).await;
+    assert_eq!((theirs.status.as_u16(), theirs.body["invitations"].as_array().map(Vec::len)), (200, Some(0)));
+
+    // Bad input: clear errors in the contract's shape.
+    let bad = |q: &'static str| async move { app.get(&format!("{INVITATIONS}?{q}")).await };
+    bad("pageToken=not-a-token").await.assert_error(400, 3, "ONBOARD-PAGE-TOKEN-INVALID");
+    bad("pageSize=1001").await.assert_error(400, 3, "ONBOARD-LIST-LIMIT-EXCEEDED");
+    bad("state=lost").await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
+    bad("delivery=lost").await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
+    bad("expiresBefore=tomorrow").await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
+    bad("state=completed&expiresBefore=2999-01-01T00:00:00Z").await.assert_error(400, 3, "ONBOARD-INVITATION-FILTER-INVALID");
+    let anonymous = app.call(Method::GET, INVITATIONS, None, None, None).await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+}
+
+#[tokio::test]
+async fn invitations_are_listed_filtered_and_paged() {
+    let app = TestApp::spawn().await;
+    list_filter_and_page(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invitations_are_listed_filtered_and_paged_on_redis() {
+    let redis = RedisServer::start();
+    let app = TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await;
+    list_filter_and_page(&app).await;
+    app.stop().await;
+}
