@@ -5,6 +5,7 @@
 
 mod administration;
 mod authorize;
+mod bulk_resend;
 mod changes;
 mod create_user;
 mod deliver;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use administration::{AdminError, Administration, FirstStart, IssuedToken};
 pub use authorize::AuthorizeError;
+pub use bulk_resend::{BulkOutcome, BulkResendError, BulkResult, MAX_BULK_IDS, MAX_BULK_MATCHED, ResendTargets};
 pub use changes::{ChangeQuery, Changes};
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword, NewProfile};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
