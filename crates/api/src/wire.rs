@@ -177,3 +177,78 @@ pub struct ListInvitationsResponse {
     /// fewer invitations than asked (even none) and still have one.
     pub next_page_token: Option<String>,
 }
+
+/// The invitation listing's filter, as a bulk resend takes it.
+#[derive(Debug, Clone, Default, Object)]
+#[oai(rename = "v1InvitationFilter", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct InvitationFilterBody {
+    /// `pending`, `expired`, `locked`, `completed` or `withdrawn`.
+    pub state: Option<String>,
+    /// The latest email's state (`bounced`, `delivered`, ...).
+    pub delivery: Option<String>,
+    /// RFC 3339.
+    pub expires_before: Option<String>,
+    /// RFC 3339.
+    pub created_before: Option<String>,
+    pub opened: Option<bool>,
+}
+
+/// Whom to resend to: `userIds` or `filter`, exactly one.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ResendInvitationsRequest", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct ResendInvitationsRequest {
+    /// 1 to 1,000 user ids; duplicates count once.
+    pub user_ids: Option<Vec<String>>,
+    /// The listing's filter; it may match at most 10,000 invitations.
+    pub filter: Option<InvitationFilterBody>,
+}
+
+/// What became of one user's resend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "v1ResendOutcome", rename_all = "snake_case")]
+pub enum ResendOutcome {
+    /// A new code and email.
+    Resent,
+    /// Refused by a throttle, as a single resend would be; see `retryAfter`.
+    Throttled,
+    /// The user is no longer waiting for its initialization.
+    NotPending,
+    /// Not in the organization, removed, or unknown.
+    NotFound,
+    /// The store failed for this user; nothing changed for it and it may be tried again.
+    Failed,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ResendResult", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct ResendResultView {
+    pub user_id: String,
+    pub outcome: ResendOutcome,
+    /// The new email's id (as `x-onboard-notification-id` names it).
+    pub notification_id: Option<String>,
+    /// Whole seconds until this user's resend may succeed.
+    pub retry_after: Option<u64>,
+    pub reason: Option<String>,
+}
+
+impl From<domain::usecases::BulkResult> for ResendResultView {
+    fn from(r: domain::usecases::BulkResult) -> Self {
+        use domain::usecases::BulkOutcome as O;
+        let retry_after = r.retry_after().map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+        let (outcome, notification_id, reason) = match r.outcome {
+            O::Resent(n) => (ResendOutcome::Resent, Some(n.to_string()), None),
+            O::Throttled(t) => (ResendOutcome::Throttled, None, Some(t.reason.describe().to_owned())),
+            O::NotPending => (ResendOutcome::NotPending, None, Some("the user is already initialized".to_owned())),
+            O::NotFound => (ResendOutcome::NotFound, None, None),
+            O::Failed(why) => (ResendOutcome::Failed, None, Some(why)),
+        };
+        Self { user_id: r.user_id.to_string(), outcome, notification_id, retry_after, reason }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1ResendInvitationsResponse", rename_all = "camelCase")]
+pub struct ResendInvitationsResponse {
+    /// One per user, in the order named (a filter's: newest first).
+    pub results: Vec<ResendResultView>,
+}

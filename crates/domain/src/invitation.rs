@@ -239,6 +239,20 @@ impl InvitationFilter {
         self.created_before
     }
 
+    /// The filter as one line of text, the same for the same filter: what
+    /// makes two requests with one idempotency key the same.
+    pub fn canonical(&self) -> String {
+        let time = |t: Option<OffsetDateTime>| t.map_or(String::new(), |t| t.unix_timestamp_nanos().to_string());
+        format!(
+            "state={}&delivery={}&expiresBefore={}&createdBefore={}&opened={}",
+            self.state.map_or("", InvitationState::as_str),
+            self.delivery.map_or("", DeliveryState::as_str),
+            time(self.expires_before),
+            time(self.created_before),
+            self.opened.map_or("", |o| if o { "true" } else { "false" }),
+        )
+    }
+
     /// The indexes the matching invitations are in.
     pub fn sources(&self) -> Vec<InvitationSource> {
         match (self.state, self.expires_before) {

@@ -122,3 +122,99 @@ async fn invitations_are_listed_filtered_and_paged_on_redis() {
     list_filter_and_page(&app).await;
     app.stop().await;
 }
+
+const RESEND: &str = "/management/v1/invitations/_resend";
+
+/// A bulk resend with `key` as its Idempotency-Key, if any.
+async fn bulk(app: &TestApp, body: Value, key: Option<&str>) -> onboard_tests::Reply {
+    let mut req = app.client.post(app.url(RESEND)).bearer_auth(&app.token).json(&body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    TestApp::reply(req.send().await.expect("sent")).await
+}
+
+fn outcomes(body: &Value) -> Vec<(String, String)> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["userId"].as_str().unwrap().to_owned(), r["outcome"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+async fn resend_many(app: &TestApp) {
+    let ann = app.create_user("ann", "ann@example.com").await;
+    let bob = app.create_user("bob", "bob@example.com").await;
+    let cid = app.create_user("cid", "cid@example.com").await;
+    let mail = app.wait_for_mails("cid@example.com", 1).await.remove(0);
+    let (status, html) = submit_init_form(app, &mail.link, &mail.code, GOOD, GOOD).await;
+    assert_eq!(status, 200, "{html}");
+
+    // Named users: duplicates count once, each gets its own outcome.
+    let r = bulk(app, serde_json::json!({"userIds": [ann, ann, cid, "404404", bob]}), Some("bulk-1")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let want = |v: &[(&str, &str)]| v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<Vec<_>>();
+    assert_eq!(
+        outcomes(&r.body),
+        want(&[(&ann, "resent"), (&cid, "not_pending"), ("404404", "not_found"), (&bob, "resent")])
+    );
+    let notification = r.body["results"][0]["notificationId"].as_str().unwrap().to_owned();
+    app.wait_for_mails("ann@example.com", 2).await;
+    assert_eq!(app.notifications(&ann).await[0]["id"], notification.as_str());
+    // The same key and request: the first answer again, no new email.
+    let again = bulk(app, serde_json::json!({"userIds": [ann, ann, cid, "404404", bob]}), Some("bulk-1")).await;
+    assert_eq!((again.status.as_u16(), &again.body), (200, &r.body));
+    assert_eq!(app.notifications(&ann).await.len(), 2, "a replay sends nothing");
+    let other = bulk(app, serde_json::json!({"userIds": [ann]}), Some("bulk-1")).await;
+    other.assert_error(409, 6, "ONBOARD-IDEMPOTENCY-KEY-REUSED");
+
+    // A filter: the matches, newest first.
+    let r = bulk(app, serde_json::json!({"filter": {"state": "pending"}}), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(outcomes(&r.body), want(&[(&bob, "resent"), (&ann, "resent")]));
+    let (list, _) = page(app, "state=pending").await;
+    assert_eq!((list[0]["resends"].as_u64(), list[1]["resends"].as_u64()), (Some(2), Some(2)));
+
+    // Bad requests change nothing.
+    for body in [
+        serde_json::json!({}),
+        serde_json::json!({"userIds": []}),
+        serde_json::json!({"userIds": [ann], "filter": {}}),
+        serde_json::json!({"userIds": (0..1001).map(|n| n.to_string()).collect::<Vec<_>>()}),
+        serde_json::json!({"filter": {"state": "lost"}}),
+    ] {
+        bulk(app, body, None).await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
+    }
+    assert_eq!(app.notifications(&ann).await.len(), 3);
+}
+
+#[tokio::test]
+async fn invitations_are_resent_in_bulk() {
+    let app = TestApp::spawn().await;
+    resend_many(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invitations_are_resent_in_bulk_on_redis() {
+    let redis = RedisServer::start();
+    let app = TestApp::spawn_with(on_redis(RedisTarget::Url(redis.url()))).await;
+    resend_many(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bulk_resend_is_throttled_per_user() {
+    let app = TestApp::spawn_with(|c| c.throttle = onboard_domain::ThrottleConfig::default()).await;
+    let ann = app.create_user("ann", "ann@example.com").await;
+    let first = bulk(&app, serde_json::json!({"userIds": [ann]}), None).await;
+    assert_eq!(outcomes(&first.body), [(ann.clone(), "resent".to_owned())], "{}", first.body);
+    let second = bulk(&app, serde_json::json!({"userIds": [ann]}), None).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let result = &second.body["results"][0];
+    assert_eq!(result["outcome"], "throttled", "{}", second.body);
+    assert!(result["retryAfter"].as_u64().is_some_and(|s| (1..=60).contains(&s)), "{result}");
+    assert!(result["reason"].as_str().is_some_and(|r| r.contains("short while")), "{result}");
+    app.stop().await;
+}

@@ -103,6 +103,18 @@ impl From<ListInvitationsError> for Fault {
     }
 }
 
+impl From<onboard_domain::usecases::BulkResendError> for Fault {
+    fn from(e: onboard_domain::usecases::BulkResendError) -> Self {
+        use onboard_domain::usecases::BulkResendError as E;
+        match e {
+            E::NoUsers | E::TooManyIds(_) => invalid(ids::FIELD_INVALID, format!("Invalid userIds: {e}")),
+            E::TooManyMatched => invalid(ids::BULK_TOO_MANY_MATCHED, format!("Invalid filter: {e}")),
+            E::Listing(l) => l.into(),
+            E::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
 impl From<onboard_domain::invitation::FilterError> for Fault {
     fn from(e: onboard_domain::invitation::FilterError) -> Self {
         invalid(ids::INVITATION_FILTER_INVALID, format!("Invalid filter: {e}"))

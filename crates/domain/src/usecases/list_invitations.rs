@@ -54,9 +54,10 @@ impl UserService {
         }
         let size = if page_size == 0 { DEFAULT_INVITATION_PAGE } else { page_size } as usize;
         let mut cursor = page_token.filter(|t| !t.is_empty()).map(PageToken::decode).transpose()?.map(|t| t.0);
-        // createdBefore is where a walk starts (strictly before it).
+        // createdBefore is where a walk starts: before the millisecond after
+        // it (the index keeps milliseconds; the filter itself judges within).
         if let Some(before) = filter.created_before() {
-            let start = Position { created_ms: ms(before), key: String::new() };
+            let start = Position { created_ms: ms(before) + 1, key: String::new() };
             if cursor.as_ref().is_none_or(|c| *c > start) {
                 cursor = Some(start);
             }
@@ -247,6 +248,10 @@ mod tests {
             assert_eq!(all, expected, "page size {size}");
         }
         let before = InvitationFilter::new(None, None, None, Some(T0 + Duration::milliseconds(3)), None).unwrap();
+        assert_eq!(walk(&svc, &before, 10).await.0, ["1002", "1001", "1000"]);
+        // Within a millisecond: the index's millisecond holds it, the filter decides.
+        let within = T0 + Duration::microseconds(2_500);
+        let before = InvitationFilter::new(None, None, None, Some(within), None).unwrap();
         assert_eq!(walk(&svc, &before, 10).await.0, ["1002", "1001", "1000"]);
         let expired = InvitationFilter::new(Some(InvitationState::Expired), None, None, None, None).unwrap();
         assert!(walk(&svc, &expired, 10).await.0.is_empty());
