@@ -105,6 +105,11 @@ pub struct Invitation {
     /// First page view of the current invitation's link.
     pub opened: Option<OffsetDateTime>,
     pub reminders_sent: u32,
+    /// When it completed or was withdrawn.
+    pub ended_at: Option<OffsetDateTime>,
+    /// When its first email was delivered (the earliest delivery among the
+    /// user's emails); for the funnel.
+    pub delivered_at: Option<OffsetDateTime>,
 }
 
 /// What decides an invitation's state beyond the user.
@@ -164,15 +169,22 @@ impl Invitation {
         let (count, last) = codes.fold((1u32, first), |(n, _), e| (n + 1, e));
         let completed = events.iter().find(|e| matches!(e.event, UserEvent::InitCheckSucceeded));
         let removed = events.iter().find(|e| matches!(e.event, UserEvent::Removed));
-        let (state, code_expires_at) = match (user.state, completed, removed) {
+        let (state, code_expires_at, ended_at) = match (user.state, completed, removed) {
             (UserState::Initial, _, _) => {
-                (waiting_state(user, now, rules), user.init_code.as_ref().map(|c| c.expires_at))
+                (waiting_state(user, now, rules), user.init_code.as_ref().map(|c| c.expires_at), None)
             }
-            (UserState::Deleted, None, Some(r)) if now - r.at < rules.retention => (InvitationState::Withdrawn, None),
+            (UserState::Deleted, None, Some(r)) if now - r.at < rules.retention => {
+                (InvitationState::Withdrawn, None, Some(r.at))
+            }
             (UserState::Deleted, _, _) => return None,
-            (_, Some(c), _) if now - c.at < rules.retention => (InvitationState::Completed, None),
+            (_, Some(c), _) if now - c.at < rules.retention => (InvitationState::Completed, None, Some(c.at)),
             _ => return None,
         };
+        let delivered_at = notifications
+            .iter()
+            .filter(|n| matches!(n.state, DeliveryState::Delivered | DeliveryState::SpamReported))
+            .map(|n| n.updated_at)
+            .min();
         // The current invitation is the newest code's: its generation is
         // the sequence of the event that added it.
         let generation = last.sequence;
@@ -194,6 +206,8 @@ impl Invitation {
             delivery,
             opened,
             reminders_sent: reminders_sent(events, notifications),
+            ended_at,
+            delivered_at,
         })
     }
 }

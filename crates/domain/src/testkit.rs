@@ -1268,6 +1268,13 @@ where
     let completed = ids(source(InvitationSource::Completed, None, 10).await);
     assert!(completed.starts_with(&[users[3].clone(), users[1].clone()]) || completed == [users[1].clone()], "{completed:?}");
     assert_eq!(ids(source(InvitationSource::Withdrawn, None, 10).await), [users[2].clone()]);
+    let count = |s| {
+        let (store, org) = (store.clone(), org.clone());
+        async move { store.count(&org, s, window).await.unwrap() }
+    };
+    assert_eq!(count(InvitationSource::Waiting).await, 3);
+    assert!((1..=2).contains(&count(InvitationSource::Completed).await));
+    assert_eq!(count(InvitationSource::Withdrawn).await, 1);
 
     // What a view is made of, in one read.
     let bounced = crate::Notification {
@@ -1305,6 +1312,17 @@ where
     let v = page.invitations.iter().find(|i| i.user_id == users[4]).unwrap();
     assert_eq!(v.delivery.as_ref().map(|d| (d.state, d.reason.clone())), Some((DeliveryState::Bounced, Some("550 unknown".into()))));
     assert_eq!((v.org_id.clone(), v.login_name.as_str(), v.created_at), (org.clone(), "inv4", T0 + Duration::seconds(4)));
+    let stats = svc.invitation_stats(&acting).await.unwrap();
+    assert_eq!((stats.waiting, stats.withdrawn, stats.sample_size, stats.sampled), (3, 1, 5, false));
+    assert_eq!(stats.by_state, vec![
+        (InvitationState::Pending, 3),
+        (InvitationState::Expired, 0),
+        (InvitationState::Locked, 0),
+        (InvitationState::Completed, 1),
+        (InvitationState::Withdrawn, 1),
+    ]);
+    assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 1)]);
+    assert_eq!((stats.created.count, stats.finished.count), (5, 1));
     // Past the retention, completed and withdrawn ones are gone.
     let (later, _) = invitation_service(store.clone(), T0 + Duration::days(31), &org);
     let left = all_invitations(&later, &acting, &f(None, None), 10).await;

@@ -47,6 +47,9 @@ struct Indexes {
     /// source. Completed and withdrawn entries stay (the process's memory
     /// is its lifetime); the use case judges the retention.
     invitations: HashMap<(OrgId, InvitationSource), BTreeSet<Position>>,
+    /// When each completed or withdrawn invitation ended, for counting
+    /// those of a window.
+    ended_at: HashMap<UserId, OffsetDateTime>,
 }
 
 /// A user's entry in the invitation indexes.
@@ -71,8 +74,10 @@ impl Indexes {
         }
         if events.iter().any(|e| matches!(e.event, UserEvent::InitCheckSucceeded)) {
             self.invitation_set(org, InvitationSource::Completed).insert(entry);
+            self.ended_at.insert(new.id.clone(), new.changed_at);
         } else if was_initial && new.state == UserState::Deleted {
             self.invitation_set(org, InvitationSource::Withdrawn).insert(entry);
+            self.ended_at.insert(new.id.clone(), new.changed_at);
         }
     }
 
@@ -342,6 +347,25 @@ impl InvitationIndex for InMemoryStore {
             .take(count as usize)
             .filter_map(|p| Some((p.clone(), UserId::parse(&p.key).ok()?)))
             .collect())
+    }
+
+    async fn count(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Result<u64, Unavailable> {
+        cooperate().await;
+        let state = self.lock();
+        let Some(set) = state.index.invitations.get(&(org.clone(), source)) else { return Ok(0) };
+        if source == InvitationSource::Waiting {
+            return Ok(set.len() as u64);
+        }
+        let within = |p: &&Position| {
+            let id = UserId::parse(&p.key).ok();
+            id.and_then(|id| state.index.ended_at.get(&id)).is_some_and(|at| window.0 <= *at && *at <= window.1)
+        };
+        Ok(set.iter().filter(within).count() as u64)
     }
 
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable> {

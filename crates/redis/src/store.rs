@@ -1032,6 +1032,37 @@ impl InvitationIndex for RedisStore {
         Ok(entries)
     }
 
+    /// `ZCARD` of each set of the source (the weeks of the window for the
+    /// ended ones), in one pipeline.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, source = ?source))]
+    async fn count(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Result<u64, Unavailable> {
+        let weeks = ms(window.0).div_euclid(INVITATION_WEEK_MS)..=ms(window.1).div_euclid(INVITATION_WEEK_MS);
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| {
+                let keys: Vec<String> = match source {
+                    InvitationSource::Waiting => vec![Keys::state_index(p, org, UserState::Initial as i32)],
+                    InvitationSource::Completed => {
+                        weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect()
+                    }
+                    InvitationSource::Withdrawn => {
+                        weeks.clone().map(|w| Keys::invitations_ended(p, org, "w", w)).collect()
+                    }
+                };
+                keys.into_iter().map(|k| redis::cmd("ZCARD").arg(k).clone()).collect()
+            })
+            .collect();
+        let mut total = 0u64;
+        for reply in self.redis.grouped(&groups).await? {
+            total += self.reply_of::<u64>(reply)?;
+        }
+        Ok(total)
+    }
+
     /// Each user's event log and hash (its notification records), all in
     /// one pipeline (one per partition on a cluster).
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]

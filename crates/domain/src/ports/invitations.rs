@@ -34,6 +34,15 @@ pub trait InvitationIndex: Send + Sync {
         count: u32,
     ) -> Result<Vec<(Position, UserId)>, Unavailable>;
 
+    /// How many entries `org`'s `source` holds (for the ended ones: of what
+    /// happened within `window`, as [`Self::invitations`] reads them).
+    async fn count(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Result<u64, Unavailable>;
+
     /// Each of `ids`' event log (oldest first) and notifications (newest
     /// first), in order: what an invitation view is made of. In one round
     /// trip where the store can. By default one read after the other.
@@ -53,6 +62,12 @@ mockall::mock! {
             after: Option<Position>,
             count: u32,
         ) -> Result<Vec<(Position, UserId)>, Unavailable>;
+        async fn count(
+            &self,
+            org: &OrgId,
+            source: InvitationSource,
+            window: (OffsetDateTime, OffsetDateTime),
+        ) -> Result<u64, Unavailable>;
         async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable>;
     }
 }

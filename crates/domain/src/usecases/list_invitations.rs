@@ -29,7 +29,7 @@ pub enum ListInvitationsError {
 }
 
 impl UserService {
-    fn invitation_index(&self) -> Result<&Arc<dyn InvitationIndex>, Unavailable> {
+    pub(super) fn invitation_index(&self) -> Result<&Arc<dyn InvitationIndex>, Unavailable> {
         self.invitations.as_ref().ok_or_else(|| Unavailable("the store keeps no invitation index".into()))
     }
 

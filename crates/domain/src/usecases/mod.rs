@@ -12,6 +12,7 @@ mod deliver;
 mod get_user;
 mod idempotency;
 mod init_page;
+mod invitation_stats;
 mod invite;
 mod list_invitations;
 mod list_users;
@@ -40,6 +41,7 @@ pub use idempotency::{
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
 pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
+pub use invitation_stats::{FunnelStep, InvitationStats, STATS_SAMPLE};
 pub use list_invitations::{DEFAULT_INVITATION_PAGE, EXAMINE_BUDGET, ListInvitationsError, MAX_INVITATION_PAGE};
 pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
