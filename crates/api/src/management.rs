@@ -15,7 +15,7 @@ use crate::call::HttpCall;
 use crate::errors::{ApiError, invalid_field};
 use crate::proto_json::{PathBound, ProtoBody, ProtoJson};
 use crate::wire::{
-    InvitationFilterBody, ListInvitationsResponse, ListNotificationsResponse, ResendInvitationsRequest,
+    InvitationFilterBody, InvitationStatsResponse, ListInvitationsResponse, ListNotificationsResponse, ResendInvitationsRequest,
     ResendInvitationsResponse,
 };
 
@@ -336,6 +336,32 @@ impl ManagementApi {
             invitations: page.invitations.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
         }))
+    }
+
+    /// Invitation statistics
+    ///
+    /// How the organization's invitations stand: totals counted in the
+    /// indexes (waiting, and completed and withdrawn within the retention
+    /// period), and over the newest 5,000 invitations (`sampleSize`,
+    /// `sampled` when there are more) the counts per state and per latest
+    /// email's delivery state and the funnel created → delivered → opened →
+    /// completed with the median time between steps. Also sets the
+    /// `onboard_invitation*` gauges of the organization. Not part of
+    /// ZITADEL's API.
+    #[oai(path = "/invitations/_stats", method = "get", operation_id = "ManagementService_InvitationStats")]
+    async fn invitation_stats(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The organization counted; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+    ) -> Result<Json<InvitationStatsResponse>, ApiError> {
+        let token = call.0.credentials.token()?;
+        let acting = users.authorize(Some(token), call.0.org.as_deref(), Permission::UserRead).await?;
+        let stats = users.invitation_stats(&acting).await?;
+        crate::metrics::record_invitation_stats(acting.org.as_str(), &stats);
+        Ok(Json(stats.into()))
     }
 
     /// Resend many invitations

@@ -252,3 +252,90 @@ pub struct ResendInvitationsResponse {
     /// One per user, in the order named (a filter's: newest first).
     pub results: Vec<ResendResultView>,
 }
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1InvitationStateCount", rename_all = "camelCase")]
+pub struct StateCount {
+    pub state: InvitationStateView,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1DeliveryStateCount", rename_all = "camelCase")]
+pub struct DeliveryCount {
+    pub state: NotificationState,
+    pub count: u64,
+}
+
+/// A step of the funnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "v1FunnelStepName", rename_all = "snake_case")]
+pub enum FunnelStepName {
+    Created,
+    Delivered,
+    Opened,
+    Completed,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1FunnelStep", rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct FunnelStepView {
+    pub step: FunnelStepName,
+    pub count: u64,
+    /// Median seconds from the step before, among those that made both.
+    pub median_seconds_from_previous: Option<f64>,
+}
+
+/// Totals counted in the indexes, exact.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1InvitationTotals", rename_all = "camelCase")]
+pub struct InvitationTotals {
+    /// Users waiting for their initialization (pending, expired and locked).
+    pub waiting: u64,
+    /// Completed within the retention period (by whole weeks on Redis).
+    pub completed: u64,
+    /// Withdrawn within the retention period (by whole weeks on Redis).
+    pub withdrawn: u64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "v1InvitationStatsResponse", rename_all = "camelCase")]
+pub struct InvitationStatsResponse {
+    pub totals: InvitationTotals,
+    /// How many of the newest invitations `byState`, `byDelivery` and `funnel` cover (at most 5,000).
+    pub sample_size: u64,
+    /// Whether the organization has more invitations than the sample.
+    pub sampled: bool,
+    pub by_state: Vec<StateCount>,
+    /// By the latest email's state.
+    pub by_delivery: Vec<DeliveryCount>,
+    /// created → delivered → opened → completed.
+    pub funnel: Vec<FunnelStepView>,
+}
+
+impl From<domain::usecases::InvitationStats> for InvitationStatsResponse {
+    fn from(s: domain::usecases::InvitationStats) -> Self {
+        let step = |step, f: domain::usecases::FunnelStep| FunnelStepView {
+            step,
+            count: f.count,
+            median_seconds_from_previous: f.median_from_previous.map(|d| d.as_secs_f64()),
+        };
+        Self {
+            totals: InvitationTotals { waiting: s.waiting, completed: s.completed, withdrawn: s.withdrawn },
+            sample_size: s.sample_size,
+            sampled: s.sampled,
+            by_state: s.by_state.into_iter().map(|(state, count)| StateCount { state: state.into(), count }).collect(),
+            by_delivery: s
+                .by_delivery
+                .into_iter()
+                .map(|(state, count)| DeliveryCount { state: state.into(), count })
+                .collect(),
+            funnel: vec![
+                step(FunnelStepName::Created, s.created),
+                step(FunnelStepName::Delivered, s.delivered),
+                step(FunnelStepName::Opened, s.opened),
+                step(FunnelStepName::Completed, s.finished),
+            ],
+        }
+    }
+}

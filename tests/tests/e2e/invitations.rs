@@ -91,6 +91,26 @@ async fn list_filter_and_page(app: &TestApp) {
     assert_eq!((first.len(), token.is_some()), (1, true));
     assert_eq!(all(app, "pageSize=1").await, [dan.clone(), cid.clone(), bob.clone(), ann.clone()]);
 
+    // The statistics of the same four.
+    let stats = app.get(&format!("{INVITATIONS}/_stats")).await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    let s = &stats.body;
+    assert_eq!(s["totals"], serde_json::json!({"waiting": 2, "completed": 1, "withdrawn": 1}));
+    assert_eq!((s["sampleSize"].as_u64(), s["sampled"].as_bool()), (Some(4), Some(false)));
+    let by_state: Vec<(String, u64)> = s["byState"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["state"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap()))
+        .collect();
+    let expected = [("pending", 2), ("expired", 0), ("locked", 0), ("completed", 1), ("withdrawn", 1)];
+    assert_eq!(by_state, expected.map(|(a, n)| (a.to_owned(), n)));
+    let steps: Vec<(&str, u64)> =
+        s["funnel"].as_array().unwrap().iter().map(|f| (f["step"].as_str().unwrap(), f["count"].as_u64().unwrap())).collect();
+    // The embedded mailer reports no deliveries; dan and bob opened their links, bob completed.
+    assert_eq!(steps, [("created", 4), ("delivered", 0), ("opened", 2), ("completed", 1)]);
+    assert!(s["funnel"][3]["medianSecondsFromPrevious"].as_f64().is_some_and(|m| m >= 0.0), "{s}");
+
     // Another organization's invitations are its own.
     let other = app.create_org("Other").await;
     let theirs = app.call(Method::GET, INVITATIONS, Some(&app.token), Some(&other), None).await;
