@@ -15,8 +15,8 @@ use crate::call::HttpCall;
 use crate::errors::{ApiError, invalid_field};
 use crate::proto_json::{PathBound, ProtoBody, ProtoJson};
 use crate::wire::{
-    InvitationFilterBody, InvitationStatsResponse, ListInvitationsResponse, ListNotificationsResponse, ResendInvitationsRequest,
-    ResendInvitationsResponse,
+    InvitationFilterBody, InvitationStatsResponse, ListInvitationsResponse, ListNotificationsResponse,
+    ResendInvitationsRequest, ResendInvitationsResponse,
 };
 
 #[derive(Tags)]
@@ -107,12 +107,13 @@ fn instant(name: &str, raw: Option<String>) -> Result<Option<time::OffsetDateTim
 
 /// The listing's filter from its parts as given.
 fn filter_of(body: InvitationFilterBody) -> Result<onboard_domain::InvitationFilter, ApiError> {
-    let state = match body.state.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(onboard_domain::InvitationState::parse(raw).ok_or_else(|| {
-            invalid_field("state", "must be one of pending, expired, locked, completed, withdrawn")
-        })?),
-    };
+    let state =
+        match body.state.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => Some(onboard_domain::InvitationState::parse(raw).ok_or_else(|| {
+                invalid_field("state", "must be one of pending, expired, locked, completed, withdrawn")
+            })?),
+        };
     let delivery = match body.delivery.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => Some(
@@ -329,9 +330,7 @@ impl ManagementApi {
             created_before: created_before.0,
             opened: opened.0,
         })?;
-        let page = users
-            .list_invitations(&acting, &filter, page_size.0.unwrap_or(0), page_token.0.as_deref())
-            .await?;
+        let page = users.list_invitations(&acting, &filter, page_size.0.unwrap_or(0), page_token.0.as_deref()).await?;
         Ok(Json(ListInvitationsResponse {
             invitations: page.invitations.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -412,7 +411,10 @@ impl ManagementApi {
         };
         let ticket = match key {
             None => None,
-            Some(key) => match users.begin_idempotent(&acting.principal, key, bulk_fingerprint(&acting.org, &targets)).await? {
+            Some(key) => match users
+                .begin_idempotent(&acting.principal, key, bulk_fingerprint(&acting.org, &targets))
+                .await?
+            {
                 IdempotencyStart::Proceed(ticket) => ticket,
                 IdempotencyStart::Replay(answer) => {
                     let value = serde_json::from_slice(&answer.body).ok();
@@ -426,9 +428,10 @@ impl ManagementApi {
             },
         };
         let result = users.resend_invitations(&acting, &targets).await;
-        let answer = result.as_ref().ok().map(|results| ResendInvitationsResponse {
-            results: results.iter().cloned().map(Into::into).collect(),
-        });
+        let answer = result
+            .as_ref()
+            .ok()
+            .map(|results| ResendInvitationsResponse { results: results.iter().cloned().map(Into::into).collect() });
         if let Some(ticket) = ticket {
             // Only successes are kept, as for every other call.
             let stored = answer.as_ref().map(|a| onboard_domain::StoredAnswer {

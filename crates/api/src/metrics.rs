@@ -44,7 +44,12 @@ pub fn record_invitation_stats(org: &str, stats: &onboard_domain::usecases::Invi
     for (state, n) in &stats.by_delivery {
         metrics::gauge!(INVITATION_DELIVERIES, "org" => org.to_owned(), "delivery" => state.as_str()).set(*n as f64);
     }
-    let steps = [("created", &stats.created), ("delivered", &stats.delivered), ("opened", &stats.opened), ("completed", &stats.finished)];
+    let steps = [
+        ("created", &stats.created),
+        ("delivered", &stats.delivered),
+        ("opened", &stats.opened),
+        ("completed", &stats.finished),
+    ];
     for (step, f) in steps {
         metrics::gauge!(INVITATION_FUNNEL, "org" => org.to_owned(), "step" => step).set(f.count as f64);
         if let Some(m) = f.median_from_previous {

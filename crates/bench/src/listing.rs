@@ -283,7 +283,11 @@ pub async fn run(n: usize) -> Result<ListingReport, String> {
     let shapes = [
         ("invitations, newest first, page of 100 (totalResult: more)", filter(None, None, None, None)?, 100),
         ("invitations, state pending, page of 100", filter(pending, None, None, None)?, 100),
-        ("invitations, expiring within 73 h, page of 100", filter(None, Some(now + time::Duration::hours(73)), None, None)?, 100),
+        (
+            "invitations, expiring within 73 h, page of 100",
+            filter(None, Some(now + time::Duration::hours(73)), None, None)?,
+            100,
+        ),
         ("invitations, created before the middle, page of 100", filter(None, None, Some(half), None)?, 100),
         ("invitations, opened (none): one call's examine budget", filter(None, None, None, Some(true))?, 0),
     ];

@@ -118,7 +118,11 @@ pub fn key_in_flight() -> Fault {
 
 /// A key that came with another request before.
 pub fn key_reused() -> Fault {
-    Fault::new(Code::AlreadyExists, ids::IDEMPOTENCY_KEY_REUSED, "Idempotency-Key was already used for a different request")
+    Fault::new(
+        Code::AlreadyExists,
+        ids::IDEMPOTENCY_KEY_REUSED,
+        "Idempotency-Key was already used for a different request",
+    )
 }
 
 /// Serves `method` for `call`: authorizes it, replays the first answer for a

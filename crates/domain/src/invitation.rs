@@ -192,7 +192,8 @@ impl Invitation {
             .iter()
             .find(|e| matches!(e.event, UserEvent::LinkOpened { generation: g } if g == generation))
             .map(|e| e.at);
-        let delivery = notifications.first().map(|n| Delivery { state: n.state, at: n.updated_at, reason: n.last_error.clone() });
+        let delivery =
+            notifications.first().map(|n| Delivery { state: n.state, at: n.updated_at, reason: n.last_error.clone() });
         Some(Self {
             user_id: user.id.clone(),
             login_name: user.login_name().to_owned(),
@@ -404,12 +405,10 @@ mod tests {
     fn a_live_code_is_pending_until_it_expires_or_locks() {
         let (mut user, log) = invited();
         let v = view(&user, &log, T0 + Duration::hours(1)).unwrap();
-        assert_eq!((v.state, v.code_expires_at, v.resends, v.last_resent_at), (
-            InvitationState::Pending,
-            Some(T0 + Duration::hours(72)),
-            0,
-            None
-        ));
+        assert_eq!(
+            (v.state, v.code_expires_at, v.resends, v.last_resent_at),
+            (InvitationState::Pending, Some(T0 + Duration::hours(72)), 0, None)
+        );
         assert_eq!((v.login_name.as_str(), v.email.as_str(), v.created_at), ("jane", "jane@example.com", T0));
         assert_eq!(view(&user, &log, T0 + Duration::hours(72)).unwrap().state, InvitationState::Expired);
         user.init_code.as_mut().unwrap().failed_attempts = 5;
@@ -436,7 +435,11 @@ mod tests {
         let generation = user.sequence;
         log.push(user.record(UserEvent::LinkOpened { generation }, resent_at + Duration::minutes(1)));
         log.push(user.record(UserEvent::LinkOpened { generation }, resent_at + Duration::minutes(9)));
-        assert_eq!(view(&user, &log, resent_at).unwrap().opened, Some(resent_at + Duration::minutes(1)), "the first view");
+        assert_eq!(
+            view(&user, &log, resent_at).unwrap().opened,
+            Some(resent_at + Duration::minutes(1)),
+            "the first view"
+        );
         assert_eq!(view(&user, &log, resent_at).unwrap().reminders_sent, 0);
     }
 
@@ -444,9 +447,15 @@ mod tests {
     fn the_latest_email_is_the_delivery() {
         let (user, log) = invited();
         let later = T0 + Duration::minutes(3);
-        let notes = [notification(DeliveryState::Bounced, later, Some("550 no such user")), notification(DeliveryState::Delivered, T0, None)];
+        let notes = [
+            notification(DeliveryState::Bounced, later, Some("550 no such user")),
+            notification(DeliveryState::Delivered, T0, None),
+        ];
         let v = Invitation::of(&user, &log, &notes, T0, &rules()).unwrap();
-        assert_eq!(v.delivery, Some(Delivery { state: DeliveryState::Bounced, at: later, reason: Some("550 no such user".into()) }));
+        assert_eq!(
+            v.delivery,
+            Some(Delivery { state: DeliveryState::Bounced, at: later, reason: Some("550 no such user".into()) })
+        );
         assert_eq!(view(&user, &log, T0).unwrap().delivery, None);
     }
 
@@ -457,7 +466,10 @@ mod tests {
         log.push(user.record(UserEvent::InitCheckSucceeded, done));
         let v = view(&user, &log, done).unwrap();
         assert_eq!((v.state, v.code_expires_at), (InvitationState::Completed, None));
-        assert_eq!(view(&user, &log, done + Duration::days(30) - Duration::seconds(1)).unwrap().state, InvitationState::Completed);
+        assert_eq!(
+            view(&user, &log, done + Duration::days(30) - Duration::seconds(1)).unwrap().state,
+            InvitationState::Completed
+        );
         assert_eq!(view(&user, &log, done + Duration::days(30)), None);
         // Removed after completing: no invitation any more.
         log.push(user.record(UserEvent::Removed, done));
@@ -529,7 +541,10 @@ mod tests {
         assert!(f(None, Some(T0 + Duration::hours(73)), None).may_match_user(&user, T0, &rules()));
         assert!(!f(None, None, Some(T0)).may_match_user(&user, T0, &rules()));
         user.state = UserState::Active;
-        assert!(f(Some(InvitationState::Expired), None, None).may_match_user(&user, T0, &rules()), "decided on the log");
+        assert!(
+            f(Some(InvitationState::Expired), None, None).may_match_user(&user, T0, &rules()),
+            "decided on the log"
+        );
     }
 
     #[test]

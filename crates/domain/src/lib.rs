@@ -45,8 +45,8 @@ pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, 
 pub use init_link::InitLink;
 pub use init_message::InitMessage;
 pub use invitation::{
-    Delivery, Invitation, InvitationFilter, InvitationPage, InvitationRules, InvitationSource, InvitationState, PageToken,
-    Position,
+    Delivery, Invitation, InvitationFilter, InvitationPage, InvitationRules, InvitationSource, InvitationState,
+    PageToken, Position,
 };
 pub use invite::{CodeDelivery, TemplateError, UrlTemplate};
 pub use notifications::{DeliveryState, Notification};

@@ -1176,7 +1176,11 @@ impl crate::ports::Authorizer for NoAuthorizer {
 
 /// A service over `store` listing invitations as of `now`, and an acting
 /// administrator of `org`.
-fn invitation_service<S>(store: std::sync::Arc<S>, now: OffsetDateTime, org: &OrgId) -> (crate::usecases::UserService, crate::Acting)
+fn invitation_service<S>(
+    store: std::sync::Arc<S>,
+    now: OffsetDateTime,
+    org: &OrgId,
+) -> (crate::usecases::UserService, crate::Acting)
 where
     S: UserRepository + crate::ports::NotificationLog + crate::ports::InvitationIndex + 'static,
 {
@@ -1204,7 +1208,8 @@ where
 fn invitee(org: &OrgId, name: &str, secs: i64) -> (User, UserWrite) {
     let (mut user, mut write) = user_at(org, name, &format!("{name}@example.com"), secs);
     let at = user.created_at;
-    let code = user.record(UserEvent::InitCodeAdded { hash: CodeHash([1; 32]), expires_at: at + Duration::hours(72) }, at);
+    let code =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([1; 32]), expires_at: at + Duration::hours(72) }, at);
     write.user = user.clone();
     write.events.push(code);
     (user, write)
@@ -1266,7 +1271,10 @@ where
     let waiting = ids(source(InvitationSource::Waiting, None, 10).await);
     assert_eq!(waiting, [users[5].clone(), users[4].clone(), users[0].clone()]);
     let completed = ids(source(InvitationSource::Completed, None, 10).await);
-    assert!(completed.starts_with(&[users[3].clone(), users[1].clone()]) || completed == [users[1].clone()], "{completed:?}");
+    assert!(
+        completed.starts_with(&[users[3].clone(), users[1].clone()]) || completed == [users[1].clone()],
+        "{completed:?}"
+    );
     assert_eq!(ids(source(InvitationSource::Withdrawn, None, 10).await), [users[2].clone()]);
     let count = |s| {
         let (store, org) = (store.clone(), org.clone());
@@ -1310,17 +1318,26 @@ where
     assert_eq!(bounced, [users[4].clone()]);
     let page = svc.list_invitations(&acting, &f(None, None), 10, None).await.unwrap();
     let v = page.invitations.iter().find(|i| i.user_id == users[4]).unwrap();
-    assert_eq!(v.delivery.as_ref().map(|d| (d.state, d.reason.clone())), Some((DeliveryState::Bounced, Some("550 unknown".into()))));
-    assert_eq!((v.org_id.clone(), v.login_name.as_str(), v.created_at), (org.clone(), "inv4", T0 + Duration::seconds(4)));
+    assert_eq!(
+        v.delivery.as_ref().map(|d| (d.state, d.reason.clone())),
+        Some((DeliveryState::Bounced, Some("550 unknown".into())))
+    );
+    assert_eq!(
+        (v.org_id.clone(), v.login_name.as_str(), v.created_at),
+        (org.clone(), "inv4", T0 + Duration::seconds(4))
+    );
     let stats = svc.invitation_stats(&acting).await.unwrap();
     assert_eq!((stats.waiting, stats.withdrawn, stats.sample_size, stats.sampled), (3, 1, 5, false));
-    assert_eq!(stats.by_state, vec![
-        (InvitationState::Pending, 3),
-        (InvitationState::Expired, 0),
-        (InvitationState::Locked, 0),
-        (InvitationState::Completed, 1),
-        (InvitationState::Withdrawn, 1),
-    ]);
+    assert_eq!(
+        stats.by_state,
+        vec![
+            (InvitationState::Pending, 3),
+            (InvitationState::Expired, 0),
+            (InvitationState::Locked, 0),
+            (InvitationState::Completed, 1),
+            (InvitationState::Withdrawn, 1),
+        ]
+    );
     assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 1)]);
     assert_eq!((stats.created.count, stats.finished.count), (5, 1));
     // Past the retention, completed and withdrawn ones are gone.
@@ -1395,7 +1412,8 @@ where
     let unique: std::collections::BTreeSet<UserId> = walked.iter().cloned().collect();
     assert_eq!((walked.len(), unique.len()), (100, 100), "each invitation once");
     let pending = InvitationFilter::new(Some(InvitationState::Pending), None, None, None, None).unwrap();
-    let listed: std::collections::BTreeSet<UserId> = all_invitations(&svc, &acting, &pending, 9).await.into_iter().collect();
+    let listed: std::collections::BTreeSet<UserId> =
+        all_invitations(&svc, &acting, &pending, 9).await.into_iter().collect();
     assert_eq!(Some(&listed), expected.get(&InvitationSource::Waiting));
     drain(&*store).await;
 }

@@ -5,8 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, InvitationIndex, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
-    UserWrite,
+    HookQueue, IdPage, InvitationIndex, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex,
+    UserRepository, UserWrite,
 };
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
@@ -342,11 +342,7 @@ impl InvitationIndex for InMemoryStore {
             Some(after) => set.range(..after),
             None => set.range(..),
         };
-        Ok(older
-            .rev()
-            .take(count as usize)
-            .filter_map(|p| Some((p.clone(), UserId::parse(&p.key).ok()?)))
-            .collect())
+        Ok(older.rev().take(count as usize).filter_map(|p| Some((p.clone(), UserId::parse(&p.key).ok()?))).collect())
     }
 
     async fn count(

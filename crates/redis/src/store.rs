@@ -5,12 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, InvitationIndex, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable, UserIndex, UserRepository,
-    UserWrite,
+    HookQueue, IdPage, InvitationIndex, Mailed, NotificationLog, Outbox, OutboxEntry, SaveError, Unavailable,
+    UserIndex, UserRepository, UserWrite,
 };
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    EmailAddress, InvitationSource, Notification, Position, NotificationId, OrgId, Page, RecordedEvent, User, UserEvent, UserId, UserState,
+    EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
+    UserEvent, UserId, UserState,
 };
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
@@ -980,12 +981,8 @@ impl InvitationIndex for RedisStore {
         let keys_of = |p: usize| -> Vec<String> {
             match source {
                 InvitationSource::Waiting => vec![Keys::state_index(p, org, UserState::Initial as i32)],
-                InvitationSource::Completed => {
-                    weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect()
-                }
-                InvitationSource::Withdrawn => {
-                    weeks.clone().map(|w| Keys::invitations_ended(p, org, "w", w)).collect()
-                }
+                InvitationSource::Completed => weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect(),
+                InvitationSource::Withdrawn => weeks.clone().map(|w| Keys::invitations_ended(p, org, "w", w)).collect(),
             }
         };
         let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())

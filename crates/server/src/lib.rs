@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, HookDeliveries, HookQueue, IdempotencyStore, InvitationIndex, Mailer, NotificationLog, Outbox, RateLimiter, UserIndex,
-    UserRepository, WebhookEndpoints,
+    Directory, HookDeliveries, HookQueue, IdempotencyStore, InvitationIndex, Mailer, NotificationLog, Outbox,
+    RateLimiter, UserIndex, UserRepository, WebhookEndpoints,
 };
 use onboard_domain::usecases::{
     Administration, DeliveryConfig, Dispatcher, ProviderEvents, TokenAuthorizer, UserService, WebhookConfig,

@@ -58,7 +58,10 @@ async fn list_filter_and_page(app: &TestApp) {
     let states: Vec<&str> = list.iter().map(|i| i["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["pending", "withdrawn", "completed", "pending"]);
     let a = &list[3];
-    assert_eq!((a["loginName"].as_str(), a["email"].as_str(), a["orgId"].as_str()), (Some("ann"), Some("ann@example.com"), Some(app.org.as_str())));
+    assert_eq!(
+        (a["loginName"].as_str(), a["email"].as_str(), a["orgId"].as_str()),
+        (Some("ann"), Some("ann@example.com"), Some(app.org.as_str()))
+    );
     assert_eq!((a["resends"].as_u64(), a["remindersSent"].as_u64()), (Some(0), Some(0)));
     assert!(a["createdAt"].is_string() && a["codeExpiresAt"].is_string(), "{a}");
     assert_eq!(a["delivery"]["state"], "sent", "{a}");
@@ -105,8 +108,12 @@ async fn list_filter_and_page(app: &TestApp) {
         .collect();
     let expected = [("pending", 2), ("expired", 0), ("locked", 0), ("completed", 1), ("withdrawn", 1)];
     assert_eq!(by_state, expected.map(|(a, n)| (a.to_owned(), n)));
-    let steps: Vec<(&str, u64)> =
-        s["funnel"].as_array().unwrap().iter().map(|f| (f["step"].as_str().unwrap(), f["count"].as_u64().unwrap())).collect();
+    let steps: Vec<(&str, u64)> = s["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["step"].as_str().unwrap(), f["count"].as_u64().unwrap()))
+        .collect();
     // The embedded mailer reports no deliveries; dan and bob opened their links, bob completed.
     assert_eq!(steps, [("created", 4), ("delivered", 0), ("opened", 2), ("completed", 1)]);
     assert!(s["funnel"][3]["medianSecondsFromPrevious"].as_f64().is_some_and(|m| m >= 0.0), "{s}");
@@ -123,7 +130,11 @@ async fn list_filter_and_page(app: &TestApp) {
     bad("state=lost").await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
     bad("delivery=lost").await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
     bad("expiresBefore=tomorrow").await.assert_error(400, 3, "ONBOARD-FIELD-INVALID");
-    bad("state=completed&expiresBefore=2999-01-01T00:00:00Z").await.assert_error(400, 3, "ONBOARD-INVITATION-FILTER-INVALID");
+    bad("state=completed&expiresBefore=2999-01-01T00:00:00Z").await.assert_error(
+        400,
+        3,
+        "ONBOARD-INVITATION-FILTER-INVALID",
+    );
     let anonymous = app.call(Method::GET, INVITATIONS, None, None, None).await;
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
 }

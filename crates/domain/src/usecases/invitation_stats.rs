@@ -76,7 +76,9 @@ pub fn summarize(sample: &[Invitation]) -> (Vec<(InvitationState, u64)>, Vec<(De
         FunnelStep { count: sample.len() as u64, median_from_previous: None },
         FunnelStep {
             count: delivered.len() as u64,
-            median_from_previous: median(delivered.iter().map(|i| span(i.created_at, i.delivered_at.unwrap())).collect()),
+            median_from_previous: median(
+                delivered.iter().map(|i| span(i.created_at, i.delivered_at.unwrap())).collect(),
+            ),
         },
         FunnelStep {
             count: opened.len() as u64,

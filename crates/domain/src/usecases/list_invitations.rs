@@ -180,7 +180,8 @@ mod tests {
     /// other indexes are empty. Counts the entries each index call asked for.
     fn over(users: Vec<(User, Vec<RecordedEvent>, Vec<Notification>)>) -> (UserService, Arc<Mutex<Vec<u32>>>) {
         let mut repo = MockUserRepository::new();
-        let by_id: HashMap<UserId, _> = users.iter().map(|(u, l, n)| (u.id.clone(), (u.clone(), l.clone(), n.clone()))).collect();
+        let by_id: HashMap<UserId, _> =
+            users.iter().map(|(u, l, n)| (u.id.clone(), (u.clone(), l.clone(), n.clone()))).collect();
         let by_id = Arc::new(by_id);
         let b = by_id.clone();
         repo.expect_get().returning(move |id| Ok(b.get(id).map(|x| x.0.clone())));
@@ -198,12 +199,18 @@ mod tests {
             if source != InvitationSource::Waiting {
                 return Ok(vec![]);
             }
-            Ok(entries.iter().filter(|(p, _)| after.as_ref().is_none_or(|a| p < a)).take(count as usize).cloned().collect())
+            Ok(entries
+                .iter()
+                .filter(|(p, _)| after.as_ref().is_none_or(|a| p < a))
+                .take(count as usize)
+                .cloned()
+                .collect())
         });
         index
             .expect_facts()
             .returning(move |ids| Ok(ids.iter().map(|id| (by_id[id].1.clone(), by_id[id].2.clone())).collect()));
-        let svc = service(repo, T0 + Duration::hours(1)).with_invitations(Arc::new(index), crate::invitation::DEFAULT_RETENTION);
+        let svc = service(repo, T0 + Duration::hours(1))
+            .with_invitations(Arc::new(index), crate::invitation::DEFAULT_RETENTION);
         (svc, asked)
     }
 
@@ -229,9 +236,11 @@ mod tests {
         let (svc, _) = over(invited(5));
         let page = svc.list_invitations(&acting(), &InvitationFilter::default(), 2, None).await.unwrap();
         assert_eq!(ids(&page), ["1004", "1003"]);
-        let next = svc.list_invitations(&acting(), &Default::default(), 2, page.next_page_token.as_deref()).await.unwrap();
+        let next =
+            svc.list_invitations(&acting(), &Default::default(), 2, page.next_page_token.as_deref()).await.unwrap();
         assert_eq!(ids(&next), ["1002", "1001"]);
-        let last = svc.list_invitations(&acting(), &Default::default(), 2, next.next_page_token.as_deref()).await.unwrap();
+        let last =
+            svc.list_invitations(&acting(), &Default::default(), 2, next.next_page_token.as_deref()).await.unwrap();
         assert_eq!((ids(&last), last.next_page_token), (vec!["1000".to_owned()], None));
         let all = svc.list_invitations(&acting(), &Default::default(), 5, None).await.unwrap();
         assert_eq!((all.invitations.len(), all.next_page_token), (5, None), "a full last page needs no token");
@@ -279,14 +288,20 @@ mod tests {
         let mut users = invited(3);
         users[1].0.org = OrgId::parse("999").unwrap();
         let (svc, _) = over(users);
-        assert_eq!(ids(&svc.list_invitations(&acting(), &Default::default(), 10, None).await.unwrap()), ["1002", "1000"]);
+        assert_eq!(
+            ids(&svc.list_invitations(&acting(), &Default::default(), 10, None).await.unwrap()),
+            ["1002", "1000"]
+        );
     }
 
     #[tokio::test]
     async fn bad_sizes_and_tokens_are_refused() {
         let (svc, _) = over(invited(1));
         let f = InvitationFilter::default();
-        assert_eq!(svc.list_invitations(&acting(), &f, 1001, None).await, Err(ListInvitationsError::PageTooLarge(1001)));
+        assert_eq!(
+            svc.list_invitations(&acting(), &f, 1001, None).await,
+            Err(ListInvitationsError::PageTooLarge(1001))
+        );
         assert_eq!(
             svc.list_invitations(&acting(), &f, 10, Some("not-a-token")).await,
             Err(ListInvitationsError::BadPageToken(BadPageToken))

@@ -40,8 +40,8 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_CHARS,
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
-pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
 pub use invitation_stats::{FunnelStep, InvitationStats, STATS_SAMPLE};
+pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
 pub use list_invitations::{DEFAULT_INVITATION_PAGE, EXAMINE_BUDGET, ListInvitationsError, MAX_INVITATION_PAGE};
 pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
@@ -65,12 +65,13 @@ use time::OffsetDateTime;
 use crate::events::{Editor, RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
+use crate::invitation::InvitationRules;
 use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
-use crate::invitation::InvitationRules;
 use crate::ports::{
-    Authorizer, Clock, IdempotencyStore, InvitationIndex, NotificationLog, RateLimiter, Unavailable, UserIndex, UserRepository,
+    Authorizer, Clock, IdempotencyStore, InvitationIndex, NotificationLog, RateLimiter, Unavailable, UserIndex,
+    UserRepository,
 };
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
@@ -126,7 +127,10 @@ impl UserService {
             users,
             index: None,
             invitations: None,
-            invitation_rules: InvitationRules { max_attempts: codes.config().max_attempts, ..InvitationRules::default() },
+            invitation_rules: InvitationRules {
+                max_attempts: codes.config().max_attempts,
+                ..InvitationRules::default()
+            },
             notifications,
             authorizer,
             clock,
