@@ -1272,10 +1272,10 @@ where
     assert_eq!(waiting, [users[5].clone(), users[4].clone(), users[0].clone()]);
     let completed = ids(source(InvitationSource::Completed, None, 10).await);
     assert!(
-        completed.starts_with(&[users[3].clone(), users[1].clone()]) || completed == [users[1].clone()],
+        completed.starts_with(&[users[3].clone(), users[1].clone()]) || completed == vec![users[1].clone()],
         "{completed:?}"
     );
-    assert_eq!(ids(source(InvitationSource::Withdrawn, None, 10).await), [users[2].clone()]);
+    assert_eq!(ids(source(InvitationSource::Withdrawn, None, 10).await), vec![users[2].clone()]);
     let count = |s| {
         let (store, org) = (store.clone(), org.clone());
         async move { store.count(&org, s, window).await.unwrap() }
@@ -1311,11 +1311,11 @@ where
     let pending = all_invitations(&svc, &acting, &f(Some(InvitationState::Pending), None), 2).await;
     assert_eq!(pending, [users[5].clone(), users[4].clone(), users[0].clone()]);
     let done = all_invitations(&svc, &acting, &f(Some(InvitationState::Completed), None), 10).await;
-    assert_eq!(done, [users[1].clone()]);
+    assert_eq!(done, vec![users[1].clone()]);
     let gone = all_invitations(&svc, &acting, &f(Some(InvitationState::Withdrawn), None), 10).await;
-    assert_eq!(gone, [users[2].clone()]);
+    assert_eq!(gone, vec![users[2].clone()]);
     let bounced = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Bounced)), 10).await;
-    assert_eq!(bounced, [users[4].clone()]);
+    assert_eq!(bounced, vec![users[4].clone()]);
     let page = svc.list_invitations(&acting, &f(None, None), 10, None).await.unwrap();
     let v = page.invitations.iter().find(|i| i.user_id == users[4]).unwrap();
     assert_eq!(

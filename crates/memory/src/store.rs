@@ -364,7 +364,7 @@ impl InvitationIndex for InMemoryStore {
         Ok(set.iter().filter(within).count() as u64)
     }
 
-    async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable> {
+    async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
         cooperate().await;
         let state = self.lock();
         Ok(ids

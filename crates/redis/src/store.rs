@@ -1063,7 +1063,7 @@ impl InvitationIndex for RedisStore {
     /// Each user's event log and hash (its notification records), all in
     /// one pipeline (one per partition on a cluster).
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
-    async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable> {
+    async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

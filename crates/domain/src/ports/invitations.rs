@@ -9,6 +9,9 @@ use crate::ids::{OrgId, UserId};
 use crate::invitation::{InvitationSource, Position};
 use crate::notifications::Notification;
 
+/// A user's event log (oldest first) and notifications (newest first).
+pub type Facts = (Vec<RecordedEvent>, Vec<Notification>);
+
 /// The invitation indexes, kept by the same atomic write that changes what
 /// they index ([`UserRepository::save`](super::UserRepository::save)), so
 /// an index never lags its user. [`InvitationSource::Waiting`] is the
@@ -46,7 +49,7 @@ pub trait InvitationIndex: Send + Sync {
     /// Each of `ids`' event log (oldest first) and notifications (newest
     /// first), in order: what an invitation view is made of. In one round
     /// trip where the store can. By default one read after the other.
-    async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable>;
+    async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
 }
 
 #[cfg(any(test, feature = "mock"))]
@@ -68,6 +71,6 @@ mockall::mock! {
             source: InvitationSource,
             window: (OffsetDateTime, OffsetDateTime),
         ) -> Result<u64, Unavailable>;
-        async fn facts(&self, ids: &[UserId]) -> Result<Vec<(Vec<RecordedEvent>, Vec<Notification>)>, Unavailable>;
+        async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
     }
 }

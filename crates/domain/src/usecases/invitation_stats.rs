@@ -55,8 +55,17 @@ fn span(from: OffsetDateTime, to: OffsetDateTime) -> Duration {
     Duration::try_from(to - from).unwrap_or(Duration::ZERO)
 }
 
+/// What a sample shows: its split by state and latest delivery, and the
+/// funnel's four steps (created, delivered, opened, completed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub by_state: Vec<(InvitationState, u64)>,
+    pub by_delivery: Vec<(DeliveryState, u64)>,
+    pub steps: [FunnelStep; 4],
+}
+
 /// The split and the funnel of `sample`.
-pub fn summarize(sample: &[Invitation]) -> (Vec<(InvitationState, u64)>, Vec<(DeliveryState, u64)>, [FunnelStep; 4]) {
+pub fn summarize(sample: &[Invitation]) -> Summary {
     let by_state =
         InvitationState::ALL.iter().map(|s| (*s, sample.iter().filter(|i| i.state == *s).count() as u64)).collect();
     let mut by_delivery: Vec<(DeliveryState, u64)> = Vec::new();
@@ -96,7 +105,7 @@ pub fn summarize(sample: &[Invitation]) -> (Vec<(InvitationState, u64)>, Vec<(De
             ),
         },
     ];
-    (by_state, by_delivery, steps)
+    Summary { by_state, by_delivery, steps }
 }
 
 impl UserService {
@@ -124,7 +133,7 @@ impl UserService {
             }
         };
         sample.truncate(STATS_SAMPLE);
-        let (by_state, by_delivery, [created, delivered, opened, finished]) = summarize(&sample);
+        let Summary { by_state, by_delivery, steps: [created, delivered, opened, finished] } = summarize(&sample);
         Ok(InvitationStats {
             waiting: totals[0],
             completed: totals[1],
@@ -182,7 +191,7 @@ mod tests {
             invitation(Pending, [None, None, None], Some(Bounced)),
             invitation(Expired, [None, None, None], None),
         ];
-        let (by_state, by_delivery, steps) = summarize(&sample);
+        let Summary { by_state, by_delivery, steps } = summarize(&sample);
         assert_eq!(by_state, vec![(Pending, 2), (Expired, 1), (Locked, 0), (Completed, 2), (Withdrawn, 0)]);
         assert_eq!(by_delivery, vec![(Bounced, 1), (Delivered, 3)]);
         let min = |m: u64| Some(Duration::from_secs(60 * m));
@@ -190,7 +199,7 @@ mod tests {
         assert_eq!(steps[1], FunnelStep { count: 3, median_from_previous: min(2) }, "1, 2, 3 minutes");
         assert_eq!(steps[2], FunnelStep { count: 3, median_from_previous: min(2) }, "9, 2, 2 minutes");
         assert_eq!(steps[3], FunnelStep { count: 2, median_from_previous: min(10) }, "10 and 60: the lower middle");
-        let (_, _, empty) = summarize(&[]);
+        let empty = summarize(&[]).steps;
         assert_eq!(empty[1], FunnelStep { count: 0, median_from_previous: None });
     }
 }
