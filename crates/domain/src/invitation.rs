@@ -63,10 +63,23 @@ pub enum InvitationSource {
     Waiting,
     Completed,
     Withdrawn,
+    /// The waiting ones whose latest email is exceptional (bounced, dropped,
+    /// spam reported, failed): few, and what a back office asks for first.
+    DeliveryException,
 }
 
 impl InvitationSource {
+    /// The indexes that hold every invitation once.
     pub const ALL: [Self; 3] = [Self::Waiting, Self::Completed, Self::Withdrawn];
+
+    /// Whether an invitation in `state` is shown from this index (a user
+    /// that moved meanwhile is in two, and shows from the one of its state).
+    pub fn holds(self, state: InvitationState) -> bool {
+        match self {
+            Self::DeliveryException => state.source() == Self::Waiting,
+            source => state.source() == source,
+        }
+    }
 }
 
 /// Where an entry of an invitation index stands: creation time in
@@ -270,11 +283,15 @@ impl InvitationFilter {
 
     /// The indexes the matching invitations are in.
     pub fn sources(&self) -> Vec<InvitationSource> {
+        use InvitationSource::{Completed, DeliveryException, Waiting, Withdrawn};
+        // Waiting ones with an exceptional latest email have an index of their own.
+        let waiting = if self.delivery.is_some_and(DeliveryState::is_exceptional) { DeliveryException } else { Waiting };
         match (self.state, self.expires_before) {
+            (Some(s), _) if s.source() == Waiting => vec![waiting],
             (Some(s), _) => vec![s.source()],
             // Only a live code expires.
-            (None, Some(_)) => vec![InvitationSource::Waiting],
-            (None, None) => InvitationSource::ALL.to_vec(),
+            (None, Some(_)) => vec![waiting],
+            (None, None) => vec![waiting, Completed, Withdrawn],
         }
     }
 
@@ -529,6 +546,13 @@ mod tests {
         assert_eq!(f(Some(InvitationState::Locked), None), vec![InvitationSource::Waiting]);
         assert_eq!(f(Some(InvitationState::Withdrawn), None), vec![InvitationSource::Withdrawn]);
         assert_eq!(f(Some(InvitationState::Completed), None), vec![InvitationSource::Completed]);
+        let d = |s, d| InvitationFilter::new(s, Some(d), None, None, None).unwrap().sources();
+        use InvitationSource::{Completed, DeliveryException, Waiting, Withdrawn};
+        assert_eq!(d(None, DeliveryState::Bounced), vec![DeliveryException, Completed, Withdrawn]);
+        assert_eq!(d(Some(InvitationState::Pending), DeliveryState::Failed), vec![DeliveryException]);
+        assert_eq!(d(Some(InvitationState::Withdrawn), DeliveryState::Dropped), vec![Withdrawn]);
+        assert_eq!(d(None, DeliveryState::Delivered), vec![Waiting, Completed, Withdrawn]);
+        assert!(DeliveryException.holds(InvitationState::Locked) && !DeliveryException.holds(InvitationState::Completed));
     }
 
     #[test]

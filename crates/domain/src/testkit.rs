@@ -1297,6 +1297,23 @@ where
         provider_message_id: None,
     };
     crate::ports::NotificationLog::put(&*store, &bounced).await.unwrap();
+    assert_eq!(ids(source(InvitationSource::DeliveryException, None, 10).await), vec![users[4].clone()]);
+    // A late bounce of an older email leaves a user whose latest one arrived out.
+    let email = |id: &str, state, minutes| crate::Notification {
+        id: NotificationId::parse(id).unwrap(),
+        user_id: users[5].clone(),
+        state,
+        created_at: T0 + Duration::minutes(minutes),
+        ..bounced.clone()
+    };
+    crate::ports::NotificationLog::put(&*store, &email("1001", DeliveryState::Sent, 1)).await.unwrap();
+    crate::ports::NotificationLog::put(&*store, &email("1002", DeliveryState::Delivered, 2)).await.unwrap();
+    crate::ports::NotificationLog::put(&*store, &email("1001", DeliveryState::Bounced, 1)).await.unwrap();
+    assert_eq!(ids(source(InvitationSource::DeliveryException, None, 10).await), vec![users[4].clone()]);
+    // A completed user's bounce is not a waiting one's.
+    let done_bounce = crate::Notification { user_id: users[1].clone(), ..bounced.clone() };
+    crate::ports::NotificationLog::put(&*store, &done_bounce).await.unwrap();
+    assert_eq!(ids(source(InvitationSource::DeliveryException, None, 10).await), vec![users[4].clone()]);
     let facts = store.facts(&[users[4].clone(), users[0].clone(), UserId::generate()]).await.unwrap();
     assert_eq!(facts.len(), 3);
     assert_eq!((facts[0].0.len(), facts[0].1.clone()), (2, vec![bounced.clone()]));
@@ -1314,8 +1331,11 @@ where
     assert_eq!(done, vec![users[1].clone()]);
     let gone = all_invitations(&svc, &acting, &f(Some(InvitationState::Withdrawn), None), 10).await;
     assert_eq!(gone, vec![users[2].clone()]);
+    // The waiting one from the exceptional deliveries, the completed one from its own index.
     let bounced = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Bounced)), 10).await;
-    assert_eq!(bounced, vec![users[4].clone()]);
+    assert_eq!(bounced, vec![users[4].clone(), users[1].clone()]);
+    let delivered = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Delivered)), 10).await;
+    assert_eq!(delivered, vec![users[5].clone()], "its latest email, not the late bounce of an older one");
     let page = svc.list_invitations(&acting, &f(None, None), 10, None).await.unwrap();
     let v = page.invitations.iter().find(|i| i.user_id == users[4]).unwrap();
     assert_eq!(
@@ -1338,7 +1358,7 @@ where
             (InvitationState::Withdrawn, 1),
         ]
     );
-    assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 1)]);
+    assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 2), (DeliveryState::Delivered, 1)]);
     assert_eq!((stats.created.count, stats.finished.count), (5, 1));
     // Past the retention, completed and withdrawn ones are gone.
     let (later, _) = invitation_service(store.clone(), T0 + Duration::days(31), &org);
@@ -1346,6 +1366,12 @@ where
     assert_eq!(left, [users[5].clone(), users[4].clone(), users[0].clone()]);
     let (_, outsider) = invitation_service(store.clone(), T0, &OrgId::generate());
     assert!(all_invitations(&svc, &outsider, &f(None, None), 10).await.is_empty());
+    // A resend (a new email) takes the user out of the exceptional deliveries.
+    let resend = UserEvent::InitCodeAdded { hash: CodeHash([2; 32]), expires_at: T0 + Duration::hours(80) };
+    assert!(change(&*store, &users[4], resend, |_| true).await);
+    assert!(source(InvitationSource::DeliveryException, None, 10).await.is_empty());
+    let bounced = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Bounced)), 10).await;
+    assert_eq!(bounced, vec![users[1].clone()]);
     drain(&*store).await;
 }
 

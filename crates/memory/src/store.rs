@@ -71,6 +71,7 @@ impl Indexes {
         }
         if was_initial {
             self.invitation_set(org, InvitationSource::Waiting).remove(&entry);
+            self.invitation_set(org, InvitationSource::DeliveryException).remove(&entry);
         }
         if events.iter().any(|e| matches!(e.event, UserEvent::InitCheckSucceeded)) {
             self.invitation_set(org, InvitationSource::Completed).insert(entry);
@@ -371,8 +372,9 @@ impl InvitationIndex for InMemoryStore {
             .iter()
             .map(|id| {
                 let events = state.events.get(id).cloned().unwrap_or_default();
-                let notifications = state.notifications.get(id).map(|l| l.iter().rev().cloned().collect());
-                (events, notifications.unwrap_or_default())
+                let mut notifications: Vec<Notification> = state.notifications.get(id).cloned().unwrap_or_default();
+                notifications.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+                (events, notifications)
             })
             .collect())
     }
@@ -383,10 +385,27 @@ fn put_notification(state: &mut State, notification: Notification) {
         event.sequence = state.users.get(&notification.user_id).map_or(0, |u| u.sequence);
         state.hooks.push_back(event);
     }
-    let list = state.notifications.entry(notification.user_id.clone()).or_default();
+    let (user_id, id, exceptional) =
+        (notification.user_id.clone(), notification.id.clone(), notification.state.is_exceptional());
+    let list = state.notifications.entry(user_id.clone()).or_default();
     match list.iter_mut().find(|n| n.id == notification.id) {
         Some(existing) => *existing = notification,
         None => list.push(notification),
+    }
+    // The index of exceptional deliveries follows the user's latest email
+    // (newest by creation, then id, as the listing orders them).
+    let latest = list.iter().max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    if latest.is_none_or(|n| n.id != id) {
+        return;
+    }
+    let Some(user) = state.users.get(&user_id) else { return };
+    let (entry, org) = (position(user), user.org.clone());
+    let waiting = user.state == UserState::Initial;
+    let set = state.index.invitation_set(&org, InvitationSource::DeliveryException);
+    if waiting && exceptional {
+        set.insert(entry);
+    } else {
+        set.remove(&entry);
     }
 }
 

@@ -82,6 +82,14 @@ impl Keys {
         format!("{}xi:{org}:{kind}:{week}", Self::partition_prefix(partition))
     }
 
+    /// The Initial users of `org` in `partition` whose latest email is
+    /// exceptional (bounced, dropped, spam reported, failed): a sorted set
+    /// of user ids scored by creation (ms), kept by put_notification.lua and
+    /// save.lua as `<prefix>xe:<org>`.
+    pub fn delivery_exceptions(partition: usize, org: &OrgId) -> String {
+        format!("{}xe:{org}", Self::partition_prefix(partition))
+    }
+
     /// Bucket `bucket` of the address index of `partition`: a hash of
     /// address digest → user ids. Built by save.lua as `<prefix>xm:<bucket>`.
     pub fn email_bucket(partition: usize, bucket: u32) -> String {

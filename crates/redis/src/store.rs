@@ -981,6 +981,7 @@ impl InvitationIndex for RedisStore {
         let keys_of = |p: usize| -> Vec<String> {
             match source {
                 InvitationSource::Waiting => vec![Keys::state_index(p, org, UserState::Initial as i32)],
+                InvitationSource::DeliveryException => vec![Keys::delivery_exceptions(p, org)],
                 InvitationSource::Completed => weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect(),
                 InvitationSource::Withdrawn => weeks.clone().map(|w| Keys::invitations_ended(p, org, "w", w)).collect(),
             }
@@ -1043,6 +1044,7 @@ impl InvitationIndex for RedisStore {
             .map(|p| {
                 let keys: Vec<String> = match source {
                     InvitationSource::Waiting => vec![Keys::state_index(p, org, UserState::Initial as i32)],
+                    InvitationSource::DeliveryException => vec![Keys::delivery_exceptions(p, org)],
                     InvitationSource::Completed => {
                         weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect()
                     }
@@ -1132,7 +1134,9 @@ impl NotificationLog for RedisStore {
                     .arg(notification_field(&n.id))
                     .arg(n.recipient.as_str())
                     .arg(encode(&StoredNotification::of(n, false)))
-                    .arg(encode(&StoredNotification::of(n, true)));
+                    .arg(encode(&StoredNotification::of(n, true)))
+                    .arg(if n.state.is_exceptional() { "1" } else { "0" })
+                    .arg(index_id(&n.user_id));
             }
             add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;

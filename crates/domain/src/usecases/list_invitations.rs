@@ -105,7 +105,7 @@ impl UserService {
                 views[i] = Invitation::of(user, &events, &notifications, now, &rules)
                     // Shown from the index of its state only: a user that
                     // moved meanwhile is in two, and shows once.
-                    .filter(|v| v.state.source() == entries[i].2 && filter.matches(v));
+                    .filter(|v| entries[i].2.holds(v.state) && filter.matches(v));
             }
             for (i, view) in views.into_iter().enumerate() {
                 cursor = Some(entries[i].0.clone());
@@ -193,15 +193,23 @@ mod tests {
             .map(|(u, _, _)| (Position { created_ms: ms(u.created_at), key: u.id.to_string() }, u.id.clone()))
             .collect();
         entries.sort_by(|a, b| b.0.cmp(&a.0));
+        // The exceptional deliveries' index: those whose latest email bounced.
+        let exceptional: Vec<(Position, UserId)> = entries
+            .iter()
+            .filter(|(_, id)| by_id[id].2.first().is_some_and(|n| n.state.is_exceptional()))
+            .cloned()
+            .collect();
         let asked = Arc::new(Mutex::new(Vec::new()));
         let log = asked.clone();
         index.expect_invitations().returning(move |org, source, _, after, count| {
             assert_eq!(org, &crate::usecases::test_support::org());
             log.lock().unwrap().push(count);
-            if source != InvitationSource::Waiting {
-                return Ok(vec![]);
-            }
-            Ok(entries
+            let set = match source {
+                InvitationSource::Waiting => &entries,
+                InvitationSource::DeliveryException => &exceptional,
+                _ => return Ok(vec![]),
+            };
+            Ok(set
                 .iter()
                 .filter(|(p, _)| after.as_ref().is_none_or(|a| p < a))
                 .take(count as usize)

@@ -17,7 +17,8 @@
 -- invitation ended (`c` completed: the code's check; `w` withdrawn: removed)
 -- adds it to that week's ended invitations, `xi:<org>:<kind>:<week>` (sorted
 -- set by creation ms, expiring at the end of the retention after the week:
--- its time to live from this write).
+-- its time to live from this write). A new email or leaving Initial takes
+-- the user out of `xe:<org>`, the exceptional deliveries.
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -136,6 +137,11 @@ for k = 3, #KEYS - 2, 3 do
       local key = prefix .. 'xi:' .. org .. ':' .. ended .. ':' .. week
       redis.call('ZADD', key, created, xid)
       redis.call('PEXPIRE', key, ended_ttl)
+    end
+    -- A new email, or the end of waiting, takes the user out of the
+    -- exceptional deliveries (see put_notification.lua).
+    if nid ~= '' or left_initial then
+      redis.call('ZREM', prefix .. 'xe:' .. org, xid)
     end
     if had and (had ~= digest or not live) then
       unlist(had, xid)
