@@ -270,12 +270,35 @@ pub async fn run(n: usize) -> Result<ListingReport, String> {
     );
 
     crate::progress("listing: timing invitation pages");
+    // One Initial user in 500 (every 1,000th user) gets a bounced email.
+    let bounced: Vec<onboard_domain::Notification> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 1000 == 0)
+        .map(|(i, id)| onboard_domain::Notification {
+            id: onboard_domain::NotificationId::generate(),
+            user_id: id.clone(),
+            recipient: onboard_domain::EmailAddress::parse(&format!("bench.user.{i:07}@example-company.com"))
+                .expect("a valid address"),
+            state: onboard_domain::DeliveryState::Bounced,
+            created_at: time::OffsetDateTime::now_utc(),
+            updated_at: time::OffsetDateTime::now_utc(),
+            attempts: 1,
+            last_error: Some("550 5.1.1 no such user".into()),
+            provider_message_id: None,
+        })
+        .collect();
+    onboard_domain::ports::NotificationLog::put_many(&*store, &bounced).await.map_err(|e| e.to_string())?;
     let acting = users
         .authorize(Some(&first.admin_token), None, onboard_domain::Permission::UserRead)
         .await
         .map_err(|e| e.to_string())?;
     let filter = |state, expires, created, opened| {
         onboard_domain::InvitationFilter::new(state, None, expires, created, opened).map_err(|e| e.to_string())
+    };
+    let bounced_filter = || {
+        onboard_domain::InvitationFilter::new(None, Some(onboard_domain::DeliveryState::Bounced), None, None, None)
+            .map_err(|e| e.to_string())
     };
     let now = time::OffsetDateTime::now_utc();
     let half = now - time::Duration::milliseconds((n / 2) as i64);
@@ -290,6 +313,7 @@ pub async fn run(n: usize) -> Result<ListingReport, String> {
         ),
         ("invitations, created before the middle, page of 100", filter(None, None, Some(half), None)?, 100),
         ("invitations, opened (none): one call's examine budget", filter(None, None, None, Some(true))?, 0),
+        ("invitations, latest email bounced (1 in 500), page of 100", bounced_filter()?, 100),
     ];
     for (what, f, expect) in shapes {
         timings.push(time_invitations(&nodes, &users, &acting, what, &f, 100, expect).await?);
