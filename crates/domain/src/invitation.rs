@@ -285,7 +285,8 @@ impl InvitationFilter {
     pub fn sources(&self) -> Vec<InvitationSource> {
         use InvitationSource::{Completed, DeliveryException, Waiting, Withdrawn};
         // Waiting ones with an exceptional latest email have an index of their own.
-        let waiting = if self.delivery.is_some_and(DeliveryState::is_exceptional) { DeliveryException } else { Waiting };
+        let waiting =
+            if self.delivery.is_some_and(DeliveryState::is_exceptional) { DeliveryException } else { Waiting };
         match (self.state, self.expires_before) {
             (Some(s), _) if s.source() == Waiting => vec![waiting],
             (Some(s), _) => vec![s.source()],
@@ -552,7 +553,9 @@ mod tests {
         assert_eq!(d(Some(InvitationState::Pending), DeliveryState::Failed), vec![DeliveryException]);
         assert_eq!(d(Some(InvitationState::Withdrawn), DeliveryState::Dropped), vec![Withdrawn]);
         assert_eq!(d(None, DeliveryState::Delivered), vec![Waiting, Completed, Withdrawn]);
-        assert!(DeliveryException.holds(InvitationState::Locked) && !DeliveryException.holds(InvitationState::Completed));
+        assert!(
+            DeliveryException.holds(InvitationState::Locked) && !DeliveryException.holds(InvitationState::Completed)
+        );
     }
 
     #[test]

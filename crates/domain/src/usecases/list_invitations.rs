@@ -209,12 +209,7 @@ mod tests {
                 InvitationSource::DeliveryException => &exceptional,
                 _ => return Ok(vec![]),
             };
-            Ok(set
-                .iter()
-                .filter(|(p, _)| after.as_ref().is_none_or(|a| p < a))
-                .take(count as usize)
-                .cloned()
-                .collect())
+            Ok(set.iter().filter(|(p, _)| after.as_ref().is_none_or(|a| p < a)).take(count as usize).cloned().collect())
         });
         index
             .expect_facts()
