@@ -194,8 +194,19 @@ async fn resend_many(app: &TestApp) {
     app.wait_for_mails("ann@example.com", 2).await;
     assert_eq!(app.notifications(&ann).await[0]["id"], notification.as_str());
     // The same key and request: the first answer again, no new email.
-    let again = bulk(app, serde_json::json!({"userIds": [ann, ann, cid, "404404", bob]}), Some("bulk-1")).await;
+    let raw = app
+        .client
+        .post(app.url(RESEND))
+        .bearer_auth(&app.token)
+        .header("Idempotency-Key", "bulk-1")
+        .json(&serde_json::json!({"userIds": [ann, ann, cid, "404404", bob]}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(raw.headers().get("idempotent-replayed").map(|v| v.as_bytes()), Some(&b"true"[..]));
+    let again = TestApp::reply(raw).await;
     assert_eq!((again.status.as_u16(), &again.body), (200, &r.body));
+    assert!(bulk(app, serde_json::json!({"userIds": [bob]}), None).await.status.is_success(), "no key: runs");
     assert_eq!(app.notifications(&ann).await.len(), 2, "a replay sends nothing");
     let other = bulk(app, serde_json::json!({"userIds": [ann]}), Some("bulk-1")).await;
     other.assert_error(409, 6, "ONBOARD-IDEMPOTENCY-KEY-REUSED");
@@ -205,7 +216,7 @@ async fn resend_many(app: &TestApp) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(outcomes(&r.body), want(&[(&bob, "resent"), (&ann, "resent")]));
     let (list, _) = page(app, "state=pending").await;
-    assert_eq!((list[0]["resends"].as_u64(), list[1]["resends"].as_u64()), (Some(2), Some(2)));
+    assert_eq!((list[0]["resends"].as_u64(), list[1]["resends"].as_u64()), (Some(3), Some(2)), "bob once more");
 
     // Bad requests change nothing.
     for body in [
