@@ -5,16 +5,19 @@ use onboard_contract::management as mgmt;
 use onboard_contract::pb::zitadel::management::v1 as pb;
 use onboard_contract::{Answer, Fault};
 use onboard_domain::Permission;
-use onboard_domain::usecases::UserService;
+use onboard_domain::usecases::{ResendTargets, UserService};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::call::HttpCall;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, invalid_field};
 use crate::proto_json::{PathBound, ProtoBody, ProtoJson};
-use crate::wire::ListNotificationsResponse;
+use crate::wire::{
+    InvitationFilterBody, InvitationStatsResponse, ListInvitationsResponse, ListNotificationsResponse,
+    ResendInvitationsRequest, ResendInvitationsResponse,
+};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -71,6 +74,87 @@ impl PathBound for ChangesBody {
 /// takes both); the JSON name wins.
 fn either(json: Query<Option<String>>, proto: Query<Option<String>>) -> String {
     json.0.or(proto.0).unwrap_or_default()
+}
+
+/// Every delivery state, for reading one by its name.
+const DELIVERY_STATES: [onboard_domain::DeliveryState; 12] = {
+    use onboard_domain::DeliveryState as D;
+    [
+        D::Queued,
+        D::Sending,
+        D::Sent,
+        D::Deferred,
+        D::Delivered,
+        D::Bounced,
+        D::Dropped,
+        D::SpamReported,
+        D::Failed,
+        D::Superseded,
+        D::Expired,
+        D::Withdrawn,
+    ]
+};
+
+/// A query parameter holding an RFC 3339 time, if given.
+fn instant(name: &str, raw: Option<String>) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => time::OffsetDateTime::parse(r, &time::format_description::well_known::Rfc3339)
+            .map(Some)
+            .map_err(|_| invalid_field(name, "must be an RFC 3339 time such as 2026-01-01T12:00:00Z")),
+    }
+}
+
+/// The listing's filter from its parts as given.
+fn filter_of(body: InvitationFilterBody) -> Result<onboard_domain::InvitationFilter, ApiError> {
+    let state =
+        match body.state.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => Some(onboard_domain::InvitationState::parse(raw).ok_or_else(|| {
+                invalid_field("state", "must be one of pending, expired, locked, completed, withdrawn")
+            })?),
+        };
+    let delivery = match body.delivery.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            DELIVERY_STATES
+                .into_iter()
+                .find(|d| d.as_str() == raw)
+                .ok_or_else(|| invalid_field("delivery", "must be a notification state such as bounced"))?,
+        ),
+    };
+    Ok(onboard_domain::InvitationFilter::new(
+        state,
+        delivery,
+        instant("expiresBefore", body.expires_before)?,
+        instant("createdBefore", body.created_before)?,
+        body.opened,
+    )?)
+}
+
+/// A bulk resend's answer; replays for an `Idempotency-Key` say so.
+#[derive(Debug, ApiResponse)]
+pub enum BulkAnswered {
+    /// OK: one result per user. An answer replayed for an
+    /// `Idempotency-Key` carries `idempotent-replayed: true`.
+    #[oai(status = 200)]
+    Ok(Json<ResendInvitationsResponse>, #[oai(header = "idempotent-replayed")] Option<String>),
+}
+
+/// What makes two bulk resends with one key the same: the organization and
+/// whom they are for.
+fn bulk_fingerprint(org: &onboard_domain::OrgId, targets: &ResendTargets) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let what = match targets {
+        ResendTargets::Ids(ids) => format!("ids:{}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",")),
+        ResendTargets::Filter(f) => format!("filter:{}", f.canonical()),
+    };
+    let mut hash = Sha256::new();
+    for part in ["onboard.invitations", "ResendInvitations", org.as_str(), &what] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().into()
 }
 
 /// The Management API's user methods.
@@ -196,6 +280,169 @@ impl ManagementApi {
         let id = onboard_contract::management::user_id(&user_id.0, "userId")?;
         let list = users.list_notifications(&acting, &id).await?;
         Ok(Json(ListNotificationsResponse { result: list.into_iter().map(Into::into).collect() }))
+    }
+
+    /// List invitations
+    ///
+    /// The organization's invitations, newest first: users that have (had)
+    /// an initialization code, with where each stands (pending, expired,
+    /// locked, completed or withdrawn; the last two for the invitation
+    /// retention period), its resends, what became of its latest email and
+    /// whether its link was opened. Every filter given must hold. One call
+    /// looks at a bounded number of invitations: with a filter few of them
+    /// meet, a page can hold fewer than `pageSize` (even none) and still
+    /// carry a `nextPageToken`; following the tokens shows every match once.
+    /// Not part of ZITADEL's API.
+    #[oai(path = "/invitations", method = "get", operation_id = "ManagementService_ListInvitations")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list_invitations(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// Only invitations in this state: `pending`, `expired`, `locked`, `completed` or `withdrawn`.
+        state: Query<Option<String>>,
+        /// Only invitations whose latest email is in this state (`queued`, `sent`, `delivered`, `bounced`, ...).
+        delivery: Query<Option<String>>,
+        /// Only invitations whose code expires before this time (RFC 3339).
+        #[oai(name = "expiresBefore")]
+        expires_before: Query<Option<String>>,
+        /// Only invitations created before this time (RFC 3339).
+        #[oai(name = "createdBefore")]
+        created_before: Query<Option<String>>,
+        /// `true`: only those whose current link was opened; `false`: only those whose was not.
+        opened: Query<Option<bool>>,
+        /// Invitations per page, 1 to 1000; 100 when absent or 0.
+        #[oai(name = "pageSize")]
+        page_size: Query<Option<u32>>,
+        /// The `nextPageToken` of the previous page.
+        #[oai(name = "pageToken")]
+        page_token: Query<Option<String>>,
+        /// The organization listed; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+    ) -> Result<Json<ListInvitationsResponse>, ApiError> {
+        let token = call.0.credentials.token()?;
+        let acting = users.authorize(Some(token), call.0.org.as_deref(), Permission::UserRead).await?;
+        let filter = filter_of(InvitationFilterBody {
+            state: state.0,
+            delivery: delivery.0,
+            expires_before: expires_before.0,
+            created_before: created_before.0,
+            opened: opened.0,
+        })?;
+        let page = users.list_invitations(&acting, &filter, page_size.0.unwrap_or(0), page_token.0.as_deref()).await?;
+        Ok(Json(ListInvitationsResponse {
+            invitations: page.invitations.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    /// Invitation statistics
+    ///
+    /// How the organization's invitations stand: totals counted in the
+    /// indexes (waiting, and completed and withdrawn within the retention
+    /// period), and over the newest 5,000 invitations (`sampleSize`,
+    /// `sampled` when there are more) the counts per state and per latest
+    /// email's delivery state and the funnel created → delivered → opened →
+    /// completed with the median time between steps. Also sets the
+    /// `onboard_invitation*` gauges of the organization. Not part of
+    /// ZITADEL's API.
+    #[oai(path = "/invitations/_stats", method = "get", operation_id = "ManagementService_InvitationStats")]
+    async fn invitation_stats(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The organization counted; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+    ) -> Result<Json<InvitationStatsResponse>, ApiError> {
+        let token = call.0.credentials.token()?;
+        let acting = users.authorize(Some(token), call.0.org.as_deref(), Permission::UserRead).await?;
+        let stats = users.invitation_stats(&acting).await?;
+        crate::metrics::record_invitation_stats(acting.org.as_str(), &stats);
+        Ok(Json(stats.into()))
+    }
+
+    /// Resend many invitations
+    ///
+    /// Resends the invitation of each named user (`userIds`, 1 to 1,000;
+    /// duplicates count once) or of each invitation the listing's `filter`
+    /// matches (at most 10,000, or nothing is done): each user as a single
+    /// resend does it, with its throttles, a new code and a new email (the
+    /// outbox sends them in batches). The answer says, per user, what became
+    /// of it. Needs the permission a resend needs. Not part of ZITADEL's API.
+    #[oai(path = "/invitations/_resend", method = "post", operation_id = "ManagementService_ResendInvitations")]
+    async fn resend_invitations(
+        &self,
+        Data(users): Data<&UserService>,
+        call: HttpCall,
+        /// The organization acted in; the caller's own when absent.
+        #[oai(name = "x-zitadel-orgid")]
+        _org: Org,
+        /// Makes the call safe to retry: the same key with the same request
+        /// within 24 hours answers as the first call did (marked
+        /// `idempotent-replayed: true`) and sends no new email; the same key
+        /// with another request is refused with 409 (code 6). Keys are the
+        /// caller's own; 1 to 255 visible ASCII characters.
+        #[oai(name = "Idempotency-Key")]
+        _idempotency_key: IdempotencyKey,
+        body: Json<ResendInvitationsRequest>,
+    ) -> Result<BulkAnswered, ApiError> {
+        use onboard_contract::call::IdempotencyKeyValue;
+        use onboard_domain::usecases::{IdempotencyError, IdempotencyStart};
+        use poem_openapi::types::{ParseFromJSON, ToJSON};
+        let token = call.0.credentials.token()?;
+        let acting = users.authorize(Some(token), call.0.org.as_deref(), Permission::UserWrite).await?;
+        let targets = match (body.0.user_ids, body.0.filter) {
+            (Some(ids), None) => {
+                let ids = ids
+                    .iter()
+                    .map(|raw| onboard_contract::management::user_id(raw, "userIds"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ResendTargets::ids(ids)?
+            }
+            (None, Some(filter)) => ResendTargets::Filter(filter_of(filter)?),
+            _ => return Err(invalid_field("request", "give either userIds or filter")),
+        };
+        let key = match &call.0.idempotency_key {
+            None => None,
+            Some(IdempotencyKeyValue::Text(key)) => Some(key.as_str()),
+            Some(IdempotencyKeyValue::Binary) => return Err(IdempotencyError::InvalidKey.into()),
+        };
+        let ticket = match key {
+            None => None,
+            Some(key) => match users
+                .begin_idempotent(&acting.principal, key, bulk_fingerprint(&acting.org, &targets))
+                .await?
+            {
+                IdempotencyStart::Proceed(ticket) => ticket,
+                IdempotencyStart::Replay(answer) => {
+                    let value = serde_json::from_slice(&answer.body).ok();
+                    let message = ResendInvitationsResponse::parse_from_json(value).map_err(|_| {
+                        ApiError::new(onboard_contract::Code::Internal, crate::errors::ids::INTERNAL, "Internal error")
+                    })?;
+                    return Ok(BulkAnswered::Ok(Json(message), Some("true".into())));
+                }
+                IdempotencyStart::InFlight => return Err(onboard_contract::serve::key_in_flight().into()),
+                IdempotencyStart::Mismatch => return Err(onboard_contract::serve::key_reused().into()),
+            },
+        };
+        let result = users.resend_invitations(&acting, &targets).await;
+        let answer = result
+            .as_ref()
+            .ok()
+            .map(|results| ResendInvitationsResponse { results: results.iter().cloned().map(Into::into).collect() });
+        if let Some(ticket) = ticket {
+            // Only successes are kept, as for every other call.
+            let stored = answer.as_ref().map(|a| onboard_domain::StoredAnswer {
+                status: 200,
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body: a.to_json().map(|v| serde_json::to_vec(&v).unwrap_or_default()).unwrap_or_default(),
+            });
+            users.finish_idempotent(ticket, stored.as_ref()).await;
+        }
+        result?;
+        Ok(BulkAnswered::Ok(Json(answer.expect("a success has its answer")), None))
     }
 
     /// Get User by ID

@@ -24,6 +24,40 @@ pub const DURATION: &str = "onboard_http_request_duration_seconds";
 pub const OUTBOX_DEPTH: &str = "onboard_outbox_depth";
 pub const OUTBOX_OLDEST_AGE: &str = "onboard_outbox_oldest_age_seconds";
 
+/// The last invitation statistics computed for an organization (by the
+/// stats endpoint; a scrape computes none): invitations by `org` and
+/// `state`, by `org` and the latest email's `delivery` state, and the
+/// funnel's `step` counts and median seconds from the step before.
+pub const INVITATIONS: &str = "onboard_invitations";
+pub const INVITATION_DELIVERIES: &str = "onboard_invitation_deliveries";
+pub const INVITATION_FUNNEL: &str = "onboard_invitation_funnel";
+pub const INVITATION_FUNNEL_MEDIAN: &str = "onboard_invitation_funnel_median_seconds";
+
+/// Sets the invitation gauges of `org` to `stats` (nothing when metrics are off).
+pub fn record_invitation_stats(org: &str, stats: &onboard_domain::usecases::InvitationStats) {
+    if INSTALLED.get().is_none() {
+        return;
+    }
+    for (state, n) in &stats.by_state {
+        metrics::gauge!(INVITATIONS, "org" => org.to_owned(), "state" => state.as_str()).set(*n as f64);
+    }
+    for (state, n) in &stats.by_delivery {
+        metrics::gauge!(INVITATION_DELIVERIES, "org" => org.to_owned(), "delivery" => state.as_str()).set(*n as f64);
+    }
+    let steps = [
+        ("created", &stats.created),
+        ("delivered", &stats.delivered),
+        ("opened", &stats.opened),
+        ("completed", &stats.finished),
+    ];
+    for (step, f) in steps {
+        metrics::gauge!(INVITATION_FUNNEL, "org" => org.to_owned(), "step" => step).set(f.count as f64);
+        if let Some(m) = f.median_from_previous {
+            metrics::gauge!(INVITATION_FUNNEL_MEDIAN, "org" => org.to_owned(), "step" => step).set(m.as_secs_f64());
+        }
+    }
+}
+
 /// Latency buckets: fine below 10 ms, where a healthy server answers.
 const LATENCY_BUCKETS: &[f64] =
     &[0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];

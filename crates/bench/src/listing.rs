@@ -114,6 +114,50 @@ async fn time(
     })
 }
 
+/// Times `n` calls of the invitation listing with `filter`, each expected
+/// to answer `expect` invitations.
+async fn time_invitations(
+    redis: &RedisNodes,
+    users: &UserService,
+    acting: &onboard_domain::Acting,
+    what: &str,
+    filter: &onboard_domain::InvitationFilter,
+    n: usize,
+    expect: usize,
+) -> Result<Timed, String> {
+    users.list_invitations(acting, filter, 100, None).await.map_err(|e| e.to_string())?;
+    let before = redis.counters();
+    let mut ms = Vec::with_capacity(n);
+    let mut more = false;
+    for _ in 0..n {
+        let started = Instant::now();
+        let page = users.list_invitations(acting, filter, 100, None).await.map_err(|e| e.to_string())?;
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        if page.invitations.len() != expect {
+            return Err(format!("{what}: {} invitations answered, not {expect}", page.invitations.len()));
+        }
+        more = page.next_page_token.is_some();
+    }
+    let after = redis.counters();
+    let cost = crate::redis_cost::cost(1, &before, &after, &after, n as u64);
+    if std::env::var_os("LISTING_COMMANDS").is_some() {
+        for c in cost.commands.iter().take(6) {
+            eprintln!("    {what}: {} {:.1} calls {:.0} µs", c.command, c.calls_per_resend, c.us_per_resend);
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 * q) as usize).min(ms.len() - 1)];
+    Ok(Timed {
+        what: what.into(),
+        requests: n,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: ms[ms.len() - 1],
+        redis_us: cost.command_us_per_resend,
+        total_result: u64::from(more),
+    })
+}
+
 pub async fn run(n: usize) -> Result<ListingReport, String> {
     let server = RedisServer::start();
     let redis = connect(RedisSettings::new(RedisTarget::Url(server.url()))).await?;
@@ -138,7 +182,8 @@ pub async fn run(n: usize) -> Result<ListingReport, String> {
         codes,
         PasswordPolicy::default(),
     )
-    .with_index(store.clone());
+    .with_index(store.clone())
+    .with_invitations(store.clone(), onboard_domain::invitation::DEFAULT_RETENTION);
     let bearer = format!("Bearer {}", first.admin_token);
     let call = Call::from_lookup(|key| (key == "authorization").then_some(bearer.as_bytes()));
 
@@ -223,6 +268,57 @@ pub async fn run(n: usize) -> Result<ListingReport, String> {
         )
         .await?,
     );
+
+    crate::progress("listing: timing invitation pages");
+    // One Initial user in 500 (every 1,000th user) gets a bounced email.
+    let bounced: Vec<onboard_domain::Notification> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 1000 == 0)
+        .map(|(i, id)| onboard_domain::Notification {
+            id: onboard_domain::NotificationId::generate(),
+            user_id: id.clone(),
+            recipient: onboard_domain::EmailAddress::parse(&format!("bench.user.{i:07}@example-company.com"))
+                .expect("a valid address"),
+            state: onboard_domain::DeliveryState::Bounced,
+            created_at: time::OffsetDateTime::now_utc(),
+            updated_at: time::OffsetDateTime::now_utc(),
+            attempts: 1,
+            last_error: Some("550 5.1.1 no such user".into()),
+            provider_message_id: None,
+            kind: Default::default(),
+        })
+        .collect();
+    onboard_domain::ports::NotificationLog::put_many(&*store, &bounced).await.map_err(|e| e.to_string())?;
+    let acting = users
+        .authorize(Some(&first.admin_token), None, onboard_domain::Permission::UserRead)
+        .await
+        .map_err(|e| e.to_string())?;
+    let filter = |state, expires, created, opened| {
+        onboard_domain::InvitationFilter::new(state, None, expires, created, opened).map_err(|e| e.to_string())
+    };
+    let bounced_filter = || {
+        onboard_domain::InvitationFilter::new(None, Some(onboard_domain::DeliveryState::Bounced), None, None, None)
+            .map_err(|e| e.to_string())
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let half = now - time::Duration::milliseconds((n / 2) as i64);
+    let pending = Some(onboard_domain::InvitationState::Pending);
+    let shapes = [
+        ("invitations, newest first, page of 100 (totalResult: more)", filter(None, None, None, None)?, 100),
+        ("invitations, state pending, page of 100", filter(pending, None, None, None)?, 100),
+        (
+            "invitations, expiring within 73 h, page of 100",
+            filter(None, Some(now + time::Duration::hours(73)), None, None)?,
+            100,
+        ),
+        ("invitations, created before the middle, page of 100", filter(None, None, Some(half), None)?, 100),
+        ("invitations, opened (none): one call's examine budget", filter(None, None, None, Some(true))?, 0),
+        ("invitations, latest email bounced (1 in 500), page of 100", bounced_filter()?, 100),
+    ];
+    for (what, f, expect) in shapes {
+        timings.push(time_invitations(&nodes, &users, &acting, what, &f, 100, expect).await?);
+    }
 
     crate::progress("listing: measuring the indexes' memory");
     let bytes = index_bytes(server.port, &ids, onboard_domain::ports::Outbox::partitions(&*store))?;

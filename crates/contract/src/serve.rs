@@ -107,6 +107,24 @@ fn replayed<T: ReflectMessage + Default>(answer: onboard_domain::ports::StoredAn
     Ok(Answer { message, notification, replayed: true })
 }
 
+/// A key whose first request is still running.
+pub fn key_in_flight() -> Fault {
+    Fault::new(
+        Code::Aborted,
+        ids::IDEMPOTENCY_IN_FLIGHT,
+        "A request with this Idempotency-Key is still being processed; retry shortly",
+    )
+}
+
+/// A key that came with another request before.
+pub fn key_reused() -> Fault {
+    Fault::new(
+        Code::AlreadyExists,
+        ids::IDEMPOTENCY_KEY_REUSED,
+        "Idempotency-Key was already used for a different request",
+    )
+}
+
 /// Serves `method` for `call`: authorizes it, replays the first answer for a
 /// known idempotency key, else runs `run` as the acting caller (keeping its
 /// answer for the key, if one was sent).
@@ -140,20 +158,8 @@ where
     let ticket = match users.begin_idempotent(&acting.principal, key, print).await? {
         IdempotencyStart::Proceed(ticket) => ticket,
         IdempotencyStart::Replay(answer) => return replayed(answer),
-        IdempotencyStart::InFlight => {
-            return Err(Fault::new(
-                Code::Aborted,
-                ids::IDEMPOTENCY_IN_FLIGHT,
-                "A request with this Idempotency-Key is still being processed; retry shortly",
-            ));
-        }
-        IdempotencyStart::Mismatch => {
-            return Err(Fault::new(
-                Code::AlreadyExists,
-                ids::IDEMPOTENCY_KEY_REUSED,
-                "Idempotency-Key was already used for a different request",
-            ));
-        }
+        IdempotencyStart::InFlight => return Err(key_in_flight()),
+        IdempotencyStart::Mismatch => return Err(key_reused()),
     };
     let result = run(acting, request).await;
     if let Some(ticket) = ticket {

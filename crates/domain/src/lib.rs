@@ -14,6 +14,7 @@ pub mod ids;
 pub mod init_code;
 pub mod init_link;
 pub mod init_message;
+pub mod invitation;
 pub mod invite;
 pub mod notifications;
 pub mod outbox;
@@ -44,6 +45,10 @@ pub use ids::{IdError, NotificationId, OrgId, UserId};
 pub use init_code::{CodeHash, CodeIssuer, CodeSecret, InitCode, InitCodeConfig, PlainCode};
 pub use init_link::InitLink;
 pub use init_message::InitMessage;
+pub use invitation::{
+    Delivery, Invitation, InvitationFilter, InvitationPage, InvitationRules, InvitationSource, InvitationState,
+    PageToken, Position,
+};
 pub use invite::{CodeDelivery, TemplateError, UrlTemplate};
 pub use notifications::{DeliveryState, Notification, NotificationKind};
 pub use outbox::{OutboxDepth, OutboxEntry};

@@ -47,6 +47,12 @@ impl DeliveryState {
         }
     }
 
+    /// Whether an email in this state did not reach its recipient and will
+    /// not: what the invitations' index of exceptional deliveries keeps.
+    pub fn is_exceptional(self) -> bool {
+        matches!(self, Self::Bounced | Self::Dropped | Self::SpamReported | Self::Failed)
+    }
+
     /// How far along a state is: provider events arrive out of order and
     /// more than once, and never move a notification back.
     fn rank(self) -> u8 {

@@ -1254,3 +1254,302 @@ pub async fn check_reminder_schedule<S: UserRepository + crate::ports::ReminderQ
     store.save(UserWrite { expected_sequence: expected, user: user.clone(), events, outbox: None }).await.unwrap();
     assert!(due_by(later + Duration::hours(200)).await.1.is_empty());
 }
+
+/// A clock that always answers `at`.
+struct FixedClock(OffsetDateTime);
+
+impl crate::ports::Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+/// An authorizer for use cases called with an [`Acting`](crate::Acting) made
+/// by hand: it knows no token and no organization.
+struct NoAuthorizer;
+
+#[async_trait::async_trait]
+impl crate::ports::Authorizer for NoAuthorizer {
+    async fn authenticate(&self, _token: &str) -> Result<crate::Principal, crate::ports::AuthenticateError> {
+        Err(crate::ports::AuthenticateError::InvalidToken)
+    }
+
+    async fn organization_exists(&self, _org: &OrgId) -> Result<bool, crate::ports::Unavailable> {
+        Ok(false)
+    }
+
+    async fn organization_name(&self, _org: &OrgId) -> Result<Option<String>, crate::ports::Unavailable> {
+        Ok(None)
+    }
+}
+
+/// A service over `store` listing invitations as of `now`, and an acting
+/// administrator of `org`.
+fn invitation_service<S>(
+    store: std::sync::Arc<S>,
+    now: OffsetDateTime,
+    org: &OrgId,
+) -> (crate::usecases::UserService, crate::Acting)
+where
+    S: UserRepository + crate::ports::NotificationLog + crate::ports::InvitationIndex + 'static,
+{
+    let codes = crate::CodeIssuer::new(crate::CodeSecret::new(vec![3; 32]).unwrap(), crate::InitCodeConfig::default());
+    let svc = crate::usecases::UserService::new(
+        store.clone(),
+        store.clone(),
+        std::sync::Arc::new(NoAuthorizer),
+        std::sync::Arc::new(FixedClock(now)),
+        codes,
+        crate::PasswordPolicy::default(),
+    )
+    .with_invitations(store, crate::invitation::DEFAULT_RETENTION);
+    let principal = crate::Principal {
+        subject: "kit".into(),
+        name: "Kit".into(),
+        home_org: org.clone(),
+        grants: vec![crate::Grant { scope: crate::GrantScope::Instance, role: crate::Role::IamOwner }],
+    };
+    (svc, crate::Acting { principal, org: org.clone() })
+}
+
+/// An Initial user of `org` created `secs` after `T0` with a code from then,
+/// and the write that creates it (no email due).
+fn invitee(org: &OrgId, name: &str, secs: i64) -> (User, UserWrite) {
+    let (mut user, mut write) = user_at(org, name, &format!("{name}@example.com"), secs);
+    let at = user.created_at;
+    let code =
+        user.record(UserEvent::InitCodeAdded { hash: CodeHash([1; 32]), expires_at: at + Duration::hours(72) }, at);
+    write.user = user.clone();
+    write.events.push(code);
+    (user, write)
+}
+
+/// Every invitation of the filter, page by page of `size`, as ids.
+async fn all_invitations(
+    svc: &crate::usecases::UserService,
+    acting: &crate::Acting,
+    filter: &crate::InvitationFilter,
+    size: u32,
+) -> Vec<UserId> {
+    let (mut ids, mut token) = (Vec::new(), None::<String>);
+    loop {
+        let page = svc.list_invitations(acting, filter, size, token.as_deref()).await.unwrap();
+        ids.extend(page.invitations.into_iter().map(|i| i.user_id));
+        match page.next_page_token {
+            Some(t) => token = Some(t),
+            None => return ids,
+        }
+    }
+}
+
+/// Runs every check of the [`InvitationIndex`](crate::ports::InvitationIndex)
+/// port, and of the listing over it, against `store`.
+pub async fn check_invitation_index<S>(store: std::sync::Arc<S>)
+where
+    S: UserRepository + crate::ports::NotificationLog + crate::ports::InvitationIndex + Outbox + 'static,
+{
+    use crate::{DeliveryState, InvitationFilter, InvitationSource, InvitationState};
+    let (org, other) = (OrgId::generate(), OrgId::generate());
+    let mut users = Vec::new();
+    for i in 0..6 {
+        let (user, write) = invitee(&org, &format!("inv{i}"), i);
+        store.save(write).await.unwrap();
+        users.push(user.id);
+    }
+    let (_, elsewhere) = invitee(&other, "inv-other", 3);
+    store.save(elsewhere).await.unwrap();
+    let window = (T0, T0 + Duration::hours(2));
+    let source = |s, after: Option<crate::Position>, n| {
+        let (store, org) = (store.clone(), org.clone());
+        async move { store.invitations(&org, s, window, after, n).await.unwrap() }
+    };
+    let newest_first: Vec<UserId> = users.iter().rev().cloned().collect();
+    let waiting = source(InvitationSource::Waiting, None, 10).await;
+    assert_eq!(waiting.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>(), newest_first);
+    assert!(waiting.windows(2).all(|w| w[0].0 > w[1].0), "positions descend: {waiting:?}");
+    let after = source(InvitationSource::Waiting, Some(waiting[1].0.clone()), 3).await;
+    assert_eq!(after.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>(), newest_first[2..5]);
+    assert!(source(InvitationSource::Completed, None, 10).await.is_empty());
+
+    // One completes, one is withdrawn, one completes and is removed after.
+    assert!(change(&*store, &users[1], UserEvent::InitCheckSucceeded, |_| true).await);
+    assert!(change(&*store, &users[2], UserEvent::Removed, |_| true).await);
+    assert!(change(&*store, &users[3], UserEvent::InitCheckSucceeded, |_| true).await);
+    assert!(change(&*store, &users[3], UserEvent::Removed, |_| true).await);
+    let ids = |entries: Vec<(crate::Position, UserId)>| entries.into_iter().map(|(_, id)| id).collect::<Vec<_>>();
+    let waiting = ids(source(InvitationSource::Waiting, None, 10).await);
+    assert_eq!(waiting, [users[5].clone(), users[4].clone(), users[0].clone()]);
+    let completed = ids(source(InvitationSource::Completed, None, 10).await);
+    assert!(
+        completed.starts_with(&[users[3].clone(), users[1].clone()]) || completed == vec![users[1].clone()],
+        "{completed:?}"
+    );
+    assert_eq!(ids(source(InvitationSource::Withdrawn, None, 10).await), vec![users[2].clone()]);
+    let count = |s| {
+        let (store, org) = (store.clone(), org.clone());
+        async move { store.count(&org, s, window).await.unwrap() }
+    };
+    assert_eq!(count(InvitationSource::Waiting).await, 3);
+    assert!((1..=2).contains(&count(InvitationSource::Completed).await));
+    assert_eq!(count(InvitationSource::Withdrawn).await, 1);
+
+    // What a view is made of, in one read.
+    let bounced = crate::Notification {
+        id: NotificationId::parse("n-bounce").unwrap(),
+        user_id: users[4].clone(),
+        recipient: EmailAddress::parse("inv4@example.com").unwrap(),
+        state: DeliveryState::Bounced,
+        created_at: T0,
+        updated_at: T0 + Duration::minutes(1),
+        attempts: 1,
+        last_error: Some("550 unknown".into()),
+        provider_message_id: None,
+        kind: Default::default(),
+    };
+    crate::ports::NotificationLog::put(&*store, &bounced).await.unwrap();
+    assert_eq!(ids(source(InvitationSource::DeliveryException, None, 10).await), vec![users[4].clone()]);
+    // A late bounce of an older email leaves a user whose latest one arrived out.
+    let email = |id: &str, state, minutes| crate::Notification {
+        id: NotificationId::parse(id).unwrap(),
+        user_id: users[5].clone(),
+        state,
+        created_at: T0 + Duration::minutes(minutes),
+        ..bounced.clone()
+    };
+    crate::ports::NotificationLog::put(&*store, &email("1001", DeliveryState::Sent, 1)).await.unwrap();
+    crate::ports::NotificationLog::put(&*store, &email("1002", DeliveryState::Delivered, 2)).await.unwrap();
+    crate::ports::NotificationLog::put(&*store, &email("1001", DeliveryState::Bounced, 1)).await.unwrap();
+    assert_eq!(ids(source(InvitationSource::DeliveryException, None, 10).await), vec![users[4].clone()]);
+    // A completed user's bounce is not a waiting one's.
+    let done_bounce = crate::Notification { user_id: users[1].clone(), ..bounced.clone() };
+    crate::ports::NotificationLog::put(&*store, &done_bounce).await.unwrap();
+    assert_eq!(ids(source(InvitationSource::DeliveryException, None, 10).await), vec![users[4].clone()]);
+    let facts = store.facts(&[users[4].clone(), users[0].clone(), UserId::generate()]).await.unwrap();
+    assert_eq!(facts.len(), 3);
+    assert_eq!((facts[0].0.len(), facts[0].1.clone()), (2, vec![bounced.clone()]));
+    assert_eq!((facts[1].0.len(), facts[1].1.len(), facts[2].0.len()), (2, 0, 0));
+
+    // The listing over it.
+    let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
+    let f = |s: Option<InvitationState>, d| InvitationFilter::new(s, d, None, None, None).unwrap();
+    let all = all_invitations(&svc, &acting, &f(None, None), 1).await;
+    assert_eq!(all, [users[5].clone(), users[4].clone(), users[2].clone(), users[1].clone(), users[0].clone()]);
+    assert_eq!(all_invitations(&svc, &acting, &f(None, None), 1000).await, all);
+    let pending = all_invitations(&svc, &acting, &f(Some(InvitationState::Pending), None), 2).await;
+    assert_eq!(pending, [users[5].clone(), users[4].clone(), users[0].clone()]);
+    let done = all_invitations(&svc, &acting, &f(Some(InvitationState::Completed), None), 10).await;
+    assert_eq!(done, vec![users[1].clone()]);
+    let gone = all_invitations(&svc, &acting, &f(Some(InvitationState::Withdrawn), None), 10).await;
+    assert_eq!(gone, vec![users[2].clone()]);
+    // The waiting one from the exceptional deliveries, the completed one from its own index.
+    let bounced = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Bounced)), 10).await;
+    assert_eq!(bounced, vec![users[4].clone(), users[1].clone()]);
+    let delivered = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Delivered)), 10).await;
+    assert_eq!(delivered, vec![users[5].clone()], "its latest email, not the late bounce of an older one");
+    let page = svc.list_invitations(&acting, &f(None, None), 10, None).await.unwrap();
+    let v = page.invitations.iter().find(|i| i.user_id == users[4]).unwrap();
+    assert_eq!(
+        v.delivery.as_ref().map(|d| (d.state, d.reason.clone())),
+        Some((DeliveryState::Bounced, Some("550 unknown".into())))
+    );
+    assert_eq!(
+        (v.org_id.clone(), v.login_name.as_str(), v.created_at),
+        (org.clone(), "inv4", T0 + Duration::seconds(4))
+    );
+    let stats = svc.invitation_stats(&acting).await.unwrap();
+    assert_eq!((stats.waiting, stats.withdrawn, stats.sample_size, stats.sampled), (3, 1, 5, false));
+    assert_eq!(
+        stats.by_state,
+        vec![
+            (InvitationState::Pending, 3),
+            (InvitationState::Expired, 0),
+            (InvitationState::Locked, 0),
+            (InvitationState::Completed, 1),
+            (InvitationState::Withdrawn, 1),
+        ]
+    );
+    assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 2), (DeliveryState::Delivered, 1)]);
+    assert_eq!((stats.created.count, stats.finished.count), (5, 1));
+    // Past the retention, completed and withdrawn ones are gone.
+    let (later, _) = invitation_service(store.clone(), T0 + Duration::days(31), &org);
+    let left = all_invitations(&later, &acting, &f(None, None), 10).await;
+    assert_eq!(left, [users[5].clone(), users[4].clone(), users[0].clone()]);
+    let (_, outsider) = invitation_service(store.clone(), T0, &OrgId::generate());
+    assert!(all_invitations(&svc, &outsider, &f(None, None), 10).await.is_empty());
+    // A resend (a new email) takes the user out of the exceptional deliveries.
+    let resend = UserEvent::InitCodeAdded { hash: CodeHash([2; 32]), expires_at: T0 + Duration::hours(80) };
+    assert!(change(&*store, &users[4], resend, |_| true).await);
+    assert!(source(InvitationSource::DeliveryException, None, 10).await.is_empty());
+    let bounced = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Bounced)), 10).await;
+    assert_eq!(bounced, vec![users[1].clone()]);
+    drain(&*store).await;
+}
+
+/// 100 invitations resent, completed and withdrawn concurrently: each
+/// index then holds exactly the users of its state, and a walk of the
+/// listing shows each invitation once.
+pub async fn check_invitation_index_under_concurrency<S>(store: std::sync::Arc<S>)
+where
+    S: UserRepository + crate::ports::NotificationLog + crate::ports::InvitationIndex + Outbox + 'static,
+{
+    use crate::{InvitationFilter, InvitationSource, InvitationState};
+    let org = OrgId::generate();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let (store, org) = (store.clone(), org.clone());
+        tasks.spawn(async move {
+            // Ten per second: some share a millisecond's neighbourhood.
+            let (user, write) = invitee(&org, &format!("ci{i}"), i / 10);
+            store.save(write).await.unwrap();
+            user.id
+        });
+    }
+    let mut created = Vec::new();
+    while let Some(id) = tasks.join_next().await {
+        created.push(id.unwrap());
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in created.iter().enumerate() {
+        let resend = UserEvent::InitCodeAdded { hash: CodeHash([9; 32]), expires_at: T0 + Duration::hours(72) };
+        let follow = match i % 3 {
+            0 => Some(UserEvent::Removed),
+            1 => Some(UserEvent::InitCheckSucceeded),
+            _ => None,
+        };
+        for event in std::iter::once(resend).chain(follow) {
+            let (store, id) = (store.clone(), id.clone());
+            tasks.spawn(async move {
+                change(&*store, &id, event, |u| u.state == UserState::Initial).await;
+            });
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let mut expected = std::collections::HashMap::new();
+    for id in &created {
+        let user = store.get(id).await.unwrap().unwrap();
+        let source = match user.state {
+            UserState::Initial => InvitationSource::Waiting,
+            UserState::Active => InvitationSource::Completed,
+            _ => InvitationSource::Withdrawn,
+        };
+        expected.entry(source).or_insert_with(std::collections::BTreeSet::new).insert(id.clone());
+    }
+    let window = (T0, T0 + Duration::hours(2));
+    for source in InvitationSource::ALL {
+        let entries = store.invitations(&org, source, window, None, 1000).await.unwrap();
+        assert!(entries.windows(2).all(|w| w[0].0 > w[1].0), "{source:?} descends");
+        let indexed: std::collections::BTreeSet<UserId> = entries.into_iter().map(|(_, id)| id).collect();
+        assert_eq!(Some(&indexed), expected.get(&source), "{source:?}");
+    }
+    let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
+    let walked = all_invitations(&svc, &acting, &InvitationFilter::default(), 7).await;
+    let unique: std::collections::BTreeSet<UserId> = walked.iter().cloned().collect();
+    assert_eq!((walked.len(), unique.len()), (100, 100), "each invitation once");
+    let pending = InvitationFilter::new(Some(InvitationState::Pending), None, None, None, None).unwrap();
+    let listed: std::collections::BTreeSet<UserId> =
+        all_invitations(&svc, &acting, &pending, 9).await.into_iter().collect();
+    assert_eq!(Some(&listed), expected.get(&InvitationSource::Waiting));
+    drain(&*store).await;
+}

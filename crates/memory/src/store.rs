@@ -5,12 +5,15 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, Unavailable, UserIndex,
-    UserRepository, UserWrite,
+    HookQueue, IdPage, InvitationIndex, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, Unavailable,
+    UserIndex, UserRepository, UserWrite,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
-use onboard_domain::{Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserId, UserState};
+use onboard_domain::{
+    InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User, UserEvent, UserId,
+    UserState,
+};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
@@ -43,9 +46,49 @@ struct Indexes {
     by_name: HashMap<String, BTreeSet<UserId>>,
     /// Organization and lower-case address → users.
     by_email: HashMap<(OrgId, String), BTreeSet<UserId>>,
+    /// The invitation indexes: creation ms and id, per organization and
+    /// source. Completed and withdrawn entries stay (the process's memory
+    /// is its lifetime); the use case judges the retention.
+    invitations: HashMap<(OrgId, InvitationSource), BTreeSet<Position>>,
+    /// When each completed or withdrawn invitation ended, for counting
+    /// those of a window.
+    ended_at: HashMap<UserId, OffsetDateTime>,
+}
+
+/// A user's entry in the invitation indexes.
+fn position(user: &User) -> Position {
+    Position { created_ms: (user.created_at.unix_timestamp_nanos() / 1_000_000) as i64, key: user.id.to_string() }
 }
 
 impl Indexes {
+    /// Moves the user's invitation entries along with the write that took
+    /// it from `old` to `new` by `events`: the waiting index is the users in
+    /// Initial; leaving it by the code's check completes, removal withdraws.
+    fn follow_invitation(&mut self, old: Option<&User>, new: &User, events: &[RecordedEvent]) {
+        let was_initial = old.is_some_and(|u| u.state == UserState::Initial);
+        let entry = position(new);
+        let org = &new.org;
+        if new.state == UserState::Initial {
+            self.invitation_set(org, InvitationSource::Waiting).insert(entry);
+            return;
+        }
+        if was_initial {
+            self.invitation_set(org, InvitationSource::Waiting).remove(&entry);
+            self.invitation_set(org, InvitationSource::DeliveryException).remove(&entry);
+        }
+        if events.iter().any(|e| matches!(e.event, UserEvent::InitCheckSucceeded)) {
+            self.invitation_set(org, InvitationSource::Completed).insert(entry);
+            self.ended_at.insert(new.id.clone(), new.changed_at);
+        } else if was_initial && new.state == UserState::Deleted {
+            self.invitation_set(org, InvitationSource::Withdrawn).insert(entry);
+            self.ended_at.insert(new.id.clone(), new.changed_at);
+        }
+    }
+
+    fn invitation_set(&mut self, org: &OrgId, source: InvitationSource) -> &mut BTreeSet<Position> {
+        self.invitations.entry((org.clone(), source)).or_default()
+    }
+
     fn entries(user: &User) -> (Created, (OrgId, UserState), String, (OrgId, String)) {
         (
             (user.created_at.unix_timestamp_nanos(), user.id.clone()),
@@ -216,10 +259,12 @@ impl UserRepository for InMemoryStore {
         if user.state == UserState::Deleted && state.names.get(&name) == Some(&user.id) {
             state.names.remove(&name);
         }
-        if let Some(old) = state.users.get(&user.id).cloned() {
-            state.index.remove(&old);
+        let old = state.users.get(&user.id).cloned();
+        if let Some(old) = &old {
+            state.index.remove(old);
         }
         state.index.insert(&user);
+        state.index.follow_invitation(old.as_ref(), &user, &events);
         state.hooks.extend(hooks);
         if let Some(e) = expiry {
             if let Some(old) = state.expiry_of.insert(e.user_id.clone(), e.at) {
@@ -294,15 +339,86 @@ impl UserIndex for InMemoryStore {
     }
 }
 
+#[async_trait]
+impl InvitationIndex for InMemoryStore {
+    async fn invitations(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        _window: (OffsetDateTime, OffsetDateTime),
+        after: Option<Position>,
+        count: u32,
+    ) -> Result<Vec<(Position, UserId)>, Unavailable> {
+        cooperate().await;
+        let state = self.lock();
+        let Some(set) = state.index.invitations.get(&(org.clone(), source)) else { return Ok(Vec::new()) };
+        let older = match after {
+            Some(after) => set.range(..after),
+            None => set.range(..),
+        };
+        Ok(older.rev().take(count as usize).filter_map(|p| Some((p.clone(), UserId::parse(&p.key).ok()?))).collect())
+    }
+
+    async fn count(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Result<u64, Unavailable> {
+        cooperate().await;
+        let state = self.lock();
+        let Some(set) = state.index.invitations.get(&(org.clone(), source)) else { return Ok(0) };
+        if source == InvitationSource::Waiting {
+            return Ok(set.len() as u64);
+        }
+        let within = |p: &&Position| {
+            let id = UserId::parse(&p.key).ok();
+            id.and_then(|id| state.index.ended_at.get(&id)).is_some_and(|at| window.0 <= *at && *at <= window.1)
+        };
+        Ok(set.iter().filter(within).count() as u64)
+    }
+
+    async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
+        cooperate().await;
+        let state = self.lock();
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let events = state.events.get(id).cloned().unwrap_or_default();
+                let mut notifications: Vec<Notification> = state.notifications.get(id).cloned().unwrap_or_default();
+                notifications.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+                (events, notifications)
+            })
+            .collect())
+    }
+}
+
 fn put_notification(state: &mut State, notification: Notification) {
     if let Some(mut event) = event_of_notification(&notification) {
         event.sequence = state.users.get(&notification.user_id).map_or(0, |u| u.sequence);
         state.hooks.push_back(event);
     }
-    let list = state.notifications.entry(notification.user_id.clone()).or_default();
+    let (user_id, id, exceptional) =
+        (notification.user_id.clone(), notification.id.clone(), notification.state.is_exceptional());
+    let list = state.notifications.entry(user_id.clone()).or_default();
     match list.iter_mut().find(|n| n.id == notification.id) {
         Some(existing) => *existing = notification,
         None => list.push(notification),
+    }
+    // The index of exceptional deliveries follows the user's latest email
+    // (newest by creation, then id, as the listing orders them).
+    let latest = list.iter().max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    if latest.is_none_or(|n| n.id != id) {
+        return;
+    }
+    let Some(user) = state.users.get(&user_id) else { return };
+    let (entry, org) = (position(user), user.org.clone());
+    let waiting = user.state == UserState::Initial;
+    let set = state.index.invitation_set(&org, InvitationSource::DeliveryException);
+    if waiting && exceptional {
+        set.insert(entry);
+    } else {
+        set.remove(&entry);
     }
 }
 
@@ -468,11 +584,14 @@ mod tests {
     async fn behaves_as_every_store_must() {
         onboard_domain::testkit::check_store(&InMemoryStore::new()).await;
         onboard_domain::testkit::check_user_index(&InMemoryStore::new(), [OrgId::generate(), OrgId::generate()]).await;
+        onboard_domain::testkit::check_invitation_index(std::sync::Arc::new(InMemoryStore::new())).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn keeps_its_indexes_consistent_under_concurrent_writes() {
         onboard_domain::testkit::check_user_index_under_concurrency(std::sync::Arc::new(InMemoryStore::new())).await;
+        onboard_domain::testkit::check_invitation_index_under_concurrency(std::sync::Arc::new(InMemoryStore::new()))
+            .await;
     }
 
     #[tokio::test]

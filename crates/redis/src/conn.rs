@@ -40,6 +40,9 @@ pub struct RedisSettings {
     /// Users this node keeps (encoded) for the writes that follow a read or
     /// a write of the same user; 0: none.
     pub user_cache: usize,
+    /// How long completed and withdrawn invitations stay in their indexes
+    /// (at least; the listing shows them for its own retention).
+    pub invitation_retention: Duration,
 }
 
 impl RedisSettings {
@@ -52,6 +55,7 @@ impl RedisSettings {
             block: Duration::from_secs(1),
             min_replicas_ack: 0,
             user_cache: 100_000,
+            invitation_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }

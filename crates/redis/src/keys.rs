@@ -6,6 +6,10 @@
 
 use onboard_domain::{OrgId, UserId};
 
+/// The span of one bucket of the ended invitations' indexes: a listing
+/// reads the buckets of its retention period (5 for 30 days).
+pub const INVITATION_WEEK_MS: i64 = 7 * 86_400_000;
+
 /// FNV-1a: stable across processes and versions (unlike std's hasher).
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
@@ -67,6 +71,23 @@ impl Keys {
     /// by save.lua as `<prefix>x:<org>:<state>`.
     pub fn state_index(partition: usize, org: &OrgId, state: i32) -> String {
         format!("{}x:{org}:{state}", Self::partition_prefix(partition))
+    }
+
+    /// The users of `org` in `partition` whose invitation ended (`kind` `c`:
+    /// completed, `w`: withdrawn) in week `week` (Unix ms / [`INVITATION_WEEK_MS`]):
+    /// a sorted set of user ids scored by creation (ms) that expires once
+    /// the retention after its week is over. Built by save.lua as
+    /// `<prefix>xi:<org>:<kind>:<week>`.
+    pub fn invitations_ended(partition: usize, org: &OrgId, kind: &str, week: i64) -> String {
+        format!("{}xi:{org}:{kind}:{week}", Self::partition_prefix(partition))
+    }
+
+    /// The Initial users of `org` in `partition` whose latest email is
+    /// exceptional (bounced, dropped, spam reported, failed): a sorted set
+    /// of user ids scored by creation (ms), kept by put_notification.lua and
+    /// save.lua as `<prefix>xe:<org>`.
+    pub fn delivery_exceptions(partition: usize, org: &OrgId) -> String {
+        format!("{}xe:{org}", Self::partition_prefix(partition))
     }
 
     /// Bucket `bucket` of the address index of `partition`: a hash of

@@ -5,20 +5,21 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, Mailed, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, Unavailable, UserIndex,
-    UserRepository, UserWrite,
+    HookQueue, IdPage, InvitationIndex, Mailed, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError,
+    Unavailable, UserIndex, UserRepository, UserWrite,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    EmailAddress, Notification, NotificationId, OrgId, Page, RecordedEvent, User, UserEvent, UserId, UserState,
+    EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
+    UserEvent, UserId, UserState,
 };
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
 
 use crate::codec::{decode, encode};
 use crate::conn::{Conn, RedisConnection};
-use crate::keys::{EMAIL_BUCKETS, Keys, email_digest, from_index_id, index_id};
+use crate::keys::{EMAIL_BUCKETS, INVITATION_WEEK_MS, Keys, email_digest, from_index_id, index_id};
 use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
@@ -252,6 +253,10 @@ impl RedisStore {
         }
     }
 
+    fn invitation_retention_ms(&self) -> i64 {
+        i64::try_from(self.redis.settings.invitation_retention.as_millis()).unwrap_or(i64::MAX / 4)
+    }
+
     /// Adds `write` to a call of the save script (see save.lua).
     fn add_write(&self, call: &mut Call<'_>, write: &UserWrite) {
         let user = &write.user;
@@ -277,6 +282,20 @@ impl RedisStore {
         };
         let (digest, _) = email_digest(&user.org, &user.email.address.as_str().to_lowercase());
         call.arg(user.state as i32).arg(ms(user.created_at)).arg(&digest[..]).arg(index_id(&user.id));
+        // How the invitation ended, if this write ends it (save.lua adds the
+        // user only when the write also takes it out of Initial).
+        let ended = write.events.iter().find_map(|e| match e.event {
+            UserEvent::InitCheckSucceeded => Some("c"),
+            UserEvent::Removed => Some("w"),
+            _ => None,
+        });
+        // The week's set lives until the retention after the week's end,
+        // as a time to live from the write (so from Redis's clock: a write
+        // whose time is not the server's keeps its set the same span).
+        let at = ms(user.changed_at);
+        let week = at.div_euclid(INVITATION_WEEK_MS);
+        let ttl = (week + 1) * INVITATION_WEEK_MS + self.invitation_retention_ms() - at;
+        call.arg(ended.unwrap_or("")).arg(week).arg(ttl);
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -1015,6 +1034,170 @@ impl UserIndex for RedisStore {
     }
 }
 
+/// The most entries of one millisecond a partition's index answers at a
+/// page's boundary: users created in one millisecond in one organization and
+/// partition beyond this would be skipped there (writes of one node take
+/// longer than a millisecond / 1000 each).
+const TIES_READ: usize = 1000;
+
+#[async_trait]
+impl InvitationIndex for RedisStore {
+    /// Per partition the index's sets (the Initial users' state index, or
+    /// the weeks of the window of an ended kind), each read from the
+    /// position on with plain `ZRANGE`s in one pipeline, merged here: the
+    /// cost grows with `count` and the partitions, not with the index.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, source = ?source, count))]
+    async fn invitations(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+        after: Option<Position>,
+        count: u32,
+    ) -> Result<Vec<(Position, UserId)>, Unavailable> {
+        let after = after.as_ref();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let weeks = ms(window.0).div_euclid(INVITATION_WEEK_MS)..=ms(window.1).div_euclid(INVITATION_WEEK_MS);
+        let keys_of = |p: usize| -> Vec<String> {
+            match source {
+                InvitationSource::Waiting => vec![Keys::state_index(p, org, UserState::Initial as i32)],
+                InvitationSource::DeliveryException => vec![Keys::delivery_exceptions(p, org)],
+                InvitationSource::Completed => weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect(),
+                InvitationSource::Withdrawn => weeks.clone().map(|w| Keys::invitations_ended(p, org, "w", w)).collect(),
+            }
+        };
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| {
+                let mut cmds = Vec::new();
+                for key in keys_of(p) {
+                    let mut older = redis::cmd("ZRANGE");
+                    match after {
+                        // Same millisecond, smaller id: read the millisecond's entries.
+                        Some(a) => {
+                            let mut ties = redis::cmd("ZRANGE");
+                            ties.arg(&key).arg(a.created_ms).arg(a.created_ms).arg("BYSCORE").arg("REV");
+                            ties.arg("LIMIT").arg(0).arg(TIES_READ).arg("WITHSCORES");
+                            cmds.push(ties);
+                            older.arg(&key).arg(format!("({}", a.created_ms)).arg("-inf");
+                        }
+                        None => {
+                            older.arg(&key).arg("+inf").arg("-inf");
+                        }
+                    }
+                    older.arg("BYSCORE").arg("REV").arg("LIMIT").arg(0).arg(count).arg("WITHSCORES");
+                    cmds.push(older);
+                }
+                cmds
+            })
+            .collect();
+        let mut entries = Vec::new();
+        for reply in self.redis.grouped(&groups).await? {
+            let pairs: Vec<(String, f64)> = self.reply_of(reply)?;
+            for (member, score) in pairs {
+                let position = Position { created_ms: score as i64, key: member };
+                if after.is_some_and(|a| position >= *a) {
+                    continue;
+                }
+                if let Some(id) = from_index_id(&position.key) {
+                    entries.push((position, id));
+                }
+            }
+        }
+        entries.sort_by(|a, b| b.0.cmp(&a.0));
+        // A user in two weeks' sets (ended twice within the window) shows once.
+        entries.dedup_by(|a, b| a.0 == b.0);
+        entries.truncate(count as usize);
+        Ok(entries)
+    }
+
+    /// `ZCARD` of each set of the source (the weeks of the window for the
+    /// ended ones), in one pipeline.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, source = ?source))]
+    async fn count(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Result<u64, Unavailable> {
+        let weeks = ms(window.0).div_euclid(INVITATION_WEEK_MS)..=ms(window.1).div_euclid(INVITATION_WEEK_MS);
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| {
+                let keys: Vec<String> = match source {
+                    InvitationSource::Waiting => vec![Keys::state_index(p, org, UserState::Initial as i32)],
+                    InvitationSource::DeliveryException => vec![Keys::delivery_exceptions(p, org)],
+                    InvitationSource::Completed => {
+                        weeks.clone().map(|w| Keys::invitations_ended(p, org, "c", w)).collect()
+                    }
+                    InvitationSource::Withdrawn => {
+                        weeks.clone().map(|w| Keys::invitations_ended(p, org, "w", w)).collect()
+                    }
+                };
+                keys.into_iter().map(|k| redis::cmd("ZCARD").arg(k).clone()).collect()
+            })
+            .collect();
+        let mut total = 0u64;
+        for reply in self.redis.grouped(&groups).await? {
+            total += self.reply_of::<u64>(reply)?;
+        }
+        Ok(total)
+    }
+
+    /// Each user's event log and hash (its notification records), all in
+    /// one pipeline (one per partition on a cluster).
+    #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
+    async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let groups = by_partition(&self.keys, ids, |id| id);
+        let cmds: Vec<Vec<redis::Cmd>> = groups
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .flat_map(|(_, id)| {
+                        [
+                            redis::cmd("LRANGE").arg(self.keys.events(id)).arg(0).arg(-1).clone(),
+                            redis::cmd("HGETALL").arg(self.keys.user(id)).clone(),
+                        ]
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut replies = self.redis.grouped(&cmds).await?.into_iter();
+        let mut facts = vec![(Vec::new(), Vec::new()); ids.len()];
+        for group in groups {
+            for (i, id) in group {
+                let (Some(log), Some(hash)) = (replies.next(), replies.next()) else {
+                    return Err(Unavailable("redis: fewer replies than reads".into()));
+                };
+                let raw: Vec<Vec<u8>> = self.reply_of(log)?;
+                let events = raw.iter().map(|bytes| decode_event(bytes)).collect::<Result<Vec<_>, _>>()?;
+                let fields: Vec<(Vec<u8>, Vec<u8>)> = self.reply_of(hash)?;
+                facts[i] = (events, notifications_of(id, &fields)?);
+            }
+        }
+        Ok(facts)
+    }
+}
+
+/// The notification records of a user hash's `fields`, newest first.
+fn notifications_of(user: &UserId, fields: &[(Vec<u8>, Vec<u8>)]) -> Result<Vec<Notification>, Unavailable> {
+    let usual = fields
+        .iter()
+        .find(|(field, _)| field == RECIPIENT_FIELD.as_bytes())
+        .and_then(|(_, r)| EmailAddress::parse(std::str::from_utf8(r).ok()?).ok());
+    let mut list = fields
+        .iter()
+        .filter_map(|(field, value)| notification_id(field).map(|id| (id, value)))
+        .map(|(id, value)| StoredNotification::decode(value)?.into_notification(id, user.clone(), usual.as_ref()))
+        .collect::<Result<Vec<_>, Unavailable>>()?;
+    list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+    Ok(list)
+}
+
 #[async_trait]
 impl NotificationLog for RedisStore {
     async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
@@ -1033,7 +1216,9 @@ impl NotificationLog for RedisStore {
                     .arg(notification_field(&n.id))
                     .arg(n.recipient.as_str())
                     .arg(StoredNotification::of(n, false).encode())
-                    .arg(StoredNotification::of(n, true).encode());
+                    .arg(StoredNotification::of(n, true).encode())
+                    .arg(if n.state.is_exceptional() { "1" } else { "0" })
+                    .arg(index_id(&n.user_id));
             }
             add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;
@@ -1055,17 +1240,7 @@ impl NotificationLog for RedisStore {
     async fn list(&self, user: &UserId) -> Result<Vec<Notification>, Unavailable> {
         let mut conn = self.redis.conn();
         let fields: Vec<(Vec<u8>, Vec<u8>)> = self.redis.run(conn.hgetall(self.keys.user(user))).await?;
-        let usual = fields
-            .iter()
-            .find(|(field, _)| field == RECIPIENT_FIELD.as_bytes())
-            .and_then(|(_, r)| EmailAddress::parse(std::str::from_utf8(r).ok()?).ok());
-        let mut list = fields
-            .iter()
-            .filter_map(|(field, value)| notification_id(field).map(|id| (id, value)))
-            .map(|(id, value)| StoredNotification::decode(value)?.into_notification(id, user.clone(), usual.as_ref()))
-            .collect::<Result<Vec<_>, Unavailable>>()?;
-        list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
-        Ok(list)
+        notifications_of(user, &fields)
     }
 }
 

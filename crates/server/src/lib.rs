@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use onboard_api::webhook::SendGridWebhook;
 use onboard_domain::ports::{
-    Directory, HookDeliveries, HookQueue, IdempotencyStore, Mailer, NotificationLog, Outbox, RateLimiter,
-    ReminderQueue, UserIndex, UserRepository, WebhookEndpoints,
+    Directory, HookDeliveries, HookQueue, IdempotencyStore, InvitationIndex, Mailer, NotificationLog, Outbox,
+    RateLimiter, ReminderQueue, UserIndex, UserRepository, WebhookEndpoints,
 };
 use onboard_domain::reminders::ReminderOffsets;
 use onboard_domain::usecases::{
@@ -95,6 +95,7 @@ impl Running {
 struct Stores {
     users: Arc<dyn UserRepository>,
     index: Option<Arc<dyn UserIndex>>,
+    invitations: Option<Arc<dyn InvitationIndex>>,
     outbox: Arc<dyn Outbox>,
     notifications: Arc<dyn NotificationLog>,
     directory: Arc<dyn Directory>,
@@ -121,6 +122,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
+                invitations: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
                 reminders: store.clone(),
@@ -139,6 +141,7 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
+                invitations: Some(store.clone()),
                 outbox: store.clone(),
                 notifications: store.clone(),
                 reminders: store.clone(),
@@ -161,6 +164,7 @@ fn redis_settings(config: &Config, target: &onboard_redis::RedisTarget) -> Redis
     settings.user_cache = config.redis_user_cache;
     settings.partitions = config.outbox_partitions;
     settings.reclaim_after = config.outbox_reclaim_after;
+    settings.invitation_retention = config.invitation_retention;
     settings
 }
 
@@ -323,6 +327,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     let users = match &stores.index {
         Some(index) => users.with_index(index.clone()),
+        None => users,
+    };
+    let retention = time::Duration::try_from(config.invitation_retention)
+        .map_err(|e| StartError::Config(format!("invitation_retention: {e}")))?;
+    let users = match &stores.invitations {
+        Some(index) => users.with_invitations(index.clone(), retention),
         None => users,
     };
     let webhook = match &config.sendgrid_webhook_key {

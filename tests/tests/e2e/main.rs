@@ -13,6 +13,7 @@ mod api;
 mod branding;
 mod browser;
 mod descriptors;
+mod invitations;
 mod lifecycle;
 mod limits;
 mod mailbox;

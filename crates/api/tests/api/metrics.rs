@@ -52,4 +52,29 @@ async fn serves_prometheus_text_with_requests_counted_by_route_and_code() {
         after.contains("onboard_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",le=\"0.001\"}")
     );
     assert!(after.contains("onboard_outbox_depth 0"), "{after}");
+
+    // The invitation gauges hold the last statistics computed for an organization.
+    use onboard_domain::usecases::{FunnelStep, InvitationStats};
+    use onboard_domain::{DeliveryState, InvitationState};
+    let step =
+        |count, secs: Option<u64>| FunnelStep { count, median_from_previous: secs.map(std::time::Duration::from_secs) };
+    let stats = InvitationStats {
+        waiting: 3,
+        completed: 1,
+        withdrawn: 0,
+        sample_size: 4,
+        sampled: false,
+        by_state: vec![(InvitationState::Pending, 3), (InvitationState::Completed, 1)],
+        by_delivery: vec![(DeliveryState::Bounced, 2)],
+        created: step(4, None),
+        delivered: step(2, Some(30)),
+        opened: step(1, Some(90)),
+        finished: step(1, Some(600)),
+    };
+    onboard_api::metrics::record_invitation_stats("org-1", &stats);
+    let (_, _, text) = get(&app, "/metrics").await;
+    assert_eq!(sample(&text, r#"onboard_invitations{org="org-1",state="pending"}"#), 3.0, "{text}");
+    assert_eq!(sample(&text, r#"onboard_invitation_deliveries{org="org-1",delivery="bounced"}"#), 2.0, "{text}");
+    assert_eq!(sample(&text, r#"onboard_invitation_funnel{org="org-1",step="delivered"}"#), 2.0, "{text}");
+    assert_eq!(sample(&text, r#"onboard_invitation_funnel_median_seconds{org="org-1",step="completed"}"#), 600.0);
 }

@@ -96,6 +96,12 @@ pub const THROTTLED_CALLER_RATE: &str = "ONBOARD-THROTTLED-CALLER-RATE";
 pub const IDEMPOTENCY_KEY_INVALID: &str = "ONBOARD-IDEMPOTENCY-KEY-INVALID";
 pub const IDEMPOTENCY_KEY_REUSED: &str = "ONBOARD-IDEMPOTENCY-KEY-REUSED";
 pub const IDEMPOTENCY_IN_FLIGHT: &str = "ONBOARD-IDEMPOTENCY-IN-FLIGHT";
+/// A `pageToken` of the invitation listing that it did not make.
+pub const PAGE_TOKEN_INVALID: &str = "ONBOARD-PAGE-TOKEN-INVALID";
+/// A bulk resend whose filter matches more invitations than one call takes.
+pub const BULK_TOO_MANY_MATCHED: &str = "ONBOARD-BULK-TOO-MANY-MATCHED";
+/// An invitation filter that no invitation can meet.
+pub const INVITATION_FILTER_INVALID: &str = "ONBOARD-INVITATION-FILTER-INVALID";
 
 // onboard's administration API (`/admin/v1`).
 pub const ADMIN_ORG_NOT_FOUND: &str = "ONBOARD-ORG-NOT-FOUND";

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use onboard_domain::usecases::{
     AdminError, AuthorizeError, CreateUserError, GetUserError, IdempotencyError, InviteError, InviteVerifyError,
-    ListUsersError, RemoveUserError, ResendError, SetPasswordError,
+    ListInvitationsError, ListUsersError, MAX_INVITATION_PAGE, RemoveUserError, ResendError, SetPasswordError,
 };
 use onboard_domain::{PolicyViolation, ThrottleReason, Throttled};
 
@@ -85,6 +85,39 @@ impl From<ListUsersError> for Fault {
             ListUsersError::TooDeep => invalid(ids::QUERY_TOO_DEEP, "Too many query nesting levels (Max 20)"),
             ListUsersError::Unavailable(r) => Fault::unavailable(&r),
         }
+    }
+}
+
+impl From<ListInvitationsError> for Fault {
+    fn from(e: ListInvitationsError) -> Self {
+        match e {
+            ListInvitationsError::PageTooLarge(given) => invalid(
+                ids::LIST_LIMIT_EXCEEDED,
+                format!("Invalid pageSize: {given} is above the maximum {MAX_INVITATION_PAGE}"),
+            ),
+            ListInvitationsError::BadPageToken(_) => {
+                invalid(ids::PAGE_TOKEN_INVALID, "Invalid pageToken: not one this listing returned")
+            }
+            ListInvitationsError::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<onboard_domain::usecases::BulkResendError> for Fault {
+    fn from(e: onboard_domain::usecases::BulkResendError) -> Self {
+        use onboard_domain::usecases::BulkResendError as E;
+        match e {
+            E::NoUsers | E::TooManyIds(_) => invalid(ids::FIELD_INVALID, format!("Invalid userIds: {e}")),
+            E::TooManyMatched => invalid(ids::BULK_TOO_MANY_MATCHED, format!("Invalid filter: {e}")),
+            E::Listing(l) => l.into(),
+            E::Unavailable(r) => Fault::unavailable(&r),
+        }
+    }
+}
+
+impl From<onboard_domain::invitation::FilterError> for Fault {
+    fn from(e: onboard_domain::invitation::FilterError) -> Self {
+        invalid(ids::INVITATION_FILTER_INVALID, format!("Invalid filter: {e}"))
     }
 }
 

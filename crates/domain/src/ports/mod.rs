@@ -7,6 +7,7 @@
 mod access;
 mod clock;
 mod directory;
+mod invitations;
 mod limits;
 mod mailer;
 mod notification_log;
@@ -21,6 +22,7 @@ mod webhook_transport;
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
 pub use clock::Clock;
 pub use directory::Directory;
+pub use invitations::{Facts, InvitationIndex};
 pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;
@@ -38,6 +40,8 @@ pub use access::{MockAuthorizer, MockTokenVerifier};
 pub use clock::MockClock;
 #[cfg(any(test, feature = "mock"))]
 pub use directory::MockDirectory;
+#[cfg(any(test, feature = "mock"))]
+pub use invitations::MockInvitationIndex;
 #[cfg(any(test, feature = "mock"))]
 pub use limits::{MockIdempotencyStore, MockRateLimiter};
 #[cfg(any(test, feature = "mock"))]

@@ -5,13 +5,16 @@
 
 mod administration;
 mod authorize;
+mod bulk_resend;
 mod changes;
 mod create_user;
 mod deliver;
 mod get_user;
 mod idempotency;
 mod init_page;
+mod invitation_stats;
 mod invite;
+mod list_invitations;
 mod list_users;
 mod provider_events;
 mod reminders;
@@ -26,6 +29,7 @@ use std::sync::Arc;
 
 pub use administration::{AdminError, Administration, FirstStart, IssuedToken};
 pub use authorize::AuthorizeError;
+pub use bulk_resend::{BulkOutcome, BulkResendError, BulkResult, MAX_BULK_IDS, MAX_BULK_MATCHED, ResendTargets};
 pub use changes::{ChangeQuery, Changes};
 pub use create_user::{CreateUserError, Created, NewHumanUser, NewPassword, NewProfile};
 pub use deliver::{DeliveryConfig, DeliveryReport, Dispatcher};
@@ -37,7 +41,9 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_CHARS,
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
+pub use invitation_stats::{FunnelStep, InvitationStats, STATS_SAMPLE, Summary, summarize};
 pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
+pub use list_invitations::{DEFAULT_INVITATION_PAGE, EXAMINE_BUDGET, ListInvitationsError, MAX_INVITATION_PAGE};
 pub use list_users::ListUsersError;
 pub use provider_events::{AppliedEvents, ProviderEvent, ProviderEvents};
 pub use reminders::{ReminderConfig, ReminderRound, ReminderSender};
@@ -61,11 +67,13 @@ use time::OffsetDateTime;
 use crate::events::{Editor, RecordedEvent, UserEvent};
 use crate::ids::NotificationId;
 use crate::init_code::CodeIssuer;
+use crate::invitation::InvitationRules;
 use crate::invite::CodeDelivery;
 use crate::outbox::OutboxEntry;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    Authorizer, Clock, IdempotencyStore, NotificationLog, RateLimiter, Unavailable, UserIndex, UserRepository,
+    Authorizer, Clock, IdempotencyStore, InvitationIndex, NotificationLog, RateLimiter, Unavailable, UserIndex,
+    UserRepository,
 };
 use crate::throttle::{Admission, Limit, ThrottleConfig, ThrottleReason, Throttled};
 use crate::user::User;
@@ -84,6 +92,8 @@ fn stamped(events: Vec<RecordedEvent>, editor: &Editor) -> Vec<RecordedEvent> {
 pub struct UserService {
     users: Arc<dyn UserRepository>,
     index: Option<Arc<dyn UserIndex>>,
+    invitations: Option<Arc<dyn InvitationIndex>>,
+    invitation_rules: InvitationRules,
     notifications: Arc<dyn NotificationLog>,
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
@@ -118,6 +128,11 @@ impl UserService {
         Self {
             users,
             index: None,
+            invitations: None,
+            invitation_rules: InvitationRules {
+                max_attempts: codes.config().max_attempts,
+                ..InvitationRules::default()
+            },
             notifications,
             authorizer,
             clock,
@@ -195,6 +210,14 @@ impl UserService {
     /// IsUserUnique and GetUserByLoginNameGlobal need.
     pub fn with_index(mut self, index: Arc<dyn UserIndex>) -> Self {
         self.index = Some(index);
+        self
+    }
+
+    /// Finds invitations through `index` (the users' store's own), showing
+    /// completed and withdrawn ones for `retention` after they happened.
+    pub fn with_invitations(mut self, index: Arc<dyn InvitationIndex>, retention: time::Duration) -> Self {
+        self.invitations = Some(index);
+        self.invitation_rules.retention = retention;
         self
     }
 

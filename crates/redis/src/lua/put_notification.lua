@@ -4,12 +4,26 @@
 -- it out, which keeps a sent record (with the provider's message id) within
 -- hash-max-listpack-value, 64 bytes by default, and so the whole user hash
 -- a compact listpack.
+--
+-- The invitations' index of exceptional deliveries follows: when the record
+-- is its user's latest email (no pending email of another id, and no
+-- notification field of a newer id: ids are decimal and made in time
+-- order), an Initial user (in `x:<org>:6`) joins `xe:<org>` (scored by its
+-- creation ms) if the record's state is exceptional (bounced, dropped, spam
+-- reported, failed) and leaves it otherwise.
 -- KEYS: per record its user hash (all of one partition); last the webhook
 --       stream (see the block at the end)
--- ARGV: per record: field, recipient, record without recipient, with it
+-- ARGV: per record: field, recipient, record without recipient, with it,
+--       whether its state is exceptional (1 or 0), the user's index id
+
+-- Whether decimal id `a` is newer than `b`.
+local function newer(a, b)
+  return #a > #b or (#a == #b and a > b)
+end
+
 for i = 1, #KEYS - 1 do
   local user = KEYS[i]
-  local a = 4 * (i - 1)
+  local a = 6 * (i - 1)
   local usual = redis.call('HGET', user, 'r')
   if not usual then
     redis.call('HSET', user, 'r', ARGV[a + 2], ARGV[a + 1], ARGV[a + 3])
@@ -18,8 +32,29 @@ for i = 1, #KEYS - 1 do
   else
     redis.call('HSET', user, ARGV[a + 1], ARGV[a + 4])
   end
+  local nid, xid = string.sub(ARGV[a + 1], 2), ARGV[a + 6]
+  local stored = redis.call('HMGET', user, 'g', 'n')
+  local latest = stored[1] and (not stored[2] or stored[2] == nid)
+  if latest then
+    for _, field in ipairs(redis.call('HKEYS', user)) do
+      if string.sub(field, 1, 1) == '#' and newer(string.sub(field, 2), nid) then
+        latest = false
+        break
+      end
+    end
+  end
+  if latest then
+    local prefix = string.match(user, '^(onb:{[^}]*}:)')
+    local exceptions = prefix .. 'xe:' .. stored[1]
+    local created = ARGV[a + 5] == '1' and redis.call('ZSCORE', prefix .. 'x:' .. stored[1] .. ':6', xid)
+    if created then
+      redis.call('ZADD', exceptions, created, xid)
+    else
+      redis.call('ZREM', exceptions, xid)
+    end
+  end
 end
-local a = 4 * (#KEYS - 1) + 1
+local a = 6 * (#KEYS - 1) + 1
 
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per record the number of

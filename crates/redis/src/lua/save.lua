@@ -13,7 +13,12 @@
 -- are built here from its prefix: `x:<org>:<state>` (sorted set, user ids
 -- by creation ms) and `xm:<bucket>` (hash, address digest -> user ids,
 -- comma-separated; the bucket is the digest's first two bytes modulo the
--- bucket count).
+-- bucket count). A write that takes the user out of Initial and says its
+-- invitation ended (`c` completed: the code's check; `w` withdrawn: removed)
+-- adds it to that week's ended invitations, `xi:<org>:<kind>:<week>` (sorted
+-- set by creation ms, expiring at the end of the retention after the week:
+-- its time to live from this write). A new email or leaving Initial takes
+-- the user out of `xe:<org>`, the exceptional deliveries.
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -24,8 +29,9 @@
 --       id, user id, snapshot (or ""), outbox entry (or ""), notification id
 --       (or ""), its field, recipient, queued record without recipient,
 --       with it, its state, creation ms, address digest, its id as the
---       indexes hold it (see keys::index_id), then its events; then the
---       webhook block's arguments
+--       indexes hold it (see keys::index_id), how its invitation ended (c,
+--       w or ""), that week, the week's time to live (ms), then its events;
+--       then the webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local prefix, buckets = ARGV[1], tonumber(ARGV[2])
 -- The states a user is indexed under: all but 3 (deleted).
@@ -69,7 +75,8 @@ for k = 3, #KEYS - 2, 3 do
   local entry, nid, field, recipient = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
   local state, created, digest, xid = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
-  local first = a + 16
+  local ended, week, ended_ttl = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18]
+  local first = a + 19
   a = first + events
   local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm')
   local current = tonumber(stored[1] or '0')
@@ -103,24 +110,38 @@ for k = 3, #KEYS - 2, 3 do
     end
     local removed, had = stored[3] == '3', stored[4]
     local live = state ~= '3'
+    -- Whether the write took the user out of Initial (state 6).
+    local left_initial = false
     if live then
       -- In its state's index already: nothing moved. Else out of the
       -- others (removing what is not there costs next to nothing) and in.
       local index = prefix .. 'x:' .. org .. ':'
       if not redis.call('ZSCORE', index .. state, xid) then
         for _, other in ipairs(states) do
-          if other ~= state then
-            redis.call('ZREM', index .. other, xid)
+          if other ~= state and redis.call('ZREM', index .. other, xid) == 1 and other == '6' then
+            left_initial = true
           end
         end
         redis.call('ZADD', index .. state, created, xid)
       end
     elseif not removed then
       for _, other in ipairs(states) do
-        redis.call('ZREM', prefix .. 'x:' .. org .. ':' .. other, xid)
+        if redis.call('ZREM', prefix .. 'x:' .. org .. ':' .. other, xid) == 1 and other == '6' then
+          left_initial = true
+        end
       end
       table.insert(fields, 't')
       table.insert(fields, '3')
+    end
+    if left_initial and ended ~= '' then
+      local key = prefix .. 'xi:' .. org .. ':' .. ended .. ':' .. week
+      redis.call('ZADD', key, created, xid)
+      redis.call('PEXPIRE', key, ended_ttl)
+    end
+    -- A new email, or the end of waiting, takes the user out of the
+    -- exceptional deliveries (see put_notification.lua).
+    if nid ~= '' or left_initial then
+      redis.call('ZREM', prefix .. 'xe:' .. org, xid)
     end
     if had and (had ~= digest or not live) then
       unlist(had, xid)

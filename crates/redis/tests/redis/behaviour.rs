@@ -15,8 +15,11 @@ async fn check_indexes(store: RedisStore, directory: &RedisDirectory) {
         directory.create_organization("Index A").await.unwrap(),
         directory.create_organization("Index B").await.unwrap(),
     ];
-    onboard_domain::testkit::check_user_index(&store, orgs).await;
-    onboard_domain::testkit::check_user_index_under_concurrency(std::sync::Arc::new(store)).await;
+    let store = std::sync::Arc::new(store);
+    onboard_domain::testkit::check_user_index(&*store, orgs).await;
+    onboard_domain::testkit::check_invitation_index(store.clone()).await;
+    onboard_domain::testkit::check_user_index_under_concurrency(store.clone()).await;
+    onboard_domain::testkit::check_invitation_index_under_concurrency(store).await;
 }
 
 async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRateLimiter, RedisIdempotencyStore) {

@@ -31,6 +31,9 @@ pub struct CodeArgs {
     #[arg(long, env = "ONBOARD_SELF_SERVICE_RENEWAL", default_value_t = true, action = clap::ArgAction::Set,
         value_parser = clap::builder::BoolishValueParser::new())]
     pub self_service_renewal: bool,
+    /// How long the invitation listing shows completed and withdrawn invitations, such as `30d`.
+    #[arg(long, env = "ONBOARD_INVITATION_RETENTION", default_value = "30d")]
+    pub invitation_retention: NonZeroSpan,
     /// Reminders before a pending invitation's code expires, as how long before (`48h,24h`); `off` for none.
     /// Each mails a fresh code that expires when the current one would have (see the README's Reminders).
     #[arg(long, env = "ONBOARD_REMINDERS", default_value_t = Reminders::default())]

@@ -78,6 +78,8 @@ pub struct Config {
     pub self_service_renewal: bool,
     /// How long before a pending invitation's code expires each reminder goes out; empty: none.
     pub reminders: Vec<Duration>,
+    /// How long completed and withdrawn invitations stay listed.
+    pub invitation_retention: Duration,
     /// JWT access tokens of an identity provider, accepted beside onboard's own tokens.
     pub jwt: Option<JwtSettings>,
     /// Whether webhook endpoints may lead to loopback, link-local or private addresses.
@@ -143,6 +145,7 @@ impl Config {
             throttle: throttle.config(),
             self_service_renewal: codes.self_service_renewal,
             reminders: reminders_within(&codes.reminders, codes.code_lifetime.get())?,
+            invitation_retention: codes.invitation_retention.get(),
             jwt: jwt.settings()?,
             webhook_allow_private: webhooks.webhook_allow_private,
             webhook_timeout: webhooks.webhook_timeout.get(),

@@ -1,0 +1,76 @@
+//! Where invitations are found: per organization, newest first.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::Unavailable;
+use crate::events::RecordedEvent;
+use crate::ids::{OrgId, UserId};
+use crate::invitation::{InvitationSource, Position};
+use crate::notifications::Notification;
+
+/// A user's event log (oldest first) and notifications (newest first).
+pub type Facts = (Vec<RecordedEvent>, Vec<Notification>);
+
+/// The invitation indexes, kept by the same atomic write that changes what
+/// they index ([`UserRepository::save`](super::UserRepository::save)), so
+/// an index never lags its user. [`InvitationSource::Waiting`] is the
+/// users in state Initial (the state index every store keeps for
+/// ListUsers); [`InvitationSource::Completed`] and
+/// [`InvitationSource::Withdrawn`] the users that left Initial by their
+/// code or were removed while Initial, each kept at least for the
+/// retention period after that happened.
+#[async_trait]
+pub trait InvitationIndex: Send + Sync {
+    /// Up to `count` entries of `org`'s `source`, newest first, each
+    /// strictly after `after` in that order (older than it) when given.
+    /// For the completed and withdrawn indexes only entries of what happened
+    /// between `since` and `until` need to be there (a store may answer more;
+    /// the use case judges each invitation itself). The cost does not grow
+    /// with the size of the index.
+    async fn invitations(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+        after: Option<Position>,
+        count: u32,
+    ) -> Result<Vec<(Position, UserId)>, Unavailable>;
+
+    /// How many entries `org`'s `source` holds (for the ended ones: of what
+    /// happened within `window`, as [`Self::invitations`] reads them).
+    async fn count(
+        &self,
+        org: &OrgId,
+        source: InvitationSource,
+        window: (OffsetDateTime, OffsetDateTime),
+    ) -> Result<u64, Unavailable>;
+
+    /// Each of `ids`' event log (oldest first) and notifications (newest
+    /// first), in order: what an invitation view is made of. In one round
+    /// trip where the store can. By default one read after the other.
+    async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
+}
+
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    pub InvitationIndex {}
+    #[async_trait]
+    impl InvitationIndex for InvitationIndex {
+        async fn invitations(
+            &self,
+            org: &OrgId,
+            source: InvitationSource,
+            window: (OffsetDateTime, OffsetDateTime),
+            after: Option<Position>,
+            count: u32,
+        ) -> Result<Vec<(Position, UserId)>, Unavailable>;
+        async fn count(
+            &self,
+            org: &OrgId,
+            source: InvitationSource,
+            window: (OffsetDateTime, OffsetDateTime),
+        ) -> Result<u64, Unavailable>;
+        async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
+    }
+}

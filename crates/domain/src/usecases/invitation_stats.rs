@@ -1,0 +1,205 @@
+//! How an organization's invitations stand: exact totals from the indexes,
+//! and the split by state and delivery and the funnel from a bounded sample
+//! of the newest invitations, so a request never reads every user.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::authz::Acting;
+use crate::invitation::{Invitation, InvitationFilter, InvitationSource, InvitationState};
+use crate::notifications::DeliveryState;
+
+use super::{ListInvitationsError, MAX_INVITATION_PAGE, UserService};
+
+/// The newest invitations the split and the funnel are computed over.
+pub const STATS_SAMPLE: usize = 5_000;
+
+/// One step of the funnel: how many of the sample got there, and the median
+/// time from the step before (none when no invitation made both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunnelStep {
+    pub count: u64,
+    pub median_from_previous: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationStats {
+    /// Users in state Initial (pending, expired and locked together), exact.
+    pub waiting: u64,
+    /// Completed and withdrawn within the retention period, exact up to the
+    /// index's week granularity (the use case's retention judges the sample).
+    pub completed: u64,
+    pub withdrawn: u64,
+    /// How many invitations (newest first) the rest is computed over.
+    pub sample_size: u64,
+    /// Whether the organization has more invitations than the sample.
+    pub sampled: bool,
+    pub by_state: Vec<(InvitationState, u64)>,
+    /// By the latest email's state; invitations without an email are left out.
+    pub by_delivery: Vec<(DeliveryState, u64)>,
+    pub created: FunnelStep,
+    pub delivered: FunnelStep,
+    pub opened: FunnelStep,
+    pub finished: FunnelStep,
+}
+
+/// The median of `spans` (the lower middle of an even count).
+fn median(mut spans: Vec<Duration>) -> Option<Duration> {
+    spans.sort();
+    let n = spans.len();
+    (n > 0).then(|| spans[(n - 1) / 2])
+}
+
+fn span(from: OffsetDateTime, to: OffsetDateTime) -> Duration {
+    Duration::try_from(to - from).unwrap_or(Duration::ZERO)
+}
+
+/// What a sample shows: its split by state and latest delivery, and the
+/// funnel's four steps (created, delivered, opened, completed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub by_state: Vec<(InvitationState, u64)>,
+    pub by_delivery: Vec<(DeliveryState, u64)>,
+    pub steps: [FunnelStep; 4],
+}
+
+/// The split and the funnel of `sample`.
+pub fn summarize(sample: &[Invitation]) -> Summary {
+    let by_state =
+        InvitationState::ALL.iter().map(|s| (*s, sample.iter().filter(|i| i.state == *s).count() as u64)).collect();
+    let mut by_delivery: Vec<(DeliveryState, u64)> = Vec::new();
+    for d in sample.iter().filter_map(|i| i.delivery.as_ref()) {
+        match by_delivery.iter_mut().find(|(s, _)| *s == d.state) {
+            Some((_, n)) => *n += 1,
+            None => by_delivery.push((d.state, 1)),
+        }
+    }
+    by_delivery.sort_by_key(|(s, _)| s.as_str());
+    let delivered: Vec<&Invitation> = sample.iter().filter(|i| i.delivered_at.is_some()).collect();
+    // Opened counts every opened link; its time runs from the delivery when
+    // known, else from the creation.
+    let opened: Vec<&Invitation> = sample.iter().filter(|i| i.opened.is_some()).collect();
+    let finished: Vec<&Invitation> = sample.iter().filter(|i| i.state == InvitationState::Completed).collect();
+    let steps = [
+        FunnelStep { count: sample.len() as u64, median_from_previous: None },
+        FunnelStep {
+            count: delivered.len() as u64,
+            median_from_previous: median(
+                delivered.iter().map(|i| span(i.created_at, i.delivered_at.unwrap())).collect(),
+            ),
+        },
+        FunnelStep {
+            count: opened.len() as u64,
+            median_from_previous: median(
+                opened.iter().map(|i| span(i.delivered_at.unwrap_or(i.created_at), i.opened.unwrap())).collect(),
+            ),
+        },
+        FunnelStep {
+            count: finished.len() as u64,
+            median_from_previous: median(
+                finished
+                    .iter()
+                    .filter_map(|i| Some(span(i.opened.or(i.delivered_at).unwrap_or(i.created_at), i.ended_at?)))
+                    .collect(),
+            ),
+        },
+    ];
+    Summary { by_state, by_delivery, steps }
+}
+
+impl UserService {
+    /// The acting organization's invitation statistics: totals counted in
+    /// the indexes, the rest over the newest [`STATS_SAMPLE`] invitations.
+    #[tracing::instrument(skip_all, fields(org = %acting.org))]
+    pub async fn invitation_stats(&self, acting: &Acting) -> Result<InvitationStats, ListInvitationsError> {
+        let index = self.invitation_index()?;
+        let now = self.clock.now();
+        let window = (now - self.invitation_rules.retention, now);
+        let mut totals = [0u64; 3];
+        for (total, source) in totals.iter_mut().zip(InvitationSource::ALL) {
+            *total = index.count(&acting.org, source, window).await?;
+        }
+        let mut sample = Vec::new();
+        let mut token = None::<String>;
+        let all = InvitationFilter::default();
+        let sampled = loop {
+            let page = self.list_invitations(acting, &all, MAX_INVITATION_PAGE, token.as_deref()).await?;
+            sample.extend(page.invitations);
+            match page.next_page_token {
+                Some(_) if sample.len() >= STATS_SAMPLE => break true,
+                Some(t) => token = Some(t),
+                None => break false,
+            }
+        };
+        sample.truncate(STATS_SAMPLE);
+        let Summary { by_state, by_delivery, steps: [created, delivered, opened, finished] } = summarize(&sample);
+        Ok(InvitationStats {
+            waiting: totals[0],
+            completed: totals[1],
+            withdrawn: totals[2],
+            sample_size: sample.len() as u64,
+            sampled,
+            by_state,
+            by_delivery,
+            created,
+            delivered,
+            opened,
+            finished,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::EmailAddress;
+    use crate::ids::{OrgId, UserId};
+    use crate::invitation::Delivery;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
+
+    fn invitation(state: InvitationState, minutes: [Option<i64>; 3], delivery: Option<DeliveryState>) -> Invitation {
+        let at = |m: Option<i64>| m.map(|m| T0 + time::Duration::minutes(m));
+        Invitation {
+            user_id: UserId::generate(),
+            login_name: "u".into(),
+            email: EmailAddress::parse("u@example.com").unwrap(),
+            org_id: OrgId::parse("1").unwrap(),
+            state,
+            created_at: T0,
+            code_expires_at: None,
+            resends: 0,
+            last_resent_at: None,
+            delivery: delivery.map(|state| Delivery { state, at: T0, reason: None }),
+            opened: at(minutes[1]),
+            reminders_sent: 0,
+            ended_at: at(minutes[2]),
+            delivered_at: at(minutes[0]),
+        }
+    }
+
+    #[test]
+    fn the_funnel_counts_each_step_and_its_median_time() {
+        use DeliveryState::{Bounced, Delivered};
+        use InvitationState::{Completed, Expired, Locked, Pending, Withdrawn};
+        let sample = [
+            invitation(Completed, [Some(1), Some(10), Some(20)], Some(Delivered)),
+            invitation(Completed, [Some(3), Some(5), Some(65)], Some(Delivered)),
+            invitation(Pending, [Some(2), Some(4), None], Some(Delivered)),
+            invitation(Pending, [None, None, None], Some(Bounced)),
+            invitation(Expired, [None, None, None], None),
+        ];
+        let Summary { by_state, by_delivery, steps } = summarize(&sample);
+        assert_eq!(by_state, vec![(Pending, 2), (Expired, 1), (Locked, 0), (Completed, 2), (Withdrawn, 0)]);
+        assert_eq!(by_delivery, vec![(Bounced, 1), (Delivered, 3)]);
+        let min = |m: u64| Some(Duration::from_secs(60 * m));
+        assert_eq!(steps[0], FunnelStep { count: 5, median_from_previous: None });
+        assert_eq!(steps[1], FunnelStep { count: 3, median_from_previous: min(2) }, "1, 2, 3 minutes");
+        assert_eq!(steps[2], FunnelStep { count: 3, median_from_previous: min(2) }, "9, 2, 2 minutes");
+        assert_eq!(steps[3], FunnelStep { count: 2, median_from_previous: min(10) }, "10 and 60: the lower middle");
+        let empty = summarize(&[]).steps;
+        assert_eq!(empty[1], FunnelStep { count: 0, median_from_previous: None });
+    }
+}
