@@ -238,6 +238,17 @@ async fn webhook_events_move_the_status_and_bad_signatures_change_nothing() {
     let bounced = app.notifications(&bad_user).await;
     assert_eq!(states(&bounced), ["bounced"]);
     assert_eq!(bounced[0]["lastError"], "550 5.1.1 no such user");
+    // The invitation list tells the same: everyone whose email bounced is one call.
+    let listed = app.get("/management/v1/invitations?delivery=bounced").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let found = listed.body["invitations"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{}", listed.body);
+    assert_eq!(found[0]["userId"], bad_user.as_str());
+    assert_eq!(found[0]["delivery"]["state"], "bounced");
+    assert_eq!(found[0]["delivery"]["reason"], "550 5.1.1 no such user");
+    let delivered = app.get("/management/v1/invitations?delivery=delivered").await;
+    let found = delivered.body["invitations"].as_array().unwrap();
+    assert_eq!(found.iter().map(|i| i["userId"].clone()).collect::<Vec<_>>(), [json!(ok_user)]);
     app.stop().await;
 }
 
