@@ -565,3 +565,25 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let raw = &value[..value.find('"')?];
     Some(raw.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 }
+
+/// A clock the test moves forward by hand, for a server's
+/// [`Config::clock`]: the time starts at the system's and stands still
+/// between moves.
+#[derive(Debug)]
+pub struct TestClock(std::sync::Mutex<time::OffsetDateTime>);
+
+impl TestClock {
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(std::sync::Mutex::new(time::OffsetDateTime::now_utc())))
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().expect("not poisoned") += by;
+    }
+}
+
+impl onboard_domain::ports::Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        *self.0.lock().expect("not poisoned")
+    }
+}

@@ -22,7 +22,7 @@ use onboard_domain::usecases::{
     Administration, DeliveryConfig, Dispatcher, ProviderEvents, ReminderConfig, ReminderSender, TokenAuthorizer,
     UserService, WebhookConfig, WebhookDispatcher,
 };
-use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy, SystemClock};
+use onboard_domain::{CodeIssuer, CodeSecret, InitCodeConfig, OrgId, PasswordPolicy};
 use onboard_mail::Templates;
 use onboard_memory::{
     EmlMailer, InMemoryDirectory, InMemoryHookDeliveries, InMemoryIdempotencyStore, InMemoryRateLimiter, InMemoryStore,
@@ -179,7 +179,7 @@ pub async fn open_administration(config: &Config) -> Result<Option<Administratio
             let redis = onboard_redis::connect(redis_settings(config, target)).await.map_err(StartError::Store)?;
             let directory: Arc<dyn Directory> = Arc::new(RedisDirectory::uncached(redis.clone()));
             Ok(Some(
-                Administration::new(directory, Arc::new(SystemClock))
+                Administration::new(directory, config.clock.0.clone())
                     .with_template_check(templates(config)?)
                     .with_webhooks(Arc::new(RedisWebhookEndpoints::new(redis.clone())))
                     .with_hook_deliveries(Arc::new(RedisHookDeliveries::new(redis))),
@@ -280,7 +280,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         secret,
         InitCodeConfig { length: config.code_length, lifetime, max_attempts: config.code_max_attempts },
     );
-    let clock = Arc::new(SystemClock);
+    let clock = config.clock.0.clone();
     let templates = templates(&config)?;
     let admin = Administration::new(stores.directory.clone(), clock.clone())
         .with_template_check(templates.clone())
@@ -415,7 +415,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 fn webhook_dispatcher(
     config: &Config,
     stores: &Stores,
-    clock: Arc<SystemClock>,
+    clock: Arc<dyn onboard_domain::ports::Clock>,
 ) -> Result<WebhookDispatcher, StartError> {
     let sender = onboard_webhooks::WebhookSender::new(onboard_webhooks::SenderSettings {
         timeout: config.webhook_timeout,

@@ -1,14 +1,14 @@
-//! Reminders (`ONBOARD_REMINDERS`) on Redis, with two nodes at once and a
-//! restart between the reminders: each goes out exactly once, lists as a
-//! reminder, makes the earlier link say a newer email was sent, and its own
-//! link completes the initialization. Time is the test's through short
-//! lifetimes: codes live 12 s, reminders 9 s and 6 s before expiry.
+//! Reminders (`ONBOARD_REMINDERS=48h,24h`) on Redis, with two nodes at once
+//! and a restart between the reminders: each goes out exactly once, lists
+//! as a reminder, makes the earlier link say a newer email was sent, and its
+//! own link completes the initialization. Time is the test's: both nodes go
+//! by one [`TestClock`], moved a day at a time.
 
 use std::time::Duration;
 
 use onboard_redis::RedisTarget;
 use onboard_redis::testing::{RedisServer, command};
-use onboard_tests::{Mail, PageSession, TestApp, on_redis, submit_init_form};
+use onboard_tests::{Mail, PageSession, TestApp, TestClock, on_redis, submit_init_form};
 use serde_json::json;
 
 const GOOD: &str = "Str0ng!Passw0rd";
@@ -52,21 +52,35 @@ async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
 async fn each_reminder_goes_out_once_across_a_restart_and_two_nodes_and_its_link_works() {
     let redis = RedisServer::start();
     let store = on_redis(RedisTarget::Url(redis.url()));
+    let clock = TestClock::new();
+    let server_clock = onboard_server::config::ServerClock(clock.clone());
     let mut one = TestApp::spawn_with(move |config| {
         store(config);
-        config.code_lifetime = Duration::from_secs(12);
-        config.reminders = vec![Duration::from_secs(9), Duration::from_secs(6)];
+        config.code_lifetime = Duration::from_secs(72 * 3600);
+        config.reminders = vec![Duration::from_secs(48 * 3600), Duration::from_secs(24 * 3600)];
+        config.clock = server_clock;
     })
     .await;
     let two = one.spawn_peer().await;
     let to = "remind.me@example.com";
     let id = one.create_user("remind.me", to).await;
+    // Time moves only once every email so far is settled: a leased email
+    // would otherwise come due again as if its sender had died.
+    let settled =
+        |count: usize| move |l: &[serde_json::Value]| l.len() == count && l.iter().all(|n| n["state"] == "sent");
+    wait_for("the invitation", || mails_to(&[&one, &two], to).len() == 1).await;
+    one.wait_for_notifications(&id, settled(1)).await;
+    assert_eq!(scheduled(&redis), 2, "two reminders scheduled with the code");
 
-    // The first reminder, 3 s in; then the first node restarts.
-    wait_for("the invitation and the first reminder", || mails_to(&[&one, &two], to).len() >= 2).await;
+    // A day later the first reminder (48 h before expiry; due by the whole
+    // second, and this clock stands still between moves); then the first node restarts.
+    clock.advance(time::Duration::hours(24) + time::Duration::seconds(1));
+    wait_for("the first reminder", || mails_to(&[&one, &two], to).len() >= 2).await;
+    one.wait_for_notifications(&id, settled(2)).await;
     one.restart().await;
-    // The second, 6 s in, by whichever node holds the partition now; then
-    // nothing is scheduled any more.
+    // Another day: the second, by whichever node holds the partition now;
+    // then nothing is scheduled any more.
+    clock.advance(time::Duration::hours(24));
     wait_for("the second reminder and an empty schedule", || {
         mails_to(&[&one, &two], to).len() >= 3 && scheduled(&redis) == 0
     })

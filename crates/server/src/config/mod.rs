@@ -87,6 +87,25 @@ pub struct Config {
     pub webhook_timeout: Duration,
     pub webhook_retry_base: Duration,
     pub webhook_retry_period: Duration,
+    /// The time the server goes by: the system's, unless an embedder (a
+    /// test moving time forward, say) gives its own. Not a setting.
+    pub clock: ServerClock,
+}
+
+/// The clock a server reads the time from.
+#[derive(Clone)]
+pub struct ServerClock(pub std::sync::Arc<dyn onboard_domain::ports::Clock>);
+
+impl Default for ServerClock {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(onboard_domain::SystemClock))
+    }
+}
+
+impl std::fmt::Debug for ServerClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerClock")
+    }
 }
 
 /// The declared defaults.
@@ -151,6 +170,7 @@ impl Config {
             webhook_timeout: webhooks.webhook_timeout.get(),
             webhook_retry_base: webhooks.webhook_retry_base.get(),
             webhook_retry_period: webhooks.webhook_retry_period.get(),
+            clock: ServerClock::default(),
         })
     }
 
