@@ -67,11 +67,6 @@ impl<M: Mailer + 'static> GatheringMailer<M> {
         Self { shared: Arc::new(shared) }
     }
 
-    /// The mailer gathered for.
-    pub fn inner(&self) -> &M {
-        &self.shared.inner
-    }
-
     #[tracing::instrument(name = "gathered_send", skip_all, fields(messages = messages.len()))]
     async fn gather(&self, messages: &[InitMessage]) -> Results {
         let shared = &self.shared;
