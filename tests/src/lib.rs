@@ -420,6 +420,7 @@ pub fn on_sendgrid(
         base_url: fake.base_url.clone(),
         template_id: None,
         batch: 1000,
+        gather: Duration::from_millis(50),
     };
     move |config| {
         config.mail_transport = transport;

@@ -32,7 +32,7 @@ use onboard_redis::{
     RedisDirectory, RedisHookDeliveries, RedisIdempotencyStore, RedisRateLimiter, RedisSettings, RedisStore,
     RedisWebhookEndpoints,
 };
-use onboard_sendgrid::{SendGridMailer, SendGridSettings};
+use onboard_sendgrid::{GatheringMailer, SendGridMailer, SendGridSettings};
 use onboard_smtp::SmtpMailer;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::watch;
@@ -210,7 +210,7 @@ fn mailer(config: &Config, templates: Arc<Templates>) -> Result<Arc<dyn Mailer>,
             &config.mail_from_address,
             templates,
         )),
-        config::MailTransport::SendGrid { api_key, base_url, template_id, batch } => {
+        config::MailTransport::SendGrid { api_key, base_url, template_id, batch, gather } => {
             let mut settings = SendGridSettings::new(
                 api_key.0.clone(),
                 config.mail_from_address.clone(),
@@ -219,8 +219,11 @@ fn mailer(config: &Config, templates: Arc<Templates>) -> Result<Arc<dyn Mailer>,
             settings.base_url = base_url.clone();
             settings.template_id = template_id.clone();
             settings.batch_limit = *batch;
-            tracing::info!(%base_url, batch, "emails go through SendGrid");
-            Arc::new(SendGridMailer::new(settings, templates).map_err(StartError::Config)?)
+            tracing::info!(%base_url, batch, gather_ms = gather.as_millis() as u64, "emails go through SendGrid");
+            let sendgrid = SendGridMailer::new(settings, templates).map_err(StartError::Config)?;
+            // The outbox's partitions deliver in loops of their own: gathered,
+            // their batches share calls of up to `batch` recipients.
+            Arc::new(GatheringMailer::new(sendgrid, *gather, *batch))
         }
         config::MailTransport::Smtp(settings) => {
             let mailer = SmtpMailer::new(settings, &config.mail_from_name, &config.mail_from_address, templates)

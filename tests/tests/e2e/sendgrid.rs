@@ -271,3 +271,78 @@ async fn pending_emails_go_out_after_a_restart() {
     app.wait_for_notifications(&id, |l| states(l) == ["sent"]).await;
     app.stop().await;
 }
+
+/// `count` users created 16 at a time (as many clients would), their ids in order.
+async fn create_many(app: &TestApp, count: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(16) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                let (client, url, token) = (app.client.clone(), app.url("/management/v1/users/human"), app.token.clone());
+                let body = json!({"userName": format!("bulk{i}"), "profile": {"firstName": "B", "lastName": "R"}, "email": {"email": format!("bulk{i}@example.com")}});
+                tokio::spawn(async move { client.post(url).bearer_auth(token).json(&body).send().await })
+            })
+            .collect();
+        for t in tasks {
+            let resp = t.await.unwrap().unwrap();
+            assert_eq!(resp.status(), 200);
+            let body: Value = resp.json().await.unwrap();
+            ids.push(body["userId"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_bulk_resend_of_a_thousand_reaches_sendgrid_gathered_and_each_email_is_settled_as_its_own() {
+    // On Redis: its outbox has 16 partitions, each delivered in its own loop.
+    let redis = RedisServer::start();
+    let fake = FakeSendGrid::start(KEY).await;
+    let (on_redis, on_sendgrid) = (on_redis(RedisTarget::Url(redis.url())), on_sendgrid(&fake, None));
+    let app = TestApp::spawn_with(|c| {
+        on_redis(c);
+        on_sendgrid(c);
+    })
+    .await;
+    let ids = create_many(&app, 1000).await;
+    wait_for_delivered(&fake, 1000).await;
+    let before = fake.calls();
+    let started = std::time::Instant::now();
+    let resp = app
+        .client
+        .post(app.url("/management/v1/invitations/_resend"))
+        .bearer_auth(&app.token)
+        .json(&json!({"userIds": ids}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answered = started.elapsed();
+    let body: Value = resp.json().await.unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1000);
+    assert!(results.iter().all(|r| r["outcome"] == "resent"), "{body}");
+    let got = wait_for_delivered(&fake, 2000).await;
+    let calls = fake.calls() - before;
+    // The figure in docs/performance.md (SendGrid).
+    eprintln!("bulk resend of 1,000: {calls} SendGrid calls; answered in {answered:?}");
+    assert!(calls < 1000, "batched at all: {calls}");
+    let resent = &got[1000..];
+    for (r, id) in results.iter().zip(&ids) {
+        let notification = r["notificationId"].as_str().unwrap();
+        let email = resent.iter().find(|d| d.custom_args["onboard_notification_id"] == notification);
+        let email = email.unwrap_or_else(|| panic!("no email for {notification}"));
+        assert_eq!(email.custom_args["onboard_user_id"], id.as_str());
+    }
+    // Each email's own outcome comes back to its own notification: the
+    // provider id of the call that carried it.
+    for (r, id) in results.iter().zip(&ids).step_by(97) {
+        let notification = r["notificationId"].as_str().unwrap();
+        let email = resent.iter().find(|d| d.custom_args["onboard_notification_id"] == notification).unwrap();
+        let list = app.wait_for_notifications(id, |l| l.first().is_some_and(|n| n["state"] == "sent")).await;
+        assert_eq!(list[0]["id"], notification);
+        assert_eq!(list[0]["providerMessageId"], email.message_id.as_str());
+    }
+    app.stop().await;
+}

@@ -9,9 +9,9 @@ use onboard_mail::Templates;
 use onboard_sendgrid::testing::{FakeSendGrid, Reply};
 use onboard_sendgrid::{SendGridMailer, SendGridSettings};
 
-const KEY: &str = "SG.test-key";
+pub(crate) const KEY: &str = "SG.test-key";
 
-fn message(i: usize, language: Option<&str>) -> InitMessage {
+pub(crate) fn message(i: usize, language: Option<&str>) -> InitMessage {
     InitMessage {
         notification_id: NotificationId::parse(&format!("n{i}")).unwrap(),
         user_id: UserId::parse(&format!("u{i}")).unwrap(),
@@ -31,7 +31,7 @@ fn message(i: usize, language: Option<&str>) -> InitMessage {
     }
 }
 
-fn mailer(fake: &FakeSendGrid, adjust: impl FnOnce(&mut SendGridSettings)) -> SendGridMailer {
+pub(crate) fn mailer(fake: &FakeSendGrid, adjust: impl FnOnce(&mut SendGridSettings)) -> SendGridMailer {
     let mut settings = SendGridSettings::new(fake.api_key.clone(), "id@example.com".into(), "Example ID".into());
     settings.base_url = fake.base_url.clone();
     settings.timeout = Duration::from_millis(500);

@@ -289,9 +289,12 @@ mod tests {
                 api_key: Secret("SG.from-file".into()),
                 base_url: "https://api.sendgrid.com".into(),
                 template_id: None,
-                batch: 1000
+                batch: 1000,
+                gather: std::time::Duration::from_millis(50),
             }
         );
+        let off = resolve(&["--sendgrid-api-key", "k", "--sendgrid-gather", "0"]).unwrap();
+        assert!(matches!(off.mail_transport, MailTransport::SendGrid { gather, .. } if gather.is_zero()));
         assert!(!format!("{c:?}").contains("SG.from-file"));
         let both = resolve(&["--sendgrid-api-key", "a", "--sendgrid-api-key-file", "b"]);
         assert!(both.unwrap_err().to_string().contains("choose one"));
@@ -360,7 +363,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_setting() {
-        let cases: [(&[&str], &str); 16] = [
+        let cases: [(&[&str], &str); 18] = [
             (&["--http-addr", "nowhere"], "http_addr (ONBOARD_HTTP_ADDR)"),
             (&["--code-length", "2"], "code_length (ONBOARD_CODE_LENGTH)"),
             (&["--code-lifetime", "soon"], "code_lifetime (ONBOARD_CODE_LIFETIME)"),
@@ -375,6 +378,8 @@ mod tests {
             (&["--metrics", "maybe"], "metrics (ONBOARD_METRICS)"),
             (&["--sendgrid-api-key", "k", "--sendgrid-batch", "1001"], "sendgrid_batch (ONBOARD_SENDGRID_BATCH)"),
             (&["--sendgrid-api-key", "k", "--sendgrid-template-id", "t-1"], "sendgrid_template_id"),
+            (&["--sendgrid-api-key", "k", "--sendgrid-gather", "2s"], "sendgrid_gather (ONBOARD_SENDGRID_GATHER)"),
+            (&["--sendgrid-api-key", "k", "--sendgrid-gather", "soon"], "sendgrid_gather"),
             (&["--sendgrid-api-key-file", "/nonexistent/key"], "ONBOARD_SENDGRID_API_KEY_FILE"),
             (&["--delivery-max-age", "0s"], "delivery_max_age"),
         ];

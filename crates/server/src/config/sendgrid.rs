@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use clap::Args;
 
+use super::duration::{Span, SpanError};
 use super::error::ConfigError;
 use super::number::Count;
 use super::server::HttpUrl;
@@ -28,6 +29,9 @@ pub struct SendGridArgs {
     /// Recipients per SendGrid call, 1 (no batching) to 1000.
     #[arg(long, env = "ONBOARD_SENDGRID_BATCH", default_value = "1000")]
     pub sendgrid_batch: Count<1, 1000>,
+    /// How long batches of the outbox's partitions wait for one another to go in one SendGrid call (at most 1s; 0: each goes alone).
+    #[arg(long, env = "ONBOARD_SENDGRID_GATHER", default_value = "50ms")]
+    pub sendgrid_gather: GatherWindow,
     /// Verification key of SendGrid's signed Event Webhook (base64 DER, as SendGrid shows it); unset: `POST /webhooks/sendgrid` is off.
     #[arg(long, env = "ONBOARD_SENDGRID_WEBHOOK_PUBLIC_KEY")]
     pub sendgrid_webhook_public_key: Option<String>,
@@ -43,6 +47,8 @@ pub enum MailTransport {
         base_url: String,
         template_id: Option<String>,
         batch: usize,
+        /// How long a batch waits for others to share its call.
+        gather: std::time::Duration,
     },
     Smtp(onboard_smtp::SmtpSettings),
 }
@@ -53,9 +59,9 @@ impl PartialEq for MailTransport {
         match (self, other) {
             (Self::Files, Self::Files) => true,
             (
-                Self::SendGrid { api_key, base_url, template_id, batch },
-                Self::SendGrid { api_key: k, base_url: u, template_id: t, batch: b },
-            ) => (api_key, base_url, template_id, batch) == (k, u, t, b),
+                Self::SendGrid { api_key, base_url, template_id, batch, gather },
+                Self::SendGrid { api_key: k, base_url: u, template_id: t, batch: b, gather: g },
+            ) => (api_key, base_url, template_id, batch, gather) == (k, u, t, b, g),
             (Self::Smtp(a), Self::Smtp(b)) => a.url == b.url && a.timeout == b.timeout && a.pool_size == b.pool_size,
             _ => false,
         }
@@ -78,6 +84,7 @@ impl SendGridArgs {
             base_url: self.sendgrid_base_url.to_string(),
             template_id: self.sendgrid_template_id.as_ref().map(|t| t.0.clone()),
             batch: self.sendgrid_batch.usize(),
+            gather: self.sendgrid_gather.0.get(),
         })
     }
 
@@ -118,6 +125,37 @@ impl FromStr for Secret {
             return Err(EmptySecret);
         }
         Ok(Self(secret.to_owned()))
+    }
+}
+
+/// How long a batch waits for others: emails wait that much longer, so it
+/// is kept short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatherWindow(Span);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatherWindowError {
+    #[error(transparent)]
+    Unreadable(#[from] SpanError),
+    #[error("must be at most 1s: every email waits that long")]
+    TooLong,
+}
+
+impl FromStr for GatherWindow {
+    type Err = GatherWindowError;
+
+    fn from_str(raw: &str) -> Result<Self, GatherWindowError> {
+        let span: Span = raw.parse()?;
+        if span.get() > std::time::Duration::from_secs(1) {
+            return Err(GatherWindowError::TooLong);
+        }
+        Ok(Self(span))
+    }
+}
+
+impl fmt::Display for GatherWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
