@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
+
 use crate::authz::Acting;
 use crate::ids::{NotificationId, UserId};
 use crate::invitation::InvitationFilter;
@@ -14,6 +16,9 @@ use super::{ListInvitationsError, MAX_INVITATION_PAGE, ResendError, UserService}
 
 /// The most users one call names.
 pub const MAX_BULK_IDS: usize = 1000;
+/// How many of a bulk resend's users are resent at once.
+const BULK_CONCURRENCY: usize = 16;
+
 /// The most invitations a filter may match for one call.
 pub const MAX_BULK_MATCHED: usize = 10_000;
 
@@ -84,7 +89,7 @@ impl BulkResult {
 }
 
 impl UserService {
-    /// Resends the invitation of each of `targets`, one after the other, and
+    /// Resends the invitation of each of `targets`, a few at a time, and
     /// says what became of each. A filter is walked to its end first (the
     /// listing's pages, at most [`MAX_BULK_MATCHED`] invitations) so an
     /// over-broad one changes nothing.
@@ -98,17 +103,25 @@ impl UserService {
             ResendTargets::Ids(ids) => ids.clone(),
             ResendTargets::Filter(filter) => self.matched(acting, filter).await?,
         };
-        let mut results = Vec::with_capacity(ids.len());
-        for user_id in ids {
-            let outcome = match self.resend_initialization(acting, &user_id, None).await {
-                Ok((_, notification)) => BulkOutcome::Resent(notification),
-                Err(ResendError::Throttled(t)) => BulkOutcome::Throttled(t),
-                Err(ResendError::NotInitial) => BulkOutcome::NotPending,
-                Err(ResendError::NotFound) => BulkOutcome::NotFound,
-                Err(e @ (ResendError::Contention | ResendError::Unavailable(_))) => BulkOutcome::Failed(e.to_string()),
-            };
-            results.push(BulkResult { user_id, outcome });
-        }
+        // A few at a time (the ids are distinct, so no two race for one user):
+        // the emails then become due together, and the mailer's gathering
+        // makes few provider calls of them. Results keep the ids' order.
+        let results = stream::iter(ids)
+            .map(|user_id| async move {
+                let outcome = match self.resend_initialization(acting, &user_id, None).await {
+                    Ok((_, notification)) => BulkOutcome::Resent(notification),
+                    Err(ResendError::Throttled(t)) => BulkOutcome::Throttled(t),
+                    Err(ResendError::NotInitial) => BulkOutcome::NotPending,
+                    Err(ResendError::NotFound) => BulkOutcome::NotFound,
+                    Err(e @ (ResendError::Contention | ResendError::Unavailable(_))) => {
+                        BulkOutcome::Failed(e.to_string())
+                    }
+                };
+                BulkResult { user_id, outcome }
+            })
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await;
         Ok(results)
     }
 
