@@ -11,7 +11,7 @@ use onboard_domain::ports::{
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
+    DeliveryState, EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
     UserEvent, UserId, UserState,
 };
 use redis::{AsyncCommands, Script};
@@ -23,8 +23,8 @@ use crate::keys::{EMAIL_BUCKETS, INVITATION_WEEK_MS, Keys, email_digest, from_in
 use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
-    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, encode_entry, notification_field, notification_id,
-    rebuild, snapshot_due,
+    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, delivery_code, delivery_of_code, encode_entry,
+    notification_field, notification_id, rebuild, snapshot_due,
 };
 use crate::user_cache::UserCache;
 
@@ -372,7 +372,9 @@ impl RedisStore {
                     .arg(notification_field(&record.id))
                     .arg(record.recipient.as_str())
                     .arg(StoredNotification::of(record, false).encode())
-                    .arg(StoredNotification::of(record, true).encode());
+                    .arg(StoredNotification::of(record, true).encode())
+                    .arg(delivery_code(record.state))
+                    .arg(index_id(&user.id));
             }
             add_hooks(&mut call, p, group.iter().map(|(_, m)| event_of_notification(&m.record).into_iter().collect()));
             let saved: Vec<i64> = call.run(&self.redis, Durability::Local).await?;
@@ -1144,6 +1146,32 @@ impl InvitationIndex for RedisStore {
         Ok(total)
     }
 
+    /// The organization's counts of each partition (`HGETALL` of its
+    /// `xs:<org>`), in one pipeline, summed.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable> {
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HGETALL").arg(Keys::invitation_counts(p, org)).clone()])
+            .collect();
+        let mut counts: Vec<(DeliveryState, u64)> = Vec::new();
+        for reply in self.redis.grouped(&groups).await? {
+            let fields: Vec<(String, i64)> = self.reply_of(reply)?;
+            for (field, n) in fields {
+                let Some(state) = field.strip_prefix('d').and_then(delivery_of_code) else { continue };
+                // A count below zero would be a bug of the scripts: refused, not hidden.
+                let n = u64::try_from(n)
+                    .map_err(|_| Unavailable(format!("redis: a negative invitation count {field}={n}")))?;
+                match counts.iter_mut().find(|(s, _)| *s == state) {
+                    Some((_, total)) => *total += n,
+                    None => counts.push((state, n)),
+                }
+            }
+        }
+        counts.retain(|(_, n)| *n > 0);
+        counts.sort_by_key(|(s, _)| s.as_str());
+        Ok(counts)
+    }
+
     /// Each user's event log and hash (its notification records), all in
     /// one pipeline (one per partition on a cluster).
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
@@ -1218,7 +1246,8 @@ impl NotificationLog for RedisStore {
                     .arg(StoredNotification::of(n, false).encode())
                     .arg(StoredNotification::of(n, true).encode())
                     .arg(if n.state.is_exceptional() { "1" } else { "0" })
-                    .arg(index_id(&n.user_id));
+                    .arg(index_id(&n.user_id))
+                    .arg(delivery_code(n.state));
             }
             add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;
