@@ -1525,9 +1525,14 @@ where
     let counts = store.delivery_counts(&org).await.unwrap();
     assert_eq!(counts, vec![(DeliveryState::Delivered, 1), (DeliveryState::Sent, 1)]);
     assert_eq!(counts, recount_deliveries(&*store, &users).await);
+    // The provider's word moves it on from what the settling counted.
+    let delivered = crate::Notification { state: DeliveryState::Delivered, ..record };
+    crate::ports::NotificationLog::put(&*store, &delivered).await.unwrap();
+    assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 2)]);
     // Leaving Initial takes the user out.
     assert!(change(&*store, &users[5], UserEvent::Removed, |_| true).await);
-    assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Sent, 1)]);
+    assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
+    assert_eq!(recount_deliveries(&*store, &users).await, vec![(DeliveryState::Delivered, 1)]);
     drain(&*store).await;
 }
 
