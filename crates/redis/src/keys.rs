@@ -109,6 +109,10 @@ impl Keys {
     /// built (`1`), see `RedisStore::open`.
     pub const INDEXED: &'static str = "onb:{meta}:indexed";
 
+    /// Whether the invitation counts of the users written before there were
+    /// any are counted (`1`), see `RedisStore::open`.
+    pub const COUNTED: &'static str = "onb:{meta}:counted";
+
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")
     }

@@ -56,6 +56,7 @@ struct Scripts {
     lease: Lua,
     index_scan: Lua,
     index_backfill: Lua,
+    count_backfill: Lua,
     expire: Lua,
     due_expiries: Lua,
     due_reminders: Lua,
@@ -77,6 +78,7 @@ impl Scripts {
             lease: Lua::new(include_str!("lua/lease.lua")),
             index_scan: Lua::new(include_str!("lua/index_scan.lua")),
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
+            count_backfill: Lua::new(include_str!("lua/count_backfill.lua")),
             expire: Lua::new(include_str!("lua/expire.lua")),
             due_expiries: Lua::new(include_str!("lua/due_expiries.lua")),
             due_reminders: Lua::new(include_str!("lua/due_reminders.lua")),
@@ -199,6 +201,16 @@ impl RedisStore {
             let _: () = store.redis.run(conn.set(Keys::INDEXED, "1")).await.map_err(|e| e.to_string())?;
             if indexed > 0 {
                 tracing::info!(users = indexed, "indexed the users written before the user indexes existed");
+            }
+        }
+        // Likewise the invitation counts: the Initial users written before
+        // they existed are counted once, after the indexes are there.
+        let counted: Option<String> = store.redis.run(conn.get(Keys::COUNTED)).await.map_err(|e| e.to_string())?;
+        if counted.as_deref() != Some("1") {
+            let counted = store.backfill_counts().await.map_err(|e| e.to_string())?;
+            let _: () = store.redis.run(conn.set(Keys::COUNTED, "1")).await.map_err(|e| e.to_string())?;
+            if counted > 0 {
+                tracing::info!(users = counted, "counted the invitations written before the invitation counts existed");
             }
         }
         Ok(store)
@@ -804,6 +816,48 @@ impl RedisStore {
             }
         }
         Ok(indexed)
+    }
+
+    /// Counts the Initial users written before the invitation counts
+    /// existed under their latest email's state: each user hash of each
+    /// partition is found, its records read, and count_backfill.lua counts
+    /// those not counted yet. Runs once per store (see [`Keys::COUNTED`]).
+    async fn backfill_counts(&self) -> Result<u64, Unavailable> {
+        let mut counted = 0;
+        for p in 0..self.keys.partitions() {
+            let mut cursor = "0".to_owned();
+            loop {
+                let mut call = self.scripts.index_backfill.call();
+                call.key(Keys::stream(p)).arg(&cursor).arg(Keys::user_prefix(p));
+                let found: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+                let mut found = found.into_iter();
+                cursor = found.next().unwrap_or_else(|| "0".into());
+                let ids: Vec<UserId> = found.filter_map(|id| UserId::parse(&id).ok()).collect();
+                for chunk in ids.chunks(100) {
+                    let facts = self.facts(chunk).await?;
+                    let mut call = self.scripts.count_backfill.call();
+                    let mut any = false;
+                    for (id, (_, notifications)) in chunk.iter().zip(facts) {
+                        // The latest email as the scripts judge it: the newest id
+                        // (ids are decimal and made in time order).
+                        let latest = notifications.iter().max_by(|a, b| {
+                            (a.id.as_str().len(), a.id.as_str()).cmp(&(b.id.as_str().len(), b.id.as_str()))
+                        });
+                        if let Some(latest) = latest {
+                            call.key(self.keys.user(id)).arg(delivery_code(latest.state)).arg(index_id(id));
+                            any = true;
+                        }
+                    }
+                    if any {
+                        counted += call.run::<u64>(&self.redis, Durability::Replicated).await?;
+                    }
+                }
+                if cursor == "0" {
+                    break;
+                }
+            }
+        }
+        Ok(counted)
     }
 }
 
