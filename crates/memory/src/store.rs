@@ -11,8 +11,8 @@ use onboard_domain::ports::{
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    DeliveryState, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User, UserEvent, UserId,
-    UserState,
+    DeliveryState, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
+    UserEvent, UserId, UserState,
 };
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
@@ -390,13 +390,8 @@ impl InvitationIndex for InMemoryStore {
     async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable> {
         cooperate().await;
         let state = self.lock();
-        let mut counts: Vec<(DeliveryState, u64)> = state
-            .index
-            .delivery_counts
-            .iter()
-            .filter(|((o, _), _)| o == org)
-            .map(|((_, d), n)| (*d, *n))
-            .collect();
+        let mut counts: Vec<(DeliveryState, u64)> =
+            state.index.delivery_counts.iter().filter(|((o, _), _)| o == org).map(|((_, d), n)| (*d, *n)).collect();
         counts.sort_by_key(|(d, _)| d.as_str());
         Ok(counts)
     }

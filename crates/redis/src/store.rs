@@ -11,8 +11,8 @@ use onboard_domain::ports::{
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    DeliveryState, EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
-    UserEvent, UserId, UserState,
+    DeliveryState, EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent,
+    User, UserEvent, UserId, UserState,
 };
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};

@@ -186,6 +186,36 @@ mod tests {
         }
     }
 
+    /// A service whose index holds `waiting` users in none of its pages (so
+    /// the sample is empty) and answers `counts` as its delivery counts.
+    fn over(waiting: u64, counts: Result<Vec<(DeliveryState, u64)>, crate::ports::Unavailable>) -> UserService {
+        use crate::ports::{MockInvitationIndex, MockUserRepository};
+        let mut index = MockInvitationIndex::new();
+        index.expect_count().returning(move |_, s, _| Ok(if s == InvitationSource::Waiting { waiting } else { 0 }));
+        index.expect_invitations().returning(|_, _, _, _, _| Ok(Vec::new()));
+        index.expect_facts().returning(|_| Ok(Vec::new()));
+        index.expect_delivery_counts().times(1).returning(move |org| {
+            assert_eq!(org, &crate::usecases::test_support::org());
+            counts.clone()
+        });
+        crate::usecases::test_support::service(MockUserRepository::new(), T0)
+            .with_invitations(std::sync::Arc::new(index), crate::invitation::DEFAULT_RETENTION)
+    }
+
+    #[tokio::test]
+    async fn deliveries_come_from_the_stores_counts_not_the_sample() {
+        let counts = vec![(DeliveryState::Bounced, 7_000), (DeliveryState::Delivered, 993_000)];
+        let stats = over(1_000_000, Ok(counts.clone()))
+            .invitation_stats(&crate::usecases::test_support::acting())
+            .await
+            .unwrap();
+        assert_eq!((stats.waiting, stats.sample_size, stats.by_delivery), (1_000_000, 0, counts));
+        let down = over(1, Err(crate::ports::Unavailable("down".into())))
+            .invitation_stats(&crate::usecases::test_support::acting())
+            .await;
+        assert!(matches!(down, Err(ListInvitationsError::Unavailable(_))), "{down:?}");
+    }
+
     #[test]
     fn the_funnel_counts_each_step_and_its_median_time() {
         use DeliveryState::{Bounced, Delivered};
