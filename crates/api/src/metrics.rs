@@ -26,8 +26,10 @@ pub const OUTBOX_OLDEST_AGE: &str = "onboard_outbox_oldest_age_seconds";
 
 /// The last invitation statistics computed for an organization (by the
 /// stats endpoint; a scrape computes none): invitations by `org` and
-/// `state`, by `org` and the latest email's `delivery` state, and the
-/// funnel's `step` counts and median seconds from the step before.
+/// `state`, the waiting ones by `org` and the latest email's `delivery`
+/// state (exact; every state, 0 for none, so a count that fell to nothing
+/// does not linger), and the funnel's `step` counts and median seconds from
+/// the step before.
 pub const INVITATIONS: &str = "onboard_invitations";
 pub const INVITATION_DELIVERIES: &str = "onboard_invitation_deliveries";
 pub const INVITATION_FUNNEL: &str = "onboard_invitation_funnel";
@@ -41,8 +43,9 @@ pub fn record_invitation_stats(org: &str, stats: &onboard_domain::usecases::Invi
     for (state, n) in &stats.by_state {
         metrics::gauge!(INVITATIONS, "org" => org.to_owned(), "state" => state.as_str()).set(*n as f64);
     }
-    for (state, n) in &stats.by_delivery {
-        metrics::gauge!(INVITATION_DELIVERIES, "org" => org.to_owned(), "delivery" => state.as_str()).set(*n as f64);
+    for state in onboard_domain::DeliveryState::ALL {
+        let n = stats.by_delivery.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+        metrics::gauge!(INVITATION_DELIVERIES, "org" => org.to_owned(), "delivery" => state.as_str()).set(n as f64);
     }
     let steps = [
         ("created", &stats.created),

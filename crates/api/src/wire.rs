@@ -324,12 +324,14 @@ pub struct InvitationTotals {
 #[oai(rename = "v1InvitationStatsResponse", rename_all = "camelCase")]
 pub struct InvitationStatsResponse {
     pub totals: InvitationTotals,
-    /// How many of the newest invitations `byState`, `byDelivery` and `funnel` cover (at most 5,000).
+    /// How many of the newest invitations `byState` and `funnel` cover (at most 5,000).
     pub sample_size: u64,
     /// Whether the organization has more invitations than the sample.
     pub sampled: bool,
     pub by_state: Vec<StateCount>,
-    /// By the latest email's state.
+    /// The waiting invitations (pending, expired, locked) by their latest
+    /// email's state, exact for the whole organization; states with none
+    /// and invitations without an email are left out.
     pub by_delivery: Vec<DeliveryCount>,
     /// created → delivered → opened → completed.
     pub funnel: Vec<FunnelStepView>,

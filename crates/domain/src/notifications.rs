@@ -30,6 +30,22 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// Every state, in the order of the enum.
+    pub const ALL: [Self; 12] = [
+        Self::Queued,
+        Self::Sending,
+        Self::Sent,
+        Self::Deferred,
+        Self::Delivered,
+        Self::Bounced,
+        Self::Dropped,
+        Self::SpamReported,
+        Self::Failed,
+        Self::Superseded,
+        Self::Expired,
+        Self::Withdrawn,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",

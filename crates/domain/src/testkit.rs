@@ -1342,6 +1342,24 @@ async fn all_invitations(
     }
 }
 
+/// The delivery counts of `ids` recounted from the users themselves: each
+/// Initial one with an email under its latest email's state (newest first
+/// as [`InvitationIndex::facts`](crate::ports::InvitationIndex::facts) reads
+/// them), sorted as the store answers them.
+async fn recount_deliveries<S>(store: &S, ids: &[UserId]) -> Vec<(crate::DeliveryState, u64)>
+where
+    S: UserRepository + crate::ports::InvitationIndex,
+{
+    let mut counts: std::collections::BTreeMap<&'static str, (crate::DeliveryState, u64)> = Default::default();
+    for (id, (_, notifications)) in ids.iter().zip(store.facts(ids).await.unwrap()) {
+        let user = store.get(id).await.unwrap();
+        if let (Some(latest), Some(UserState::Initial)) = (notifications.first(), user.map(|u| u.state)) {
+            counts.entry(latest.state.as_str()).or_insert((latest.state, 0)).1 += 1;
+        }
+    }
+    counts.into_values().collect()
+}
+
 /// Runs every check of the [`InvitationIndex`](crate::ports::InvitationIndex)
 /// port, and of the listing over it, against `store`.
 pub async fn check_invitation_index<S>(store: std::sync::Arc<S>)
@@ -1468,7 +1486,11 @@ where
             (InvitationState::Withdrawn, 1),
         ]
     );
-    assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 2), (DeliveryState::Delivered, 1)]);
+    // The waiting ones by their latest email, exact: the completed user's
+    // bounce and the late bounce of an older email count for nothing.
+    assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 1), (DeliveryState::Delivered, 1)]);
+    assert_eq!(stats.by_delivery, recount_deliveries(&*store, &users).await);
+    assert!(store.delivery_counts(&other).await.unwrap().is_empty(), "another organization's are its own");
     assert_eq!((stats.created.count, stats.finished.count), (5, 1));
     // Past the retention, completed and withdrawn ones are gone.
     let (later, _) = invitation_service(store.clone(), T0 + Duration::days(31), &org);
@@ -1482,6 +1504,35 @@ where
     assert!(source(InvitationSource::DeliveryException, None, 10).await.is_empty());
     let bounced = all_invitations(&svc, &acting, &f(None, Some(DeliveryState::Bounced)), 10).await;
     assert_eq!(bounced, vec![users[1].clone()]);
+    // The resend's email counts as queued, then as sent once mailed (by the
+    // store's own settling where it has one, as the dispatcher does).
+    let counts = store.delivery_counts(&org).await.unwrap();
+    assert_eq!(counts, vec![(DeliveryState::Delivered, 1), (DeliveryState::Queued, 1)]);
+    let entry = claim_all(&*store, now(), 10_000, LEASE).await.into_iter().find(|e| e.user_id == users[4]).unwrap();
+    let mut user = store.get(&users[4]).await.unwrap().unwrap();
+    let expected_sequence = user.sequence;
+    let sent = user.record(
+        UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation },
+        T0 + Duration::hours(1),
+    );
+    let record = crate::Notification::after_attempt(&entry, DeliveryState::Sent, T0 + Duration::hours(1));
+    let write = UserWrite { expected_sequence, user, events: vec![sent], outbox: None };
+    let mailed = crate::ports::Mailed { entry, write, record: record.clone() };
+    match store.complete_mailed(std::slice::from_ref(&mailed)).await {
+        Some(results) => assert!(results.unwrap().iter().all(Result::is_ok)),
+        None => crate::ports::NotificationLog::put(&*store, &record).await.unwrap(),
+    }
+    let counts = store.delivery_counts(&org).await.unwrap();
+    assert_eq!(counts, vec![(DeliveryState::Delivered, 1), (DeliveryState::Sent, 1)]);
+    assert_eq!(counts, recount_deliveries(&*store, &users).await);
+    // The provider's word moves it on from what the settling counted.
+    let delivered = crate::Notification { state: DeliveryState::Delivered, ..record };
+    crate::ports::NotificationLog::put(&*store, &delivered).await.unwrap();
+    assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 2)]);
+    // Leaving Initial takes the user out.
+    assert!(change(&*store, &users[5], UserEvent::Removed, |_| true).await);
+    assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
+    assert_eq!(recount_deliveries(&*store, &users).await, vec![(DeliveryState::Delivered, 1)]);
     drain(&*store).await;
 }
 
@@ -1509,6 +1560,60 @@ where
         created.push(id.unwrap());
     }
     let mut tasks = tokio::task::JoinSet::new();
+    // With the changes, records of the resend's email (its id: entry_for's)
+    // and of an older one arrive in any order.
+    let record = |id: &UserId, name: &str, state, minutes| crate::Notification {
+        id: NotificationId::parse(&format!("{name}-{id}")).unwrap(),
+        user_id: id.clone(),
+        recipient: EmailAddress::parse("ci@example.com").unwrap(),
+        state,
+        created_at: T0 + Duration::minutes(minutes),
+        updated_at: T0 + Duration::hours(1),
+        attempts: 1,
+        last_error: None,
+        provider_message_id: None,
+        kind: Default::default(),
+    };
+    for (i, id) in created.iter().enumerate() {
+        use crate::DeliveryState::{Bounced, Delivered, Sent};
+        let records = match i % 4 {
+            0 => vec![record(id, "n-kit", Delivered, 0)],
+            1 => vec![record(id, "n-jit", Bounced, -1), record(id, "n-kit", Sent, 0)],
+            2 => vec![record(id, "n-jit", Delivered, -1)],
+            _ => Vec::new(),
+        };
+        for r in records {
+            let store = store.clone();
+            tasks.spawn(async move { crate::ports::NotificationLog::put(&*store, &r).await.unwrap() });
+        }
+    }
+    // With the changes, records of the resend's email (its id: entry_for's)
+    // and of an older one arrive in any order.
+    let record = |id: &UserId, name: &str, state, minutes| crate::Notification {
+        id: NotificationId::parse(&format!("{name}-{id}")).unwrap(),
+        user_id: id.clone(),
+        recipient: EmailAddress::parse("ci@example.com").unwrap(),
+        state,
+        created_at: T0 + Duration::minutes(minutes),
+        updated_at: T0 + Duration::hours(1),
+        attempts: 1,
+        last_error: None,
+        provider_message_id: None,
+        kind: Default::default(),
+    };
+    for (i, id) in created.iter().enumerate() {
+        use crate::DeliveryState::{Bounced, Delivered, Sent};
+        let records = match i % 4 {
+            0 => vec![record(id, "n-kit", Delivered, 0)],
+            1 => vec![record(id, "n-jit", Bounced, -1), record(id, "n-kit", Sent, 0)],
+            2 => vec![record(id, "n-jit", Delivered, -1)],
+            _ => Vec::new(),
+        };
+        for r in records {
+            let store = store.clone();
+            tasks.spawn(async move { crate::ports::NotificationLog::put(&*store, &r).await.unwrap() });
+        }
+    }
     for (i, id) in created.iter().enumerate() {
         let resend = UserEvent::InitCodeAdded { hash: CodeHash([9; 32]), expires_at: T0 + Duration::hours(72) };
         let follow = match i % 3 {
@@ -1543,6 +1648,9 @@ where
         let indexed: std::collections::BTreeSet<UserId> = entries.into_iter().map(|(_, id)| id).collect();
         assert_eq!(Some(&indexed), expected.get(&source), "{source:?}");
     }
+    let counts = store.delivery_counts(&org).await.unwrap();
+    assert_eq!(counts, recount_deliveries(&*store, &created).await, "the counters are a recount");
+    assert!(counts.iter().map(|(_, n)| n).sum::<u64>() > 0, "{counts:?}");
     let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
     let walked = all_invitations(&svc, &acting, &InvitationFilter::default(), 7).await;
     let unique: std::collections::BTreeSet<UserId> = walked.iter().cloned().collect();

@@ -11,8 +11,8 @@ use onboard_domain::ports::{
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User, UserEvent, UserId,
-    UserState,
+    DeliveryState, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
+    UserEvent, UserId, UserState,
 };
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
@@ -53,6 +53,11 @@ struct Indexes {
     /// When each completed or withdrawn invitation ended, for counting
     /// those of a window.
     ended_at: HashMap<UserId, OffsetDateTime>,
+    /// The delivery state each Initial user with an email is counted under
+    /// (its latest email's), and the counts per organization and state:
+    /// moved under the lock by every write that changes either.
+    counted_delivery: HashMap<UserId, (OrgId, DeliveryState)>,
+    delivery_counts: HashMap<(OrgId, DeliveryState), u64>,
 }
 
 /// A user's entry in the invitation indexes.
@@ -274,7 +279,11 @@ impl UserRepository for InMemoryStore {
         }
         state.reminders.extend(reminders);
         state.events.entry(user.id.clone()).or_default().extend(events);
+        let id = user.id.clone();
         state.users.insert(user.id.clone(), user);
+        // Leaving Initial takes the user out of the delivery counts; a new
+        // email (below) moves it to queued.
+        follow_delivery(&mut state, &id);
         if let Some(entry) = outbox {
             put_notification(&mut state, Notification::queued(&entry));
             state.outbox.insert(entry);
@@ -378,6 +387,15 @@ impl InvitationIndex for InMemoryStore {
         Ok(set.iter().filter(within).count() as u64)
     }
 
+    async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable> {
+        cooperate().await;
+        let state = self.lock();
+        let mut counts: Vec<(DeliveryState, u64)> =
+            state.index.delivery_counts.iter().filter(|((o, _), _)| o == org).map(|((_, d), n)| (*d, *n)).collect();
+        counts.sort_by_key(|(d, _)| d.as_str());
+        Ok(counts)
+    }
+
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
         cooperate().await;
         let state = self.lock();
@@ -393,6 +411,39 @@ impl InvitationIndex for InMemoryStore {
     }
 }
 
+/// The latest of a user's emails: newest by creation, then id, as the
+/// listing orders them.
+fn latest(list: &[Notification]) -> Option<&Notification> {
+    list.iter().max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)))
+}
+
+/// Moves the user's delivery count to what it is now: its latest email's
+/// state while it is Initial, none otherwise.
+fn follow_delivery(state: &mut State, id: &UserId) {
+    let now = state.users.get(id).filter(|u| u.state == UserState::Initial).and_then(|u| {
+        let latest = latest(state.notifications.get(id)?)?;
+        Some((u.org.clone(), latest.state))
+    });
+    let index = &mut state.index;
+    let before = index.counted_delivery.remove(id);
+    if before == now {
+        index.counted_delivery.extend(now.map(|n| (id.clone(), n)));
+        return;
+    }
+    if let Some(before) = before {
+        if let Some(n) = index.delivery_counts.get_mut(&before) {
+            *n -= 1;
+            if *n == 0 {
+                index.delivery_counts.remove(&before);
+            }
+        }
+    }
+    if let Some(now) = now {
+        *index.delivery_counts.entry(now.clone()).or_default() += 1;
+        index.counted_delivery.insert(id.clone(), now);
+    }
+}
+
 fn put_notification(state: &mut State, notification: Notification) {
     if let Some(mut event) = event_of_notification(&notification) {
         event.sequence = state.users.get(&notification.user_id).map_or(0, |u| u.sequence);
@@ -405,10 +456,10 @@ fn put_notification(state: &mut State, notification: Notification) {
         Some(existing) => *existing = notification,
         None => list.push(notification),
     }
-    // The index of exceptional deliveries follows the user's latest email
-    // (newest by creation, then id, as the listing orders them).
-    let latest = list.iter().max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
-    if latest.is_none_or(|n| n.id != id) {
+    follow_delivery(state, &user_id);
+    let list = state.notifications.entry(user_id.clone()).or_default();
+    // The index of exceptional deliveries follows the user's latest email.
+    if latest(list).is_none_or(|n| n.id != id) {
         return;
     }
     let Some(user) = state.users.get(&user_id) else { return };

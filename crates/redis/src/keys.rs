@@ -90,6 +90,15 @@ impl Keys {
         format!("{}xe:{org}", Self::partition_prefix(partition))
     }
 
+    /// The invitation counters of `org` in `partition`: a hash of small
+    /// counts, `d<code>` the Initial users whose latest email is in the
+    /// delivery state of that code ([`crate::stored::delivery_code`]).
+    /// Kept by save.lua, put_notification.lua and mailed.lua as
+    /// `<prefix>xs:<org>`, in the same script as the change they count.
+    pub fn invitation_counts(partition: usize, org: &OrgId) -> String {
+        format!("{}xs:{org}", Self::partition_prefix(partition))
+    }
+
     /// Bucket `bucket` of the address index of `partition`: a hash of
     /// address digest → user ids. Built by save.lua as `<prefix>xm:<bucket>`.
     pub fn email_bucket(partition: usize, bucket: u32) -> String {
@@ -99,6 +108,10 @@ impl Keys {
     /// Whether the indexes of the users written before there were any are
     /// built (`1`), see `RedisStore::open`.
     pub const INDEXED: &'static str = "onb:{meta}:indexed";
+
+    /// Whether the invitation counts of the users written before there were
+    /// any are counted (`1`), see `RedisStore::open`.
+    pub const COUNTED: &'static str = "onb:{meta}:counted";
 
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")

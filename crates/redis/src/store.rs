@@ -11,8 +11,8 @@ use onboard_domain::ports::{
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
 use onboard_domain::{
-    EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent, User,
-    UserEvent, UserId, UserState,
+    DeliveryState, EmailAddress, InvitationSource, Notification, NotificationId, OrgId, Page, Position, RecordedEvent,
+    User, UserEvent, UserId, UserState,
 };
 use redis::{AsyncCommands, Script};
 use time::{Duration, OffsetDateTime};
@@ -23,8 +23,8 @@ use crate::keys::{EMAIL_BUCKETS, INVITATION_WEEK_MS, Keys, email_digest, from_in
 use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
-    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, encode_entry, notification_field, notification_id,
-    rebuild, snapshot_due,
+    RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, delivery_code, delivery_of_code, encode_entry,
+    notification_field, notification_id, rebuild, snapshot_due,
 };
 use crate::user_cache::UserCache;
 
@@ -56,6 +56,7 @@ struct Scripts {
     lease: Lua,
     index_scan: Lua,
     index_backfill: Lua,
+    count_backfill: Lua,
     expire: Lua,
     due_expiries: Lua,
     due_reminders: Lua,
@@ -77,6 +78,7 @@ impl Scripts {
             lease: Lua::new(include_str!("lua/lease.lua")),
             index_scan: Lua::new(include_str!("lua/index_scan.lua")),
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
+            count_backfill: Lua::new(include_str!("lua/count_backfill.lua")),
             expire: Lua::new(include_str!("lua/expire.lua")),
             due_expiries: Lua::new(include_str!("lua/due_expiries.lua")),
             due_reminders: Lua::new(include_str!("lua/due_reminders.lua")),
@@ -199,6 +201,16 @@ impl RedisStore {
             let _: () = store.redis.run(conn.set(Keys::INDEXED, "1")).await.map_err(|e| e.to_string())?;
             if indexed > 0 {
                 tracing::info!(users = indexed, "indexed the users written before the user indexes existed");
+            }
+        }
+        // Likewise the invitation counts: the Initial users written before
+        // they existed are counted once, after the indexes are there.
+        let counted: Option<String> = store.redis.run(conn.get(Keys::COUNTED)).await.map_err(|e| e.to_string())?;
+        if counted.as_deref() != Some("1") {
+            let counted = store.backfill_counts().await.map_err(|e| e.to_string())?;
+            let _: () = store.redis.run(conn.set(Keys::COUNTED, "1")).await.map_err(|e| e.to_string())?;
+            if counted > 0 {
+                tracing::info!(users = counted, "counted the invitations written before the invitation counts existed");
             }
         }
         Ok(store)
@@ -372,7 +384,9 @@ impl RedisStore {
                     .arg(notification_field(&record.id))
                     .arg(record.recipient.as_str())
                     .arg(StoredNotification::of(record, false).encode())
-                    .arg(StoredNotification::of(record, true).encode());
+                    .arg(StoredNotification::of(record, true).encode())
+                    .arg(delivery_code(record.state))
+                    .arg(index_id(&user.id));
             }
             add_hooks(&mut call, p, group.iter().map(|(_, m)| event_of_notification(&m.record).into_iter().collect()));
             let saved: Vec<i64> = call.run(&self.redis, Durability::Local).await?;
@@ -803,6 +817,48 @@ impl RedisStore {
         }
         Ok(indexed)
     }
+
+    /// Counts the Initial users written before the invitation counts
+    /// existed under their latest email's state: each user hash of each
+    /// partition is found, its records read, and count_backfill.lua counts
+    /// those not counted yet. Runs once per store (see [`Keys::COUNTED`]).
+    async fn backfill_counts(&self) -> Result<u64, Unavailable> {
+        let mut counted = 0;
+        for p in 0..self.keys.partitions() {
+            let mut cursor = "0".to_owned();
+            loop {
+                let mut call = self.scripts.index_backfill.call();
+                call.key(Keys::stream(p)).arg(&cursor).arg(Keys::user_prefix(p));
+                let found: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+                let mut found = found.into_iter();
+                cursor = found.next().unwrap_or_else(|| "0".into());
+                let ids: Vec<UserId> = found.filter_map(|id| UserId::parse(&id).ok()).collect();
+                for chunk in ids.chunks(100) {
+                    let facts = self.facts(chunk).await?;
+                    let mut call = self.scripts.count_backfill.call();
+                    let mut any = false;
+                    for (id, (_, notifications)) in chunk.iter().zip(facts) {
+                        // The latest email as the scripts judge it: the newest id
+                        // (ids are decimal and made in time order).
+                        let latest = notifications.iter().max_by(|a, b| {
+                            (a.id.as_str().len(), a.id.as_str()).cmp(&(b.id.as_str().len(), b.id.as_str()))
+                        });
+                        if let Some(latest) = latest {
+                            call.key(self.keys.user(id)).arg(delivery_code(latest.state)).arg(index_id(id));
+                            any = true;
+                        }
+                    }
+                    if any {
+                        counted += call.run::<u64>(&self.redis, Durability::Replicated).await?;
+                    }
+                }
+                if cursor == "0" {
+                    break;
+                }
+            }
+        }
+        Ok(counted)
+    }
 }
 
 #[async_trait]
@@ -1144,6 +1200,32 @@ impl InvitationIndex for RedisStore {
         Ok(total)
     }
 
+    /// The organization's counts of each partition (`HGETALL` of its
+    /// `xs:<org>`), in one pipeline, summed.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable> {
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HGETALL").arg(Keys::invitation_counts(p, org)).clone()])
+            .collect();
+        let mut counts: Vec<(DeliveryState, u64)> = Vec::new();
+        for reply in self.redis.grouped(&groups).await? {
+            let fields: Vec<(String, i64)> = self.reply_of(reply)?;
+            for (field, n) in fields {
+                let Some(state) = field.strip_prefix('d').and_then(delivery_of_code) else { continue };
+                // A count below zero would be a bug of the scripts: refused, not hidden.
+                let n = u64::try_from(n)
+                    .map_err(|_| Unavailable(format!("redis: a negative invitation count {field}={n}")))?;
+                match counts.iter_mut().find(|(s, _)| *s == state) {
+                    Some((_, total)) => *total += n,
+                    None => counts.push((state, n)),
+                }
+            }
+        }
+        counts.retain(|(_, n)| *n > 0);
+        counts.sort_by_key(|(s, _)| s.as_str());
+        Ok(counts)
+    }
+
     /// Each user's event log and hash (its notification records), all in
     /// one pipeline (one per partition on a cluster).
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
@@ -1218,7 +1300,8 @@ impl NotificationLog for RedisStore {
                     .arg(StoredNotification::of(n, false).encode())
                     .arg(StoredNotification::of(n, true).encode())
                     .arg(if n.state.is_exceptional() { "1" } else { "0" })
-                    .arg(index_id(&n.user_id));
+                    .arg(index_id(&n.user_id))
+                    .arg(delivery_code(n.state));
             }
             add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;

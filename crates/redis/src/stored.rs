@@ -37,6 +37,33 @@ const NOTIFICATION_FIELD: &str = "#";
 /// The field of the user's usual recipient (see [`StoredNotification`]).
 pub const RECIPIENT_FIELD: &str = "r";
 
+/// The one-letter code of a delivery state, as the delivery counts hold it:
+/// field `d` of an Initial user's hash (the state it is counted under) and
+/// `d<code>` of the organization's counts (`xs:<org>`, see
+/// [`crate::keys::Keys::invitation_counts`]). save.lua writes `q` (queued)
+/// itself. Never change a code: stored counts use them.
+pub fn delivery_code(state: DeliveryState) -> &'static str {
+    match state {
+        DeliveryState::Queued => "q",
+        DeliveryState::Sending => "s",
+        DeliveryState::Sent => "t",
+        DeliveryState::Deferred => "f",
+        DeliveryState::Delivered => "d",
+        DeliveryState::Bounced => "b",
+        DeliveryState::Dropped => "x",
+        DeliveryState::SpamReported => "p",
+        DeliveryState::Failed => "e",
+        DeliveryState::Superseded => "u",
+        DeliveryState::Expired => "z",
+        DeliveryState::Withdrawn => "w",
+    }
+}
+
+/// The state of a [`delivery_code`].
+pub fn delivery_of_code(code: &str) -> Option<DeliveryState> {
+    DeliveryState::ALL.into_iter().find(|s| delivery_code(*s) == code)
+}
+
 pub fn notification_field(id: &NotificationId) -> String {
     format!("{NOTIFICATION_FIELD}{id}")
 }
@@ -309,6 +336,18 @@ mod tests {
         let mut junk = reminder.clone();
         junk.push(0);
         assert!(StoredNotification::decode(&junk).is_err(), "nothing may follow the kind");
+    }
+
+    #[test]
+    fn delivery_codes_are_one_letter_each_and_queued_is_what_save_lua_writes() {
+        let codes: std::collections::BTreeSet<&str> = DeliveryState::ALL.into_iter().map(delivery_code).collect();
+        assert_eq!(codes.len(), DeliveryState::ALL.len());
+        assert!(codes.iter().all(|c| c.len() == 1));
+        for state in DeliveryState::ALL {
+            assert_eq!(delivery_of_code(delivery_code(state)), Some(state));
+        }
+        assert_eq!(delivery_of_code(""), None);
+        assert!(include_str!("lua/save.lua").contains("local QUEUED = 'q'"));
     }
 
     #[test]

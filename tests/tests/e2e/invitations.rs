@@ -94,7 +94,8 @@ async fn list_filter_and_page(app: &TestApp) {
     assert_eq!((first.len(), token.is_some()), (1, true));
     assert_eq!(all(app, "pageSize=1").await, [dan.clone(), cid.clone(), bob.clone(), ann.clone()]);
 
-    // The statistics of the same four.
+    // The statistics of the same four, once ann's new email is sent.
+    app.wait_for_notifications(&ann, |n| n.len() == 2 && n[0]["state"] == "sent").await;
     let stats = app.get(&format!("{INVITATIONS}/_stats")).await;
     assert_eq!(stats.status, 200, "{}", stats.body);
     let s = &stats.body;
@@ -108,6 +109,8 @@ async fn list_filter_and_page(app: &TestApp) {
         .collect();
     let expected = [("pending", 2), ("expired", 0), ("locked", 0), ("completed", 1), ("withdrawn", 1)];
     assert_eq!(by_state, expected.map(|(a, n)| (a.to_owned(), n)));
+    // The two waiting ones by their latest email: exact, not sampled.
+    assert_eq!(s["byDelivery"], serde_json::json!([{"state": "sent", "count": 2}]), "{s}");
     let steps: Vec<(&str, u64)> = s["funnel"]
         .as_array()
         .unwrap()

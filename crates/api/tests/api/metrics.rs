@@ -77,4 +77,10 @@ async fn serves_prometheus_text_with_requests_counted_by_route_and_code() {
     assert_eq!(sample(&text, r#"onboard_invitation_deliveries{org="org-1",delivery="bounced"}"#), 2.0, "{text}");
     assert_eq!(sample(&text, r#"onboard_invitation_funnel{org="org-1",step="delivered"}"#), 2.0, "{text}");
     assert_eq!(sample(&text, r#"onboard_invitation_funnel_median_seconds{org="org-1",step="completed"}"#), 600.0);
+    // Everyone resent: the bounced count is gone from the answer, and its gauge says 0, not the old 2.
+    let resent = InvitationStats { by_delivery: vec![(DeliveryState::Queued, 3)], ..stats };
+    onboard_api::metrics::record_invitation_stats("org-1", &resent);
+    let (_, _, text) = get(&app, "/metrics").await;
+    assert_eq!(sample(&text, r#"onboard_invitation_deliveries{org="org-1",delivery="bounced"}"#), 0.0, "{text}");
+    assert_eq!(sample(&text, r#"onboard_invitation_deliveries{org="org-1",delivery="queued"}"#), 3.0, "{text}");
 }

@@ -7,7 +7,7 @@ use super::Unavailable;
 use crate::events::RecordedEvent;
 use crate::ids::{OrgId, UserId};
 use crate::invitation::{InvitationSource, Position};
-use crate::notifications::Notification;
+use crate::notifications::{DeliveryState, Notification};
 
 /// A user's event log (oldest first) and notifications (newest first).
 pub type Facts = (Vec<RecordedEvent>, Vec<Notification>);
@@ -50,6 +50,15 @@ pub trait InvitationIndex: Send + Sync {
     /// first), in order: what an invitation view is made of. In one round
     /// trip where the store can. By default one read after the other.
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
+
+    /// How many of `org`'s waiting invitations (users in state Initial)
+    /// have their latest email in each delivery state, exact: counters the
+    /// store moves in the same atomic step as the latest email's record
+    /// (its queuing by [`UserRepository::save`](super::UserRepository::save),
+    /// its later states by the notification log) and as the user leaving
+    /// Initial. States nobody is in are left out; in [`DeliveryState::as_str`]
+    /// order. Waiting users without any email are in none.
+    async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable>;
 }
 
 #[cfg(any(test, feature = "mock"))]
@@ -72,5 +81,6 @@ mockall::mock! {
             window: (OffsetDateTime, OffsetDateTime),
         ) -> Result<u64, Unavailable>;
         async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
+        async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable>;
     }
 }

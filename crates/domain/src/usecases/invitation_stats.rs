@@ -1,6 +1,7 @@
 //! How an organization's invitations stand: exact totals from the indexes,
-//! and the split by state and delivery and the funnel from a bounded sample
-//! of the newest invitations, so a request never reads every user.
+//! the waiting ones by their latest email's delivery state exact from the
+//! store's counters, and the split by state and the funnel from a bounded
+//! sample of the newest invitations, so a request never reads every user.
 
 use std::time::Duration;
 
@@ -31,12 +32,15 @@ pub struct InvitationStats {
     /// index's week granularity (the use case's retention judges the sample).
     pub completed: u64,
     pub withdrawn: u64,
-    /// How many invitations (newest first) the rest is computed over.
+    /// How many invitations (newest first) `by_state` and the funnel are
+    /// computed over.
     pub sample_size: u64,
     /// Whether the organization has more invitations than the sample.
     pub sampled: bool,
     pub by_state: Vec<(InvitationState, u64)>,
-    /// By the latest email's state; invitations without an email are left out.
+    /// The waiting invitations by their latest email's state, exact (the
+    /// store's counters, see [`InvitationIndex::delivery_counts`](crate::ports::InvitationIndex::delivery_counts));
+    /// those without an email are left out.
     pub by_delivery: Vec<(DeliveryState, u64)>,
     pub created: FunnelStep,
     pub delivered: FunnelStep,
@@ -110,7 +114,8 @@ pub fn summarize(sample: &[Invitation]) -> Summary {
 
 impl UserService {
     /// The acting organization's invitation statistics: totals counted in
-    /// the indexes, the rest over the newest [`STATS_SAMPLE`] invitations.
+    /// the indexes, the waiting ones' deliveries by the store's counters,
+    /// the rest over the newest [`STATS_SAMPLE`] invitations.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
     pub async fn invitation_stats(&self, acting: &Acting) -> Result<InvitationStats, ListInvitationsError> {
         let index = self.invitation_index()?;
@@ -120,6 +125,7 @@ impl UserService {
         for (total, source) in totals.iter_mut().zip(InvitationSource::ALL) {
             *total = index.count(&acting.org, source, window).await?;
         }
+        let by_delivery = index.delivery_counts(&acting.org).await?;
         let mut sample = Vec::new();
         let mut token = None::<String>;
         let all = InvitationFilter::default();
@@ -133,7 +139,7 @@ impl UserService {
             }
         };
         sample.truncate(STATS_SAMPLE);
-        let Summary { by_state, by_delivery, steps: [created, delivered, opened, finished] } = summarize(&sample);
+        let Summary { by_state, steps: [created, delivered, opened, finished], .. } = summarize(&sample);
         Ok(InvitationStats {
             waiting: totals[0],
             completed: totals[1],
@@ -178,6 +184,36 @@ mod tests {
             ended_at: at(minutes[2]),
             delivered_at: at(minutes[0]),
         }
+    }
+
+    /// A service whose index holds `waiting` users in none of its pages (so
+    /// the sample is empty) and answers `counts` as its delivery counts.
+    fn over(waiting: u64, counts: Result<Vec<(DeliveryState, u64)>, crate::ports::Unavailable>) -> UserService {
+        use crate::ports::{MockInvitationIndex, MockUserRepository};
+        let mut index = MockInvitationIndex::new();
+        index.expect_count().returning(move |_, s, _| Ok(if s == InvitationSource::Waiting { waiting } else { 0 }));
+        index.expect_invitations().returning(|_, _, _, _, _| Ok(Vec::new()));
+        index.expect_facts().returning(|_| Ok(Vec::new()));
+        index.expect_delivery_counts().times(1).returning(move |org| {
+            assert_eq!(org, &crate::usecases::test_support::org());
+            counts.clone()
+        });
+        crate::usecases::test_support::service(MockUserRepository::new(), T0)
+            .with_invitations(std::sync::Arc::new(index), crate::invitation::DEFAULT_RETENTION)
+    }
+
+    #[tokio::test]
+    async fn deliveries_come_from_the_stores_counts_not_the_sample() {
+        let counts = vec![(DeliveryState::Bounced, 7_000), (DeliveryState::Delivered, 993_000)];
+        let stats = over(1_000_000, Ok(counts.clone()))
+            .invitation_stats(&crate::usecases::test_support::acting())
+            .await
+            .unwrap();
+        assert_eq!((stats.waiting, stats.sample_size, stats.by_delivery), (1_000_000, 0, counts));
+        let down = over(1, Err(crate::ports::Unavailable("down".into())))
+            .invitation_stats(&crate::usecases::test_support::acting())
+            .await;
+        assert!(matches!(down, Err(ListInvitationsError::Unavailable(_))), "{down:?}");
     }
 
     #[test]

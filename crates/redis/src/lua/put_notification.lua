@@ -10,11 +10,14 @@
 -- notification field of a newer id: ids are decimal and made in time
 -- order), an Initial user (in `x:<org>:6`) joins `xe:<org>` (scored by its
 -- creation ms) if the record's state is exceptional (bounced, dropped, spam
--- reported, failed) and leaves it otherwise.
+-- reported, failed) and leaves it otherwise. So do the invitation counts
+-- `xs:<org>` (see save.lua): the latest record of an Initial user moves the
+-- user's count (field `d` of its hash) to the record's state.
 -- KEYS: per record its user hash (all of one partition); last the webhook
 --       stream (see the block at the end)
 -- ARGV: per record: field, recipient, record without recipient, with it,
---       whether its state is exceptional (1 or 0), the user's index id
+--       whether its state is exceptional (1 or 0), the user's index id, the
+--       code of its state (stored::delivery_code)
 
 -- Whether decimal id `a` is newer than `b`.
 local function newer(a, b)
@@ -23,7 +26,7 @@ end
 
 for i = 1, #KEYS - 1 do
   local user = KEYS[i]
-  local a = 6 * (i - 1)
+  local a = 7 * (i - 1)
   local usual = redis.call('HGET', user, 'r')
   if not usual then
     redis.call('HSET', user, 'r', ARGV[a + 2], ARGV[a + 1], ARGV[a + 3])
@@ -46,15 +49,25 @@ for i = 1, #KEYS - 1 do
   if latest then
     local prefix = string.match(user, '^(onb:{[^}]*}:)')
     local exceptions = prefix .. 'xe:' .. stored[1]
-    local created = ARGV[a + 5] == '1' and redis.call('ZSCORE', prefix .. 'x:' .. stored[1] .. ':6', xid)
-    if created then
+    local created = redis.call('ZSCORE', prefix .. 'x:' .. stored[1] .. ':6', xid)
+    if created and ARGV[a + 5] == '1' then
       redis.call('ZADD', exceptions, created, xid)
     else
       redis.call('ZREM', exceptions, xid)
     end
+    local code = ARGV[a + 7]
+    local counted = redis.call('HGET', user, 'd')
+    if created and counted ~= code then
+      local counts = prefix .. 'xs:' .. stored[1]
+      if counted then
+        redis.call('HINCRBY', counts, 'd' .. counted, -1)
+      end
+      redis.call('HINCRBY', counts, 'd' .. code, 1)
+      redis.call('HSET', user, 'd', code)
+    end
   end
 end
-local a = 6 * (#KEYS - 1) + 1
+local a = 7 * (#KEYS - 1) + 1
 
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per record the number of

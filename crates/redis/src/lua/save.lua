@@ -19,6 +19,10 @@
 -- set by creation ms, expiring at the end of the retention after the week:
 -- its time to live from this write). A new email or leaving Initial takes
 -- the user out of `xe:<org>`, the exceptional deliveries.
+-- The invitation counts `xs:<org>` (hash) follow too: an Initial user with
+-- an email is counted under its latest email's delivery state (`d<code>`,
+-- the code also in its hash as `d`, see stored::delivery_code); a new email
+-- moves it to queued, leaving Initial takes it out.
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -34,6 +38,8 @@
 --       then the webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local prefix, buckets = ARGV[1], tonumber(ARGV[2])
+-- stored::delivery_code(Queued): a new email's record is queued.
+local QUEUED = 'q'
 -- The states a user is indexed under: all but 3 (deleted).
 local states = { '0', '1', '2', '4', '5', '6' }
 
@@ -78,7 +84,7 @@ for k = 3, #KEYS - 2, 3 do
   local ended, week, ended_ttl = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18]
   local first = a + 19
   a = first + events
-  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm')
+  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd')
   local current = tonumber(stored[1] or '0')
   if current ~= tonumber(expected) then
     table.insert(results, 0)
@@ -142,6 +148,27 @@ for k = 3, #KEYS - 2, 3 do
     -- exceptional deliveries (see put_notification.lua).
     if nid ~= '' or left_initial then
       redis.call('ZREM', prefix .. 'xe:' .. org, xid)
+    end
+    -- The delivery count: moved to queued by a new email while Initial,
+    -- dropped by any other state.
+    local counted, count = stored[5], false
+    if state == '6' and nid ~= '' then
+      count = QUEUED
+    elseif state ~= '6' and counted then
+      count = ''
+    end
+    if count and count ~= counted then
+      local counts = prefix .. 'xs:' .. org
+      if counted then
+        redis.call('HINCRBY', counts, 'd' .. counted, -1)
+      end
+      if count ~= '' then
+        redis.call('HINCRBY', counts, 'd' .. count, 1)
+        table.insert(fields, 'd')
+        table.insert(fields, count)
+      else
+        redis.call('HDEL', user, 'd')
+      end
     end
     if had and (had ~= digest or not live) then
       unlist(had, xid)

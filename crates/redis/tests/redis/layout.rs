@@ -164,7 +164,7 @@ async fn users_written_before_the_indexes_are_indexed_at_the_next_start() {
     assert_eq!(store.by_state(&org, UserState::Initial, &initial).await.unwrap().ids, vec![user.id.clone()]);
     // As a version without indexes left the store: no index keys, no `t` or `m`, no record.
     let mut conn = raw(&server).await;
-    let index_keys: Vec<String> = redis::cmd("KEYS").arg("onb:{p*}:x*").query_async(&mut conn).await.unwrap();
+    let index_keys: Vec<String> = redis::cmd("KEYS").arg("onb:{p*}:x[:m]*").query_async(&mut conn).await.unwrap();
     assert_eq!(index_keys.len(), 2, "a state index and an address bucket: {index_keys:?}");
     for key in index_keys.iter().map(String::as_str).chain(["onb:{meta}:indexed"]) {
         redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await.unwrap();
@@ -178,6 +178,40 @@ async fn users_written_before_the_indexes_are_indexed_at_the_next_start() {
     let indexed: String = redis::cmd("GET").arg("onb:{meta}:indexed").query_async(&mut conn).await.unwrap();
     assert_eq!(indexed, "1");
     assert_eq!(reopened.get(&user.id).await.unwrap(), Some(user), "the user itself is as it was");
+}
+
+#[tokio::test]
+async fn invitations_written_before_the_counts_are_counted_once_at_the_next_start() {
+    use onboard_domain::DeliveryState;
+    use onboard_domain::ports::InvitationIndex;
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let org = OrgId::generate();
+    let (user, write) = new_user(&org, "earlier");
+    let entry = write.outbox.clone().unwrap();
+    store.save(write).await.unwrap();
+    let delivered = onboard_domain::Notification::after_attempt(&entry, DeliveryState::Delivered, entry.enqueued_at);
+    store.put(&delivered).await.unwrap();
+    assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
+    // As a version without the counts left the store: no counts, no `d`.
+    let mut conn = raw(&server).await;
+    let counts: Vec<String> = redis::cmd("KEYS").arg("onb:{p*}:xs:*").query_async(&mut conn).await.unwrap();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    for key in counts.iter().map(String::as_str).chain(["onb:{meta}:counted"]) {
+        redis::cmd("DEL").arg(key).query_async::<()>(&mut conn).await.unwrap();
+    }
+    let hash = key_of(&mut conn, "u", &user.id).await.unwrap();
+    redis::cmd("HDEL").arg(&hash).arg("d").query_async::<()>(&mut conn).await.unwrap();
+    drop(store);
+    let reopened = open(&server).await.unwrap();
+    assert_eq!(reopened.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
+    let marked: String = redis::cmd("GET").arg("onb:{meta}:counted").query_async(&mut conn).await.unwrap();
+    assert_eq!(marked, "1");
+    // A start that counts again (two nodes at once) counts nobody twice.
+    redis::cmd("DEL").arg("onb:{meta}:counted").query_async::<()>(&mut conn).await.unwrap();
+    let again = open(&server).await.unwrap();
+    assert_eq!(again.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
+    assert_eq!(again.get(&user.id).await.unwrap(), Some(user), "the user itself is as it was");
 }
 
 #[tokio::test]
