@@ -58,8 +58,8 @@ struct Scripts {
     index_backfill: Lua,
     count_backfill: Lua,
     expire: Lua,
-    due_expiries: Lua,
-    due_reminders: Lua,
+    /// The earliest due bucket of a per-second schedule: expiries and reminders alike.
+    due_bucket: Lua,
     settle_reminders: Lua,
 }
 
@@ -80,8 +80,7 @@ impl Scripts {
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
             count_backfill: Lua::new(include_str!("lua/count_backfill.lua")),
             expire: Lua::new(include_str!("lua/expire.lua")),
-            due_expiries: Lua::new(include_str!("lua/due_expiries.lua")),
-            due_reminders: Lua::new(include_str!("lua/due_reminders.lua")),
+            due_bucket: Lua::new(include_str!("lua/due_bucket.lua")),
             settle_reminders: Lua::new(include_str!("lua/settle_reminders.lua")),
         }
     }
@@ -921,7 +920,7 @@ impl HookQueue for RedisStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<HookExpiry>, Unavailable> {
-        let mut call = self.scripts.due_expiries.call();
+        let mut call = self.scripts.due_bucket.call();
         call.key(Keys::hooks_lease(partition)).key(Keys::hooks_expiry(partition));
         call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
         let (bucket, members): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;
@@ -974,7 +973,7 @@ impl ReminderQueue for RedisStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<DueReminder>, Unavailable> {
-        let mut call = self.scripts.due_reminders.call();
+        let mut call = self.scripts.due_bucket.call();
         call.key(Keys::reminders_lease(partition)).key(Keys::reminders(partition));
         call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
         let (bucket, entries): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;

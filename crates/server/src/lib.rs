@@ -4,6 +4,7 @@
 pub mod admin_cli;
 pub mod config;
 mod reminder_loops;
+mod rounds;
 mod secrets;
 pub mod telemetry;
 mod webhook_loops;

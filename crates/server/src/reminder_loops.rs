@@ -17,38 +17,14 @@ pub fn spawn(sender: ReminderSender, shutdown: watch::Receiver<bool>) -> Vec<Joi
     (0..sender.partitions()).map(|p| tokio::spawn(remind(sender.clone(), p, shutdown.clone()))).collect()
 }
 
-async fn remind(sender: ReminderSender, partition: usize, mut shutdown: watch::Receiver<bool>) {
-    let mut failing = false;
-    loop {
-        let round = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
-            round = sender.remind(partition) => round,
-        };
-        let busy = match round {
-            Ok(r) => {
-                if failing {
-                    tracing::info!(partition, "reminders resumed");
-                    failing = false;
-                }
-                if r.sent > 0 {
-                    tracing::debug!(partition, sent = r.sent, skipped = r.skipped, "reminders sent");
-                }
-                // A full batch may have more behind it; deferred ones wait a round.
-                r.sent + r.skipped > 0
-            }
-            Err(e) => {
-                if !failing {
-                    tracing::warn!(partition, error = %e, "reminders paused: store unavailable");
-                    failing = true;
-                }
-                false
-            }
-        };
-        if !busy {
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return,
-                () = tokio::time::sleep(IDLE) => {}
-            }
+async fn remind(sender: ReminderSender, partition: usize, shutdown: watch::Receiver<bool>) {
+    crate::rounds::run("reminders", partition, IDLE, shutdown, || async {
+        let round = sender.remind(partition).await?;
+        if round.sent > 0 {
+            tracing::debug!(partition, sent = round.sent, skipped = round.skipped, "reminders sent");
         }
-    }
+        // A full batch may have more behind it; deferred ones wait a round.
+        Ok(round.sent + round.skipped > 0)
+    })
+    .await;
 }

@@ -23,36 +23,11 @@ pub fn spawn(dispatcher: WebhookDispatcher, shutdown: watch::Receiver<bool>) -> 
     handles
 }
 
-async fn fan_out(dispatcher: WebhookDispatcher, partition: usize, mut shutdown: watch::Receiver<bool>) {
-    let mut failing = false;
-    loop {
-        let added = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
-            round = dispatcher.fan_out(partition) => round,
-        };
-        let busy = match added {
-            Ok(n) => {
-                if failing {
-                    tracing::info!(partition, "webhook fan-out resumed");
-                    failing = false;
-                }
-                n > 0
-            }
-            Err(e) => {
-                if !failing {
-                    tracing::warn!(partition, error = %e, "webhook fan-out paused: store unavailable");
-                    failing = true;
-                }
-                false
-            }
-        };
-        if !busy {
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return,
-                () = tokio::time::sleep(IDLE) => {}
-            }
-        }
-    }
+async fn fan_out(dispatcher: WebhookDispatcher, partition: usize, shutdown: watch::Receiver<bool>) {
+    crate::rounds::run("webhook fan-out", partition, IDLE, shutdown, || async {
+        dispatcher.fan_out(partition).await.map(|added| added > 0)
+    })
+    .await;
 }
 
 /// Keeps one sender running per endpoint.
