@@ -1587,33 +1587,6 @@ where
             tasks.spawn(async move { crate::ports::NotificationLog::put(&*store, &r).await.unwrap() });
         }
     }
-    // With the changes, records of the resend's email (its id: entry_for's)
-    // and of an older one arrive in any order.
-    let record = |id: &UserId, name: &str, state, minutes| crate::Notification {
-        id: NotificationId::parse(&format!("{name}-{id}")).unwrap(),
-        user_id: id.clone(),
-        recipient: EmailAddress::parse("ci@example.com").unwrap(),
-        state,
-        created_at: T0 + Duration::minutes(minutes),
-        updated_at: T0 + Duration::hours(1),
-        attempts: 1,
-        last_error: None,
-        provider_message_id: None,
-        kind: Default::default(),
-    };
-    for (i, id) in created.iter().enumerate() {
-        use crate::DeliveryState::{Bounced, Delivered, Sent};
-        let records = match i % 4 {
-            0 => vec![record(id, "n-kit", Delivered, 0)],
-            1 => vec![record(id, "n-jit", Bounced, -1), record(id, "n-kit", Sent, 0)],
-            2 => vec![record(id, "n-jit", Delivered, -1)],
-            _ => Vec::new(),
-        };
-        for r in records {
-            let store = store.clone();
-            tasks.spawn(async move { crate::ports::NotificationLog::put(&*store, &r).await.unwrap() });
-        }
-    }
     for (i, id) in created.iter().enumerate() {
         let resend = UserEvent::InitCodeAdded { hash: CodeHash([9; 32]), expires_at: T0 + Duration::hours(72) };
         let follow = match i % 3 {
