@@ -342,10 +342,10 @@ impl ManagementApi {
     /// How the organization's invitations stand: totals counted in the
     /// indexes (waiting, and completed and withdrawn within the retention
     /// period), the waiting invitations per latest email's delivery state
+    /// and the funnel created → delivered → opened → completed's counts
     /// (exact, from counters kept with every write), and over the newest
     /// 5,000 invitations (`sampleSize`, `sampled` when there are more) the
-    /// counts per state and the funnel created → delivered → opened →
-    /// completed with the median time between steps. Also sets the
+    /// counts per state and the funnel's median times between steps. Also sets the
     /// `onboard_invitation*` gauges of the organization. Not part of
     /// ZITADEL's API.
     #[oai(path = "/invitations/_stats", method = "get", operation_id = "ManagementService_InvitationStats")]

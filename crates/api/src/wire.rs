@@ -303,8 +303,14 @@ pub enum FunnelStepName {
 #[oai(rename = "v1FunnelStep", rename_all = "camelCase", skip_serializing_if_is_none)]
 pub struct FunnelStepView {
     pub step: FunnelStepName,
+    /// How many of the organization's invitations ever reached the step,
+    /// exact (each once; removed users' stay counted): created is a first
+    /// code issued, delivered an email the provider first reported
+    /// delivered, opened the link's page first shown, completed the code's
+    /// check succeeded.
     pub count: u64,
-    /// Median seconds from the step before, among those that made both.
+    /// Median seconds from the step before, among the sample's invitations
+    /// (`sampleSize`) that made both.
     pub median_seconds_from_previous: Option<f64>,
 }
 
@@ -324,7 +330,8 @@ pub struct InvitationTotals {
 #[oai(rename = "v1InvitationStatsResponse", rename_all = "camelCase")]
 pub struct InvitationStatsResponse {
     pub totals: InvitationTotals,
-    /// How many of the newest invitations `byState` and `funnel` cover (at most 5,000).
+    /// How many of the newest invitations `byState` and the funnel's
+    /// medians cover (at most 5,000).
     pub sample_size: u64,
     /// Whether the organization has more invitations than the sample.
     pub sampled: bool,
@@ -333,7 +340,8 @@ pub struct InvitationStatsResponse {
     /// email's state, exact for the whole organization; states with none
     /// and invitations without an email are left out.
     pub by_delivery: Vec<DeliveryCount>,
-    /// created → delivered → opened → completed.
+    /// created → delivered → opened → completed: counts exact for the
+    /// whole organization, medians over the sample.
     pub funnel: Vec<FunnelStepView>,
 }
 

@@ -1360,6 +1360,27 @@ where
     counts.into_values().collect()
 }
 
+/// The funnel of `ids` recounted from their logs and records: each user
+/// once per milestone an event of its log or one of its records reached.
+async fn recount_funnel<S>(store: &S, ids: &[UserId]) -> crate::ports::FunnelCounts
+where
+    S: crate::ports::InvitationIndex + ?Sized,
+{
+    use crate::ports::Milestone;
+    let mut counts = crate::ports::FunnelCounts::default();
+    for (events, notifications) in store.facts(ids).await.unwrap() {
+        let reached: std::collections::BTreeSet<Milestone> = events
+            .iter()
+            .filter_map(|e| Milestone::of_event(&e.event))
+            .chain(notifications.iter().filter_map(|n| Milestone::of_delivery(n.state)))
+            .collect();
+        for m in reached {
+            counts.add(m, 1);
+        }
+    }
+    counts
+}
+
 /// Runs every check of the [`InvitationIndex`](crate::ports::InvitationIndex)
 /// port, and of the listing over it, against `store`.
 pub async fn check_invitation_index<S>(store: std::sync::Arc<S>)
@@ -1447,6 +1468,12 @@ where
     assert_eq!((facts[0].0.len(), facts[0].1.clone()), (2, vec![bounced.clone()]));
     assert_eq!((facts[1].0.len(), facts[1].1.len(), facts[2].0.len()), (2, 0, 0));
 
+    // An opened link counts once, however often it is recorded.
+    for _ in 0..2 {
+        assert!(change(&*store, &users[0], UserEvent::LinkOpened { generation: 1 }, |_| true).await);
+    }
+    crate::ports::NotificationLog::put(&*store, &email("1002", DeliveryState::Delivered, 2)).await.unwrap();
+
     // The listing over it.
     let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
     let f = |s: Option<InvitationState>, d| InvitationFilter::new(s, d, None, None, None).unwrap();
@@ -1491,7 +1518,13 @@ where
     assert_eq!(stats.by_delivery, vec![(DeliveryState::Bounced, 1), (DeliveryState::Delivered, 1)]);
     assert_eq!(stats.by_delivery, recount_deliveries(&*store, &users).await);
     assert!(store.delivery_counts(&other).await.unwrap().is_empty(), "another organization's are its own");
-    assert_eq!((stats.created.count, stats.finished.count), (5, 1));
+    // The funnel's counts are exact, not the sample's: the completed and
+    // removed user is in them; each user once per milestone (users[5]'s two
+    // emails, one delivered; users[0]'s link opened twice).
+    assert_eq!([&stats.created, &stats.delivered, &stats.opened, &stats.finished].map(|s| s.count), [6, 1, 1, 2]);
+    let funnel = store.funnel_counts(&org).await.unwrap();
+    assert_eq!(funnel, recount_funnel(&*store, &users).await, "the counters are a recount");
+    assert_eq!(store.funnel_counts(&other).await.unwrap().created, 1, "another organization's are its own");
     // Past the retention, completed and withdrawn ones are gone.
     let (later, _) = invitation_service(store.clone(), T0 + Duration::days(31), &org);
     let left = all_invitations(&later, &acting, &f(None, None), 10).await;
@@ -1529,6 +1562,8 @@ where
     let delivered = crate::Notification { state: DeliveryState::Delivered, ..record };
     crate::ports::NotificationLog::put(&*store, &delivered).await.unwrap();
     assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 2)]);
+    assert_eq!(store.funnel_counts(&org).await.unwrap().delivered, 2, "users[4]'s first delivered email");
+    assert_eq!(store.funnel_counts(&org).await.unwrap(), recount_funnel(&*store, &users).await);
     // Leaving Initial takes the user out.
     assert!(change(&*store, &users[5], UserEvent::Removed, |_| true).await);
     assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
@@ -1624,6 +1659,14 @@ where
     let counts = store.delivery_counts(&org).await.unwrap();
     assert_eq!(counts, recount_deliveries(&*store, &created).await, "the counters are a recount");
     assert!(counts.iter().map(|(_, n)| n).sum::<u64>() > 0, "{counts:?}");
+    // Every user's milestones once, however its writes and records raced
+    // (each record arrives twice). Delivered counts what happened: a
+    // resend's queued record may since have replaced a delivered one of
+    // the same id, so only the events' milestones are recounted.
+    let funnel = store.funnel_counts(&org).await.unwrap();
+    let recount = recount_funnel(&*store, &created).await;
+    assert_eq!((funnel.created, funnel.opened, funnel.completed), (recount.created, 0, recount.completed));
+    assert_eq!((funnel.created, funnel.delivered, funnel.completed), (100, 50, 33));
     let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
     let walked = all_invitations(&svc, &acting, &InvitationFilter::default(), 7).await;
     let unique: std::collections::BTreeSet<UserId> = walked.iter().cloned().collect();

@@ -5,8 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, InvitationIndex, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, Unavailable,
-    UserIndex, UserRepository, UserWrite,
+    FunnelCounts, HookQueue, IdPage, InvitationIndex, Milestone, NotificationLog, Outbox, OutboxEntry, ReminderQueue,
+    SaveError, Unavailable, UserIndex, UserRepository, UserWrite,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -58,6 +58,11 @@ struct Indexes {
     /// moved under the lock by every write that changes either.
     counted_delivery: HashMap<UserId, (OrgId, DeliveryState)>,
     delivery_counts: HashMap<(OrgId, DeliveryState), u64>,
+    /// The funnel's milestones each user reached (counted once each) and
+    /// the counts per organization, moved under the lock with the event or
+    /// the record that reaches them.
+    milestones: HashMap<UserId, BTreeSet<Milestone>>,
+    funnel: HashMap<OrgId, FunnelCounts>,
 }
 
 /// A user's entry in the invitation indexes.
@@ -70,6 +75,9 @@ impl Indexes {
     /// it from `old` to `new` by `events`: the waiting index is the users in
     /// Initial; leaving it by the code's check completes, removal withdraws.
     fn follow_invitation(&mut self, old: Option<&User>, new: &User, events: &[RecordedEvent]) {
+        for m in events.iter().filter_map(|e| Milestone::of_event(&e.event)) {
+            self.reach(&new.org, &new.id, m);
+        }
         let was_initial = old.is_some_and(|u| u.state == UserState::Initial);
         let entry = position(new);
         let org = &new.org;
@@ -87,6 +95,13 @@ impl Indexes {
         } else if was_initial && new.state == UserState::Deleted {
             self.invitation_set(org, InvitationSource::Withdrawn).insert(entry);
             self.ended_at.insert(new.id.clone(), new.changed_at);
+        }
+    }
+
+    /// Counts `m` for the user unless it reached it before.
+    fn reach(&mut self, org: &OrgId, id: &UserId, m: Milestone) {
+        if self.milestones.entry(id.clone()).or_default().insert(m) {
+            self.funnel.entry(org.clone()).or_default().add(m, 1);
         }
     }
 
@@ -396,6 +411,11 @@ impl InvitationIndex for InMemoryStore {
         Ok(counts)
     }
 
+    async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable> {
+        cooperate().await;
+        Ok(self.lock().index.funnel.get(org).copied().unwrap_or_default())
+    }
+
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
         cooperate().await;
         let state = self.lock();
@@ -451,12 +471,18 @@ fn put_notification(state: &mut State, notification: Notification) {
     }
     let (user_id, id, exceptional) =
         (notification.user_id.clone(), notification.id.clone(), notification.state.is_exceptional());
+    let state_of_record = notification.state;
     let list = state.notifications.entry(user_id.clone()).or_default();
     match list.iter_mut().find(|n| n.id == notification.id) {
         Some(existing) => *existing = notification,
         None => list.push(notification),
     }
     follow_delivery(state, &user_id);
+    if let Some(m) = Milestone::of_delivery(state_of_record) {
+        if let Some(org) = state.users.get(&user_id).map(|u| u.org.clone()) {
+            state.index.reach(&org, &user_id, m);
+        }
+    }
     let list = state.notifications.entry(user_id.clone()).or_default();
     // The index of exceptional deliveries follows the user's latest email.
     if latest(list).is_none_or(|n| n.id != id) {

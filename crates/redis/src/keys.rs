@@ -113,6 +113,10 @@ impl Keys {
     /// any are counted (`1`), see `RedisStore::open`.
     pub const COUNTED: &'static str = "onb:{meta}:counted";
 
+    /// Whether the funnel's counts of the users written before there were
+    /// any are counted (`1`), see `RedisStore::open`.
+    pub const FUNNEL_COUNTED: &'static str = "onb:{meta}:funnel-counted";
+
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")
     }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    HookQueue, IdPage, InvitationIndex, Mailed, NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError,
-    Unavailable, UserIndex, UserRepository, UserWrite,
+    FunnelCounts, HookQueue, IdPage, InvitationIndex, Mailed, Milestone, NotificationLog, Outbox, OutboxEntry,
+    ReminderQueue, SaveError, Unavailable, UserIndex, UserRepository, UserWrite,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -24,7 +24,7 @@ use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
     RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, delivery_code, delivery_of_code, encode_entry,
-    notification_field, notification_id, rebuild, snapshot_due,
+    milestone_code, milestone_codes, notification_field, notification_id, rebuild, snapshot_due,
 };
 use crate::user_cache::UserCache;
 
@@ -57,6 +57,7 @@ struct Scripts {
     index_scan: Lua,
     index_backfill: Lua,
     count_backfill: Lua,
+    funnel_backfill: Lua,
     expire: Lua,
     /// The earliest due bucket of a per-second schedule: expiries and reminders alike.
     due_bucket: Lua,
@@ -79,6 +80,7 @@ impl Scripts {
             index_scan: Lua::new(include_str!("lua/index_scan.lua")),
             index_backfill: Lua::new(include_str!("lua/index_backfill.lua")),
             count_backfill: Lua::new(include_str!("lua/count_backfill.lua")),
+            funnel_backfill: Lua::new(include_str!("lua/funnel_backfill.lua")),
             expire: Lua::new(include_str!("lua/expire.lua")),
             due_bucket: Lua::new(include_str!("lua/due_bucket.lua")),
             settle_reminders: Lua::new(include_str!("lua/settle_reminders.lua")),
@@ -203,13 +205,22 @@ impl RedisStore {
             }
         }
         // Likewise the invitation counts: the Initial users written before
-        // they existed are counted once, after the indexes are there.
+        // they existed are counted once, after the indexes are there; and
+        // the funnel's milestones of the users written before the funnel's
+        // counts existed (one pass for both, each script idempotent).
         let counted: Option<String> = store.redis.run(conn.get(Keys::COUNTED)).await.map_err(|e| e.to_string())?;
-        if counted.as_deref() != Some("1") {
-            let counted = store.backfill_counts().await.map_err(|e| e.to_string())?;
+        let funneled: Option<String> =
+            store.redis.run(conn.get(Keys::FUNNEL_COUNTED)).await.map_err(|e| e.to_string())?;
+        if counted.as_deref() != Some("1") || funneled.as_deref() != Some("1") {
+            let (counted, reached) = store.backfill_counts().await.map_err(|e| e.to_string())?;
             let _: () = store.redis.run(conn.set(Keys::COUNTED, "1")).await.map_err(|e| e.to_string())?;
-            if counted > 0 {
-                tracing::info!(users = counted, "counted the invitations written before the invitation counts existed");
+            let _: () = store.redis.run(conn.set(Keys::FUNNEL_COUNTED, "1")).await.map_err(|e| e.to_string())?;
+            if counted > 0 || reached > 0 {
+                tracing::info!(
+                    users = counted,
+                    milestones = reached,
+                    "counted the invitations written before the invitation counts existed"
+                );
             }
         }
         Ok(store)
@@ -307,6 +318,9 @@ impl RedisStore {
         let week = at.div_euclid(INVITATION_WEEK_MS);
         let ttl = (week + 1) * INVITATION_WEEK_MS + self.invitation_retention_ms() - at;
         call.arg(ended.unwrap_or("")).arg(week).arg(ttl);
+        // The funnel's milestones the write's events reach (save.lua counts
+        // each one the user has not reached before).
+        call.arg(milestone_codes(write.events.iter().filter_map(|e| Milestone::of_event(&e.event))));
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -820,9 +834,12 @@ impl RedisStore {
     /// Counts the Initial users written before the invitation counts
     /// existed under their latest email's state: each user hash of each
     /// partition is found, its records read, and count_backfill.lua counts
-    /// those not counted yet. Runs once per store (see [`Keys::COUNTED`]).
-    async fn backfill_counts(&self) -> Result<u64, Unavailable> {
-        let mut counted = 0;
+    /// those not counted yet; and funnel_backfill.lua counts the milestones
+    /// their logs and records show that they were not counted for yet.
+    /// Runs once per store (see [`Keys::COUNTED`], [`Keys::FUNNEL_COUNTED`]).
+    /// Answers the users counted and the milestones counted.
+    async fn backfill_counts(&self) -> Result<(u64, u64), Unavailable> {
+        let (mut counted, mut reached) = (0, 0);
         for p in 0..self.keys.partitions() {
             let mut cursor = "0".to_owned();
             loop {
@@ -835,8 +852,14 @@ impl RedisStore {
                 for chunk in ids.chunks(100) {
                     let facts = self.facts(chunk).await?;
                     let mut call = self.scripts.count_backfill.call();
+                    let mut funnel = self.scripts.funnel_backfill.call();
                     let mut any = false;
-                    for (id, (_, notifications)) in chunk.iter().zip(facts) {
+                    for (id, (events, notifications)) in chunk.iter().zip(facts) {
+                        let milestones = events
+                            .iter()
+                            .filter_map(|e| Milestone::of_event(&e.event))
+                            .chain(notifications.iter().filter_map(|n| Milestone::of_delivery(n.state)));
+                        funnel.key(self.keys.user(id)).arg(milestone_codes(milestones));
                         // The latest email as the scripts judge it: the newest id
                         // (ids are decimal and made in time order).
                         let latest = notifications.iter().max_by(|a, b| {
@@ -850,13 +873,16 @@ impl RedisStore {
                     if any {
                         counted += call.run::<u64>(&self.redis, Durability::Replicated).await?;
                     }
+                    if !chunk.is_empty() {
+                        reached += funnel.run::<u64>(&self.redis, Durability::Replicated).await?;
+                    }
                 }
                 if cursor == "0" {
                     break;
                 }
             }
         }
-        Ok(counted)
+        Ok((counted, reached))
     }
 }
 
@@ -1222,6 +1248,29 @@ impl InvitationIndex for RedisStore {
         }
         counts.retain(|(_, n)| *n > 0);
         counts.sort_by_key(|(s, _)| s.as_str());
+        Ok(counts)
+    }
+
+    /// The organization's funnel counts of each partition (the `f<code>`
+    /// fields of its `xs:<org>`), in one pipeline, summed.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable> {
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| {
+                let fields = Milestone::ALL.map(|m| format!("f{}", milestone_code(m)));
+                vec![redis::cmd("HMGET").arg(Keys::invitation_counts(p, org)).arg(&fields[..]).clone()]
+            })
+            .collect();
+        let mut counts = FunnelCounts::default();
+        for reply in self.redis.grouped(&groups).await? {
+            let fields: Vec<Option<i64>> = self.reply_of(reply)?;
+            for (m, n) in Milestone::ALL.into_iter().zip(fields) {
+                // A count below zero would be a bug of the scripts: refused, not hidden.
+                let n = u64::try_from(n.unwrap_or(0))
+                    .map_err(|_| Unavailable(format!("redis: a negative funnel count {m:?}={n:?}")))?;
+                counts.add(m, n);
+            }
+        }
         Ok(counts)
     }
 

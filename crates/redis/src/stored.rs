@@ -7,7 +7,7 @@
 //! snapshot ([`SNAPSHOT_EVERY`]), and then only the events after it are
 //! replayed.
 
-use onboard_domain::ports::Unavailable;
+use onboard_domain::ports::{Milestone, Unavailable};
 use onboard_domain::{
     DeliveryState, EmailAddress, Notification, NotificationId, NotificationKind, OrgId, OutboxEntry, RecordedEvent,
     User, UserEvent, UserId,
@@ -62,6 +62,26 @@ pub fn delivery_code(state: DeliveryState) -> &'static str {
 /// The state of a [`delivery_code`].
 pub fn delivery_of_code(code: &str) -> Option<DeliveryState> {
     DeliveryState::ALL.into_iter().find(|s| delivery_code(*s) == code)
+}
+
+/// The one-letter code of a funnel milestone, as the funnel's counts hold
+/// it: in field `f` of a user's hash (the milestones it was counted for)
+/// and `f<code>` of the organization's counts (`xs:<org>`). `v` (delivered)
+/// is also written by put_notification.lua itself. Never change a code:
+/// stored counts use them.
+pub fn milestone_code(m: Milestone) -> char {
+    match m {
+        Milestone::Created => 'c',
+        Milestone::Delivered => 'v',
+        Milestone::Opened => 'o',
+        Milestone::Completed => 'k',
+    }
+}
+
+/// The codes of the milestones `reached`, each once, in [`Milestone::ALL`] order.
+pub fn milestone_codes(reached: impl IntoIterator<Item = Milestone>) -> String {
+    let reached: std::collections::BTreeSet<Milestone> = reached.into_iter().collect();
+    reached.into_iter().map(milestone_code).collect()
 }
 
 pub fn notification_field(id: &NotificationId) -> String {

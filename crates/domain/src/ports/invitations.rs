@@ -4,13 +4,79 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::Unavailable;
-use crate::events::RecordedEvent;
+use crate::events::{RecordedEvent, UserEvent};
 use crate::ids::{OrgId, UserId};
 use crate::invitation::{InvitationSource, Position};
 use crate::notifications::{DeliveryState, Notification};
 
 /// A user's event log (oldest first) and notifications (newest first).
 pub type Facts = (Vec<RecordedEvent>, Vec<Notification>);
+
+/// A step of the invitation funnel an invitation reaches at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Milestone {
+    /// Its first code was issued.
+    Created,
+    /// One of its emails first reached the recipient (the provider said
+    /// delivered).
+    Delivered,
+    /// Its link's page was first shown.
+    Opened,
+    /// Its code's check succeeded (it left Initial by its code).
+    Completed,
+}
+
+impl Milestone {
+    pub const ALL: [Milestone; 4] = [Self::Created, Self::Delivered, Self::Opened, Self::Completed];
+
+    /// The milestone `event` reaches, if any (delivery is an email's
+    /// state, never an event: see [`Self::of_delivery`]).
+    pub fn of_event(event: &UserEvent) -> Option<Self> {
+        match event {
+            UserEvent::InitCodeAdded { .. } | UserEvent::InviteCodeAdded { .. } => Some(Self::Created),
+            UserEvent::LinkOpened { .. } => Some(Self::Opened),
+            UserEvent::InitCheckSucceeded => Some(Self::Completed),
+            _ => None,
+        }
+    }
+
+    /// The milestone an email's record in `state` reaches, if any.
+    pub fn of_delivery(state: DeliveryState) -> Option<Self> {
+        (state == DeliveryState::Delivered).then_some(Self::Delivered)
+    }
+}
+
+/// How many of an organization's invitations ever reached each
+/// [`Milestone`], exact: each invitation counted once per milestone, by the
+/// atomic write that reaches it. Removing a user takes nothing back: they
+/// count what happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FunnelCounts {
+    pub created: u64,
+    pub delivered: u64,
+    pub opened: u64,
+    pub completed: u64,
+}
+
+impl FunnelCounts {
+    pub fn get(&self, m: Milestone) -> u64 {
+        match m {
+            Milestone::Created => self.created,
+            Milestone::Delivered => self.delivered,
+            Milestone::Opened => self.opened,
+            Milestone::Completed => self.completed,
+        }
+    }
+
+    pub fn add(&mut self, m: Milestone, n: u64) {
+        match m {
+            Milestone::Created => self.created += n,
+            Milestone::Delivered => self.delivered += n,
+            Milestone::Opened => self.opened += n,
+            Milestone::Completed => self.completed += n,
+        }
+    }
+}
 
 /// The invitation indexes, kept by the same atomic write that changes what
 /// they index ([`UserRepository::save`](super::UserRepository::save)), so
@@ -59,6 +125,12 @@ pub trait InvitationIndex: Send + Sync {
     /// Initial. States nobody is in are left out; in [`DeliveryState::as_str`]
     /// order. Waiting users without any email are in none.
     async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable>;
+
+    /// How many of `org`'s invitations reached each [`Milestone`], exact:
+    /// counters the store moves in the same atomic step as the event or the
+    /// email record that reaches it, once per user (a mark the store keeps
+    /// per user and milestone).
+    async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable>;
 }
 
 #[cfg(any(test, feature = "mock"))]
@@ -82,5 +154,6 @@ mockall::mock! {
         ) -> Result<u64, Unavailable>;
         async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
         async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable>;
+        async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable>;
     }
 }

@@ -22,7 +22,7 @@ mod webhook_transport;
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
 pub use clock::Clock;
 pub use directory::Directory;
-pub use invitations::{Facts, InvitationIndex};
+pub use invitations::{Facts, FunnelCounts, InvitationIndex, Milestone};
 pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;

@@ -1,7 +1,8 @@
 //! How an organization's invitations stand: exact totals from the indexes,
-//! the waiting ones by their latest email's delivery state exact from the
-//! store's counters, and the split by state and the funnel from a bounded
-//! sample of the newest invitations, so a request never reads every user.
+//! the waiting ones by their latest email's delivery state and the funnel's
+//! counts exact from the store's counters, and the split by state and the
+//! funnel's median times from a bounded sample of the newest invitations,
+//! so a request never reads every user.
 
 use std::time::Duration;
 
@@ -10,14 +11,16 @@ use time::OffsetDateTime;
 use crate::authz::Acting;
 use crate::invitation::{Invitation, InvitationFilter, InvitationSource, InvitationState};
 use crate::notifications::DeliveryState;
+use crate::ports::Milestone;
 
 use super::{ListInvitationsError, MAX_INVITATION_PAGE, UserService};
 
-/// The newest invitations the split and the funnel are computed over.
+/// The newest invitations the split and the funnel's medians are computed over.
 pub const STATS_SAMPLE: usize = 5_000;
 
-/// One step of the funnel: how many of the sample got there, and the median
-/// time from the step before (none when no invitation made both).
+/// One step of the funnel: how many of the organization's invitations ever
+/// got there (exact, the store's counters), and the median time from the
+/// step before over the sample (none when no invitation of it made both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunnelStep {
     pub count: u64,
@@ -32,8 +35,8 @@ pub struct InvitationStats {
     /// index's week granularity (the use case's retention judges the sample).
     pub completed: u64,
     pub withdrawn: u64,
-    /// How many invitations (newest first) `by_state` and the funnel are
-    /// computed over.
+    /// How many invitations (newest first) `by_state` and the funnel's
+    /// medians are computed over.
     pub sample_size: u64,
     /// Whether the organization has more invitations than the sample.
     pub sampled: bool,
@@ -126,6 +129,7 @@ impl UserService {
             *total = index.count(&acting.org, source, window).await?;
         }
         let by_delivery = index.delivery_counts(&acting.org).await?;
+        let funnel = index.funnel_counts(&acting.org).await?;
         let mut sample = Vec::new();
         let mut token = None::<String>;
         let all = InvitationFilter::default();
@@ -139,7 +143,10 @@ impl UserService {
             }
         };
         sample.truncate(STATS_SAMPLE);
-        let Summary { by_state, steps: [created, delivered, opened, finished], .. } = summarize(&sample);
+        let Summary { by_state, steps, .. } = summarize(&sample);
+        // The counts are the store's, exact; the medians the sample's.
+        let [created, delivered, opened, finished] =
+            std::array::from_fn(|i| FunnelStep { count: funnel.get(Milestone::ALL[i]), ..steps[i].clone() });
         Ok(InvitationStats {
             waiting: totals[0],
             completed: totals[1],
@@ -187,7 +194,8 @@ mod tests {
     }
 
     /// A service whose index holds `waiting` users in none of its pages (so
-    /// the sample is empty) and answers `counts` as its delivery counts.
+    /// the sample is empty) and answers `counts` as its delivery counts and
+    /// counts of a larger funnel.
     fn over(waiting: u64, counts: Result<Vec<(DeliveryState, u64)>, crate::ports::Unavailable>) -> UserService {
         use crate::ports::{MockInvitationIndex, MockUserRepository};
         let mut index = MockInvitationIndex::new();
@@ -198,18 +206,29 @@ mod tests {
             assert_eq!(org, &crate::usecases::test_support::org());
             counts.clone()
         });
+        let funnel = crate::ports::FunnelCounts {
+            created: 1_200_000,
+            delivered: 1_150_000,
+            opened: 400_000,
+            completed: 200_000,
+        };
+        index.expect_funnel_counts().returning(move |_| Ok(funnel));
         crate::usecases::test_support::service(MockUserRepository::new(), T0)
             .with_invitations(std::sync::Arc::new(index), crate::invitation::DEFAULT_RETENTION)
     }
 
     #[tokio::test]
-    async fn deliveries_come_from_the_stores_counts_not_the_sample() {
+    async fn deliveries_and_the_funnel_come_from_the_stores_counts_not_the_sample() {
         let counts = vec![(DeliveryState::Bounced, 7_000), (DeliveryState::Delivered, 993_000)];
         let stats = over(1_000_000, Ok(counts.clone()))
             .invitation_stats(&crate::usecases::test_support::acting())
             .await
             .unwrap();
         assert_eq!((stats.waiting, stats.sample_size, stats.by_delivery), (1_000_000, 0, counts));
+        // The funnel's counts are the store's too; an empty sample has no medians.
+        let steps = [&stats.created, &stats.delivered, &stats.opened, &stats.finished];
+        assert_eq!(steps.map(|s| s.count), [1_200_000, 1_150_000, 400_000, 200_000]);
+        assert!(steps.iter().all(|s| s.median_from_previous.is_none()));
         let down = over(1, Err(crate::ports::Unavailable("down".into())))
             .invitation_stats(&crate::usecases::test_support::acting())
             .await;

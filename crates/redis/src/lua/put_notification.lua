@@ -13,11 +13,18 @@
 -- reported, failed) and leaves it otherwise. So do the invitation counts
 -- `xs:<org>` (see save.lua): the latest record of an Initial user moves the
 -- user's count (field `d` of its hash) to the record's state.
+-- The funnel's delivered milestone (see save.lua) follows any record in
+-- state delivered, the latest email or not: the first one counts the user
+-- (`fv` in `xs:<org>`) and adds `v` to its field `f`; later ones change
+-- nothing.
 -- KEYS: per record its user hash (all of one partition); last the webhook
 --       stream (see the block at the end)
 -- ARGV: per record: field, recipient, record without recipient, with it,
 --       whether its state is exceptional (1 or 0), the user's index id, the
 --       code of its state (stored::delivery_code)
+
+-- stored::delivery_code(Delivered) and stored::milestone_code(Delivered).
+local DELIVERED = 'd'
 
 -- Whether decimal id `a` is newer than `b`.
 local function newer(a, b)
@@ -36,7 +43,11 @@ for i = 1, #KEYS - 1 do
     redis.call('HSET', user, ARGV[a + 1], ARGV[a + 4])
   end
   local nid, xid = string.sub(ARGV[a + 1], 2), ARGV[a + 6]
-  local stored = redis.call('HMGET', user, 'g', 'n')
+  local stored = redis.call('HMGET', user, 'g', 'n', 'f')
+  if stored[1] and ARGV[a + 7] == DELIVERED and not string.find(stored[3] or '', 'v', 1, true) then
+    redis.call('HINCRBY', string.match(user, '^(onb:{[^}]*}:)') .. 'xs:' .. stored[1], 'fv', 1)
+    redis.call('HSET', user, 'f', (stored[3] or '') .. 'v')
+  end
   local latest = stored[1] and (not stored[2] or stored[2] == nid)
   if latest then
     for _, field in ipairs(redis.call('HKEYS', user)) do

@@ -23,6 +23,11 @@
 -- an email is counted under its latest email's delivery state (`d<code>`,
 -- the code also in its hash as `d`, see stored::delivery_code); a new email
 -- moves it to queued, leaving Initial takes it out.
+-- So do the funnel's counts in the same hash: the node names the
+-- milestones the write's events reach (stored::milestone_code: `c` a code
+-- issued, `o` the link opened, `k` the code's check succeeded); each one
+-- the user's hash field `f` does not hold yet is counted (`f<code>`) and
+-- added to `f`, so a user counts once per milestone whatever it does again.
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -34,7 +39,8 @@
 --       (or ""), its field, recipient, queued record without recipient,
 --       with it, its state, creation ms, address digest, its id as the
 --       indexes hold it (see keys::index_id), how its invitation ended (c,
---       w or ""), that week, the week's time to live (ms), then its events;
+--       w or ""), that week, the week's time to live (ms), the milestones
+--       its events reach (codes, or ""), then its events;
 --       then the webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local prefix, buckets = ARGV[1], tonumber(ARGV[2])
@@ -81,10 +87,10 @@ for k = 3, #KEYS - 2, 3 do
   local entry, nid, field, recipient = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
   local state, created, digest, xid = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
-  local ended, week, ended_ttl = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18]
-  local first = a + 19
+  local ended, week, ended_ttl, reached = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18], ARGV[a + 19]
+  local first = a + 20
   a = first + events
-  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd')
+  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd', 'f')
   local current = tonumber(stored[1] or '0')
   if current ~= tonumber(expected) then
     table.insert(results, 0)
@@ -168,6 +174,20 @@ for k = 3, #KEYS - 2, 3 do
         table.insert(fields, count)
       else
         redis.call('HDEL', user, 'd')
+      end
+    end
+    -- The funnel: each milestone once per user.
+    if reached ~= '' then
+      local marks = stored[6] or ''
+      for code in string.gmatch(reached, '.') do
+        if not string.find(marks, code, 1, true) then
+          redis.call('HINCRBY', prefix .. 'xs:' .. org, 'f' .. code, 1)
+          marks = marks .. code
+        end
+      end
+      if marks ~= (stored[6] or '') then
+        table.insert(fields, 'f')
+        table.insert(fields, marks)
       end
     end
     if had and (had ~= digest or not live) then

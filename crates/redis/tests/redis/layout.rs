@@ -215,6 +215,45 @@ async fn invitations_written_before_the_counts_are_counted_once_at_the_next_star
 }
 
 #[tokio::test]
+async fn invitations_written_before_the_funnel_counts_are_counted_once_at_the_next_start() {
+    use onboard_domain::DeliveryState;
+    use onboard_domain::ports::{FunnelCounts, InvitationIndex};
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let org = OrgId::generate();
+    let (user, write) = new_user(&org, "earlier");
+    let entry = write.outbox.clone().unwrap();
+    store.save(write).await.unwrap();
+    let delivered = onboard_domain::Notification::after_attempt(&entry, DeliveryState::Delivered, entry.enqueued_at);
+    store.put(&delivered).await.unwrap();
+    let funnel = FunnelCounts { created: 1, delivered: 1, opened: 0, completed: 0 };
+    assert_eq!(store.funnel_counts(&org).await.unwrap(), funnel);
+    // As a version without the funnel's counts left the store: no `f<code>`
+    // counts, no `f` mark; the delivery counts stay.
+    let mut conn = raw(&server).await;
+    let counts: Vec<String> = redis::cmd("KEYS").arg("onb:{p*}:xs:*").query_async(&mut conn).await.unwrap();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    redis::cmd("HDEL").arg(&counts[0]).arg("fc").arg("fv").query_async::<()>(&mut conn).await.unwrap();
+    redis::cmd("DEL").arg("onb:{meta}:funnel-counted").query_async::<()>(&mut conn).await.unwrap();
+    let hash = key_of(&mut conn, "u", &user.id).await.unwrap();
+    redis::cmd("HDEL").arg(&hash).arg("f").query_async::<()>(&mut conn).await.unwrap();
+    assert_eq!(store.funnel_counts(&org).await.unwrap(), FunnelCounts::default());
+    drop(store);
+    let reopened = open(&server).await.unwrap();
+    assert_eq!(reopened.funnel_counts(&org).await.unwrap(), funnel, "from its log and records");
+    assert_eq!(reopened.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)], "not twice");
+    let marked: String = redis::cmd("GET").arg("onb:{meta}:funnel-counted").query_async(&mut conn).await.unwrap();
+    assert_eq!(marked, "1");
+    // A start that counts again (two nodes at once) counts nobody twice, nor
+    // does a later delivered record of the user.
+    redis::cmd("DEL").arg("onb:{meta}:funnel-counted").query_async::<()>(&mut conn).await.unwrap();
+    let again = open(&server).await.unwrap();
+    again.put(&delivered).await.unwrap();
+    assert_eq!(again.funnel_counts(&org).await.unwrap(), funnel);
+    assert_eq!(again.get(&user.id).await.unwrap(), Some(user), "the user itself is as it was");
+}
+
+#[tokio::test]
 async fn deep_pages_of_an_index_are_the_pages_of_the_whole_order() {
     use onboard_domain::ports::UserIndex;
     use onboard_domain::{Page, UserState};
