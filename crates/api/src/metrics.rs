@@ -29,7 +29,8 @@ pub const OUTBOX_OLDEST_AGE: &str = "onboard_outbox_oldest_age_seconds";
 /// `state`, the waiting ones by `org` and the latest email's `delivery`
 /// state (exact; every state, 0 for none, so a count that fell to nothing
 /// does not linger), and the funnel's `step` counts (exact) and median
-/// seconds from the step before (over the sample).
+/// seconds from the step before (exact for the organization, to its
+/// histogram bucket's middle, within 12%).
 pub const INVITATIONS: &str = "onboard_invitations";
 pub const INVITATION_DELIVERIES: &str = "onboard_invitation_deliveries";
 pub const INVITATION_FUNNEL: &str = "onboard_invitation_funnel";

@@ -309,8 +309,15 @@ pub struct FunnelStepView {
     /// delivered, opened the link's page first shown, completed the code's
     /// check succeeded.
     pub count: u64,
-    /// Median seconds from the step before, among the sample's invitations
-    /// (`sampleSize`) that made both.
+    /// Median seconds from the step before, exact for the organization's
+    /// invitations whose step was timed, to a histogram's resolution: the
+    /// geometric middle of the bucket (four per doubling of seconds + 1,
+    /// each at most 25% wide) holding the middle one (the lower middle of
+    /// an even count), within 12% of the exact median. Opened is timed from
+    /// the first delivery when one was known by then, else from the
+    /// creation; completed from the first opening, else the first
+    /// delivery, else the creation; a delivery reported after the
+    /// invitation ended is counted, not timed. Absent when none was timed.
     pub median_seconds_from_previous: Option<f64>,
 }
 
@@ -330,18 +337,19 @@ pub struct InvitationTotals {
 #[oai(rename = "v1InvitationStatsResponse", rename_all = "camelCase")]
 pub struct InvitationStatsResponse {
     pub totals: InvitationTotals,
-    /// How many of the newest invitations `byState` and the funnel's
-    /// medians cover (at most 5,000).
+    /// How many of the newest invitations `byState` covers (at most 5,000).
     pub sample_size: u64,
-    /// Whether the organization has more invitations than the sample.
+    /// Whether the organization has more invitations than the sample
+    /// (`byState` is the sample's; everything else is exact).
     pub sampled: bool,
     pub by_state: Vec<StateCount>,
     /// The waiting invitations (pending, expired, locked) by their latest
     /// email's state, exact for the whole organization; states with none
     /// and invitations without an email are left out.
     pub by_delivery: Vec<DeliveryCount>,
-    /// created → delivered → opened → completed: counts exact for the
-    /// whole organization, medians over the sample.
+    /// created → delivered → opened → completed: counts and medians exact
+    /// for the whole organization (the medians to their histograms'
+    /// resolution).
     pub funnel: Vec<FunnelStepView>,
 }
 

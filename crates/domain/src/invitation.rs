@@ -120,9 +120,6 @@ pub struct Invitation {
     pub reminders_sent: u32,
     /// When it completed or was withdrawn.
     pub ended_at: Option<OffsetDateTime>,
-    /// When its first email was delivered (the earliest delivery among the
-    /// user's emails); for the funnel.
-    pub delivered_at: Option<OffsetDateTime>,
 }
 
 /// What decides an invitation's state beyond the user.
@@ -204,11 +201,6 @@ impl Invitation {
             (_, Some(c), _) if now - c.at < rules.retention => (InvitationState::Completed, None, Some(c.at)),
             _ => return None,
         };
-        let delivered_at = notifications
-            .iter()
-            .filter(|n| matches!(n.state, DeliveryState::Delivered | DeliveryState::SpamReported))
-            .map(|n| n.updated_at)
-            .min();
         // The current invitation is the newest code's: its generation is
         // the sequence of the event that added it.
         let generation = last.sequence;
@@ -232,7 +224,6 @@ impl Invitation {
             opened,
             reminders_sent: reminders_sent(events, notifications),
             ended_at,
-            delivered_at,
         })
     }
 }

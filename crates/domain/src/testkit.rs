@@ -1568,6 +1568,108 @@ where
     assert!(change(&*store, &users[5], UserEvent::Removed, |_| true).await);
     assert_eq!(store.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)]);
     assert_eq!(recount_deliveries(&*store, &users).await, vec![(DeliveryState::Delivered, 1)]);
+    check_funnel_durations(store.clone()).await;
+    drain(&*store).await;
+}
+
+/// Records `event` for user `id` at `secs` after `T0` (retried on conflicts).
+async fn change_at<S: UserRepository + ?Sized>(store: &S, id: &UserId, event: UserEvent, secs: i64) {
+    loop {
+        let mut user = store.get(id).await.unwrap().unwrap();
+        let expected_sequence = user.sequence;
+        let recorded = user.record(event.clone(), T0 + Duration::seconds(secs));
+        match store.save(UserWrite { expected_sequence, user, events: vec![recorded], outbox: None }).await {
+            Ok(()) => return,
+            Err(SaveError::Conflict) => continue,
+            Err(e) => panic!("saving {id}: {e}"),
+        }
+    }
+}
+
+/// A scripted set of step durations lands in exactly the histogram
+/// buckets of [`duration_bucket`](crate::ports::duration_bucket), each
+/// user's step once, each from the step before as
+/// [`InvitationIndex::funnel_durations`](crate::ports::InvitationIndex::funnel_durations)
+/// says; the statistics' medians are the middle observations' buckets.
+async fn check_funnel_durations<S>(store: std::sync::Arc<S>)
+where
+    S: UserRepository + crate::ports::NotificationLog + crate::ports::InvitationIndex + Outbox + 'static,
+{
+    use crate::DeliveryState::Delivered;
+    use crate::ports::{DurationHistogram, Milestone, bucket_middle, duration_bucket};
+    let org = OrgId::generate();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let (user, write) = invitee(&org, &format!("timed{i}"), 10 * i);
+        store.save(write).await.unwrap();
+        ids.push(user.id);
+    }
+    let delivered = |i: usize, secs: i64| crate::Notification {
+        id: NotificationId::parse(&format!("n-timed-{i}")).unwrap(),
+        user_id: ids[i].clone(),
+        recipient: EmailAddress::parse(&format!("timed{i}@example.com")).unwrap(),
+        state: Delivered,
+        created_at: T0,
+        updated_at: T0 + Duration::seconds(secs),
+        attempts: 1,
+        last_error: None,
+        provider_message_id: None,
+        kind: Default::default(),
+    };
+    let put = |n: crate::Notification| {
+        let store = store.clone();
+        async move { crate::ports::NotificationLog::put(&*store, &n).await.unwrap() }
+    };
+    let opened = UserEvent::LinkOpened { generation: 1 };
+    // 0: delivered after 30 s, opened 600 s later, completed 3,600 s later.
+    put(delivered(0, 30)).await;
+    change_at(&*store, &ids[0], opened.clone(), 630).await;
+    change_at(&*store, &ids[0], UserEvent::InitCheckSucceeded, 4_230).await;
+    // 1 (created at 10 s): opened before any delivery was known (timed from
+    // its creation), delivered after (timed, kept for nothing), completed
+    // 900 s after the opening.
+    change_at(&*store, &ids[1], opened.clone(), 110).await;
+    put(delivered(1, 209)).await;
+    change_at(&*store, &ids[1], UserEvent::InitCheckSucceeded, 1_010).await;
+    // 2 (20 s): delivered after 50 s, completed 4,950 s after the delivery, never opened.
+    put(delivered(2, 70)).await;
+    change_at(&*store, &ids[2], UserEvent::InitCheckSucceeded, 5_020).await;
+    // 3 (30 s): completed after 70 s; a delivery reported after that is
+    // counted, not timed.
+    change_at(&*store, &ids[3], UserEvent::InitCheckSucceeded, 100).await;
+    put(delivered(3, 110)).await;
+    // 4 (40 s): delivered after 5 s, opened 5 s after that, and again
+    // (later, and twice delivered): each step once.
+    put(delivered(4, 45)).await;
+    put(delivered(4, 45)).await;
+    change_at(&*store, &ids[4], opened.clone(), 50).await;
+    change_at(&*store, &ids[4], opened.clone(), 5_000).await;
+    put(delivered(4, 6_000)).await;
+    // 5 (50 s): delivered after 40 s, then withdrawn.
+    put(delivered(5, 90)).await;
+    change_at(&*store, &ids[5], UserEvent::Removed, 95).await;
+    let of = |seconds: &[u64]| {
+        let mut h = DurationHistogram::default();
+        for s in seconds {
+            h.add(duration_bucket(*s), 1);
+        }
+        h
+    };
+    let durations = store.funnel_durations(&org).await.unwrap();
+    assert_eq!(durations.of(Milestone::Delivered), Some(&of(&[30, 199, 50, 5, 40])), "created → delivered");
+    assert_eq!(durations.of(Milestone::Opened), Some(&of(&[600, 100, 5])), "delivered → opened");
+    assert_eq!(durations.of(Milestone::Completed), Some(&of(&[3_600, 900, 4_950, 70])), "opened → completed");
+    assert_eq!(durations.of(Milestone::Created), None);
+    let funnel = store.funnel_counts(&org).await.unwrap();
+    assert_eq!((funnel.created, funnel.delivered, funnel.opened, funnel.completed), (6, 6, 3, 4));
+    assert_eq!(store.funnel_durations(&OrgId::generate()).await.unwrap(), Default::default(), "per organization");
+    // The statistics' medians: the middle observation's bucket (the lower
+    // middle of an even count).
+    let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
+    let stats = svc.invitation_stats(&acting).await.unwrap();
+    let medians = [&stats.created, &stats.delivered, &stats.opened, &stats.finished].map(|s| s.median_from_previous);
+    let middle = |s: u64| Some(bucket_middle(duration_bucket(s)));
+    assert_eq!(medians, [None, middle(40), middle(100), middle(900)]);
     drain(&*store).await;
 }
 
@@ -1667,6 +1769,19 @@ where
     let recount = recount_funnel(&*store, &created).await;
     assert_eq!((funnel.created, funnel.opened, funnel.completed), (recount.created, 0, recount.completed));
     assert_eq!((funnel.created, funnel.delivered, funnel.completed), (100, 50, 33));
+    // Each user's step timed once, whatever raced: every completion (from
+    // its delivery when that came first, else its creation, all at
+    // T0 + 1 h), no opening; a delivery only while still waiting.
+    let durations = store.funnel_durations(&org).await.unwrap();
+    let timed = |m| durations.of(m).unwrap().clone();
+    assert_eq!(timed(crate::ports::Milestone::Completed).total(), 33);
+    assert_eq!(timed(crate::ports::Milestone::Opened).total(), 0);
+    let delivered = timed(crate::ports::Milestone::Delivered);
+    assert!((1..=50).contains(&delivered.total()), "{delivered:?}");
+    let possible: std::collections::BTreeSet<u16> = (0..10).map(|s| crate::ports::duration_bucket(3_600 - s)).collect();
+    assert!(delivered.0.keys().all(|b| possible.contains(b)), "{delivered:?}");
+    let possible: std::collections::BTreeSet<u16> = possible.into_iter().chain([0]).collect();
+    assert!(timed(crate::ports::Milestone::Completed).0.keys().all(|b| possible.contains(b)), "{durations:?}");
     let (svc, acting) = invitation_service(store.clone(), T0 + Duration::hours(2), &org);
     let walked = all_invitations(&svc, &acting, &InvitationFilter::default(), 7).await;
     let unique: std::collections::BTreeSet<UserId> = walked.iter().cloned().collect();

@@ -5,8 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    FunnelCounts, HookQueue, IdPage, InvitationIndex, Milestone, NotificationLog, Outbox, OutboxEntry, ReminderQueue,
-    SaveError, Unavailable, UserIndex, UserRepository, UserWrite,
+    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, Milestone, NotificationLog, Outbox, OutboxEntry,
+    ReminderQueue, SaveError, Unavailable, UserIndex, UserRepository, UserWrite, duration_bucket,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -63,6 +63,12 @@ struct Indexes {
     /// the record that reaches them.
     milestones: HashMap<UserId, BTreeSet<Milestone>>,
     funnel: HashMap<OrgId, FunnelCounts>,
+    /// When (whole seconds) each waiting user was first delivered and
+    /// opened, kept only while a later step may still be timed from it, and
+    /// the histograms of the steps' durations per organization (as save.lua
+    /// and put_notification.lua keep `fw`, `fo` and `h<code><bucket>`).
+    step_times: HashMap<UserId, [Option<i64>; 2]>,
+    durations: HashMap<OrgId, FunnelDurations>,
 }
 
 /// A user's entry in the invitation indexes.
@@ -75,8 +81,13 @@ impl Indexes {
     /// it from `old` to `new` by `events`: the waiting index is the users in
     /// Initial; leaving it by the code's check completes, removal withdraws.
     fn follow_invitation(&mut self, old: Option<&User>, new: &User, events: &[RecordedEvent]) {
-        for m in events.iter().filter_map(|e| Milestone::of_event(&e.event)) {
-            self.reach(&new.org, &new.id, m);
+        let reached: BTreeSet<Milestone> = events.iter().filter_map(|e| Milestone::of_event(&e.event)).collect();
+        let waiting = new.state == UserState::Initial;
+        for m in reached {
+            self.reach(new, m, new.changed_at.unix_timestamp(), waiting);
+        }
+        if !waiting {
+            self.step_times.remove(&new.id);
         }
         let was_initial = old.is_some_and(|u| u.state == UserState::Initial);
         let entry = position(new);
@@ -98,10 +109,44 @@ impl Indexes {
         }
     }
 
-    /// Counts `m` for the user unless it reached it before.
-    fn reach(&mut self, org: &OrgId, id: &UserId, m: Milestone) {
-        if self.milestones.entry(id.clone()).or_default().insert(m) {
-            self.funnel.entry(org.clone()).or_default().add(m, 1);
+    /// Counts `m` for `user` unless it reached it before, at `at` (whole
+    /// seconds), and times it from the step before (see
+    /// [`InvitationIndex::funnel_durations`]); `waiting` whether the user is
+    /// in Initial then.
+    fn reach(&mut self, user: &User, m: Milestone, at: i64, waiting: bool) {
+        let reached = self.milestones.entry(user.id.clone()).or_default();
+        if !reached.insert(m) {
+            return;
+        }
+        let (opened, completed) = (reached.contains(&Milestone::Opened), reached.contains(&Milestone::Completed));
+        self.funnel.entry(user.org.clone()).or_default().add(m, 1);
+        let created = user.created_at.unix_timestamp();
+        let times = self.step_times.entry(user.id.clone()).or_default();
+        let from = match m {
+            Milestone::Created => None,
+            Milestone::Delivered => {
+                if waiting && !opened {
+                    times[0] = Some(at);
+                }
+                waiting.then_some(created)
+            }
+            Milestone::Opened => {
+                let from = times[0].take().unwrap_or(created);
+                if waiting && !completed {
+                    times[1] = Some(at);
+                }
+                Some(from)
+            }
+            Milestone::Completed => Some(times[1].take().or(times[0].take()).unwrap_or(created)),
+        };
+        if *times == [None, None] {
+            self.step_times.remove(&user.id);
+        }
+        if let Some(from) = from {
+            let durations = self.durations.entry(user.org.clone()).or_default();
+            if let Some(h) = durations.of_mut(m) {
+                h.add(duration_bucket(u64::try_from(at - from).unwrap_or(0)), 1);
+            }
         }
     }
 
@@ -416,6 +461,11 @@ impl InvitationIndex for InMemoryStore {
         Ok(self.lock().index.funnel.get(org).copied().unwrap_or_default())
     }
 
+    async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable> {
+        cooperate().await;
+        Ok(self.lock().index.durations.get(org).cloned().unwrap_or_default())
+    }
+
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
         cooperate().await;
         let state = self.lock();
@@ -471,16 +521,17 @@ fn put_notification(state: &mut State, notification: Notification) {
     }
     let (user_id, id, exceptional) =
         (notification.user_id.clone(), notification.id.clone(), notification.state.is_exceptional());
-    let state_of_record = notification.state;
+    let state_of_record = (notification.state, notification.updated_at);
     let list = state.notifications.entry(user_id.clone()).or_default();
     match list.iter_mut().find(|n| n.id == notification.id) {
         Some(existing) => *existing = notification,
         None => list.push(notification),
     }
     follow_delivery(state, &user_id);
-    if let Some(m) = Milestone::of_delivery(state_of_record) {
-        if let Some(org) = state.users.get(&user_id).map(|u| u.org.clone()) {
-            state.index.reach(&org, &user_id, m);
+    if let Some(m) = Milestone::of_delivery(state_of_record.0) {
+        if let Some(user) = state.users.get(&user_id) {
+            let waiting = user.state == UserState::Initial;
+            state.index.reach(user, m, state_of_record.1.unix_timestamp(), waiting);
         }
     }
     let list = state.notifications.entry(user_id.clone()).or_default();

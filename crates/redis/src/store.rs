@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    FunnelCounts, HookQueue, IdPage, InvitationIndex, Mailed, Milestone, NotificationLog, Outbox, OutboxEntry,
-    ReminderQueue, SaveError, Unavailable, UserIndex, UserRepository, UserWrite,
+    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, Mailed, Milestone, NotificationLog, Outbox,
+    OutboxEntry, ReminderQueue, SaveError, TIMED_STEPS, Unavailable, UserIndex, UserRepository, UserWrite,
+    replay_steps,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -321,6 +322,8 @@ impl RedisStore {
         // The funnel's milestones the write's events reach (save.lua counts
         // each one the user has not reached before).
         call.arg(milestone_codes(write.events.iter().filter_map(|e| Milestone::of_event(&e.event))));
+        // When they are reached, for timing them from the step before.
+        call.arg(at);
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -859,7 +862,16 @@ impl RedisStore {
                             .iter()
                             .filter_map(|e| Milestone::of_event(&e.event))
                             .chain(notifications.iter().filter_map(|n| Milestone::of_delivery(n.state)));
-                        funnel.key(self.keys.user(id)).arg(milestone_codes(milestones));
+                        let replayed = replay_steps(&events, &notifications);
+                        let timed: Vec<String> =
+                            replayed.buckets.iter().map(|(m, b)| format!("{}{b}", milestone_code(*m))).collect();
+                        let kept = replayed.kept.map(|t| t.map(base36).unwrap_or_default());
+                        funnel
+                            .key(self.keys.user(id))
+                            .arg(milestone_codes(milestones))
+                            .arg(timed.join(","))
+                            .arg(&kept[0])
+                            .arg(&kept[1]);
                         // The latest email as the scripts judge it: the newest id
                         // (ids are decimal and made in time order).
                         let latest = notifications.iter().max_by(|a, b| {
@@ -1274,6 +1286,34 @@ impl InvitationIndex for RedisStore {
         Ok(counts)
     }
 
+    /// The organization's step histograms of each partition (the
+    /// `h<code><bucket>` fields of its `xs:<org>`), in one pipeline, summed.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable> {
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HGETALL").arg(Keys::invitation_counts(p, org)).clone()])
+            .collect();
+        let mut durations = FunnelDurations::default();
+        for reply in self.redis.grouped(&groups).await? {
+            let fields: Vec<(String, i64)> = self.reply_of(reply)?;
+            for (field, n) in fields {
+                let Some(rest) = field.strip_prefix('h') else { continue };
+                let mut chars = rest.chars();
+                let step = chars.next().and_then(|code| TIMED_STEPS.into_iter().find(|m| milestone_code(*m) == code));
+                let (Some(step), Ok(bucket)) = (step, chars.as_str().parse::<u16>()) else {
+                    return Err(Unavailable(format!("redis: an unknown funnel histogram field {field}")));
+                };
+                // A count below zero would be a bug of the scripts: refused, not hidden.
+                let n = u64::try_from(n)
+                    .map_err(|_| Unavailable(format!("redis: a negative histogram count {field}={n}")))?;
+                if let Some(h) = durations.of_mut(step) {
+                    h.add(bucket, n);
+                }
+            }
+        }
+        Ok(durations)
+    }
+
     /// Each user's event log and hash (its notification records), all in
     /// one pipeline (one per partition on a cluster).
     #[tracing::instrument(level = "debug", skip_all, fields(users = ids.len()))]
@@ -1328,6 +1368,21 @@ fn notifications_of(user: &UserId, fields: &[(Vec<u8>, Vec<u8>)]) -> Result<Vec<
     Ok(list)
 }
 
+/// `seconds` in base 36 (lower case), as the scripts keep a step's time
+/// (`fw`, `fo`; save.lua's `base36`).
+fn base36(seconds: i64) -> String {
+    let mut n = seconds.max(0) as u64;
+    let mut digits = Vec::new();
+    loop {
+        digits.push(char::from_digit((n % 36) as u32, 36).unwrap_or('0'));
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().collect()
+}
+
 #[async_trait]
 impl NotificationLog for RedisStore {
     async fn put(&self, notification: &Notification) -> Result<(), Unavailable> {
@@ -1349,7 +1404,8 @@ impl NotificationLog for RedisStore {
                     .arg(StoredNotification::of(n, true).encode())
                     .arg(if n.state.is_exceptional() { "1" } else { "0" })
                     .arg(index_id(&n.user_id))
-                    .arg(delivery_code(n.state));
+                    .arg(delivery_code(n.state))
+                    .arg(ms(n.updated_at));
             }
             add_hooks(&mut call, p, hooks.into_iter());
             call.run::<i64>(&self.redis, Durability::Local).await?;

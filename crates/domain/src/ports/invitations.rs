@@ -1,5 +1,8 @@
 //! Where invitations are found: per organization, newest first.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -78,6 +81,140 @@ impl FunnelCounts {
     }
 }
 
+/// The funnel's steps that have a duration: from the step before to this
+/// one (created → delivered, delivered → opened, opened → completed).
+pub const TIMED_STEPS: [Milestone; 3] = [Milestone::Delivered, Milestone::Opened, Milestone::Completed];
+
+/// The histogram bucket of a step's duration of `seconds`: four buckets per
+/// doubling of `seconds + 1`, linear within the doubling (so each is at most
+/// 25% wide, and its geometric middle within 12% of anything in it).
+/// Integer arithmetic only, so the store's scripts compute the same bucket
+/// (save.lua, put_notification.lua repeat it).
+pub fn duration_bucket(seconds: u64) -> u16 {
+    let n = seconds.saturating_add(1);
+    let k = 63 - n.leading_zeros() as u64;
+    let j = ((n - (1 << k)) << 2) >> k;
+    (4 * k + j) as u16
+}
+
+/// The geometric middle of `bucket`'s bounds (of `seconds + 1`, see
+/// [`duration_bucket`]), in seconds: what a median in that bucket reports.
+pub fn bucket_middle(bucket: u16) -> Duration {
+    let (k, j) = (i32::from(bucket / 4), f64::from(bucket % 4));
+    let low = 2f64.powi(k) * (1.0 + j / 4.0);
+    let high = 2f64.powi(k) * (1.0 + (j + 1.0) / 4.0);
+    Duration::from_secs_f64(((low * high).sqrt() - 1.0).max(0.0))
+}
+
+/// How long one step of the funnel took, per [`duration_bucket`]: how many
+/// invitations' durations fell in each bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DurationHistogram(pub BTreeMap<u16, u64>);
+
+impl DurationHistogram {
+    pub fn add(&mut self, bucket: u16, n: u64) {
+        if n > 0 {
+            *self.0.entry(bucket).or_default() += n;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// The median: the middle observation's bucket's middle (of an even
+    /// count the lower middle's, as the sample's medians were). None when
+    /// empty.
+    pub fn median(&self) -> Option<Duration> {
+        let rank = self.total().div_ceil(2);
+        let mut seen = 0;
+        self.0.iter().find_map(|(b, n)| {
+            seen += n;
+            (rank > 0 && seen >= rank).then(|| bucket_middle(*b))
+        })
+    }
+}
+
+/// The durations of an organization's [`TIMED_STEPS`], exact for the whole
+/// organization: each invitation's duration binned once, by the atomic
+/// write that counts the step (when the step before's time is known then).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunnelDurations(pub [DurationHistogram; 3]);
+
+impl FunnelDurations {
+    /// The histogram of the step to `m` (none for [`Milestone::Created`]).
+    pub fn of(&self, m: Milestone) -> Option<&DurationHistogram> {
+        TIMED_STEPS.iter().position(|t| *t == m).map(|i| &self.0[i])
+    }
+
+    pub fn of_mut(&mut self, m: Milestone) -> Option<&mut DurationHistogram> {
+        TIMED_STEPS.iter().position(|t| *t == m).map(|i| &mut self.0[i])
+    }
+}
+
+/// A user's funnel steps as its log and records show them, for a store's
+/// backfill of the users counted before the histograms existed: each step's
+/// bucket by the rule of [`InvitationIndex::funnel_durations`], and the
+/// first delivery's and opening's times (whole seconds) a waiting user
+/// keeps for timing a later step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayedSteps {
+    pub buckets: Vec<(Milestone, u16)>,
+    pub kept: [Option<i64>; 2],
+}
+
+/// Replays `events` (oldest first, from the user's creation) and
+/// `notifications` through the timing rule: the invitation waits until its
+/// code's check succeeds or it is removed; each milestone at its first
+/// time, in time order (ties in [`Milestone::ALL`] order, as one write's).
+pub fn replay_steps(events: &[RecordedEvent], notifications: &[Notification]) -> ReplayedSteps {
+    let Some(created) = events.first().map(|e| e.at.unix_timestamp()) else { return ReplayedSteps::default() };
+    let end = events
+        .iter()
+        .find(|e| matches!(e.event, UserEvent::InitCheckSucceeded | UserEvent::Removed))
+        .map(|e| e.at.unix_timestamp());
+    let mut reached: Vec<(i64, Milestone)> = Vec::new();
+    for (at, m) in events.iter().filter_map(|e| Some((e.at.unix_timestamp(), Milestone::of_event(&e.event)?))).chain(
+        notifications.iter().filter_map(|n| Some((n.updated_at.unix_timestamp(), Milestone::of_delivery(n.state)?))),
+    ) {
+        match reached.iter_mut().find(|(_, r)| *r == m) {
+            Some((first, _)) => *first = (*first).min(at),
+            None => reached.push((at, m)),
+        }
+    }
+    reached.sort();
+    let mut replayed = ReplayedSteps::default();
+    let [delivered, opened] = &mut replayed.kept;
+    for (i, (at, m)) in reached.iter().copied().enumerate() {
+        let waiting = end.is_none_or(|e| at < e);
+        let later = |l: Milestone| reached[..i].iter().any(|(_, r)| *r == l);
+        let from = match m {
+            Milestone::Created => None,
+            Milestone::Delivered => {
+                if waiting && !later(Milestone::Opened) {
+                    *delivered = Some(at);
+                }
+                waiting.then_some(created)
+            }
+            Milestone::Opened => {
+                let from = delivered.take().unwrap_or(created);
+                if waiting && !later(Milestone::Completed) {
+                    *opened = Some(at);
+                }
+                Some(from)
+            }
+            Milestone::Completed => Some(opened.take().or(delivered.take()).unwrap_or(created)),
+        };
+        if let Some(from) = from {
+            replayed.buckets.push((m, duration_bucket(u64::try_from(at - from).unwrap_or(0))));
+        }
+    }
+    if end.is_some() {
+        replayed.kept = [None, None];
+    }
+    replayed
+}
+
 /// The invitation indexes, kept by the same atomic write that changes what
 /// they index ([`UserRepository::save`](super::UserRepository::save)), so
 /// an index never lags its user. [`InvitationSource::Waiting`] is the
@@ -131,6 +268,16 @@ pub trait InvitationIndex: Send + Sync {
     /// email record that reaches it, once per user (a mark the store keeps
     /// per user and milestone).
     async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable>;
+
+    /// The histograms of `org`'s [`TIMED_STEPS`]' durations, exact: moved
+    /// in the same atomic step that counts the step for a user (see
+    /// [`Self::funnel_counts`]), by [`duration_bucket`] of the whole seconds
+    /// (of each time since the epoch, subtracted; none below zero) from the
+    /// step before (delivered → opened from the creation when no
+    /// delivery was known when the link was opened; opened → completed from
+    /// the delivery, else the creation, when the link was never opened).
+    /// A delivery reported once the user left Initial is counted, not timed.
+    async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable>;
 }
 
 #[cfg(any(test, feature = "mock"))]
@@ -155,5 +302,6 @@ mockall::mock! {
         async fn facts(&self, ids: &[UserId]) -> Result<Vec<Facts>, Unavailable>;
         async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable>;
         async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable>;
+        async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable>;
     }
 }

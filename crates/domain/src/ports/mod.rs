@@ -22,7 +22,10 @@ mod webhook_transport;
 pub use access::{AuthenticateError, Authorizer, TokenVerifier};
 pub use clock::Clock;
 pub use directory::Directory;
-pub use invitations::{Facts, FunnelCounts, InvitationIndex, Milestone};
+pub use invitations::{
+    DurationHistogram, Facts, FunnelCounts, FunnelDurations, InvitationIndex, Milestone, ReplayedSteps, TIMED_STEPS,
+    bucket_middle, duration_bucket, replay_steps,
+};
 pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};
 pub use notification_log::NotificationLog;

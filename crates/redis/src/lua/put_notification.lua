@@ -16,15 +16,40 @@
 -- The funnel's delivered milestone (see save.lua) follows any record in
 -- state delivered, the latest email or not: the first one counts the user
 -- (`fv` in `xs:<org>`) and adds `v` to its field `f`; later ones change
--- nothing.
+-- nothing. That first count also times the step from the creation (the
+-- user's score in `x:<org>:6`) to the record's time when the user is
+-- waiting (`hv<bucket>` in `xs:<org>`, see save.lua), and keeps the
+-- delivery's time (`fw`, base-36 seconds) for timing the opening unless
+-- the link was opened already.
 -- KEYS: per record its user hash (all of one partition); last the webhook
 --       stream (see the block at the end)
 -- ARGV: per record: field, recipient, record without recipient, with it,
 --       whether its state is exceptional (1 or 0), the user's index id, the
---       code of its state (stored::delivery_code)
+--       code of its state (stored::delivery_code), the record's time (ms)
 
 -- stored::delivery_code(Delivered) and stored::milestone_code(Delivered).
 local DELIVERED = 'd'
+
+-- onboard_domain::ports::duration_bucket (as in save.lua).
+local function duration_bucket(seconds)
+  local n = math.max(seconds, 0) + 1
+  local k, p = 0, 1
+  while p * 2 <= n do
+    p = p * 2
+    k = k + 1
+  end
+  return 4 * k + math.floor((n - p) * 4 / p)
+end
+
+local function base36(n)
+  local digits, s = '0123456789abcdefghijklmnopqrstuvwxyz', ''
+  repeat
+    local d = n % 36
+    s = string.sub(digits, d + 1, d + 1) .. s
+    n = math.floor(n / 36)
+  until n == 0
+  return s
+end
 
 -- Whether decimal id `a` is newer than `b`.
 local function newer(a, b)
@@ -33,7 +58,7 @@ end
 
 for i = 1, #KEYS - 1 do
   local user = KEYS[i]
-  local a = 7 * (i - 1)
+  local a = 8 * (i - 1)
   local usual = redis.call('HGET', user, 'r')
   if not usual then
     redis.call('HSET', user, 'r', ARGV[a + 2], ARGV[a + 1], ARGV[a + 3])
@@ -45,8 +70,21 @@ for i = 1, #KEYS - 1 do
   local nid, xid = string.sub(ARGV[a + 1], 2), ARGV[a + 6]
   local stored = redis.call('HMGET', user, 'g', 'n', 'f')
   if stored[1] and ARGV[a + 7] == DELIVERED and not string.find(stored[3] or '', 'v', 1, true) then
-    redis.call('HINCRBY', string.match(user, '^(onb:{[^}]*}:)') .. 'xs:' .. stored[1], 'fv', 1)
-    redis.call('HSET', user, 'f', (stored[3] or '') .. 'v')
+    local prefix = string.match(user, '^(onb:{[^}]*}:)')
+    local counts = prefix .. 'xs:' .. stored[1]
+    local marks = (stored[3] or '') .. 'v'
+    local fields = { 'f', marks }
+    redis.call('HINCRBY', counts, 'fv', 1)
+    local created = redis.call('ZSCORE', prefix .. 'x:' .. stored[1] .. ':6', xid)
+    if created then
+      local now = math.floor(tonumber(ARGV[a + 8]) / 1000)
+      redis.call('HINCRBY', counts, 'hv' .. duration_bucket(now - math.floor(tonumber(created) / 1000)), 1)
+      if not string.find(marks, 'o', 1, true) then
+        table.insert(fields, 'fw')
+        table.insert(fields, base36(now))
+      end
+    end
+    redis.call('HSET', user, unpack(fields))
   end
   local latest = stored[1] and (not stored[2] or stored[2] == nid)
   if latest then
@@ -78,7 +116,7 @@ for i = 1, #KEYS - 1 do
     end
   end
 end
-local a = 7 * (#KEYS - 1) + 1
+local a = 8 * (#KEYS - 1) + 1
 
 -- Webhooks, a block of its own: the last key is the partition's webhook
 -- stream; after the arguments above, ARGV holds per record the number of

@@ -28,6 +28,12 @@
 -- issued, `o` the link opened, `k` the code's check succeeded); each one
 -- the user's hash field `f` does not hold yet is counted (`f<code>`) and
 -- added to `f`, so a user counts once per milestone whatever it does again.
+-- The same first count times the step from the one before, in the same
+-- hash (`h<code><bucket>`, see duration_bucket): opened from the first
+-- delivery (`fw`, base-36 seconds, kept by put_notification.lua) else the
+-- creation; completed from the first opening (`fo`, kept here) else `fw`
+-- else the creation. `fw` and `fo` are dropped once used or once the user
+-- leaves Initial: no later step can need them then.
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -40,7 +46,8 @@
 --       with it, its state, creation ms, address digest, its id as the
 --       indexes hold it (see keys::index_id), how its invitation ended (c,
 --       w or ""), that week, the week's time to live (ms), the milestones
---       its events reach (codes, or ""), then its events;
+--       its events reach (codes, or ""), the write's time (ms), then its
+--       events;
 --       then the webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local prefix, buckets = ARGV[1], tonumber(ARGV[2])
@@ -48,6 +55,28 @@ local prefix, buckets = ARGV[1], tonumber(ARGV[2])
 local QUEUED = 'q'
 -- The states a user is indexed under: all but 3 (deleted).
 local states = { '0', '1', '2', '4', '5', '6' }
+
+-- onboard_domain::ports::duration_bucket: four buckets per doubling of
+-- seconds + 1, linear within it (integers only, exact in a double).
+local function duration_bucket(seconds)
+  local n = math.max(seconds, 0) + 1
+  local k, p = 0, 1
+  while p * 2 <= n do
+    p = p * 2
+    k = k + 1
+  end
+  return 4 * k + math.floor((n - p) * 4 / p)
+end
+
+local function base36(n)
+  local digits, s = '0123456789abcdefghijklmnopqrstuvwxyz', ''
+  repeat
+    local d = n % 36
+    s = string.sub(digits, d + 1, d + 1) .. s
+    n = math.floor(n / 36)
+  until n == 0
+  return s
+end
 
 local function bucket(digest)
   return prefix .. 'xm:' .. ((string.byte(digest, 1) * 256 + string.byte(digest, 2)) % buckets)
@@ -88,9 +117,10 @@ for k = 3, #KEYS - 2, 3 do
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
   local state, created, digest, xid = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
   local ended, week, ended_ttl, reached = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18], ARGV[a + 19]
-  local first = a + 20
+  local at = ARGV[a + 20]
+  local first = a + 21
   a = first + events
-  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd', 'f')
+  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd', 'f', 'fw', 'fo')
   local current = tonumber(stored[1] or '0')
   if current ~= tonumber(expected) then
     table.insert(results, 0)
@@ -176,18 +206,49 @@ for k = 3, #KEYS - 2, 3 do
         redis.call('HDEL', user, 'd')
       end
     end
-    -- The funnel: each milestone once per user.
+    -- The funnel: each milestone once per user, timed from the step before.
+    local delivered, opened = stored[7], stored[8]
     if reached ~= '' then
       local marks = stored[6] or ''
+      local counts = prefix .. 'xs:' .. org
+      local now, since = math.floor(tonumber(at) / 1000), math.floor(tonumber(created) / 1000)
       for code in string.gmatch(reached, '.') do
         if not string.find(marks, code, 1, true) then
-          redis.call('HINCRBY', prefix .. 'xs:' .. org, 'f' .. code, 1)
+          redis.call('HINCRBY', counts, 'f' .. code, 1)
           marks = marks .. code
+          local from
+          if code == 'o' then
+            from = delivered and tonumber(delivered, 36) or since
+            delivered = nil
+            if state == '6' and not string.find(marks, 'k', 1, true) then
+              opened = base36(now)
+            end
+          elseif code == 'k' then
+            from = (opened and tonumber(opened, 36)) or (delivered and tonumber(delivered, 36)) or since
+            delivered, opened = nil, nil
+          end
+          if from then
+            redis.call('HINCRBY', counts, 'h' .. code .. duration_bucket(now - from), 1)
+          end
         end
       end
       if marks ~= (stored[6] or '') then
         table.insert(fields, 'f')
         table.insert(fields, marks)
+      end
+    end
+    if state ~= '6' then
+      delivered, opened = nil, nil
+    end
+    -- (Not ipairs: it stops at the first nil.)
+    local times, names = { delivered, opened }, { 'fw', 'fo' }
+    for i = 1, 2 do
+      local time, name = times[i], names[i]
+      if time and time ~= stored[6 + i] then
+        table.insert(fields, name)
+        table.insert(fields, time)
+      elseif not time and stored[6 + i] then
+        redis.call('HDEL', user, name)
       end
     end
     if had and (had ~= digest or not live) then

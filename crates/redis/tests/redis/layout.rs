@@ -228,19 +228,29 @@ async fn invitations_written_before_the_funnel_counts_are_counted_once_at_the_ne
     store.put(&delivered).await.unwrap();
     let funnel = FunnelCounts { created: 1, delivered: 1, opened: 0, completed: 0 };
     assert_eq!(store.funnel_counts(&org).await.unwrap(), funnel);
+    let durations = store.funnel_durations(&org).await.unwrap();
+    assert_eq!(durations.0.iter().map(|h| h.total()).collect::<Vec<_>>(), [1, 0, 0], "delivered timed");
     // As a version without the funnel's counts left the store: no `f<code>`
-    // counts, no `f` mark; the delivery counts stay.
+    // counts nor histograms, no `f` mark nor step time; the delivery counts stay.
     let mut conn = raw(&server).await;
     let counts: Vec<String> = redis::cmd("KEYS").arg("onb:{p*}:xs:*").query_async(&mut conn).await.unwrap();
     assert_eq!(counts.len(), 1, "{counts:?}");
-    redis::cmd("HDEL").arg(&counts[0]).arg("fc").arg("fv").query_async::<()>(&mut conn).await.unwrap();
+    let fields: Vec<String> = redis::cmd("HKEYS").arg(&counts[0]).query_async(&mut conn).await.unwrap();
+    for field in fields.iter().filter(|f| f.starts_with('f') || f.starts_with('h')) {
+        redis::cmd("HDEL").arg(&counts[0]).arg(field).query_async::<()>(&mut conn).await.unwrap();
+    }
     redis::cmd("DEL").arg("onb:{meta}:funnel-counted").query_async::<()>(&mut conn).await.unwrap();
     let hash = key_of(&mut conn, "u", &user.id).await.unwrap();
-    redis::cmd("HDEL").arg(&hash).arg("f").query_async::<()>(&mut conn).await.unwrap();
+    let fw: String = redis::cmd("HGET").arg(&hash).arg("fw").query_async(&mut conn).await.unwrap();
+    redis::cmd("HDEL").arg(&hash).arg("f").arg("fw").query_async::<()>(&mut conn).await.unwrap();
     assert_eq!(store.funnel_counts(&org).await.unwrap(), FunnelCounts::default());
+    assert_eq!(store.funnel_durations(&org).await.unwrap(), Default::default());
     drop(store);
     let reopened = open(&server).await.unwrap();
     assert_eq!(reopened.funnel_counts(&org).await.unwrap(), funnel, "from its log and records");
+    assert_eq!(reopened.funnel_durations(&org).await.unwrap(), durations, "timed as the live write timed it");
+    let kept: String = redis::cmd("HGET").arg(&hash).arg("fw").query_async(&mut conn).await.unwrap();
+    assert_eq!(kept, fw, "and the delivery's time kept for the opening");
     assert_eq!(reopened.delivery_counts(&org).await.unwrap(), vec![(DeliveryState::Delivered, 1)], "not twice");
     let marked: String = redis::cmd("GET").arg("onb:{meta}:funnel-counted").query_async(&mut conn).await.unwrap();
     assert_eq!(marked, "1");
@@ -250,7 +260,65 @@ async fn invitations_written_before_the_funnel_counts_are_counted_once_at_the_ne
     let again = open(&server).await.unwrap();
     again.put(&delivered).await.unwrap();
     assert_eq!(again.funnel_counts(&org).await.unwrap(), funnel);
+    assert_eq!(again.funnel_durations(&org).await.unwrap(), durations);
     assert_eq!(again.get(&user.id).await.unwrap(), Some(user), "the user itself is as it was");
+}
+
+/// A waiting user's first delivery and opening times (`fw`, `fo`, base-36
+/// seconds) are in its hash only while a later step may be timed from
+/// them: what the funnel's histograms cost per user.
+#[tokio::test]
+async fn a_users_step_times_are_kept_only_while_a_later_step_needs_them() {
+    use onboard_domain::DeliveryState;
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let mut conn = raw(&server).await;
+    let org = OrgId::generate();
+    let reader = conn.clone();
+    let times = |hash: String| {
+        let mut conn = reader.clone();
+        async move {
+            let t: (Option<String>, Option<String>) =
+                redis::cmd("HMGET").arg(&hash).arg("fw").arg("fo").query_async(&mut conn).await.unwrap();
+            t
+        }
+    };
+    let record = |user: &onboard_domain::User, event| {
+        let mut user = user.clone();
+        let expected_sequence = user.sequence;
+        let recorded = user.record(event, user.changed_at + time::Duration::seconds(90));
+        (user.clone(), UserWrite { expected_sequence, user, events: vec![recorded], outbox: None })
+    };
+    for ending in [UserEvent::InitCheckSucceeded, UserEvent::Removed] {
+        let (user, write) = new_user(&org, &format!("timed{}", ending == UserEvent::Removed));
+        let entry = write.outbox.clone().unwrap();
+        store.save(write).await.unwrap();
+        let hash = key_of(&mut conn, "u", &user.id).await.unwrap();
+        assert_eq!(times(hash.clone()).await, (None, None), "nothing to time from yet");
+        let delivered =
+            onboard_domain::Notification::after_attempt(&entry, DeliveryState::Delivered, entry.enqueued_at);
+        store.put(&delivered).await.unwrap();
+        let at = entry.enqueued_at.unix_timestamp();
+        let fw = times(hash.clone()).await.0.expect("the delivery's time");
+        assert_eq!(i64::from_str_radix(&fw, 36).unwrap(), at);
+        let (user, write) = if ending == UserEvent::Removed {
+            (user, None)
+        } else {
+            let (user, write) = record(&user, UserEvent::LinkOpened { generation: 1 });
+            (user, Some(write))
+        };
+        if let Some(write) = write {
+            store.save(write).await.unwrap();
+            let (fw, fo) = times(hash.clone()).await;
+            assert_eq!(
+                (fw, fo.map(|t| i64::from_str_radix(&t, 36).unwrap())),
+                (None, Some(user.changed_at.unix_timestamp()))
+            );
+        }
+        let (_, write) = record(&user, ending);
+        store.save(write).await.unwrap();
+        assert_eq!(times(hash).await, (None, None), "no later step needs them");
+    }
 }
 
 #[tokio::test]
