@@ -341,14 +341,16 @@ impl ManagementApi {
     ///
     /// How the organization's invitations stand: totals counted in the
     /// indexes (waiting, and completed and withdrawn within the retention
-    /// period), the waiting invitations per latest email's delivery state
-    /// and the funnel created → delivered → opened → completed's counts
-    /// and median times between steps (exact for the whole organization,
-    /// from counters and histograms kept with every write; a median is the
-    /// geometric middle of the histogram bucket holding the middle
-    /// invitation, buckets a quarter of a doubling wide, so within 12% of
-    /// the exact median), and over the newest 5,000 invitations
-    /// (`sampleSize`, `sampled` when there are more) the counts per state.
+    /// period), the counts per state (the waiting ones split into pending,
+    /// expired and locked), the waiting invitations per latest email's
+    /// delivery state and the funnel created → delivered → opened →
+    /// completed's counts and median times between steps, all exact for
+    /// the whole organization, from counters and histograms kept with
+    /// every write (an expiry counted when the expiry schedule tells it,
+    /// within about a second while a node runs; a median is the geometric
+    /// middle of the histogram bucket holding the middle invitation,
+    /// buckets a quarter of a doubling wide, so within 12% of the exact
+    /// median).
     /// Also sets the `onboard_invitation*` gauges of the organization. Not
     /// part of ZITADEL's API.
     #[oai(path = "/invitations/_stats", method = "get", operation_id = "ManagementService_InvitationStats")]

@@ -26,7 +26,7 @@ pub const OUTBOX_OLDEST_AGE: &str = "onboard_outbox_oldest_age_seconds";
 
 /// The last invitation statistics computed for an organization (by the
 /// stats endpoint; a scrape computes none): invitations by `org` and
-/// `state`, the waiting ones by `org` and the latest email's `delivery`
+/// `state` (exact), the waiting ones by `org` and the latest email's `delivery`
 /// state (exact; every state, 0 for none, so a count that fell to nothing
 /// does not linger), and the funnel's `step` counts (exact) and median
 /// seconds from the step before (exact for the organization, to its

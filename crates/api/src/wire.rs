@@ -337,11 +337,10 @@ pub struct InvitationTotals {
 #[oai(rename = "v1InvitationStatsResponse", rename_all = "camelCase")]
 pub struct InvitationStatsResponse {
     pub totals: InvitationTotals,
-    /// How many of the newest invitations `byState` covers (at most 5,000).
-    pub sample_size: u64,
-    /// Whether the organization has more invitations than the sample
-    /// (`byState` is the sample's; everything else is exact).
-    pub sampled: bool,
+    /// Every state's count, exact for the whole organization: pending,
+    /// expired and locked split the waiting ones (locked taking precedence;
+    /// an expiry is counted when the expiry schedule tells it, within about
+    /// a second while a node runs); completed and withdrawn are the totals.
     pub by_state: Vec<StateCount>,
     /// The waiting invitations (pending, expired, locked) by their latest
     /// email's state, exact for the whole organization; states with none
@@ -362,8 +361,6 @@ impl From<domain::usecases::InvitationStats> for InvitationStatsResponse {
         };
         Self {
             totals: InvitationTotals { waiting: s.waiting, completed: s.completed, withdrawn: s.withdrawn },
-            sample_size: s.sample_size,
-            sampled: s.sampled,
             by_state: s.by_state.into_iter().map(|(state, count)| StateCount { state: state.into(), count }).collect(),
             by_delivery: s
                 .by_delivery

@@ -1502,14 +1502,16 @@ where
         (org.clone(), "inv4", T0 + Duration::seconds(4))
     );
     let stats = svc.invitation_stats(&acting).await.unwrap();
-    assert_eq!((stats.waiting, stats.withdrawn, stats.sample_size, stats.sampled), (3, 1, 5, false));
+    assert_eq!((stats.waiting, stats.withdrawn), (3, 1));
+    // The ended ones are the totals (users[3], completed then removed, as
+    // the index holds it: see the count above).
     assert_eq!(
         stats.by_state,
         vec![
             (InvitationState::Pending, 3),
             (InvitationState::Expired, 0),
             (InvitationState::Locked, 0),
-            (InvitationState::Completed, 1),
+            (InvitationState::Completed, stats.completed),
             (InvitationState::Withdrawn, 1),
         ]
     );
@@ -1791,4 +1793,203 @@ where
         all_invitations(&svc, &acting, &pending, 9).await.into_iter().collect();
     assert_eq!(Some(&listed), expected.get(&InvitationSource::Waiting));
     drain(&*store).await;
+}
+
+/// Tells the store's due expiries by `now` as the webhook fan-out does
+/// (`WebhookDispatcher::record_expired`): each user still waiting with an
+/// expired code gets its `invitation.expired` event, and the expiries are
+/// settled; every partition until none is due.
+async fn tell_expiries<S>(store: &S, now: OffsetDateTime)
+where
+    S: UserRepository + crate::ports::HookQueue + ?Sized,
+{
+    for p in 0..store.hook_partitions() {
+        loop {
+            let due = store.due_expiries(p, now, 50, Duration::seconds(30)).await.unwrap();
+            if due.is_empty() {
+                break;
+            }
+            let ids: Vec<UserId> = due.iter().map(|d| d.user_id.clone()).collect();
+            let users = store.get_many(&ids).await.unwrap();
+            let expired: Vec<_> =
+                users.iter().filter_map(|u| crate::webhook_events::expired_event(u.as_ref(), now)).collect();
+            store.settle_expiries(p, &expired, &due).await.unwrap();
+        }
+    }
+}
+
+/// The split of `ids`' waiting ones recounted from the users as the
+/// invitation's view judges them at `now` (locked before expired).
+async fn recount_split<S>(store: &S, ids: &[UserId], now: OffsetDateTime) -> crate::ports::WaitingSplit
+where
+    S: UserRepository + ?Sized,
+{
+    let max = crate::InitCodeConfig::default().max_attempts;
+    let mut split = crate::ports::WaitingSplit::default();
+    for user in store.get_many(ids).await.unwrap().into_iter().flatten() {
+        let Some(code) = user.init_code.as_ref().filter(|_| user.state == UserState::Initial) else { continue };
+        if code.failed_attempts >= max {
+            split.locked += 1;
+        } else if code.is_expired(now) {
+            split.expired += 1;
+        }
+    }
+    split
+}
+
+/// The split of the waiting invitations into pending, expired and locked
+/// (see [`InvitationIndex::waiting_split`](crate::ports::InvitationIndex::waiting_split)):
+/// after a scripted mix and under concurrent writes and tellings, the
+/// counts are a recount of the users' views, and the stats say the same.
+/// Tells every due expiry of the store: run it after the checks that
+/// schedule expiries of their own.
+pub async fn check_waiting_split<S>(store: std::sync::Arc<S>)
+where
+    S: UserRepository
+        + crate::ports::NotificationLog
+        + crate::ports::InvitationIndex
+        + crate::ports::HookQueue
+        + Outbox
+        + 'static,
+{
+    use crate::InvitationState::{Completed, Expired, Locked, Pending, Withdrawn};
+    use crate::ports::WaitingSplit;
+    let hours = |h: i64| h * 3_600;
+    let org = OrgId::generate();
+    let mut ids = Vec::new();
+    for i in 0..9 {
+        let (user, write) = invitee(&org, &format!("split{i}"), i);
+        store.save(write).await.unwrap();
+        ids.push(user.id);
+    }
+    let u = |i: usize| ids[i].clone();
+    let wrong = |i: usize, secs: i64| {
+        let (store, id) = (store.clone(), u(i));
+        async move {
+            for _ in 0..crate::InitCodeConfig::default().max_attempts {
+                change_at(&*store, &id, UserEvent::InitCheckFailed, secs).await;
+            }
+        }
+    };
+    let resend = |h: i64| UserEvent::InitCodeAdded { hash: CodeHash([9; 32]), expires_at: T0 + Duration::hours(h) };
+    let split = |expired, locked| WaitingSplit { expired, locked };
+    let stats = |h: i64| {
+        let store = store.clone();
+        let org = org.clone();
+        async move {
+            let (svc, acting) = invitation_service(store, T0 + Duration::hours(h), &org);
+            svc.invitation_stats(&acting).await.unwrap().by_state
+        }
+    };
+    // Every code expires 72 h after its user's creation. Locked by wrong
+    // attempts: 0, 3 and 4; 7 renewed in time.
+    for i in [0, 3, 4] {
+        wrong(i, 100).await;
+    }
+    assert_eq!(store.waiting_split(&org).await.unwrap(), split(0, 3));
+    change_at(&*store, &u(7), resend(200), 50).await;
+    // A write seeing the code expired counts it at once: 8, opened late.
+    change_at(&*store, &u(8), UserEvent::LinkOpened { generation: 1 }, hours(80)).await;
+    assert_eq!(store.waiting_split(&org).await.unwrap(), split(1, 3), "8 expired when written");
+    // The expiries told (twice: a node dying before it settled tells again):
+    // 1, 2, 5, 6 expired; 4 stays locked; 7's older code tells nothing.
+    for _ in 0..2 {
+        tell_expiries(&*store, T0 + Duration::hours(81)).await;
+    }
+    assert_eq!(store.waiting_split(&org).await.unwrap(), split(5, 3));
+    assert_eq!(store.waiting_split(&org).await.unwrap(), recount_split(&*store, &ids, T0 + Duration::hours(81)).await);
+    assert_eq!(
+        stats(81).await,
+        vec![(Pending, 1), (Expired, 5), (Locked, 3), (Completed, 0), (Withdrawn, 0)],
+        "the view's split"
+    );
+    // A resend after expiry (2) and after lock (3) makes them pending; a
+    // completion (6) and a removal (5) take them out; then 2 locked anew.
+    change_at(&*store, &u(2), resend(300), hours(82)).await;
+    change_at(&*store, &u(3), resend(300), hours(82)).await;
+    change_at(&*store, &u(6), UserEvent::InitCheckSucceeded, hours(82)).await;
+    change_at(&*store, &u(5), UserEvent::Removed, hours(82)).await;
+    assert_eq!(store.waiting_split(&org).await.unwrap(), split(2, 2));
+    wrong(2, hours(83)).await;
+    let now = T0 + Duration::hours(83);
+    assert_eq!(store.waiting_split(&org).await.unwrap(), split(2, 3));
+    assert_eq!(store.waiting_split(&org).await.unwrap(), recount_split(&*store, &ids, now).await);
+    assert_eq!(stats(83).await, vec![(Pending, 2), (Expired, 2), (Locked, 3), (Completed, 1), (Withdrawn, 1)]);
+    assert_eq!(store.waiting_split(&OrgId::generate()).await.unwrap(), WaitingSplit::default());
+
+    // An email settled after its code expired moves the sequence the
+    // expiry's telling checks: the settling's own write counts it.
+    let mailed_org = OrgId::generate();
+    let (mut user, write) = invitee(&mailed_org, "split-mailed", 0);
+    store.save(write).await.unwrap();
+    let expected_sequence = user.sequence;
+    let code = user.record(resend(90), T0 + Duration::hours(1));
+    let outbox = Some(entry_for(&user, "n-split"));
+    store.save(UserWrite { expected_sequence, user: user.clone(), events: vec![code], outbox }).await.unwrap();
+    let entry = claim_all(&*store, OffsetDateTime::now_utc(), 10_000, LEASE)
+        .await
+        .into_iter()
+        .find(|e| e.user_id == user.id)
+        .unwrap();
+    let expected_sequence = user.sequence;
+    let sent = user.record(
+        UserEvent::InitCodeSent { notification: entry.id.clone(), generation: entry.code_generation },
+        T0 + Duration::hours(91),
+    );
+    let record = crate::Notification::after_attempt(&entry, crate::DeliveryState::Sent, T0 + Duration::hours(91));
+    let write = UserWrite { expected_sequence, user: user.clone(), events: vec![sent], outbox: None };
+    let mailed = crate::ports::Mailed { entry, write: write.clone(), record: record.clone() };
+    match store.complete_mailed(std::slice::from_ref(&mailed)).await {
+        Some(results) => assert!(results.unwrap().iter().all(Result::is_ok)),
+        None => {
+            store.save(write).await.unwrap();
+            crate::ports::NotificationLog::put(&*store, &record).await.unwrap();
+        }
+    }
+    assert_eq!(store.waiting_split(&mailed_org).await.unwrap(), split(1, 0), "counted by the settling");
+    tell_expiries(&*store, T0 + Duration::hours(92)).await;
+    assert_eq!(store.waiting_split(&mailed_org).await.unwrap(), split(1, 0), "once");
+    assert_eq!(
+        store.waiting_split(&mailed_org).await.unwrap(),
+        recount_split(&*store, std::slice::from_ref(&user.id), T0 + Duration::hours(92)).await
+    );
+
+    // Under concurrency: 24 users whose codes expire while wrong attempts,
+    // resends and removals race the telling of their expiries; every
+    // write after the expiry, so each user is judged by a write or a tell.
+    let org = OrgId::generate();
+    let mut ids = Vec::new();
+    for i in 0..24 {
+        let (user, write) = invitee(&org, &format!("race{i}"), i);
+        store.save(write).await.unwrap();
+        ids.push(user.id);
+    }
+    let at = hours(75);
+    let mut tasks = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (store, id) = (store.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            match i % 4 {
+                0 => {
+                    for _ in 0..crate::InitCodeConfig::default().max_attempts {
+                        change_at(&*store, &id, UserEvent::InitCheckFailed, at).await;
+                    }
+                }
+                1 => change_at(&*store, &id, resend(300), at).await,
+                2 => change_at(&*store, &id, UserEvent::Removed, at).await,
+                _ => change_at(&*store, &id, UserEvent::LinkOpened { generation: 1 }, at).await,
+            }
+        }));
+    }
+    for _ in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { tell_expiries(&*store, T0 + Duration::hours(75)).await }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    tell_expiries(&*store, T0 + Duration::hours(75)).await;
+    let counted = store.waiting_split(&org).await.unwrap();
+    assert_eq!(counted, recount_split(&*store, &ids, T0 + Duration::hours(75)).await);
+    assert_eq!(counted, split(6, 6), "the opened ones expired, the attempted ones locked");
 }

@@ -5,8 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, Milestone, NotificationLog, Outbox, OutboxEntry,
-    ReminderQueue, SaveError, Unavailable, UserIndex, UserRepository, UserWrite, duration_bucket,
+    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, MarkChange, Milestone, NotificationLog, Outbox,
+    OutboxEntry, ReminderQueue, SaveError, Unavailable, UserIndex, UserRepository, UserWrite, WaitingMark,
+    WaitingSplit, duration_bucket,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -69,6 +70,12 @@ struct Indexes {
     /// and put_notification.lua keep `fw`, `fo` and `h<code><bucket>`).
     step_times: HashMap<UserId, [Option<i64>; 2]>,
     durations: HashMap<OrgId, FunnelDurations>,
+    /// Each waiting user's mark, locked or expired (none: pending), and the
+    /// counts per organization, moved under the lock by the write that
+    /// changes the mark and by the settling of the expiries (as save.lua
+    /// and expire.lua keep the field `w` and `se`, `sl`).
+    marks: HashMap<UserId, WaitingMark>,
+    split: HashMap<OrgId, WaitingSplit>,
 }
 
 /// A user's entry in the invitation indexes.
@@ -77,6 +84,34 @@ fn position(user: &User) -> Position {
 }
 
 impl Indexes {
+    /// Moves `user`'s mark from what it is to `next` and its
+    /// organization's counts with it.
+    fn mark(&mut self, user: &UserId, org: &OrgId, next: Option<WaitingMark>) {
+        let current = self.marks.get(user).copied();
+        if current == next {
+            return;
+        }
+        let split = self.split.entry(org.clone()).or_default();
+        fn count(split: &mut WaitingSplit, m: WaitingMark) -> &mut u64 {
+            match m {
+                WaitingMark::Expired => &mut split.expired,
+                WaitingMark::Locked => &mut split.locked,
+            }
+        }
+        if let Some(m) = current {
+            *count(split, m) -= 1;
+        }
+        match next {
+            Some(m) => {
+                *count(split, m) += 1;
+                self.marks.insert(user.clone(), m);
+            }
+            None => {
+                self.marks.remove(user);
+            }
+        }
+    }
+
     /// Moves the user's invitation entries along with the write that took
     /// it from `old` to `new` by `events`: the waiting index is the users in
     /// Initial; leaving it by the code's check completes, removal withdraws.
@@ -248,6 +283,9 @@ pub struct InMemoryStore {
     work: Notify,
     /// When reminders are due before a code's expiry; off by default.
     reminder_offsets: ReminderOffsets,
+    /// The failed attempts that lock a code (for counting the locked
+    /// invitations); the default code configuration's when not given.
+    code_max_attempts: Option<u32>,
 }
 
 impl std::fmt::Debug for InMemoryStore {
@@ -263,6 +301,13 @@ impl std::fmt::Debug for InMemoryStore {
 impl InMemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts a waiting user as locked once its code's failed attempts
+    /// reach `max_attempts` ([`InitCodeConfig::max_attempts`](onboard_domain::InitCodeConfig)).
+    pub fn with_code_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.code_max_attempts = Some(max_attempts);
+        self
     }
 
     /// Schedules reminders at `offsets` before each new code's expiry.
@@ -330,6 +375,11 @@ impl UserRepository for InMemoryStore {
         }
         state.index.insert(&user);
         state.index.follow_invitation(old.as_ref(), &user, &events);
+        let max_attempts = self.code_max_attempts.unwrap_or(onboard_domain::InitCodeConfig::default().max_attempts);
+        let change = MarkChange::of_write(&user, &events, max_attempts);
+        let current = state.index.marks.get(&user.id).copied();
+        let next = if user.state == UserState::Initial { change.apply(current) } else { None };
+        state.index.mark(&user.id, &user.org, next);
         state.hooks.extend(hooks);
         if let Some(e) = expiry {
             if let Some(old) = state.expiry_of.insert(e.user_id.clone(), e.at) {
@@ -464,6 +514,11 @@ impl InvitationIndex for InMemoryStore {
     async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable> {
         cooperate().await;
         Ok(self.lock().index.durations.get(org).cloned().unwrap_or_default())
+    }
+
+    async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable> {
+        cooperate().await;
+        Ok(self.lock().index.split.get(org).copied().unwrap_or_default())
     }
 
     async fn facts(&self, ids: &[UserId]) -> Result<Vec<onboard_domain::ports::Facts>, Unavailable> {
@@ -611,6 +666,19 @@ impl HookQueue for InMemoryStore {
     ) -> Result<(), Unavailable> {
         let mut state = self.lock();
         state.hooks.extend(expired.iter().cloned());
+        // Each user told expired is counted so, if still at the event's
+        // sequence (nothing written since the node judged it) and unmarked
+        // (a locked one stays locked; one told twice counts once).
+        for e in expired.iter().filter(|e| e.event_type == onboard_domain::webhooks::EventType::InvitationExpired) {
+            let Some(user) = state.users.get(&e.user_id) else { continue };
+            if user.sequence == e.sequence
+                && user.state == UserState::Initial
+                && !state.index.marks.contains_key(&user.id)
+            {
+                let org = user.org.clone();
+                state.index.mark(&e.user_id, &org, Some(WaitingMark::Expired));
+            }
+        }
         for d in done {
             if state.expiries.remove(d) {
                 state.expiry_of.remove(&d.user_id);
@@ -720,6 +788,7 @@ mod tests {
         onboard_domain::testkit::check_user_index_under_concurrency(std::sync::Arc::new(InMemoryStore::new())).await;
         onboard_domain::testkit::check_invitation_index_under_concurrency(std::sync::Arc::new(InMemoryStore::new()))
             .await;
+        onboard_domain::testkit::check_waiting_split(std::sync::Arc::new(InMemoryStore::new())).await;
     }
 
     #[tokio::test]

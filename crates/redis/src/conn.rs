@@ -43,6 +43,10 @@ pub struct RedisSettings {
     /// How long completed and withdrawn invitations stay in their indexes
     /// (at least; the listing shows them for its own retention).
     pub invitation_retention: Duration,
+    /// The failed attempts that lock a code
+    /// ([`InitCodeConfig::max_attempts`](onboard_domain::InitCodeConfig)),
+    /// for counting the locked invitations.
+    pub code_max_attempts: u32,
 }
 
 impl RedisSettings {
@@ -56,6 +60,7 @@ impl RedisSettings {
             min_replicas_ack: 0,
             user_cache: 100_000,
             invitation_retention: Duration::from_secs(30 * 86_400),
+            code_max_attempts: onboard_domain::InitCodeConfig::default().max_attempts,
         }
     }
 }

@@ -117,6 +117,11 @@ impl Keys {
     /// any are counted (`1`), see `RedisStore::open`.
     pub const FUNNEL_COUNTED: &'static str = "onb:{meta}:funnel-counted";
 
+    /// Whether the waiting users written before the split of the waiting
+    /// was counted are marked and counted locked or expired (`1`), see
+    /// `RedisStore::open`.
+    pub const SPLIT_COUNTED: &'static str = "onb:{meta}:split-counted";
+
     pub fn stream(partition: usize) -> String {
         format!("onb:{{p{partition}}}:outbox")
     }

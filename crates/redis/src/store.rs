@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, Mailed, Milestone, NotificationLog, Outbox,
-    OutboxEntry, ReminderQueue, SaveError, TIMED_STEPS, Unavailable, UserIndex, UserRepository, UserWrite,
-    replay_steps,
+    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, Mailed, MarkChange, Milestone, NotificationLog,
+    Outbox, OutboxEntry, ReminderQueue, SaveError, TIMED_STEPS, Unavailable, UserIndex, UserRepository, UserWrite,
+    WaitingMark, WaitingSplit, replay_steps,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -25,7 +25,8 @@ use crate::lua::{Call, Durability, Lua, run_reads};
 use crate::millis::ms;
 use crate::stored::{
     RECIPIENT_FIELD, StoredNotification, decode_entry, decode_event, delivery_code, delivery_of_code, encode_entry,
-    milestone_code, milestone_codes, notification_field, notification_id, rebuild, snapshot_due,
+    mark_change, mark_code, milestone_code, milestone_codes, notification_field, notification_id, rebuild,
+    snapshot_due,
 };
 use crate::user_cache::UserCache;
 
@@ -224,7 +225,104 @@ impl RedisStore {
                 );
             }
         }
+        // And the split of the waiting: the users locked or expired before
+        // it was counted are marked and counted once (expire.lua's marks,
+        // guarded by the mark and the sequence: two nodes at once count
+        // nobody twice).
+        let split: Option<String> = store.redis.run(conn.get(Keys::SPLIT_COUNTED)).await.map_err(|e| e.to_string())?;
+        if split.as_deref() != Some("1") {
+            let marked = store.backfill_split().await.map_err(|e| e.to_string())?;
+            let _: () = store.redis.run(conn.set(Keys::SPLIT_COUNTED, "1")).await.map_err(|e| e.to_string())?;
+            if marked > 0 {
+                tracing::info!(
+                    users = marked,
+                    "counted the locked and expired invitations written before their counts"
+                );
+            }
+        }
         Ok(store)
+    }
+
+    /// Marks and counts, once, the waiting users locked or expired now
+    /// that were written before the split of the waiting was counted: each
+    /// user hash of each partition is found and read, and expire.lua marks
+    /// those still at the sequence read and unmarked. Answers how many.
+    async fn backfill_split(&self) -> Result<u64, Unavailable> {
+        let mut marked = 0;
+        let now = OffsetDateTime::now_utc();
+        let max_attempts = self.redis.settings.code_max_attempts;
+        for p in 0..self.keys.partitions() {
+            let mut cursor = "0".to_owned();
+            loop {
+                let mut call = self.scripts.index_backfill.call();
+                call.key(Keys::stream(p)).arg(&cursor).arg(Keys::user_prefix(p));
+                let found: Vec<String> = call.run(&self.redis, Durability::Local).await?;
+                let mut found = found.into_iter();
+                cursor = found.next().unwrap_or_else(|| "0".into());
+                let ids: Vec<UserId> = found.filter_map(|id| UserId::parse(&id).ok()).collect();
+                for chunk in ids.chunks(100) {
+                    let marks: Vec<(UserId, u64, WaitingMark)> = self
+                        .get_many(chunk)
+                        .await?
+                        .into_iter()
+                        .flatten()
+                        .filter(|u| u.state == UserState::Initial)
+                        .filter_map(|u| {
+                            let code = u.init_code.as_ref()?;
+                            let mark = if code.failed_attempts >= max_attempts {
+                                WaitingMark::Locked
+                            } else if code.is_expired(now) {
+                                WaitingMark::Expired
+                            } else {
+                                return None;
+                            };
+                            Some((u.id.clone(), u.sequence, mark))
+                        })
+                        .collect();
+                    if !marks.is_empty() {
+                        marked += self.settle(p, &[], &marks, &[]).await?;
+                    }
+                }
+                if cursor == "0" {
+                    break;
+                }
+            }
+        }
+        Ok(marked)
+    }
+
+    /// One run of expire.lua: records `expired`, marks `marks` (user,
+    /// sequence, mark) and drops the expiries `done`; how many it marked.
+    async fn settle(
+        &self,
+        partition: usize,
+        expired: &[HookEvent],
+        marks: &[(UserId, u64, WaitingMark)],
+        done: &[HookExpiry],
+    ) -> Result<u64, Unavailable> {
+        let mut call = self.scripts.expire.call();
+        call.key(Keys::hooks(partition)).key(Keys::hooks_expiry(partition)).arg(expired.len());
+        for e in expired {
+            call.arg(encode(e));
+        }
+        call.arg(marks.len());
+        for (id, sequence, mark) in marks {
+            call.arg(id.as_str()).arg(*sequence).arg(mark_code(*mark).to_string());
+        }
+        // How many of each bucket's first entries are done, buckets in order.
+        let mut buckets: Vec<(i64, usize)> = Vec::new();
+        for d in done {
+            match buckets.last_mut() {
+                Some((at, n)) if *at == ms(d.at) => *n += 1,
+                _ => buckets.push((ms(d.at), 1)),
+            }
+        }
+        for (at, n) in buckets {
+            call.arg(at).arg(n);
+        }
+        // The counts move with the marks: as durable as the other counts.
+        let durability = if marks.is_empty() { Durability::Local } else { Durability::Replicated };
+        call.run::<u64>(&self.redis, durability).await
     }
 
     /// Schedules reminders at `offsets` before each new code's expiry (in
@@ -324,6 +422,8 @@ impl RedisStore {
         call.arg(milestone_codes(write.events.iter().filter_map(|e| Milestone::of_event(&e.event))));
         // When they are reached, for timing them from the step before.
         call.arg(at);
+        // How the write leaves the user's mark for the split of the waiting.
+        call.arg(mark_change(MarkChange::of_write(user, &write.events, self.redis.settings.code_max_attempts)));
         for event in &write.events {
             call.arg(encode(event));
         }
@@ -403,6 +503,10 @@ impl RedisStore {
                     .arg(StoredNotification::of(record, true).encode())
                     .arg(delivery_code(record.state))
                     .arg(index_id(&user.id));
+                // The event moves the sequence expire.lua checks: this write
+                // marks a user it sees expired itself (see save.lua).
+                let change = MarkChange::of_write(user, &write.events, self.redis.settings.code_max_attempts);
+                call.arg(if change == MarkChange::Set(WaitingMark::Expired) { "e" } else { "" });
             }
             add_hooks(&mut call, p, group.iter().map(|(_, m)| event_of_notification(&m.record).into_iter().collect()));
             let saved: Vec<i64> = call.run(&self.redis, Durability::Local).await?;
@@ -977,23 +1081,14 @@ impl HookQueue for RedisStore {
         if expired.is_empty() && done.is_empty() {
             return Ok(());
         }
-        let mut call = self.scripts.expire.call();
-        call.key(Keys::hooks(partition)).key(Keys::hooks_expiry(partition)).arg(expired.len());
-        for e in expired {
-            call.arg(encode(e));
-        }
-        // How many of each bucket's first entries are done, buckets in order.
-        let mut buckets: Vec<(i64, usize)> = Vec::new();
-        for d in done {
-            match buckets.last_mut() {
-                Some((at, n)) if *at == ms(d.at) => *n += 1,
-                _ => buckets.push((ms(d.at), 1)),
-            }
-        }
-        for (at, n) in buckets {
-            call.arg(at).arg(n);
-        }
-        call.run::<i64>(&self.redis, Durability::Local).await.map(|_| ())
+        // Each user told expired is marked so, if still at the event's
+        // sequence and unmarked (see expire.lua).
+        let marks: Vec<(UserId, u64, WaitingMark)> = expired
+            .iter()
+            .filter(|e| e.event_type == onboard_domain::webhooks::EventType::InvitationExpired)
+            .map(|e| (e.user_id.clone(), e.sequence, WaitingMark::Expired))
+            .collect();
+        self.settle(partition, expired, &marks, done).await.map(|_| ())
     }
 }
 
@@ -1261,6 +1356,28 @@ impl InvitationIndex for RedisStore {
         counts.retain(|(_, n)| *n > 0);
         counts.sort_by_key(|(s, _)| s.as_str());
         Ok(counts)
+    }
+
+    /// The organization's locked and expired counts of each partition (the
+    /// `s<code>` fields of its `xs:<org>`), in one pipeline, summed.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable> {
+        let fields = [WaitingMark::Expired, WaitingMark::Locked].map(|m| format!("s{}", mark_code(m)));
+        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
+            .map(|p| vec![redis::cmd("HMGET").arg(Keys::invitation_counts(p, org)).arg(&fields[..]).clone()])
+            .collect();
+        let mut split = WaitingSplit::default();
+        for reply in self.redis.grouped(&groups).await? {
+            let counts: Vec<Option<i64>> = self.reply_of(reply)?;
+            for (total, (field, n)) in
+                [&mut split.expired, &mut split.locked].into_iter().zip(fields.iter().zip(counts))
+            {
+                // A count below zero would be a bug of the scripts: refused, not hidden.
+                *total += u64::try_from(n.unwrap_or(0))
+                    .map_err(|_| Unavailable(format!("redis: a negative invitation count {field}={n:?}")))?;
+            }
+        }
+        Ok(split)
     }
 
     /// The organization's funnel counts of each partition (the `f<code>`

@@ -7,7 +7,7 @@
 //! snapshot ([`SNAPSHOT_EVERY`]), and then only the events after it are
 //! replayed.
 
-use onboard_domain::ports::{Milestone, Unavailable};
+use onboard_domain::ports::{MarkChange, Milestone, Unavailable, WaitingMark};
 use onboard_domain::{
     DeliveryState, EmailAddress, Notification, NotificationId, NotificationKind, OrgId, OutboxEntry, RecordedEvent,
     User, UserEvent, UserId,
@@ -62,6 +62,27 @@ pub fn delivery_code(state: DeliveryState) -> &'static str {
 /// The state of a [`delivery_code`].
 pub fn delivery_of_code(code: &str) -> Option<DeliveryState> {
     DeliveryState::ALL.into_iter().find(|s| delivery_code(*s) == code)
+}
+
+/// The one-letter code of a waiting user's [`WaitingMark`], as the split's
+/// counts hold it: in field `w` of its hash and `s<code>` of the
+/// organization's counts (`xs:<org>`). Never change a code: stored counts
+/// use them.
+pub fn mark_code(m: WaitingMark) -> char {
+    match m {
+        WaitingMark::Locked => 'l',
+        WaitingMark::Expired => 'e',
+    }
+}
+
+/// A write's [`MarkChange`] as save.lua takes it: the mark's code to set,
+/// `n` to clear, empty to keep.
+pub fn mark_change(change: MarkChange) -> String {
+    match change {
+        MarkChange::Set(m) => mark_code(m).to_string(),
+        MarkChange::Clear => "n".into(),
+        MarkChange::Keep => String::new(),
+    }
 }
 
 /// The one-letter code of a funnel milestone, as the funnel's counts hold

@@ -119,7 +119,8 @@ async fn open_stores(config: &Config) -> Result<Stores, StartError> {
     let offsets = reminder_offsets(config)?;
     match &config.store {
         config::Store::Embedded => {
-            let store = Arc::new(InMemoryStore::new().with_reminders(offsets));
+            let store =
+                Arc::new(InMemoryStore::new().with_reminders(offsets).with_code_max_attempts(config.code_max_attempts));
             Ok(Stores {
                 users: store.clone(),
                 index: Some(store.clone()),
@@ -166,6 +167,7 @@ fn redis_settings(config: &Config, target: &onboard_redis::RedisTarget) -> Redis
     settings.partitions = config.outbox_partitions;
     settings.reclaim_after = config.outbox_reclaim_after;
     settings.invitation_retention = config.invitation_retention;
+    settings.code_max_attempts = config.code_max_attempts;
     settings
 }
 

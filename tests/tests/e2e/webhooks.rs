@@ -232,6 +232,17 @@ async fn expiry_told_once(app: TestApp) {
     let expired = &of(&waiting)[0]["body"];
     assert_eq!(expired["data"]["loginName"], "waiting");
     assert_eq!(expired["data"]["email"], "waiting@example.com");
+    // The same write that recorded the event counted the user expired (the
+    // other one proved its code and sets its password next: pending).
+    let stats = app.get("/management/v1/invitations/_stats").await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    let by_state: Vec<(&str, u64)> = stats.body["byState"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["state"].as_str().unwrap(), c["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(by_state, [("pending", 1), ("expired", 1), ("locked", 0), ("completed", 0), ("withdrawn", 0)]);
     app.stop().await;
 }
 

@@ -62,8 +62,6 @@ async fn serves_prometheus_text_with_requests_counted_by_route_and_code() {
         waiting: 3,
         completed: 1,
         withdrawn: 0,
-        sample_size: 4,
-        sampled: false,
         by_state: vec![(InvitationState::Pending, 3), (InvitationState::Completed, 1)],
         by_delivery: vec![(DeliveryState::Bounced, 2)],
         created: step(4, None),

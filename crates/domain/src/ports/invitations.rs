@@ -49,6 +49,68 @@ impl Milestone {
     }
 }
 
+/// Why a waiting user is not pending, as the store marks and counts it
+/// for the exact split of the waiting invitations (see
+/// [`InvitationIndex::waiting_split`]); `Locked` takes precedence, as in
+/// the invitation's view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaitingMark {
+    /// Its code's failed attempts reached the maximum.
+    Locked,
+    /// Its code expired (counted once the expiry was told or a write saw it).
+    Expired,
+}
+
+/// What a write tells the store about the user's [`WaitingMark`]: set it,
+/// clear it (a new code, or no code: pending again), or keep it (nothing
+/// the write did changes it). Leaving Initial clears it whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkChange {
+    Set(WaitingMark),
+    Clear,
+    Keep,
+}
+
+impl MarkChange {
+    /// The change a write of `events` leaving `user` makes, with codes
+    /// locked at `max_attempts` failed attempts: judged at the write's time
+    /// (`user.changed_at`), locked before expired as the view judges. An
+    /// expired code is only set when seen (the expiry schedule tells the
+    /// rest); it never clears one, so a node whose clock is behind keeps it.
+    pub fn of_write(user: &crate::User, events: &[RecordedEvent], max_attempts: u32) -> Self {
+        let Some(code) = user.init_code.as_ref().filter(|_| user.state == crate::UserState::Initial) else {
+            return Self::Clear;
+        };
+        if code.failed_attempts >= max_attempts {
+            Self::Set(WaitingMark::Locked)
+        } else if events.iter().any(|e| Milestone::of_event(&e.event) == Some(Milestone::Created)) {
+            Self::Clear
+        } else if code.is_expired(user.changed_at) {
+            Self::Set(WaitingMark::Expired)
+        } else {
+            Self::Keep
+        }
+    }
+
+    /// The mark after this change of `current`.
+    pub fn apply(self, current: Option<WaitingMark>) -> Option<WaitingMark> {
+        match self {
+            Self::Set(WaitingMark::Expired) if current == Some(WaitingMark::Locked) => current,
+            Self::Set(mark) => Some(mark),
+            Self::Clear => None,
+            Self::Keep => current,
+        }
+    }
+}
+
+/// How many of an organization's waiting invitations are expired and
+/// locked, exact (see [`InvitationIndex::waiting_split`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitingSplit {
+    pub expired: u64,
+    pub locked: u64,
+}
+
 /// How many of an organization's invitations ever reached each
 /// [`Milestone`], exact: each invitation counted once per milestone, by the
 /// atomic write that reaches it. Removing a user takes nothing back: they
@@ -278,6 +340,17 @@ pub trait InvitationIndex: Send + Sync {
     /// the delivery, else the creation, when the link was never opened).
     /// A delivery reported once the user left Initial is counted, not timed.
     async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable>;
+
+    /// How many of `org`'s waiting invitations are locked and expired,
+    /// exact: counters the store moves with a per-user [`WaitingMark`] in
+    /// the same atomic step as the write that locks the code, issues a new
+    /// one or takes the user out of Initial ([`MarkChange::of_write`]), and
+    /// as the settling of the expiries
+    /// ([`HookQueue::settle_expiries`](super::HookQueue::settle_expiries)
+    /// marks each user it records an `invitation.expired` event for, if
+    /// still at that event's sequence and not locked). An expiry is counted
+    /// when the expiry schedule tells it, not at the instant.
+    async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable>;
 }
 
 #[cfg(any(test, feature = "mock"))]
@@ -303,5 +376,6 @@ mockall::mock! {
         async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable>;
         async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable>;
         async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable>;
+        async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable>;
     }
 }

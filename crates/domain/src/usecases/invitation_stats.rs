@@ -1,20 +1,17 @@
-//! How an organization's invitations stand: exact totals from the indexes,
-//! the waiting ones by their latest email's delivery state, the funnel's
-//! counts and its median times exact from the store's counters (the medians
-//! to their histograms' resolution), and the split by state from a bounded
-//! sample of the newest invitations, so a request never reads every user.
+//! How an organization's invitations stand, all from the store's indexes
+//! and counters, so a request never reads a user: exact totals, the waiting
+//! ones split into pending, expired and locked and by their latest email's
+//! delivery state, the funnel's counts and its median times (the medians to
+//! their histograms' resolution).
 
 use std::time::Duration;
 
 use crate::authz::Acting;
-use crate::invitation::{Invitation, InvitationFilter, InvitationSource, InvitationState};
+use crate::invitation::{InvitationSource, InvitationState};
 use crate::notifications::DeliveryState;
-use crate::ports::Milestone;
+use crate::ports::{Milestone, WaitingSplit};
 
-use super::{ListInvitationsError, MAX_INVITATION_PAGE, UserService};
-
-/// The newest invitations the split by state is computed over.
-pub const STATS_SAMPLE: usize = 5_000;
+use super::{ListInvitationsError, UserService};
 
 /// One step of the funnel: how many of the organization's invitations ever
 /// got there (exact, the store's counters), and the median time from the
@@ -33,13 +30,13 @@ pub struct InvitationStats {
     /// Users in state Initial (pending, expired and locked together), exact.
     pub waiting: u64,
     /// Completed and withdrawn within the retention period, exact up to the
-    /// index's week granularity (the use case's retention judges the sample).
+    /// index's week granularity; `by_state` holds them too.
     pub completed: u64,
     pub withdrawn: u64,
-    /// How many invitations (newest first) `by_state` is computed over.
-    pub sample_size: u64,
-    /// Whether the organization has more invitations than the sample.
-    pub sampled: bool,
+    /// Every state's count, exact: the waiting split by the store's
+    /// counters (see [`InvitationIndex::waiting_split`](crate::ports::InvitationIndex::waiting_split);
+    /// an expiry counted when the expiry schedule tells it), pending the
+    /// waiting ones neither expired nor locked.
     pub by_state: Vec<(InvitationState, u64)>,
     /// The waiting invitations by their latest email's state, exact (the
     /// store's counters, see [`InvitationIndex::delivery_counts`](crate::ports::InvitationIndex::delivery_counts));
@@ -51,15 +48,30 @@ pub struct InvitationStats {
     pub finished: FunnelStep,
 }
 
-/// How many of `sample` are in each state, every state listed.
-pub fn count_by_state(sample: &[Invitation]) -> Vec<(InvitationState, u64)> {
-    InvitationState::ALL.iter().map(|s| (*s, sample.iter().filter(|i| i.state == *s).count() as u64)).collect()
+/// Every state's count from the totals `[waiting, completed, withdrawn]`
+/// and the waiting ones' split; pending is the rest of the waiting ones
+/// (none below zero, should the counts be read between two partitions'
+/// writes).
+pub fn count_by_state(totals: [u64; 3], split: WaitingSplit) -> Vec<(InvitationState, u64)> {
+    let pending = totals[0].saturating_sub(split.expired + split.locked);
+    InvitationState::ALL
+        .iter()
+        .map(|s| {
+            let n = match s {
+                InvitationState::Pending => pending,
+                InvitationState::Expired => split.expired,
+                InvitationState::Locked => split.locked,
+                InvitationState::Completed => totals[1],
+                InvitationState::Withdrawn => totals[2],
+            };
+            (*s, n)
+        })
+        .collect()
 }
 
 impl UserService {
     /// The acting organization's invitation statistics: totals counted in
-    /// the indexes, the waiting ones' deliveries by the store's counters,
-    /// the rest over the newest [`STATS_SAMPLE`] invitations.
+    /// the indexes, the rest by the store's counters.
     #[tracing::instrument(skip_all, fields(org = %acting.org))]
     pub async fn invitation_stats(&self, acting: &Acting) -> Result<InvitationStats, ListInvitationsError> {
         let index = self.invitation_index()?;
@@ -72,20 +84,7 @@ impl UserService {
         let by_delivery = index.delivery_counts(&acting.org).await?;
         let funnel = index.funnel_counts(&acting.org).await?;
         let durations = index.funnel_durations(&acting.org).await?;
-        let mut sample = Vec::new();
-        let mut token = None::<String>;
-        let all = InvitationFilter::default();
-        let sampled = loop {
-            let page = self.list_invitations(acting, &all, MAX_INVITATION_PAGE, token.as_deref()).await?;
-            sample.extend(page.invitations);
-            match page.next_page_token {
-                Some(_) if sample.len() >= STATS_SAMPLE => break true,
-                Some(t) => token = Some(t),
-                None => break false,
-            }
-        };
-        sample.truncate(STATS_SAMPLE);
-        let by_state = count_by_state(&sample);
+        let by_state = count_by_state(totals, index.waiting_split(&acting.org).await?);
         // The counts and the medians are the store's, exact for the whole
         // organization (the medians to their histogram's resolution).
         let [created, delivered, opened, finished] = Milestone::ALL.map(|m| FunnelStep {
@@ -96,8 +95,6 @@ impl UserService {
             waiting: totals[0],
             completed: totals[1],
             withdrawn: totals[2],
-            sample_size: sample.len() as u64,
-            sampled,
             by_state,
             by_delivery,
             created,
@@ -112,40 +109,31 @@ impl UserService {
 mod tests {
     use super::*;
     use crate::email::EmailAddress;
-    use crate::ids::{OrgId, UserId};
-    use crate::invitation::Delivery;
+    use crate::ids::UserId;
     use time::macros::datetime;
 
     const T0: time::OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
 
-    fn invitation(state: InvitationState, minutes: [Option<i64>; 3], delivery: Option<DeliveryState>) -> Invitation {
-        let at = |m: Option<i64>| m.map(|m| T0 + time::Duration::minutes(m));
-        Invitation {
-            user_id: UserId::generate(),
-            login_name: "u".into(),
-            email: EmailAddress::parse("u@example.com").unwrap(),
-            org_id: OrgId::parse("1").unwrap(),
-            state,
-            created_at: T0,
-            code_expires_at: None,
-            resends: 0,
-            last_resent_at: None,
-            delivery: delivery.map(|state| Delivery { state, at: T0, reason: None }),
-            opened: at(minutes[1]),
-            reminders_sent: 0,
-            ended_at: at(minutes[2]),
-        }
-    }
-
-    /// A service whose index holds `waiting` users in none of its pages (so
-    /// the sample is empty) and answers `counts` as its delivery counts and
-    /// counts of a larger funnel.
+    /// A service whose index counts `waiting` users (7 of them expired, 3
+    /// locked; 11 completed, 2 withdrawn) and answers `counts` as its
+    /// delivery counts and counts of a larger funnel; it is never asked for
+    /// a page of invitations or their facts.
     fn over(waiting: u64, counts: Result<Vec<(DeliveryState, u64)>, crate::ports::Unavailable>) -> UserService {
         use crate::ports::{MockInvitationIndex, MockUserRepository};
         let mut index = MockInvitationIndex::new();
-        index.expect_count().returning(move |_, s, _| Ok(if s == InvitationSource::Waiting { waiting } else { 0 }));
-        index.expect_invitations().returning(|_, _, _, _, _| Ok(Vec::new()));
-        index.expect_facts().returning(|_| Ok(Vec::new()));
+        index.expect_count().returning(move |_, s, _| {
+            Ok(match s {
+                InvitationSource::Waiting => waiting,
+                InvitationSource::Completed => 11,
+                _ => 2,
+            })
+        });
+        index.expect_invitations().never();
+        index.expect_facts().never();
+        index.expect_waiting_split().returning(|org| {
+            assert_eq!(org, &crate::usecases::test_support::org());
+            Ok(WaitingSplit { expired: 7, locked: 3 })
+        });
         index.expect_delivery_counts().times(1).returning(move |org| {
             assert_eq!(org, &crate::usecases::test_support::org());
             counts.clone()
@@ -168,14 +156,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn deliveries_and_the_funnel_come_from_the_stores_counts_not_the_sample() {
+    async fn every_count_comes_from_the_stores_counters_none_from_a_sample() {
         let counts = vec![(DeliveryState::Bounced, 7_000), (DeliveryState::Delivered, 993_000)];
         let stats = over(1_000_000, Ok(counts.clone()))
             .invitation_stats(&crate::usecases::test_support::acting())
             .await
             .unwrap();
-        assert_eq!((stats.waiting, stats.sample_size, stats.by_delivery), (1_000_000, 0, counts));
-        // The funnel's counts and medians are the store's too (the sample is empty).
+        assert_eq!((stats.waiting, stats.by_delivery), (1_000_000, counts));
+        use InvitationState::{Completed, Expired, Locked, Pending, Withdrawn};
+        assert_eq!(
+            stats.by_state,
+            vec![(Pending, 999_990), (Expired, 7), (Locked, 3), (Completed, 11), (Withdrawn, 2)]
+        );
+        // The funnel's counts and medians are the store's too.
         let steps = [&stats.created, &stats.delivered, &stats.opened, &stats.finished];
         assert_eq!(steps.map(|s| s.count), [1_200_000, 1_150_000, 400_000, 200_000]);
         let medians = steps.map(|s| s.median_from_previous);
@@ -189,21 +182,26 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_is_split_by_state_every_state_listed() {
-        use DeliveryState::{Bounced, Delivered};
+    fn pending_is_the_rest_of_the_waiting_every_state_listed() {
         use InvitationState::{Completed, Expired, Locked, Pending, Withdrawn};
-        let sample = [
-            invitation(Completed, [Some(1), Some(10), Some(20)], Some(Delivered)),
-            invitation(Completed, [Some(3), Some(5), Some(65)], Some(Delivered)),
-            invitation(Pending, [Some(2), Some(4), None], Some(Delivered)),
-            invitation(Pending, [None, None, None], Some(Bounced)),
-            invitation(Expired, [None, None, None], None),
-        ];
+        let split = WaitingSplit { expired: 2, locked: 1 };
         assert_eq!(
-            count_by_state(&sample),
-            vec![(Pending, 2), (Expired, 1), (Locked, 0), (Completed, 2), (Withdrawn, 0)]
+            count_by_state([5, 4, 3], split),
+            vec![(Pending, 2), (Expired, 2), (Locked, 1), (Completed, 4), (Withdrawn, 3)]
         );
-        assert!(count_by_state(&[]).iter().all(|(_, n)| *n == 0));
+        // Counts read between two partitions' writes: never below zero.
+        assert_eq!(count_by_state([2, 0, 0], split)[0], (Pending, 0));
+        assert!(count_by_state([0; 3], WaitingSplit::default()).iter().all(|(_, n)| *n == 0));
+    }
+
+    #[test]
+    fn a_write_locks_expires_clears_or_keeps_the_mark() {
+        use crate::ports::{MarkChange, WaitingMark};
+        let (l, e) = (Some(WaitingMark::Locked), Some(WaitingMark::Expired));
+        assert_eq!(MarkChange::Set(WaitingMark::Expired).apply(l), l, "locked takes precedence");
+        assert_eq!(MarkChange::Set(WaitingMark::Expired).apply(None), e);
+        assert_eq!(MarkChange::Set(WaitingMark::Locked).apply(e), l);
+        assert_eq!((MarkChange::Clear.apply(l), MarkChange::Keep.apply(e)), (None, e));
     }
 
     #[test]

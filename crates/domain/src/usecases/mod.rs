@@ -41,7 +41,7 @@ pub use idempotency::{
     MAX_IDEMPOTENCY_KEY_CHARS,
 };
 pub use init_page::{InitPageContext, InitPageError, InitPageState, InitPageView};
-pub use invitation_stats::{FunnelStep, InvitationStats, STATS_SAMPLE, count_by_state};
+pub use invitation_stats::{FunnelStep, InvitationStats, count_by_state};
 pub use invite::{InviteError, InviteVerifyError, SetPasswordError, SetPasswordInput};
 pub use list_invitations::{DEFAULT_INVITATION_PAGE, EXAMINE_BUDGET, ListInvitationsError, MAX_INVITATION_PAGE};
 pub use list_users::ListUsersError;

@@ -6,14 +6,18 @@
 -- One HMGET and one HSET of the user hash per email. When the record is
 -- its user's latest email (as put_notification.lua judges it) and the user
 -- Initial, the user's invitation count moves to the record's state (see
--- save.lua).
+-- save.lua). A user whose code the node saw expired at the settling
+-- (`e`, passed) is marked and counted expired as save.lua does, when the
+-- event is appended and the user unmarked: the event moves the sequence
+-- expire.lua checks, so this write judges the mark itself.
 -- KEYS: 1 outbox stream; then per email its user hash, event list and
 --       pending entry (all of one partition); last the webhook stream (see
 --       the block at the end)
 -- ARGV: 1 group; then per email: message id (or ""), notification id,
 --       expected sequence, new sequence, snapshot (or ""), the event, the
 --       record's field, recipient, record without recipient, with it, the
---       code of its state (stored::delivery_code), the user's index id
+--       code of its state (stored::delivery_code), the user's index id,
+--       `e` when the user's code is expired (or "")
 -- Returns per email 1 when its event was appended, 0 when the sequence moved.
 -- Whether decimal id `a` is newer than `b`.
 local function newer(a, b)
@@ -26,9 +30,9 @@ for k = 2, #KEYS - 1, 3 do
   local user, log, pending = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local message, nid, expected, new, snapshot = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local event, field, recipient, plain, addressed = ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9]
-  local code, xid = ARGV[a + 10], ARGV[a + 11]
-  a = a + 12
-  local stored = redis.call('HMGET', user, 'q', 'n', 'r', 'g', 'd')
+  local code, xid, expired = ARGV[a + 10], ARGV[a + 11], ARGV[a + 12]
+  a = a + 13
+  local stored = redis.call('HMGET', user, 'q', 'n', 'r', 'g', 'd', 'w')
   local fields = {}
   local usual = stored[3]
   if not usual then
@@ -49,6 +53,11 @@ for k = 2, #KEYS - 1, 3 do
       table.insert(fields, new)
     end
     redis.call('RPUSH', log, event)
+    if expired == 'e' and stored[4] and not stored[6] then
+      redis.call('HINCRBY', string.match(user, '^(onb:{[^}]*}:)') .. 'xs:' .. stored[4], 'se', 1)
+      table.insert(fields, 'w')
+      table.insert(fields, 'e')
+    end
     table.insert(results, 1)
   else
     table.insert(results, 0)

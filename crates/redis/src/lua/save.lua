@@ -34,6 +34,13 @@
 -- creation; completed from the first opening (`fo`, kept here) else `fw`
 -- else the creation. `fw` and `fo` are dropped once used or once the user
 -- leaves Initial: no later step can need them then.
+-- And the split of the waiting users in the same hash: the user hash field
+-- `w` marks a waiting user counted locked (`l`) or expired (`e`) and
+-- `s<mark>` counts them; the node says per write how it leaves the mark
+-- (onboard_domain::ports::MarkChange, see stored::mark_change: `l` or `e`
+-- set it, locked winning over expired; `n`, a new code, clears it; ''
+-- keeps it), and leaving Initial clears it. expire.lua marks the expired
+-- users the expiry schedule tells.
 -- A write with no events at the stored sequence changes nothing but the
 -- indexes: what the index backfill sends.
 -- KEYS: 1 outbox stream, 2 retry zset; then per write its user hash, event
@@ -46,8 +53,8 @@
 --       with it, its state, creation ms, address digest, its id as the
 --       indexes hold it (see keys::index_id), how its invitation ended (c,
 --       w or ""), that week, the week's time to live (ms), the milestones
---       its events reach (codes, or ""), the write's time (ms), then its
---       events;
+--       its events reach (codes, or ""), the write's time (ms), its mark's
+--       change (l, e, n or ""), then its events;
 --       then the webhook block's arguments
 -- Returns per write 1 when saved, 0 when the sequence was not the expected one.
 local prefix, buckets = ARGV[1], tonumber(ARGV[2])
@@ -117,10 +124,10 @@ for k = 3, #KEYS - 2, 3 do
   local plain, addressed = ARGV[a + 10], ARGV[a + 11]
   local state, created, digest, xid = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
   local ended, week, ended_ttl, reached = ARGV[a + 16], ARGV[a + 17], ARGV[a + 18], ARGV[a + 19]
-  local at = ARGV[a + 20]
-  local first = a + 21
+  local at, change = ARGV[a + 20], ARGV[a + 21]
+  local first = a + 22
   a = first + events
-  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd', 'f', 'fw', 'fo')
+  local stored = redis.call('HMGET', user, 'q', 'r', 't', 'm', 'd', 'f', 'fw', 'fo', 'w')
   local current = tonumber(stored[1] or '0')
   if current ~= tonumber(expected) then
     table.insert(results, 0)
@@ -204,6 +211,29 @@ for k = 3, #KEYS - 2, 3 do
         table.insert(fields, count)
       else
         redis.call('HDEL', user, 'd')
+      end
+    end
+    -- The split of the waiting: the mark as the node judged the write,
+    -- none out of Initial.
+    local mark, marked = stored[9], nil
+    if state == '6' then
+      if change == 'l' or change == 'e' then
+        marked = (change == 'e' and mark == 'l') and 'l' or change
+      elseif change == '' then
+        marked = mark
+      end
+    end
+    if marked ~= mark then
+      local counts = prefix .. 'xs:' .. org
+      if mark then
+        redis.call('HINCRBY', counts, 's' .. mark, -1)
+      end
+      if marked then
+        redis.call('HINCRBY', counts, 's' .. marked, 1)
+        table.insert(fields, 'w')
+        table.insert(fields, marked)
+      else
+        redis.call('HDEL', user, 'w')
       end
     end
     -- The funnel: each milestone once per user, timed from the step before.

@@ -19,7 +19,8 @@ async fn check_indexes(store: RedisStore, directory: &RedisDirectory) {
     onboard_domain::testkit::check_user_index(&*store, orgs).await;
     onboard_domain::testkit::check_invitation_index(store.clone()).await;
     onboard_domain::testkit::check_user_index_under_concurrency(store.clone()).await;
-    onboard_domain::testkit::check_invitation_index_under_concurrency(store).await;
+    onboard_domain::testkit::check_invitation_index_under_concurrency(store.clone()).await;
+    onboard_domain::testkit::check_waiting_split(store).await;
 }
 
 async fn store_on(target: RedisTarget) -> (RedisStore, RedisDirectory, RedisRateLimiter, RedisIdempotencyStore) {

@@ -351,3 +351,55 @@ async fn deep_pages_of_an_index_are_the_pages_of_the_whole_order() {
     let all = store.in_org(&org, &Page { offset: 4_321, limit: 20, asc: true }).await.unwrap();
     assert_eq!((all.total, all.ids), (6_000, ids[4_321..4_341].to_vec()));
 }
+
+#[tokio::test]
+async fn waiting_users_written_before_the_split_are_counted_once_at_the_next_start() {
+    use onboard_domain::ports::{InvitationIndex, WaitingSplit};
+    let server = RedisServer::start();
+    let store = open(&server).await.unwrap();
+    let org = OrgId::generate();
+    // One whose code expired by now (its write did not see it), one locked
+    // by wrong attempts, one with a code for a day yet.
+    let (expired, write) = new_user(&org, "expired");
+    store.save(write).await.unwrap();
+    let (mut locked, write) = new_user(&org, "locked");
+    store.save(write).await.unwrap();
+    let expected = locked.sequence;
+    let events: Vec<_> = (0..onboard_domain::InitCodeConfig::default().max_attempts)
+        .map(|_| locked.record(UserEvent::InitCheckFailed, locked.changed_at))
+        .collect();
+    store.save(UserWrite { expected_sequence: expected, user: locked.clone(), events, outbox: None }).await.unwrap();
+    let (mut fresh, write) = new_user(&org, "fresh");
+    store.save(write).await.unwrap();
+    let expected = fresh.sequence;
+    let code = UserEvent::InitCodeAdded {
+        hash: onboard_domain::CodeHash([7; 32]),
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+    };
+    let events = vec![fresh.record(code, fresh.changed_at)];
+    store.save(UserWrite { expected_sequence: expected, user: fresh.clone(), events, outbox: None }).await.unwrap();
+    assert_eq!(store.waiting_split(&org).await.unwrap(), WaitingSplit { expired: 0, locked: 1 }, "locked when written");
+    // As a version without the split left the store: no marks, no counts.
+    let mut conn = raw(&server).await;
+    let counts: Vec<String> = redis::cmd("KEYS").arg("onb:{p*}:xs:*").query_async(&mut conn).await.unwrap();
+    for key in &counts {
+        redis::cmd("HDEL").arg(key).arg("se").arg("sl").query_async::<()>(&mut conn).await.unwrap();
+    }
+    for id in [&expired.id, &locked.id, &fresh.id] {
+        let hash = key_of(&mut conn, "u", id).await.unwrap();
+        redis::cmd("HDEL").arg(&hash).arg("w").query_async::<()>(&mut conn).await.unwrap();
+    }
+    redis::cmd("DEL").arg("onb:{meta}:split-counted").query_async::<()>(&mut conn).await.unwrap();
+    assert_eq!(store.waiting_split(&org).await.unwrap(), WaitingSplit::default());
+    drop(store);
+    let split = WaitingSplit { expired: 1, locked: 1 };
+    let reopened = open(&server).await.unwrap();
+    assert_eq!(reopened.waiting_split(&org).await.unwrap(), split, "judged at the start");
+    let marked: String = redis::cmd("GET").arg("onb:{meta}:split-counted").query_async(&mut conn).await.unwrap();
+    assert_eq!(marked, "1");
+    // A start that counts again (two nodes at once) counts nobody twice.
+    redis::cmd("DEL").arg("onb:{meta}:split-counted").query_async::<()>(&mut conn).await.unwrap();
+    let again = open(&server).await.unwrap();
+    assert_eq!(again.waiting_split(&org).await.unwrap(), split);
+    assert_eq!(again.get(&locked.id).await.unwrap(), Some(locked), "the user itself is as it was");
+}
