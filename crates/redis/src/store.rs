@@ -70,8 +70,11 @@ impl Scripts {
     fn new() -> Self {
         Self {
             load: Lua::new(include_str!("lua/load.lua")),
-            save: Lua::new(include_str!("lua/save.lua")),
-            put_notification: Lua::new(include_str!("lua/put_notification.lua")),
+            save: Lua::new(concat!(include_str!("lua/durations.lua"), include_str!("lua/save.lua"))),
+            put_notification: Lua::new(concat!(
+                include_str!("lua/durations.lua"),
+                include_str!("lua/put_notification.lua")
+            )),
             claim: Lua::new(include_str!("lua/claim.lua")),
             complete: Lua::new(include_str!("lua/complete.lua")),
             reschedule: Lua::new(include_str!("lua/reschedule.lua")),

@@ -151,7 +151,7 @@ pub const TIMED_STEPS: [Milestone; 3] = [Milestone::Delivered, Milestone::Opened
 /// doubling of `seconds + 1`, linear within the doubling (so each is at most
 /// 25% wide, and its geometric middle within 12% of anything in it).
 /// Integer arithmetic only, so the store's scripts compute the same bucket
-/// (save.lua, put_notification.lua repeat it).
+/// (the Redis store's durations.lua, the prelude of save.lua and put_notification.lua, repeats it).
 pub fn duration_bucket(seconds: u64) -> u16 {
     let n = seconds.saturating_add(1);
     let k = 63 - n.leading_zeros() as u64;

@@ -30,26 +30,7 @@
 -- stored::delivery_code(Delivered) and stored::milestone_code(Delivered).
 local DELIVERED = 'd'
 
--- onboard_domain::ports::duration_bucket (as in save.lua).
-local function duration_bucket(seconds)
-  local n = math.max(seconds, 0) + 1
-  local k, p = 0, 1
-  while p * 2 <= n do
-    p = p * 2
-    k = k + 1
-  end
-  return 4 * k + math.floor((n - p) * 4 / p)
-end
-
-local function base36(n)
-  local digits, s = '0123456789abcdefghijklmnopqrstuvwxyz', ''
-  repeat
-    local d = n % 36
-    s = string.sub(digits, d + 1, d + 1) .. s
-    n = math.floor(n / 36)
-  until n == 0
-  return s
-end
+-- duration_bucket and base36: the durations.lua prelude.
 
 -- Whether decimal id `a` is newer than `b`.
 local function newer(a, b)

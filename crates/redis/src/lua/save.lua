@@ -63,27 +63,7 @@ local QUEUED = 'q'
 -- The states a user is indexed under: all but 3 (deleted).
 local states = { '0', '1', '2', '4', '5', '6' }
 
--- onboard_domain::ports::duration_bucket: four buckets per doubling of
--- seconds + 1, linear within it (integers only, exact in a double).
-local function duration_bucket(seconds)
-  local n = math.max(seconds, 0) + 1
-  local k, p = 0, 1
-  while p * 2 <= n do
-    p = p * 2
-    k = k + 1
-  end
-  return 4 * k + math.floor((n - p) * 4 / p)
-end
-
-local function base36(n)
-  local digits, s = '0123456789abcdefghijklmnopqrstuvwxyz', ''
-  repeat
-    local d = n % 36
-    s = string.sub(digits, d + 1, d + 1) .. s
-    n = math.floor(n / 36)
-  until n == 0
-  return s
-end
+-- duration_bucket and base36: the durations.lua prelude.
 
 local function bucket(digest)
   return prefix .. 'xm:' .. ((string.byte(digest, 1) * 256 + string.byte(digest, 2)) % buckets)
