@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use onboard_domain::ports::{
-    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationIndex, Mailed, MarkChange, Milestone, NotificationLog,
-    Outbox, OutboxEntry, ReminderQueue, SaveError, TIMED_STEPS, Unavailable, UserIndex, UserRepository, UserWrite,
-    WaitingMark, WaitingSplit, replay_steps,
+    FunnelCounts, FunnelDurations, HookQueue, IdPage, InvitationCounts, InvitationIndex, Mailed, MarkChange, Milestone,
+    NotificationLog, Outbox, OutboxEntry, ReminderQueue, SaveError, TIMED_STEPS, Unavailable, UserIndex,
+    UserRepository, UserWrite, WaitingMark, WaitingSplit, replay_steps,
 };
 use onboard_domain::reminders::{DueReminder, ReminderOffsets, reminders_of_write};
 use onboard_domain::webhook_events::{HookEvent, HookExpiry, event_of_notification, events_of_write, expiry_of_write};
@@ -1335,103 +1335,79 @@ impl InvitationIndex for RedisStore {
         Ok(total)
     }
 
-    /// The organization's counts of each partition (`HGETALL` of its
-    /// `xs:<org>`), in one pipeline, summed.
-    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn delivery_counts(&self, org: &OrgId) -> Result<Vec<(DeliveryState, u64)>, Unavailable> {
+        Ok(self.invitation_counts(org).await?.deliveries)
+    }
+
+    async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable> {
+        Ok(self.invitation_counts(org).await?.split)
+    }
+
+    async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable> {
+        Ok(self.invitation_counts(org).await?.funnel)
+    }
+
+    async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable> {
+        Ok(self.invitation_counts(org).await?.durations)
+    }
+
+    /// The organization's counts of each partition (`HGETALL` of its
+    /// `xs:<org>`), in one pipeline, summed: `d<code>` the deliveries,
+    /// `f<code>` the funnel, `h<code><bucket>` its histograms, `s<code>`
+    /// the split.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn invitation_counts(&self, org: &OrgId) -> Result<InvitationCounts, Unavailable> {
         let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
             .map(|p| vec![redis::cmd("HGETALL").arg(Keys::invitation_counts(p, org)).clone()])
             .collect();
-        let mut counts: Vec<(DeliveryState, u64)> = Vec::new();
+        let mut counts = InvitationCounts::default();
         for reply in self.redis.grouped(&groups).await? {
             let fields: Vec<(String, i64)> = self.reply_of(reply)?;
             for (field, n) in fields {
-                let Some(state) = field.strip_prefix('d').and_then(delivery_of_code) else { continue };
                 // A count below zero would be a bug of the scripts: refused, not hidden.
                 let n = u64::try_from(n)
                     .map_err(|_| Unavailable(format!("redis: a negative invitation count {field}={n}")))?;
-                match counts.iter_mut().find(|(s, _)| *s == state) {
-                    Some((_, total)) => *total += n,
-                    None => counts.push((state, n)),
+                let mut chars = field.chars();
+                let (kind, rest) = (chars.next(), chars.as_str());
+                match kind {
+                    Some('d') => {
+                        let Some(state) = delivery_of_code(rest) else { continue };
+                        match counts.deliveries.iter_mut().find(|(s, _)| *s == state) {
+                            Some((_, total)) => *total += n,
+                            None => counts.deliveries.push((state, n)),
+                        }
+                    }
+                    Some('f') => {
+                        if let Some(m) = Milestone::ALL.into_iter().find(|m| one_char(rest) == Some(milestone_code(*m)))
+                        {
+                            counts.funnel.add(m, n);
+                        }
+                    }
+                    Some('h') => {
+                        let mut chars = rest.chars();
+                        let step =
+                            chars.next().and_then(|code| TIMED_STEPS.into_iter().find(|m| milestone_code(*m) == code));
+                        let (Some(step), Ok(bucket)) = (step, chars.as_str().parse::<u16>()) else {
+                            return Err(Unavailable(format!("redis: an unknown funnel histogram field {field}")));
+                        };
+                        if let Some(h) = counts.durations.of_mut(step) {
+                            h.add(bucket, n);
+                        }
+                    }
+                    Some('s') => {
+                        if one_char(rest) == Some(mark_code(WaitingMark::Expired)) {
+                            counts.split.expired += n;
+                        } else if one_char(rest) == Some(mark_code(WaitingMark::Locked)) {
+                            counts.split.locked += n;
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
-        counts.retain(|(_, n)| *n > 0);
-        counts.sort_by_key(|(s, _)| s.as_str());
+        counts.deliveries.retain(|(_, n)| *n > 0);
+        counts.deliveries.sort_by_key(|(s, _)| s.as_str());
         Ok(counts)
-    }
-
-    /// The organization's locked and expired counts of each partition (the
-    /// `s<code>` fields of its `xs:<org>`), in one pipeline, summed.
-    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
-    async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable> {
-        let fields = [WaitingMark::Expired, WaitingMark::Locked].map(|m| format!("s{}", mark_code(m)));
-        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
-            .map(|p| vec![redis::cmd("HMGET").arg(Keys::invitation_counts(p, org)).arg(&fields[..]).clone()])
-            .collect();
-        let mut split = WaitingSplit::default();
-        for reply in self.redis.grouped(&groups).await? {
-            let counts: Vec<Option<i64>> = self.reply_of(reply)?;
-            for (total, (field, n)) in
-                [&mut split.expired, &mut split.locked].into_iter().zip(fields.iter().zip(counts))
-            {
-                // A count below zero would be a bug of the scripts: refused, not hidden.
-                *total += u64::try_from(n.unwrap_or(0))
-                    .map_err(|_| Unavailable(format!("redis: a negative invitation count {field}={n:?}")))?;
-            }
-        }
-        Ok(split)
-    }
-
-    /// The organization's funnel counts of each partition (the `f<code>`
-    /// fields of its `xs:<org>`), in one pipeline, summed.
-    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
-    async fn funnel_counts(&self, org: &OrgId) -> Result<FunnelCounts, Unavailable> {
-        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
-            .map(|p| {
-                let fields = Milestone::ALL.map(|m| format!("f{}", milestone_code(m)));
-                vec![redis::cmd("HMGET").arg(Keys::invitation_counts(p, org)).arg(&fields[..]).clone()]
-            })
-            .collect();
-        let mut counts = FunnelCounts::default();
-        for reply in self.redis.grouped(&groups).await? {
-            let fields: Vec<Option<i64>> = self.reply_of(reply)?;
-            for (m, n) in Milestone::ALL.into_iter().zip(fields) {
-                // A count below zero would be a bug of the scripts: refused, not hidden.
-                let n = u64::try_from(n.unwrap_or(0))
-                    .map_err(|_| Unavailable(format!("redis: a negative funnel count {m:?}={n:?}")))?;
-                counts.add(m, n);
-            }
-        }
-        Ok(counts)
-    }
-
-    /// The organization's step histograms of each partition (the
-    /// `h<code><bucket>` fields of its `xs:<org>`), in one pipeline, summed.
-    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
-    async fn funnel_durations(&self, org: &OrgId) -> Result<FunnelDurations, Unavailable> {
-        let groups: Vec<Vec<redis::Cmd>> = (0..self.keys.partitions())
-            .map(|p| vec![redis::cmd("HGETALL").arg(Keys::invitation_counts(p, org)).clone()])
-            .collect();
-        let mut durations = FunnelDurations::default();
-        for reply in self.redis.grouped(&groups).await? {
-            let fields: Vec<(String, i64)> = self.reply_of(reply)?;
-            for (field, n) in fields {
-                let Some(rest) = field.strip_prefix('h') else { continue };
-                let mut chars = rest.chars();
-                let step = chars.next().and_then(|code| TIMED_STEPS.into_iter().find(|m| milestone_code(*m) == code));
-                let (Some(step), Ok(bucket)) = (step, chars.as_str().parse::<u16>()) else {
-                    return Err(Unavailable(format!("redis: an unknown funnel histogram field {field}")));
-                };
-                // A count below zero would be a bug of the scripts: refused, not hidden.
-                let n = u64::try_from(n)
-                    .map_err(|_| Unavailable(format!("redis: a negative histogram count {field}={n}")))?;
-                if let Some(h) = durations.of_mut(step) {
-                    h.add(bucket, n);
-                }
-            }
-        }
-        Ok(durations)
     }
 
     /// Each user's event log and hash (its notification records), all in
@@ -1474,6 +1450,12 @@ impl InvitationIndex for RedisStore {
 }
 
 /// The notification records of a user hash's `fields`, newest first.
+/// The one character `s` is, if it is one.
+fn one_char(s: &str) -> Option<char> {
+    let mut chars = s.chars();
+    chars.next().filter(|_| chars.next().is_none())
+}
+
 fn notifications_of(user: &UserId, fields: &[(Vec<u8>, Vec<u8>)]) -> Result<Vec<Notification>, Unavailable> {
     let usual = fields
         .iter()

@@ -351,6 +351,30 @@ pub trait InvitationIndex: Send + Sync {
     /// still at that event's sequence and not locked). An expiry is counted
     /// when the expiry schedule tells it, not at the instant.
     async fn waiting_split(&self, org: &OrgId) -> Result<WaitingSplit, Unavailable>;
+
+    /// All four of `org`'s counters at once ([`Self::delivery_counts`],
+    /// [`Self::funnel_counts`], [`Self::funnel_durations`],
+    /// [`Self::waiting_split`]): what the statistics read, in one round
+    /// trip where the store keeps them together. By default one read after
+    /// the other.
+    async fn invitation_counts(&self, org: &OrgId) -> Result<InvitationCounts, Unavailable> {
+        Ok(InvitationCounts {
+            deliveries: self.delivery_counts(org).await?,
+            funnel: self.funnel_counts(org).await?,
+            durations: self.funnel_durations(org).await?,
+            split: self.waiting_split(org).await?,
+        })
+    }
+}
+
+/// Everything an organization's invitation counters say (see
+/// [`InvitationIndex::invitation_counts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvitationCounts {
+    pub deliveries: Vec<(DeliveryState, u64)>,
+    pub funnel: FunnelCounts,
+    pub durations: FunnelDurations,
+    pub split: WaitingSplit,
 }
 
 #[cfg(any(test, feature = "mock"))]

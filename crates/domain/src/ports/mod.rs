@@ -23,8 +23,8 @@ pub use access::{AuthenticateError, Authorizer, TokenVerifier};
 pub use clock::Clock;
 pub use directory::Directory;
 pub use invitations::{
-    DurationHistogram, Facts, FunnelCounts, FunnelDurations, InvitationIndex, MarkChange, Milestone, ReplayedSteps,
-    TIMED_STEPS, WaitingMark, WaitingSplit, bucket_middle, duration_bucket, replay_steps,
+    DurationHistogram, Facts, FunnelCounts, FunnelDurations, InvitationCounts, InvitationIndex, MarkChange, Milestone,
+    ReplayedSteps, TIMED_STEPS, WaitingMark, WaitingSplit, bucket_middle, duration_bucket, replay_steps,
 };
 pub use limits::{IdempotencyStore, RateLimiter};
 pub use mailer::{MailError, Mailer};

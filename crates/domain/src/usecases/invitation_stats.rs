@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::authz::Acting;
 use crate::invitation::{InvitationSource, InvitationState};
 use crate::notifications::DeliveryState;
-use crate::ports::{Milestone, WaitingSplit};
+use crate::ports::{InvitationCounts, Milestone, WaitingSplit};
 
 use super::{ListInvitationsError, UserService};
 
@@ -81,10 +81,9 @@ impl UserService {
         for (total, source) in totals.iter_mut().zip(InvitationSource::ALL) {
             *total = index.count(&acting.org, source, window).await?;
         }
-        let by_delivery = index.delivery_counts(&acting.org).await?;
-        let funnel = index.funnel_counts(&acting.org).await?;
-        let durations = index.funnel_durations(&acting.org).await?;
-        let by_state = count_by_state(totals, index.waiting_split(&acting.org).await?);
+        let InvitationCounts { deliveries: by_delivery, funnel, durations, split } =
+            index.invitation_counts(&acting.org).await?;
+        let by_state = count_by_state(totals, split);
         // The counts and the medians are the store's, exact for the whole
         // organization (the medians to their histogram's resolution).
         let [created, delivered, opened, finished] = Milestone::ALL.map(|m| FunnelStep {
