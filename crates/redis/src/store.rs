@@ -907,6 +907,27 @@ impl RedisStore {
         INDEXED_STATES.iter().map(|s| Keys::state_index(p, org, *s as i32)).collect()
     }
 
+    /// The earliest due bucket of the per-second schedule `buckets` (the
+    /// webhook expiries', the reminders') and up to `limit` of its first
+    /// entries, when this node holds (or now takes, for `lease`) the
+    /// schedule's `lease_key`; none otherwise (see due_bucket.lua).
+    async fn due_bucket(
+        &self,
+        lease_key: String,
+        buckets: String,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<(OffsetDateTime, Vec<String>), Unavailable> {
+        let mut call = self.scripts.due_bucket.call();
+        call.key(lease_key).key(buckets);
+        call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
+        let (bucket, entries): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(bucket) * 1_000_000)
+            .map_err(|e| Unavailable(format!("redis: a schedule bucket out of range: {e}")))?;
+        Ok((at, entries))
+    }
+
     /// Builds the indexes of users written before this version kept any:
     /// each user hash of each partition is read and saved again unchanged,
     /// which makes save.lua index it. Runs once per store (see [`Keys::INDEXED`]).
@@ -1065,12 +1086,8 @@ impl HookQueue for RedisStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<HookExpiry>, Unavailable> {
-        let mut call = self.scripts.due_bucket.call();
-        call.key(Keys::hooks_lease(partition)).key(Keys::hooks_expiry(partition));
-        call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
-        let (bucket, members): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(bucket) * 1_000_000)
-            .map_err(|e| Unavailable(format!("redis: an expiry bucket out of range: {e}")))?;
+        let (at, members) =
+            self.due_bucket(Keys::hooks_lease(partition), Keys::hooks_expiry(partition), now, limit, lease).await?;
         Ok(members.iter().filter_map(|m| from_index_id(m)).map(|user_id| HookExpiry { at, user_id }).collect())
     }
 
@@ -1109,12 +1126,8 @@ impl ReminderQueue for RedisStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<DueReminder>, Unavailable> {
-        let mut call = self.scripts.due_bucket.call();
-        call.key(Keys::reminders_lease(partition)).key(Keys::reminders(partition));
-        call.arg(&self.consumer).arg(lease.whole_milliseconds().max(1) as i64).arg(ms(now)).arg(limit.max(1));
-        let (bucket, entries): (i64, Vec<String>) = call.run(&self.redis, Durability::Local).await?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(bucket) * 1_000_000)
-            .map_err(|e| Unavailable(format!("redis: a reminder bucket out of range: {e}")))?;
+        let (at, entries) =
+            self.due_bucket(Keys::reminders_lease(partition), Keys::reminders(partition), now, limit, lease).await?;
         let mut due = Vec::with_capacity(entries.len());
         for entry in &entries {
             match reminder_of_entry(at, entry) {
